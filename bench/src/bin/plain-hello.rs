@@ -1,0 +1,21 @@
+//! The baseline: hello as the `lambda_runtime` README writes it (`#[tokio::main]`, the
+//! multi-thread runtime, its default tracing subscriber), answering the same JSON as
+//! `sdk-hello`.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::{Value, json};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    lambda_runtime::run(service_fn(hello)).await
+}
+
+async fn hello(event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let name = event
+        .payload
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("world");
+    Ok(json!({ "message": format!("Hello, {name}!") }))
+}

@@ -1,0 +1,111 @@
+//! What the emulator needs to know about a function.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::{ACCOUNT_ID, Error};
+
+/// One function: where its executable is and the limits Lambda would apply to it.
+///
+/// Build one with [`FunctionConfig::new`] and adjust the public fields:
+///
+/// ```
+/// use std::time::Duration;
+/// use lambkin_emulator::FunctionConfig;
+///
+/// let mut hello = FunctionConfig::new("hello", "target/debug/hello");
+/// hello.timeout = Duration::from_secs(10);
+/// hello.env.insert("GREETING".into(), "hi".into());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionConfig {
+    /// The function name (also the `AWS_LAMBDA_FUNCTION_NAME` of its instances).
+    pub name: String,
+    /// The executable each instance runs (unused by [`local::InProcess`](crate::local::InProcess)).
+    pub executable: PathBuf,
+    /// Working directory and `LAMBDA_TASK_ROOT`; the executable's directory when `None`.
+    pub working_dir: Option<PathBuf>,
+    /// Longest run of one invocation (Lambda's default: 3 s).
+    pub timeout: Duration,
+    /// Memory size in MB (Lambda's default: 128); an instance using more is killed.
+    pub memory_mb: u32,
+    /// Most instances running at once (default 10); callers above it get 429.
+    pub reserved_concurrency: usize,
+    /// How long an idle instance is kept warm before it is stopped.
+    pub keep_alive: Duration,
+    /// Region in ARNs and in `AWS_REGION` (default `us-east-1`).
+    pub region: String,
+    /// The user's environment variables.
+    pub env: BTreeMap<String, String>,
+    /// Pass the emulator's `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` and
+    /// `AWS_PROFILE` on to instances (off by default, so a function never uses real credentials
+    /// by accident).
+    pub pass_aws_credentials: bool,
+}
+
+impl FunctionConfig {
+    /// A function with Lambda's defaults: 3 s timeout, 128 MB, reserved concurrency 10.
+    pub fn new(name: impl Into<String>, executable: impl Into<PathBuf>) -> Self {
+        FunctionConfig {
+            name: name.into(),
+            executable: executable.into(),
+            working_dir: None,
+            timeout: Duration::from_secs(3),
+            memory_mb: 128,
+            reserved_concurrency: 10,
+            keep_alive: Duration::from_secs(600),
+            region: "us-east-1".to_owned(),
+            env: BTreeMap::new(),
+            pass_aws_credentials: false,
+        }
+    }
+
+    /// `arn:aws:lambda:<region>:012345678912:function:<name>`.
+    pub fn arn(&self) -> String {
+        format!(
+            "arn:aws:lambda:{}:{ACCOUNT_ID}:function:{}",
+            self.region, self.name
+        )
+    }
+
+    /// Rejects names Lambda would reject (they also end up in URLs and ARNs).
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        let ok = !self.name.is_empty()
+            && self.name.len() <= 64
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidFunctionName(self.name.clone()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_lambdas() {
+        let f = FunctionConfig::new("hello", "/bin/true");
+        assert_eq!(f.timeout, Duration::from_secs(3));
+        assert_eq!(f.memory_mb, 128);
+        assert_eq!(f.reserved_concurrency, 10);
+        assert_eq!(
+            f.arn(),
+            "arn:aws:lambda:us-east-1:012345678912:function:hello"
+        );
+    }
+
+    #[test]
+    fn names_are_validated() {
+        assert!(FunctionConfig::new("a-b_C9", "x").validate().is_ok());
+        for bad in ["", "a/b", "a b", "é", &"x".repeat(65)] {
+            assert!(FunctionConfig::new(bad, "x").validate().is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! The library's error type.
+
+use std::io;
+
+/// What can go wrong while setting up or running the emulator.
+///
+/// Errors that concern a single request are answered to its caller, in AWS's error shape, and
+/// never surface here.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Two functions share a name.
+    #[error("function `{0}` is configured twice")]
+    DuplicateFunction(String),
+    /// A function name Lambda would reject.
+    #[error("invalid function name `{0}`: use 1-64 letters, digits, `-` or `_`")]
+    InvalidFunctionName(String),
+    /// [`Emulator::replace_function`](crate::Emulator::replace_function) named an unknown function.
+    #[error("no function named `{0}`")]
+    UnknownFunction(String),
+    /// Binding a listener failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address asked for.
+        addr: String,
+        /// Why it failed.
+        #[source]
+        source: io::Error,
+    },
+    /// Serving HTTP failed.
+    #[error("server error: {0}")]
+    Serve(#[source] io::Error),
+}

@@ -1,0 +1,704 @@
+//! One function instance: a child process (or, in local mode, the current process) with its own
+//! Runtime API, driven one invocation at a time.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{MissedTickBehavior, interval, sleep, sleep_until};
+use tracing::{Instrument, Span};
+
+use crate::clock::{date_path, rfc3339};
+use crate::config::FunctionConfig;
+use crate::logs::{Capture, Pumps};
+use crate::runtime_api::{self, Answer, Channel, Pending, RuntimeEvent};
+use crate::{VERSION_LATEST, logs};
+
+/// Longest wait for a new instance's first `/next` (Lambda's init phase limit).
+pub(crate) const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a busy instance's memory is sampled.
+const MEMORY_PROBE: Duration = Duration::from_millis(20);
+
+/// Variables of the emulator's environment passed on to every instance, so functions can find
+/// tools and honour the developer's log settings.
+const INHERITED_ENV: &[&str] = &["PATH", "RUST_LOG", "RUST_BACKTRACE", "LD_LIBRARY_PATH"];
+
+/// Credentials passed on only with [`FunctionConfig::pass_aws_credentials`].
+const CREDENTIAL_ENV: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+];
+
+/// One request for a function.
+#[derive(Debug, Clone)]
+pub(crate) struct Invocation {
+    pub(crate) request_id: String,
+    pub(crate) payload: Bytes,
+    pub(crate) trace_id: String,
+    pub(crate) client_context: Option<String>,
+    pub(crate) cognito_identity: Option<String>,
+}
+
+/// What the caller gets back.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// The function's response.
+    Success(Bytes),
+    /// An error JSON; the caller sees `X-Amz-Function-Error: Unhandled`.
+    Unhandled(Bytes),
+}
+
+/// An invocation's outcome and the tail of its log.
+#[derive(Debug)]
+pub(crate) struct InvokeResult {
+    pub(crate) outcome: Outcome,
+    pub(crate) log_tail: String,
+}
+
+/// Why an invocation was not run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// Every instance the function may have is busy.
+    Throttled,
+    /// The emulator is stopping.
+    ShuttingDown,
+    /// The emulator failed (a bug); logged where it happened.
+    Internal,
+}
+
+/// How an invocation ended.
+#[derive(Debug)]
+enum Ending {
+    Answered(Answer),
+    InitError(Bytes),
+    InitTimeout,
+    Exited(io::Result<ExitStatus>),
+    Timeout,
+    OutOfMemory,
+}
+
+/// Aborts a task when dropped.
+#[derive(Debug)]
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[derive(Debug)]
+struct Process {
+    child: Child,
+    pid: Option<u32>,
+    _runtime_api: AbortOnDrop,
+}
+
+/// A function instance.
+#[derive(Debug)]
+pub(crate) struct Instance {
+    config: Arc<FunctionConfig>,
+    version: u64,
+    /// `None` in local mode: the runtime loop runs in this very process.
+    process: Option<Process>,
+    channel: Arc<Channel>,
+    events: mpsc::UnboundedReceiver<RuntimeEvent>,
+    capture: Arc<Capture>,
+    pumps: Pumps,
+    started: Instant,
+    initialized: bool,
+    /// The runtime's `/init/error`, if it reported one between invocations.
+    init_error: Option<Bytes>,
+    span: Span,
+    /// When the instance last finished an invocation.
+    pub(crate) idle_since: Instant,
+}
+
+impl Instance {
+    /// Starts a child process running `config.executable`, with its own Runtime API.
+    pub(crate) async fn spawn(config: Arc<FunctionConfig>, version: u64) -> io::Result<Instance> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let (channel, events) = Channel::new();
+        let span = tracing::info_span!("function", name = %config.name);
+        let server =
+            tokio::spawn(runtime_api::serve(listener, channel.clone()).instrument(span.clone()));
+        let server = AbortOnDrop(server);
+
+        let mut command = Command::new(&config.executable);
+        command
+            .env_clear()
+            .envs(lambda_env(&config, addr))
+            .current_dir(task_root(&config))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        die_with_parent(&mut command);
+        let started = Instant::now();
+        let mut child = command.spawn()?;
+        let pid = child.id();
+        let capture = Arc::new(Capture::default());
+        let mut pumps = Pumps::default();
+        if let Some(stdout) = child.stdout.take() {
+            pumps.add(stdout, capture.clone(), span.clone());
+        }
+        if let Some(stderr) = child.stderr.take() {
+            pumps.add(stderr, capture.clone(), span.clone());
+        }
+        span.in_scope(|| tracing::debug!(?pid, "instance started"));
+        Ok(Instance {
+            config,
+            version,
+            process: Some(Process {
+                child,
+                pid,
+                _runtime_api: server,
+            }),
+            channel,
+            events,
+            capture,
+            pumps,
+            started,
+            initialized: false,
+            init_error: None,
+            span,
+            idle_since: Instant::now(),
+        })
+    }
+
+    /// The instance that is the current process (local mode); its Runtime API is served by the
+    /// caller over `channel`.
+    pub(crate) fn in_process(
+        config: Arc<FunctionConfig>,
+        channel: Arc<Channel>,
+        events: mpsc::UnboundedReceiver<RuntimeEvent>,
+    ) -> Instance {
+        let span = tracing::info_span!("function", name = %config.name);
+        Instance {
+            config,
+            version: 0,
+            process: None,
+            channel,
+            events,
+            capture: Arc::new(Capture::default()),
+            pumps: Pumps::default(),
+            started: Instant::now(),
+            initialized: false,
+            init_error: None,
+            span,
+            idle_since: Instant::now(),
+        }
+    }
+
+    /// Whether the child process is still running (an idle instance may have died).
+    pub(crate) fn is_alive(&mut self) -> bool {
+        match &mut self.process {
+            Some(process) => matches!(process.child.try_wait(), Ok(None)),
+            None => true,
+        }
+    }
+
+    /// The configuration version this instance runs.
+    pub(crate) fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Runs one invocation. `deliver_within` bounds the wait for the runtime's `/next`.
+    ///
+    /// Returns the result and whether the instance can take another invocation. Refuses only
+    /// when the emulator is closing, or in local mode when the runtime is still busy with an
+    /// abandoned invocation after `deliver_within`.
+    pub(crate) async fn invoke(
+        &mut self,
+        invocation: &Invocation,
+        deliver_within: Duration,
+        closing: &mut watch::Receiver<bool>,
+    ) -> Result<(InvokeResult, bool), Refused> {
+        let span =
+            tracing::info_span!(parent: &self.span, "invoke", request_id = %invocation.request_id);
+        self.run(invocation, deliver_within, closing)
+            .instrument(span)
+            .await
+    }
+
+    async fn run(
+        &mut self,
+        invocation: &Invocation,
+        deliver_within: Duration,
+        closing: &mut watch::Receiver<bool>,
+    ) -> Result<(InvokeResult, bool), Refused> {
+        let id = invocation.request_id.as_str();
+        // Late answers to invocations that timed out (local mode), or an init error reported
+        // before this invocation was offered.
+        while let Ok(event) = self.events.try_recv() {
+            match event {
+                RuntimeEvent::InitError { body } => self.init_error = Some(body),
+                event => tracing::debug!(?event, "discarding a late Runtime API event"),
+            }
+        }
+        if let Some(body) = &self.init_error {
+            // Kept: in local mode every later invocation fails the same way.
+            let body = body.clone();
+            return self.finish(id, Ending::InitError(body), None, 0).await;
+        }
+        if self.initialized {
+            self.capture.clear();
+        }
+        self.channel.offer(Pending {
+            request_id: id.to_owned(),
+            payload: invocation.payload.clone(),
+            timeout: self.config.timeout,
+            function_arn: self.config.arn(),
+            trace_id: invocation.trace_id.clone(),
+            client_context: invocation.client_context.clone(),
+            cognito_identity: invocation.cognito_identity.clone(),
+        });
+
+        let give_up = sleep(deliver_within);
+        tokio::pin!(give_up);
+        let mut gave_up = false;
+        let delivered_at = loop {
+            tokio::select! {
+                biased;
+                event = self.events.recv() => match event {
+                    Some(RuntimeEvent::Delivered { request_id, at }) if request_id == id => break at,
+                    Some(RuntimeEvent::InitError { body }) => {
+                        self.init_error = Some(body.clone());
+                        return self.finish(id, Ending::InitError(body), None, 0).await;
+                    }
+                    Some(event) => tracing::debug!(?event, "discarding a late Runtime API event"),
+                    None => return Err(Refused::ShuttingDown),
+                },
+                status = exited(&mut self.process) => {
+                    return self.finish(id, Ending::Exited(status), None, 0).await;
+                }
+                () = &mut give_up, if !gave_up => {
+                    gave_up = true;
+                    // Lost the race with `/next`: its Delivered event is queued.
+                    if self.channel.withdraw(id) {
+                        if self.process.is_none() {
+                            return Err(Refused::Throttled);
+                        }
+                        return self.finish(id, Ending::InitTimeout, None, 0).await;
+                    }
+                }
+                () = closed(closing) => {
+                    self.channel.withdraw(id);
+                    return Err(Refused::ShuttingDown);
+                }
+            }
+        };
+
+        let init = (!self.initialized).then(|| delivered_at.duration_since(self.started));
+        self.initialized = true;
+        self.capture
+            .line(&format!("START RequestId: {id} Version: {VERSION_LATEST}"));
+        let deadline = match delivered_at.checked_add(self.config.timeout) {
+            Some(at) => sleep_until(at.into()),
+            None => sleep(self.config.timeout), // absurdly long: tokio caps it
+        };
+        tokio::pin!(deadline);
+        let mut probe = interval(MEMORY_PROBE);
+        probe.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        // Local mode cannot kill its own process, so it does not police memory.
+        let police_memory = self.process.is_some();
+        let limit_kb = u64::from(self.config.memory_mb) * 1024;
+        let mut peak_kb = 0;
+        let ending = loop {
+            tokio::select! {
+                biased;
+                event = self.events.recv() => match event {
+                    Some(RuntimeEvent::Answered { request_id, answer }) if request_id == id => {
+                        break Ending::Answered(answer);
+                    }
+                    Some(event) => tracing::debug!(?event, "ignoring a Runtime API event"),
+                    None => return Err(Refused::ShuttingDown),
+                },
+                status = exited(&mut self.process) => break Ending::Exited(status),
+                () = &mut deadline => break Ending::Timeout,
+                _ = probe.tick(), if police_memory => {
+                    if let Some(memory) = self.memory() {
+                        peak_kb = peak_kb.max(memory.peak_kb);
+                        if memory.resident_kb > limit_kb {
+                            break Ending::OutOfMemory;
+                        }
+                    }
+                }
+                () = closed(closing) => {
+                    self.stop().await;
+                    return Err(Refused::ShuttingDown);
+                }
+            }
+        };
+        self.finish(id, ending, Some((delivered_at, init)), peak_kb)
+            .await
+    }
+
+    /// Ends an invocation: stops the instance if it cannot be reused, writes END and REPORT,
+    /// and builds what the caller gets.
+    async fn finish(
+        &mut self,
+        id: &str,
+        ending: Ending,
+        started: Option<(Instant, Option<Duration>)>,
+        peak_kb: u64,
+    ) -> Result<(InvokeResult, bool), Refused> {
+        let duration = started.map_or(Duration::ZERO, |(at, _)| at.elapsed());
+        let peak_kb = self.memory().map_or(peak_kb, |m| m.peak_kb.max(peak_kb));
+        // Local mode has one instance and cannot replace it: it is always kept.
+        let reusable = self.process.is_none() || matches!(ending, Ending::Answered(_));
+        if !reusable {
+            self.stop().await;
+        }
+        self.pumps.settle().await;
+        if started.is_none() {
+            self.capture
+                .line(&format!("START RequestId: {id} Version: {VERSION_LATEST}"));
+        }
+
+        let (outcome, status) = self.outcome(id, ending);
+        if let (Outcome::Unhandled(body), Some(_)) = (&outcome, status) {
+            // Errors the emulator makes up are logged as Lambda logs them.
+            let message = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v["errorMessage"].as_str().map(str::to_owned));
+            if let Some(message) = message {
+                self.capture.line(&message);
+            }
+        }
+        self.capture.line(&format!("END RequestId: {id}"));
+        let ms = duration.as_secs_f64() * 1000.0;
+        let mut report = format!(
+            "REPORT RequestId: {id}\tDuration: {ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
+            (ms.ceil() as u64).max(1),
+            self.config.memory_mb,
+            peak_kb.div_ceil(1024),
+        );
+        if let Some((_, Some(init))) = started {
+            report.push_str(&format!(
+                "\tInit Duration: {:.2} ms",
+                init.as_secs_f64() * 1000.0
+            ));
+        }
+        if let Some(status) = status {
+            report.push_str(status);
+        }
+        self.capture.line(&report);
+        let log_tail = self.capture.take_tail();
+        Ok((InvokeResult { outcome, log_tail }, reusable))
+    }
+
+    /// The caller's outcome, and the REPORT line's status for endings the emulator decided.
+    fn outcome(&self, id: &str, ending: Ending) -> (Outcome, Option<&'static str>) {
+        let error = |error_type: &str, message: String| {
+            let body = json!({ "errorType": error_type, "errorMessage": message });
+            Outcome::Unhandled(Bytes::from(body.to_string()))
+        };
+        match ending {
+            Ending::Answered(Answer::Response(body)) => (Outcome::Success(body), None),
+            Ending::Answered(Answer::Error(body)) => (Outcome::Unhandled(body), None),
+            Ending::Answered(Answer::TooLarge) => (
+                error(
+                    "Function.ResponseSizeTooLarge",
+                    format!(
+                        "Response payload size exceeded maximum allowed payload size ({} bytes).",
+                        runtime_api::MAX_RESPONSE_BYTES
+                    ),
+                ),
+                Some("\tStatus: error\tError Type: Function.ResponseSizeTooLarge"),
+            ),
+            Ending::InitError(body) => (
+                Outcome::Unhandled(body),
+                Some("\tStatus: error\tError Type: Runtime.InitError"),
+            ),
+            Ending::InitTimeout => (
+                error(
+                    "Sandbox.Timedout",
+                    format!(
+                        "RequestId: {id} Error: the runtime did not ask for an invocation within {:.2} seconds",
+                        INIT_TIMEOUT.as_secs_f64()
+                    ),
+                ),
+                Some("\tStatus: timeout"),
+            ),
+            Ending::Timeout => {
+                // Lambda's timeout error has no errorType.
+                let message = format!(
+                    "{} {id} Task timed out after {:.2} seconds",
+                    rfc3339(SystemTime::now()),
+                    self.config.timeout.as_secs_f64()
+                );
+                let body = json!({ "errorMessage": message });
+                (
+                    Outcome::Unhandled(Bytes::from(body.to_string())),
+                    Some("\tStatus: timeout"),
+                )
+            }
+            Ending::OutOfMemory => (
+                error(
+                    "Runtime.OutOfMemory",
+                    format!("RequestId: {id} Error: Runtime exited with error: signal: killed"),
+                ),
+                Some("\tStatus: error\tError Type: Runtime.OutOfMemory"),
+            ),
+            Ending::Exited(status) => (
+                error(
+                    "Runtime.ExitError",
+                    format!(
+                        "RequestId: {id} Error: Runtime exited with error: {}",
+                        describe_exit(&status)
+                    ),
+                ),
+                Some("\tStatus: error\tError Type: Runtime.ExitError"),
+            ),
+        }
+    }
+
+    /// Memory of the instance's process, from `/proc` (Linux only).
+    fn memory(&self) -> Option<Memory> {
+        match &self.process {
+            Some(Process { pid: Some(pid), .. }) => Memory::read(&format!("/proc/{pid}/status")),
+            Some(_) => None,
+            None => Memory::read("/proc/self/status"),
+        }
+    }
+
+    /// Kills and reaps the child process.
+    async fn stop(&mut self) {
+        self.channel.close();
+        if let Some(process) = &mut self.process {
+            let _ = process.child.start_kill();
+            let _ = tokio::time::timeout(Duration::from_secs(5), process.child.wait()).await;
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // The child itself is killed by `kill_on_drop`.
+        self.channel.close();
+        if self.process.is_some() {
+            self.span.in_scope(|| tracing::debug!("instance stopped"));
+        }
+    }
+}
+
+/// Resolves when the emulator starts closing.
+pub(crate) async fn closed(closing: &mut watch::Receiver<bool>) {
+    // An error means the emulator itself is gone: closing too.
+    let _ = closing.wait_for(|closing| *closing).await;
+}
+
+/// Resolves when the child process exits; never in local mode.
+async fn exited(process: &mut Option<Process>) -> io::Result<ExitStatus> {
+    match process {
+        Some(process) => process.child.wait().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// "exit status 1" or "signal: killed", as Lambda words it.
+fn describe_exit(status: &io::Result<ExitStatus>) -> String {
+    let status = match status {
+        Ok(status) => status,
+        Err(error) => return format!("unknown exit status ({error})"),
+    };
+    if let Some(code) = status.code() {
+        return format!("exit status {code}");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            let name = match signal {
+                libc::SIGKILL => "killed".to_owned(),
+                libc::SIGSEGV => "segmentation fault".to_owned(),
+                libc::SIGABRT => "aborted".to_owned(),
+                libc::SIGTERM => "terminated".to_owned(),
+                libc::SIGBUS => "bus error".to_owned(),
+                other => other.to_string(),
+            };
+            return format!("signal: {name}");
+        }
+    }
+    status.to_string()
+}
+
+/// A process's memory, in kB.
+#[derive(Debug, Clone, Copy)]
+struct Memory {
+    resident_kb: u64,
+    peak_kb: u64,
+}
+
+impl Memory {
+    fn read(path: &str) -> Option<Memory> {
+        let status = std::fs::read_to_string(path).ok()?;
+        Memory::parse(&status)
+    }
+
+    fn parse(status: &str) -> Option<Memory> {
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        };
+        Some(Memory {
+            resident_kb: field("VmRSS:")?,
+            peak_kb: field("VmHWM:")?,
+        })
+    }
+}
+
+/// The function's working directory: configured, or the executable's directory.
+fn task_root(config: &FunctionConfig) -> std::path::PathBuf {
+    config.working_dir.clone().unwrap_or_else(|| {
+        config
+            .executable
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .map_or_else(|| ".".into(), std::path::Path::to_path_buf)
+    })
+}
+
+/// The environment Lambda gives an instance of `config` whose Runtime API is at `runtime_api`.
+pub(crate) fn lambda_env(
+    config: &FunctionConfig,
+    runtime_api: SocketAddr,
+) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    for name in INHERITED_ENV {
+        if let Ok(value) = std::env::var(name) {
+            env.insert((*name).to_owned(), value);
+        }
+    }
+    if config.pass_aws_credentials {
+        for name in CREDENTIAL_ENV {
+            if let Ok(value) = std::env::var(name) {
+                env.insert((*name).to_owned(), value);
+            }
+        }
+    }
+    // The user's variables, then Lambda's reserved ones, which users cannot override.
+    env.extend(config.env.clone());
+    let root = task_root(config).to_string_lossy().into_owned();
+    let stream = format!(
+        "{}/[{VERSION_LATEST}]{}",
+        date_path(SystemTime::now()),
+        uuid::Uuid::new_v4().simple()
+    );
+    let reserved = [
+        ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string()),
+        ("AWS_LAMBDA_FUNCTION_NAME", config.name.clone()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", VERSION_LATEST.to_owned()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            config.memory_mb.to_string(),
+        ),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            format!("/aws/lambda/{}", config.name),
+        ),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", stream),
+        ("AWS_REGION", config.region.clone()),
+        ("AWS_DEFAULT_REGION", config.region.clone()),
+        ("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023".to_owned()),
+        ("_HANDLER", config.name.clone()),
+        ("LAMBDA_TASK_ROOT", root.clone()),
+        ("LAMBDA_RUNTIME_DIR", root),
+        ("TZ", ":UTC".to_owned()),
+        ("LANG", "en_US.UTF-8".to_owned()),
+    ];
+    env.extend(reserved.map(|(k, v)| (k.to_owned(), v)));
+    env
+}
+
+/// Makes the child die with the emulator, even when the emulator is killed (Linux).
+fn die_with_parent(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id();
+        // SAFETY: the closure runs between fork and exec and only calls async-signal-safe
+        // functions (prctl, getppid).
+        unsafe {
+            command.pre_exec(move || {
+                // The signal fires when the spawning *thread* exits; the emulator spawns from
+                // runtime worker threads, which live as long as the emulator.
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(io::Error::last_os_error());
+                }
+                // The parent may have died before prctl took effect.
+                if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                    return Err(io::Error::other("the emulator exited"));
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
+}
+
+/// Emits a line in a function's log outside any instance (e.g. a failed start).
+pub(crate) fn log_line(config: &FunctionConfig, line: &str) {
+    tracing::info_span!("function", name = %config.name).in_scope(|| logs::emit(line));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_proc_status() {
+        let status = "Name:\tx\nVmHWM:\t   20480 kB\nVmRSS:\t   10240 kB\n";
+        let memory = Memory::parse(status).unwrap();
+        assert_eq!(memory.peak_kb, 20480);
+        assert_eq!(memory.resident_kb, 10240);
+        assert!(Memory::parse("Name: x").is_none());
+    }
+
+    #[test]
+    fn environment_is_lambdas() {
+        let mut config = FunctionConfig::new("hello", "/opt/fn/hello");
+        config.env.insert("GREETING".into(), "hi".into());
+        config.env.insert("TZ".into(), "Europe/Paris".into());
+        let env = lambda_env(&config, "127.0.0.1:4000".parse().unwrap());
+        assert_eq!(env["AWS_LAMBDA_RUNTIME_API"], "127.0.0.1:4000");
+        assert_eq!(env["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST");
+        assert_eq!(env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "128");
+        assert_eq!(env["AWS_LAMBDA_LOG_GROUP_NAME"], "/aws/lambda/hello");
+        assert!(env["AWS_LAMBDA_LOG_STREAM_NAME"].contains("/[$LATEST]"));
+        assert_eq!(env["LAMBDA_TASK_ROOT"], "/opt/fn");
+        assert_eq!(env["GREETING"], "hi");
+        assert_eq!(env["TZ"], ":UTC");
+        assert!(!env.contains_key("AWS_ACCESS_KEY_ID") || config.pass_aws_credentials);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn exit_descriptions() {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            describe_exit(&Ok(ExitStatus::from_raw(1 << 8))),
+            "exit status 1"
+        );
+        assert_eq!(
+            describe_exit(&Ok(ExitStatus::from_raw(9))),
+            "signal: killed"
+        );
+    }
+}

@@ -1,0 +1,394 @@
+//! The public front: Lambda's Invoke API (`POST /2015-03-31/functions/{name}/invocations`).
+//!
+//! Every error leaves through [`AwsError`], in the shape AWS sends: the status, an
+//! `x-amzn-ErrorType` header and a `{"Type": …, "message": …}` body. Routes Lambda does not have
+//! are answered the same way, so SDKs and the AWS CLI always get an error they understand.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use bytes::Bytes;
+use serde_json::json;
+use tracing::Instrument;
+
+use crate::body::{BodyError, read_limited};
+use crate::instance::{Invocation, Outcome, Refused};
+use crate::pool::Function;
+use crate::{ACCOUNT_ID, VERSION_LATEST};
+
+/// Largest synchronous (`RequestResponse`, `DryRun`) request body.
+pub const MAX_REQUEST_BYTES: usize = 6_291_456;
+
+/// Largest asynchronous (`Event`) request body.
+pub const MAX_EVENT_BYTES: usize = 1_048_576;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+
+/// The functions the front serves.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    functions: Arc<HashMap<String, Arc<Function>>>,
+    /// Region of the ARNs in errors about unknown functions.
+    region: Arc<str>,
+}
+
+impl AppState {
+    pub(crate) fn new(functions: HashMap<String, Arc<Function>>, region: &str) -> AppState {
+        AppState {
+            functions: Arc::new(functions),
+            region: region.into(),
+        }
+    }
+}
+
+/// The front router: the Invoke API, and AWS-shaped errors for everything else.
+///
+/// API Gateway routes are meant to be merged in beside the Invoke API route.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/2015-03-31/functions/{name}/invocations", post(invoke))
+        .fallback(unknown_operation)
+        .method_not_allowed_fallback(unknown_operation)
+        .with_state(state)
+}
+
+async fn unknown_operation() -> AwsError {
+    AwsError::new(
+        StatusCode::NOT_FOUND,
+        "UnknownOperationException",
+        "Unknown operation".to_owned(),
+    )
+}
+
+/// The three kinds of `X-Amz-Invocation-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InvocationType {
+    RequestResponse,
+    Event,
+    DryRun,
+}
+
+async fn invoke(
+    State(state): State<AppState>,
+    name: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, AwsError> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let span = tracing::info_span!("invoke", %request_id);
+    async move {
+        let Path(name) = name.map_err(|e| AwsError::invalid_parameter(e.body_text()))?;
+        let function = resolve(&state, &name, query.as_deref())?;
+        let kind = match header(&headers, "x-amz-invocation-type")? {
+            None | Some("RequestResponse") => InvocationType::RequestResponse,
+            Some("Event") => InvocationType::Event,
+            Some("DryRun") => InvocationType::DryRun,
+            Some(other) => {
+                return Err(AwsError::invalid_parameter(format!(
+                    "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+                )));
+            }
+        };
+        let tail = match header(&headers, "x-amz-log-type")? {
+            None | Some("None") => false,
+            Some("Tail") => true,
+            Some(other) => {
+                return Err(AwsError::invalid_parameter(format!(
+                    "1 validation error detected: Value '{other}' at 'logType' failed to satisfy constraint: Member must satisfy enum value set: [None, Tail]"
+                )));
+            }
+        };
+        let client_context = header(&headers, "x-amz-client-context")?
+            .map(decode_client_context)
+            .transpose()?;
+        let trace_id = header(&headers, "x-amzn-trace-id")?
+            .map_or_else(new_trace_id, str::to_owned);
+        let (limit, operation) = match kind {
+            InvocationType::Event => (MAX_EVENT_BYTES, "InvokeAsync"),
+            _ => (MAX_REQUEST_BYTES, "InvokeFunction"),
+        };
+        let payload = match read_limited(body, limit).await {
+            Ok(payload) => payload,
+            Err(BodyError::TooLarge) => return Err(AwsError::too_large(limit, operation)),
+            Err(BodyError::Failed) => {
+                return Err(AwsError::invalid_request_content(
+                    "Could not read the request body".to_owned(),
+                ));
+            }
+        };
+        let payload = if payload.iter().all(u8::is_ascii_whitespace) {
+            // Lambda invokes with `{}` when the caller sends no payload.
+            Bytes::from_static(b"{}")
+        } else if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload) {
+            return Err(AwsError::invalid_request_content(format!(
+                "Could not parse request body into json: Could not parse payload into json: {error}"
+            )));
+        } else {
+            payload
+        };
+        let invocation = Invocation {
+            request_id: request_id.clone(),
+            payload,
+            trace_id,
+            client_context,
+            cognito_identity: None,
+        };
+        match kind {
+            InvocationType::DryRun => Ok(with_request_id(StatusCode::NO_CONTENT.into_response(), &request_id)),
+            InvocationType::Event => {
+                let task = async move {
+                    if let Err(refused) = function.invoke(invocation, true).await {
+                        tracing::warn!(?refused, "asynchronous invocation dropped");
+                    }
+                };
+                tokio::spawn(task.in_current_span());
+                Ok(with_request_id(StatusCode::ACCEPTED.into_response(), &request_id))
+            }
+            InvocationType::RequestResponse => {
+                let result = function.invoke(invocation, false).await.map_err(AwsError::from)?;
+                let (body, unhandled) = match result.outcome {
+                    Outcome::Success(body) => (body, false),
+                    Outcome::Unhandled(body) => (body, true),
+                };
+                let mut response = (
+                    StatusCode::OK,
+                    [
+                        (header::CONTENT_TYPE, "application/json"),
+                        (HeaderName::from_static("x-amz-executed-version"), VERSION_LATEST),
+                    ],
+                    body,
+                )
+                    .into_response();
+                let headers = response.headers_mut();
+                if unhandled {
+                    headers.insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+                }
+                if tail {
+                    if let Ok(value) = HeaderValue::from_str(&BASE64.encode(result.log_tail)) {
+                        headers.insert("x-amz-log-result", value);
+                    }
+                }
+                Ok(with_request_id(response, &request_id))
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+/// A header as text; a value that is not text is an invalid parameter.
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, AwsError> {
+    headers
+        .get(name)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| AwsError::invalid_parameter(format!("Invalid {name} header")))
+        })
+        .transpose()
+}
+
+/// The function a (possibly qualified, possibly ARN) name refers to.
+fn resolve(state: &AppState, name: &str, query: Option<&str>) -> Result<Arc<Function>, AwsError> {
+    // Accepted forms: `hello`, `hello:$LATEST`, `123456789012:function:hello`, full ARNs.
+    let bare = name
+        .rsplit_once(":function:")
+        .map_or(name, |(_, rest)| rest);
+    let (bare, qualifier) = match bare.split_once(':') {
+        Some((bare, qualifier)) => (bare, Some(qualifier)),
+        None => (bare, None),
+    };
+    let query_qualifier = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| pair.strip_prefix("Qualifier="))
+        .map(|q| q.replace("%24", "$"));
+    let qualifier = qualifier.map(str::to_owned).or(query_qualifier);
+    let found = state
+        .functions
+        .get(bare)
+        .filter(|_| qualifier.as_deref().is_none_or(|q| q == VERSION_LATEST));
+    found.cloned().ok_or_else(|| {
+        let mut arn = format!(
+            "arn:aws:lambda:{}:{ACCOUNT_ID}:function:{bare}",
+            state.region
+        );
+        if let Some(qualifier) = qualifier {
+            arn.push(':');
+            arn.push_str(&qualifier);
+        }
+        AwsError::new(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            format!("Function not found: {arn}"),
+        )
+    })
+}
+
+/// `X-Amz-Client-Context` is base64 JSON; the Runtime API passes on the JSON itself.
+fn decode_client_context(encoded: &str) -> Result<String, AwsError> {
+    let invalid = || {
+        AwsError::invalid_request_content(
+            "Client context must be a valid Base64-encoded JSON object.".to_owned(),
+        )
+    };
+    let decoded = BASE64.decode(encoded.trim()).map_err(|_| invalid())?;
+    let text = String::from_utf8(decoded).map_err(|_| invalid())?;
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(serde_json::Value::Object(_)) => Ok(text),
+        _ => Err(invalid()),
+    }
+}
+
+/// An X-Ray trace header for a request that came without one.
+fn new_trace_id() -> String {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let root = uuid::Uuid::new_v4().simple().to_string();
+    let parent = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "Root=1-{seconds:08x}-{};Parent={};Sampled=0",
+        &root[..24],
+        &parent[..16]
+    )
+}
+
+fn with_request_id(mut response: Response, request_id: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+/// An Invoke API error, answered as AWS answers it.
+#[derive(Debug)]
+pub(crate) struct AwsError {
+    status: StatusCode,
+    error_type: &'static str,
+    message: String,
+}
+
+impl AwsError {
+    fn new(status: StatusCode, error_type: &'static str, message: String) -> Self {
+        AwsError {
+            status,
+            error_type,
+            message,
+        }
+    }
+
+    fn invalid_parameter(message: String) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterValueException",
+            message,
+        )
+    }
+
+    fn invalid_request_content(message: String) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContentException",
+            message,
+        )
+    }
+
+    fn too_large(limit: usize, operation: &str) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLargeException",
+            format!("Request must be smaller than {limit} bytes for the {operation} operation"),
+        )
+    }
+}
+
+impl From<Refused> for AwsError {
+    fn from(refused: Refused) -> Self {
+        match refused {
+            Refused::Throttled => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequestsException",
+                "Rate Exceeded.".to_owned(),
+            ),
+            Refused::ShuttingDown => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceException",
+                "The emulator is shutting down".to_owned(),
+            ),
+            Refused::Internal => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ServiceException",
+                "The emulator failed to run the invocation".to_owned(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for AwsError {
+    fn into_response(self) -> Response {
+        let kind = if self.status.is_server_error() {
+            "Service"
+        } else {
+            "User"
+        };
+        let mut body = json!({ "Type": kind, "message": self.message });
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            body["Reason"] = json!("ReservedFunctionConcurrentInvocationLimitExceeded");
+        }
+        let response = (
+            self.status,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (HeaderName::from_static("x-amzn-errortype"), self.error_type),
+            ],
+            body.to_string(),
+        )
+            .into_response();
+        with_request_id(response, &uuid::Uuid::new_v4().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_context_must_be_base64_json() {
+        let encoded = BASE64.encode(r#"{"custom":{"a":"b"}}"#);
+        assert_eq!(
+            decode_client_context(&encoded).unwrap(),
+            r#"{"custom":{"a":"b"}}"#
+        );
+        assert!(decode_client_context("%%%").is_err());
+        assert!(decode_client_context(&BASE64.encode("[1]")).is_err());
+    }
+
+    #[test]
+    fn trace_ids_look_like_xray() {
+        let id = new_trace_id();
+        assert!(id.starts_with("Root=1-"), "{id}");
+        assert!(id.ends_with(";Sampled=0"), "{id}");
+    }
+
+    #[test]
+    fn errors_have_aws_shape() {
+        let response = AwsError::from(Refused::Throttled).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(
+            response.headers()["x-amzn-ErrorType"],
+            "TooManyRequestsException"
+        );
+        assert!(response.headers().contains_key("x-amzn-RequestId"));
+    }
+}

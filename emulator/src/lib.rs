@@ -1,0 +1,36 @@
+//! A local AWS Lambda.
+//!
+//! `lambkin-emulator` runs functions the way Lambda does: every instance is a real child process
+//! with its own [Runtime API](runtime_api) listener, one invocation at a time, started on demand,
+//! reused while warm, reaped when idle, capped by the function's reserved concurrency and killed on
+//! timeout or when it outgrows its memory size. The public front speaks Lambda's
+//! [Invoke API](invoke), so the AWS CLI and SDKs can call it with `--endpoint-url`.
+//!
+//! * [`Emulator`] serves a set of [`FunctionConfig`]s (what the `lambkin` command runs).
+//! * [`local::InProcess`] serves a single function whose runtime loop runs inside the calling
+//!   process (what a function binary does on a plain `cargo run`).
+
+#![warn(missing_docs)]
+
+mod body;
+mod clock;
+pub mod config;
+mod error;
+mod instance;
+pub mod invoke;
+pub mod local;
+mod logs;
+mod pool;
+pub mod runtime_api;
+mod server;
+
+pub use config::FunctionConfig;
+pub use error::Error;
+pub use invoke::{AppState, app};
+pub use server::Emulator;
+
+/// The account id in every ARN the emulator makes up (the one AWS's own emulator uses).
+pub const ACCOUNT_ID: &str = "012345678912";
+
+/// The only version the emulator serves.
+pub const VERSION_LATEST: &str = "$LATEST";

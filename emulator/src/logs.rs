@@ -1,0 +1,154 @@
+//! Function logs: each instance's output re-emitted under the function's name, and the lines of
+//! the current invocation kept for `X-Amz-Log-Type: Tail`.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{Instrument, Span};
+
+/// How much of an invocation's log `X-Amz-Log-Result` carries.
+pub(crate) const TAIL_BYTES: usize = 4096;
+
+/// How long to wait for output already written by a function to be read.
+const SETTLE_WAIT: Duration = Duration::from_millis(50);
+
+/// Emits one line of a function's log.
+pub(crate) fn emit(line: &str) {
+    tracing::info!(target: "lambkin::function", "{line}");
+}
+
+/// The log of an instance's current invocation (its last few KB).
+#[derive(Debug, Default)]
+pub(crate) struct Capture(Mutex<String>);
+
+impl Capture {
+    /// Emits `line` and keeps it.
+    pub(crate) fn line(&self, line: &str) {
+        emit(line);
+        let mut log = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        log.push_str(line);
+        log.push('\n');
+        if log.len() > 4 * TAIL_BYTES {
+            let keep = tail(&log, TAIL_BYTES).len();
+            let cut = log.len() - keep;
+            log.drain(..cut);
+        }
+    }
+
+    /// Forgets what was kept (a new invocation starts).
+    pub(crate) fn clear(&self) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+
+    /// The last [`TAIL_BYTES`] kept, and forgets them.
+    pub(crate) fn take_tail(&self) -> String {
+        let log = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
+        tail(&log, TAIL_BYTES).to_owned()
+    }
+}
+
+/// The last `max` bytes of `s`, cut at a character boundary.
+fn tail(s: &str, max: usize) -> &str {
+    let mut start = s.len().saturating_sub(max);
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    &s[start..]
+}
+
+/// Readers of an instance's stdout and stderr.
+#[derive(Debug, Default)]
+pub(crate) struct Pumps(Vec<mpsc::UnboundedSender<oneshot::Sender<()>>>);
+
+impl Pumps {
+    /// Starts a task re-emitting `stream` line by line into `capture`.
+    pub(crate) fn add(
+        &mut self,
+        stream: impl AsyncRead + Unpin + Send + 'static,
+        capture: Arc<Capture>,
+        span: Span,
+    ) {
+        let (settle_tx, settle_rx) = mpsc::unbounded_channel();
+        tokio::spawn(pump(stream, capture, settle_rx).instrument(span));
+        self.0.push(settle_tx);
+    }
+
+    /// Waits (briefly) until output the function wrote before answering has been read, so it is
+    /// attributed to the invocation that wrote it.
+    pub(crate) async fn settle(&self) {
+        for pump in &self.0 {
+            let (ack, acked) = oneshot::channel();
+            if pump.send(ack).is_ok() {
+                let _ = tokio::time::timeout(SETTLE_WAIT, acked).await;
+            }
+        }
+    }
+}
+
+async fn pump(
+    stream: impl AsyncRead + Unpin,
+    capture: Arc<Capture>,
+    mut settle: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
+) {
+    let mut reader = BufReader::new(stream);
+    let mut buf = Vec::new();
+    loop {
+        tokio::select! {
+            // Reading first: a settle request is acknowledged only once nothing is ready to read.
+            biased;
+            read = reader.read_until(b'\n', &mut buf) => {
+                let done = !matches!(read, Ok(n) if n > 0);
+                if !buf.is_empty() {
+                    let line = String::from_utf8_lossy(&buf);
+                    capture.line(line.trim_end_matches(['\n', '\r']));
+                    buf.clear();
+                }
+                if done {
+                    return;
+                }
+            }
+            Some(ack) = settle.recv() => {
+                let _ = ack.send(());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_is_bounded_and_utf8() {
+        assert_eq!(tail("héllo", 4), "llo");
+        assert_eq!(tail("abc", 10), "abc");
+        let capture = Capture::default();
+        for i in 0..2000 {
+            capture.line(&format!("line {i}"));
+        }
+        let kept = capture.take_tail();
+        assert!(kept.len() <= TAIL_BYTES);
+        assert!(kept.ends_with("line 1999\n"));
+        assert!(capture.take_tail().is_empty());
+    }
+
+    #[tokio::test]
+    async fn pumps_split_lines() {
+        let capture = Arc::new(Capture::default());
+        let mut pumps = Pumps::default();
+        let (mut w, r) = tokio::io::duplex(64);
+        pumps.add(r, capture.clone(), Span::none());
+        tokio::io::AsyncWriteExt::write_all(&mut w, b"one\r\ntwo\n\xffthree")
+            .await
+            .unwrap();
+        drop(w);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        pumps.settle().await;
+        assert_eq!(capture.take_tail(), "one\ntwo\n\u{fffd}three\n");
+    }
+}

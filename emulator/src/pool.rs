@@ -1,0 +1,222 @@
+//! Functions and their instances: cold starts on demand, warm reuse, idle reaping and reserved
+//! concurrency.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::json;
+use tokio::sync::{Semaphore, watch};
+
+use crate::config::FunctionConfig;
+use crate::instance::{self, INIT_TIMEOUT, Instance, Invocation, InvokeResult, Outcome, Refused};
+
+/// A function as the front sees it.
+#[derive(Debug)]
+pub(crate) enum Function {
+    /// Instances are child processes.
+    Pool(Arc<Pool>),
+    /// The one instance is the current process (local mode).
+    Local(Arc<Local>),
+}
+
+impl Function {
+    /// Runs `invocation`. With `queue` (asynchronous invocations) it waits for a free instance
+    /// instead of being throttled.
+    ///
+    /// The invocation runs in its own task, so a caller that hangs up does not kill an instance
+    /// mid-invocation.
+    pub(crate) async fn invoke(
+        &self,
+        invocation: Invocation,
+        queue: bool,
+    ) -> Result<InvokeResult, Refused> {
+        let task = match self {
+            Function::Pool(pool) => tokio::spawn(pool.clone().invoke(invocation, queue)),
+            Function::Local(local) => tokio::spawn(local.clone().invoke(invocation, queue)),
+        };
+        task.await.unwrap_or_else(|error| {
+            tracing::error!(%error, "invocation task failed");
+            Err(Refused::Internal)
+        })
+    }
+}
+
+/// The child-process instances of one function.
+#[derive(Debug)]
+pub(crate) struct Pool {
+    /// The configuration new instances start with, and its version number.
+    current: RwLock<(u64, Arc<FunctionConfig>)>,
+    /// Warm instances, most recently used last.
+    idle: Mutex<Vec<Instance>>,
+    /// One permit per instance allowed to run (reserved concurrency).
+    permits: Arc<Semaphore>,
+    closing: watch::Receiver<bool>,
+}
+
+impl Pool {
+    pub(crate) fn new(config: FunctionConfig, closing: watch::Receiver<bool>) -> Pool {
+        Pool {
+            permits: Arc::new(Semaphore::new(
+                config.reserved_concurrency.min(Semaphore::MAX_PERMITS),
+            )),
+            current: RwLock::new((0, Arc::new(config))),
+            idle: Mutex::new(Vec::new()),
+            closing,
+        }
+    }
+
+    fn current(&self) -> (u64, Arc<FunctionConfig>) {
+        let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
+        (current.0, current.1.clone())
+    }
+
+    fn idle(&self) -> MutexGuard<'_, Vec<Instance>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn config(&self) -> Arc<FunctionConfig> {
+        self.current().1
+    }
+
+    /// Switches to a new configuration (e.g. a rebuilt executable): new invocations get instances
+    /// of it, idle instances of the old one are stopped, busy ones finish and are then stopped.
+    /// The reserved concurrency is fixed when the pool is created.
+    pub(crate) fn replace(&self, config: FunctionConfig) {
+        {
+            let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+            *current = (current.0 + 1, Arc::new(config));
+        }
+        let stale = std::mem::take(&mut *self.idle());
+        drop(stale);
+    }
+
+    async fn invoke(
+        self: Arc<Self>,
+        invocation: Invocation,
+        queue: bool,
+    ) -> Result<InvokeResult, Refused> {
+        let permit = if queue {
+            self.permits.clone().acquire_owned().await.ok()
+        } else {
+            self.permits.clone().try_acquire_owned().ok()
+        };
+        let Some(_permit) = permit else {
+            return Err(Refused::Throttled);
+        };
+        let (version, config) = self.current();
+        let mut instance = match self.warm(version) {
+            Some(instance) => instance,
+            None => match Instance::spawn(config.clone(), version).await {
+                Ok(instance) => instance,
+                Err(error) => return Ok(spawn_failed(&config, &invocation.request_id, &error)),
+            },
+        };
+        let mut closing = self.closing.clone();
+        let (result, reusable) = instance
+            .invoke(&invocation, INIT_TIMEOUT, &mut closing)
+            .await?;
+        let closing = *closing.borrow();
+        if reusable && instance.version() == self.current().0 && !closing {
+            instance.idle_since = Instant::now();
+            self.idle().push(instance);
+        }
+        Ok(result)
+    }
+
+    /// The most recently used idle instance of `version` that is still alive.
+    fn warm(&self, version: u64) -> Option<Instance> {
+        loop {
+            let mut instance = self.idle().pop()?;
+            if instance.version() == version && instance.is_alive() {
+                return Some(instance);
+            }
+            tracing::debug!(function = %self.config().name, "discarding a dead or outdated idle instance");
+        }
+    }
+
+    /// Stops instances idle for longer than the keep-alive.
+    pub(crate) fn reap(&self) {
+        let keep_alive = self.config().keep_alive;
+        let expired: Vec<Instance> = {
+            let mut idle = self.idle();
+            let (expired, warm) = std::mem::take(&mut *idle)
+                .into_iter()
+                .partition(|i| i.idle_since.elapsed() >= keep_alive);
+            *idle = warm;
+            expired
+        };
+        if !expired.is_empty() {
+            tracing::debug!(function = %self.config().name, count = expired.len(), "reaping idle instances");
+        }
+    }
+
+    /// Stops every idle instance (busy ones stop when they see `closing`).
+    pub(crate) fn drain(&self) {
+        let idle = std::mem::take(&mut *self.idle());
+        drop(idle);
+    }
+}
+
+/// Lambda's answer when an instance cannot even start.
+fn spawn_failed(config: &FunctionConfig, request_id: &str, error: &std::io::Error) -> InvokeResult {
+    let message = format!(
+        "RequestId: {request_id} Error: Couldn't start {}: {error}",
+        config.executable.display()
+    );
+    instance::log_line(config, &message);
+    let body = json!({ "errorType": "Runtime.InvalidEntrypoint", "errorMessage": message });
+    InvokeResult {
+        outcome: Outcome::Unhandled(Bytes::from(body.to_string())),
+        log_tail: format!("{message}\n"),
+    }
+}
+
+/// The single in-process instance of local mode.
+#[derive(Debug)]
+pub(crate) struct Local {
+    config: Arc<FunctionConfig>,
+    instance: tokio::sync::Mutex<Instance>,
+    closing: watch::Receiver<bool>,
+}
+
+impl Local {
+    pub(crate) fn new(
+        instance: Instance,
+        config: Arc<FunctionConfig>,
+        closing: watch::Receiver<bool>,
+    ) -> Local {
+        Local {
+            config,
+            instance: tokio::sync::Mutex::new(instance),
+            closing,
+        }
+    }
+
+    /// How long a caller waits for the instance before getting 429: one timeout for the
+    /// invocation ahead of it, plus a second of slack. Queued (asynchronous) callers wait
+    /// forever.
+    fn wait_bound(&self, queue: bool) -> Duration {
+        if queue {
+            Duration::MAX
+        } else {
+            self.config.timeout + Duration::from_secs(1)
+        }
+    }
+
+    async fn invoke(
+        self: Arc<Self>,
+        invocation: Invocation,
+        queue: bool,
+    ) -> Result<InvokeResult, Refused> {
+        let bound = self.wait_bound(queue);
+        let started = Instant::now();
+        let mut instance = tokio::time::timeout(bound, self.instance.lock())
+            .await
+            .map_err(|_| Refused::Throttled)?;
+        let left = bound.saturating_sub(started.elapsed());
+        let mut closing = self.closing.clone();
+        let (result, _) = instance.invoke(&invocation, left, &mut closing).await?;
+        Ok(result)
+    }
+}

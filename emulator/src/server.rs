@@ -1,0 +1,153 @@
+//! The emulator: a set of functions behind one front.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::Error;
+use crate::config::FunctionConfig;
+use crate::instance::closed;
+use crate::invoke::{AppState, app};
+use crate::pool::{Function, Pool};
+
+/// How often idle instances are checked against their keep-alive.
+const REAP_EVERY: Duration = Duration::from_millis(500);
+
+/// Serves a set of functions, each instance a child process.
+///
+/// Cloning gives another handle to the same emulator, e.g. for a task that
+/// [replaces](Emulator::replace_function) functions while [`serve`](Emulator::serve) runs.
+#[derive(Debug, Clone)]
+pub struct Emulator {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pools: HashMap<String, Arc<Pool>>,
+    state: AppState,
+    closing: watch::Sender<bool>,
+}
+
+impl Emulator {
+    /// An emulator for `functions`; nothing runs until [`serve`](Emulator::serve).
+    ///
+    /// The region of unknown-function errors is the first function's.
+    pub fn new(functions: impl IntoIterator<Item = FunctionConfig>) -> Result<Emulator, Error> {
+        let (closing, closing_rx) = watch::channel(false);
+        let mut pools = HashMap::new();
+        let mut entries = HashMap::new();
+        let mut region = None;
+        for config in functions {
+            config.validate()?;
+            if pools.contains_key(&config.name) {
+                return Err(Error::DuplicateFunction(config.name));
+            }
+            region.get_or_insert_with(|| config.region.clone());
+            let name = config.name.clone();
+            let pool = Arc::new(Pool::new(config, closing_rx.clone()));
+            entries.insert(name.clone(), Arc::new(Function::Pool(pool.clone())));
+            pools.insert(name, pool);
+        }
+        let state = AppState::new(entries, region.as_deref().unwrap_or("us-east-1"));
+        let inner = Inner {
+            pools,
+            state,
+            closing,
+        };
+        Ok(Emulator {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The front's state, for [`app`].
+    pub fn state(&self) -> AppState {
+        self.inner.state.clone()
+    }
+
+    /// The front router (same as `app(self.state())`).
+    pub fn router(&self) -> Router {
+        app(self.state())
+    }
+
+    /// Serves a new version of a function (e.g. a rebuilt executable): new invocations start
+    /// instances of it; instances of the old version finish what they are doing and stop.
+    pub fn replace_function(&self, config: FunctionConfig) -> Result<(), Error> {
+        config.validate()?;
+        let pool = self
+            .inner
+            .pools
+            .get(&config.name)
+            .ok_or_else(|| Error::UnknownFunction(config.name.clone()))?;
+        pool.replace(config);
+        Ok(())
+    }
+
+    /// Binds `addr` and serves until `shutdown` resolves.
+    pub async fn serve(
+        self,
+        addr: SocketAddr,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| Error::Bind {
+                addr: addr.to_string(),
+                source,
+            })?;
+        self.serve_listener(listener, shutdown).await
+    }
+
+    /// Serves on `listener` until `shutdown` resolves; then every instance is stopped (busy ones
+    /// answer their callers with a `ServiceException`) before this returns. An emulator serves
+    /// once: after a shutdown its functions refuse every invocation.
+    pub async fn serve_listener(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), Error> {
+        let Inner {
+            pools,
+            state,
+            closing,
+        } = &*self.inner;
+        let reaper = tokio::spawn(reap(pools.values().cloned().collect(), closing.subscribe()));
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let signal = {
+            let emulator = self.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("shutting down");
+                emulator.inner.closing.send_replace(true);
+            }
+        };
+        let served = axum::serve(listener, app(state.clone()))
+            .with_graceful_shutdown(signal)
+            .await;
+        closing.send_replace(true);
+        reaper.abort();
+        for pool in pools.values() {
+            pool.drain();
+        }
+        served.map_err(Error::Serve)
+    }
+}
+
+async fn reap(pools: Vec<Arc<Pool>>, mut closing: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(REAP_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => pools.iter().for_each(|pool| pool.reap()),
+            () = closed(&mut closing) => return,
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! Helpers shared by the integration tests: the fixture function, an emulator on an ephemeral
+//! port, and a raw HTTP/1.1 client (so every byte the emulator sends is visible).
+
+#![allow(dead_code)] // each test crate uses a different subset
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lambkin_emulator::{Emulator, FunctionConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// Every await in the tests is bounded by this.
+pub const LIMIT: Duration = Duration::from_secs(30);
+
+/// Awaits `f`, failing the test after [`LIMIT`].
+pub async fn bounded<T>(f: impl Future<Output = T>) -> T {
+    tokio::time::timeout(LIMIT, f).await.expect("timed out")
+}
+
+/// The fixture function binary (`cargo test` builds the `fixture` example beside the tests).
+pub fn fixture_path() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable");
+    let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let path = dir
+        .join("examples")
+        .join(format!("fixture{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build -p lambkin-emulator --example fixture` (or plain `cargo test -p lambkin-emulator`)",
+        path.display()
+    );
+    path
+}
+
+/// A function named `name` running the fixture's `behaviour`.
+pub fn fixture(name: &str, behaviour: &str) -> FunctionConfig {
+    let mut config = FunctionConfig::new(name, fixture_path());
+    config.env.insert("FIXTURE".into(), behaviour.into());
+    config
+}
+
+/// An emulator serving on an ephemeral port.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), lambkin_emulator::Error>>>,
+}
+
+impl Running {
+    pub async fn start(functions: Vec<FunctionConfig>) -> Running {
+        let emulator = Emulator::new(functions).expect("valid functions");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel();
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        let task = tokio::spawn(emulator.serve_listener(listener, shutdown));
+        Running {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Shuts down gracefully and waits until `serve_listener` returns.
+    pub async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        bounded(self.task.take().unwrap()).await.unwrap().unwrap();
+    }
+
+    /// Invokes `function` synchronously with `payload` and extra headers.
+    pub async fn invoke(&self, function: &str, headers: &[(&str, &str)], payload: &[u8]) -> Reply {
+        let path = format!("/2015-03-31/functions/{function}/invocations");
+        request(self.addr, "POST", &path, headers, payload).await
+    }
+}
+
+/// An HTTP response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Asserts an AWS error: status, `x-amzn-ErrorType` and `{"Type", "message"}` body.
+    pub fn assert_aws_error(&self, status: u16, error_type: &str) -> String {
+        assert_eq!(self.status, status, "{}", self.text());
+        assert_eq!(self.header("x-amzn-ErrorType"), Some(error_type));
+        assert!(self.header("x-amzn-RequestId").is_some());
+        let body = self.json();
+        assert!(body["Type"].is_string(), "{body}");
+        body["message"].as_str().expect("message").to_owned()
+    }
+
+    /// The decoded `X-Amz-Log-Result`.
+    pub fn log_tail(&self) -> String {
+        use base64::Engine;
+        let encoded = self.header("x-amz-log-result").expect("X-Amz-Log-Result");
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .unwrap();
+        String::from_utf8(bytes).unwrap()
+    }
+}
+
+/// One HTTP/1.1 exchange on a fresh connection, bounded by [`LIMIT`].
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Reply {
+    bounded(try_request(addr, method, path, headers, body))
+        .await
+        .expect("HTTP exchange")
+}
+
+/// One HTTP/1.1 exchange on a fresh connection.
+pub async fn try_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Reply> {
+    let mut stream = TcpStream::connect(addr).await?;
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body).await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no header end"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("bad status line"))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Ok(Reply {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    })
+}
+
+/// Whether process `pid` is gone (or a zombie waiting to be reaped).
+pub fn process_gone(pid: u64) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/status")) {
+        Err(_) => true,
+        Ok(status) => status
+            .lines()
+            .any(|l| l.starts_with("State:") && (l.contains('Z') || l.contains('X'))),
+    }
+}
+
+/// Waits until `pid` is gone, up to a few seconds.
+pub async fn wait_gone(pid: u64) -> bool {
+    for _ in 0..100 {
+        if process_gone(pid) {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}

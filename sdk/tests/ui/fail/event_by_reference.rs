@@ -1,0 +1,4 @@
+#[lambkin::handler]
+async fn handle(_event: &serde_json::Value) -> Result<(), lambkin::Error> {
+    Ok(())
+}

@@ -1,0 +1,4 @@
+#[lambkin::handler]
+async fn handle() -> Result<(), lambkin::Error> {
+    Ok(())
+}

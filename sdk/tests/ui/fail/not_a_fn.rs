@@ -1,0 +1,2 @@
+#[lambkin::handler]
+struct Handler;

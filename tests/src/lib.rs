@@ -1,0 +1,204 @@
+//! End-to-end harness: starts real function binaries (as users run them) and talks HTTP to
+//! them. Every wait is bounded, so a hang fails the test instead of stalling CI.
+
+use std::{
+    net::SocketAddr,
+    process::{ExitStatus, Stdio},
+    time::Duration,
+};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+use serde_json::Value;
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+    sync::mpsc,
+    time::timeout,
+};
+
+/// How long any single step may take before the test fails.
+pub const STEP: Duration = Duration::from_secs(20);
+
+/// A function binary serving itself (local mode: started without `AWS_LAMBDA_RUNTIME_API`).
+#[derive(Debug)]
+pub struct LocalFunction {
+    child: Child,
+    front: SocketAddr,
+    name: String,
+    output: mpsc::UnboundedReceiver<String>,
+}
+
+/// What the Invoke API answered.
+#[derive(Debug)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers.
+    pub headers: hyper::HeaderMap,
+    /// The body, parsed as JSON (`Value::Null` when empty).
+    pub body: Value,
+}
+
+impl LocalFunction {
+    /// Starts `binary` as `cargo run` would (no Lambda environment), on an ephemeral port, and
+    /// waits until it prints the URL it serves.
+    pub async fn start(binary: &str) -> Self {
+        Self::start_with(binary, &[]).await
+    }
+
+    /// [`LocalFunction::start`] with extra environment variables.
+    pub async fn start_with(binary: &str, env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(binary);
+        command
+            .env_remove("AWS_LAMBDA_RUNTIME_API")
+            .env_remove("LAMBKIN_PORT")
+            .env("PORT", "0")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {binary}: {e}"));
+        let output = merge_output(&mut child);
+        let mut function = LocalFunction {
+            child,
+            front: SocketAddr::from(([127, 0, 0, 1], 0)),
+            name: String::new(),
+            output,
+        };
+        let url = function
+            .wait_for_line(|line| line.contains("/2015-03-31/functions/"))
+            .await
+            .unwrap_or_else(|| panic!("{binary} exited before serving"));
+        let url = url
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("a URL in the serving line");
+        let rest = url.trim_start_matches("http://");
+        let (addr, path) = rest.split_once('/').expect("host and path");
+        function.front = addr.parse().expect("a socket address");
+        function.name = path
+            .split('/')
+            .nth(2)
+            .expect("function name in the URL")
+            .to_owned();
+        function
+    }
+
+    /// The function name it serves under.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Invokes it through the Invoke API with a JSON payload.
+    pub async fn invoke(&self, payload: &Value) -> Answer {
+        let path = format!("/2015-03-31/functions/{}/invocations", self.name);
+        post(self.front, &path, &[], payload.to_string()).await
+    }
+
+    /// Waits (bounded) for an output line matching `predicate`; `None` if the process ended.
+    pub async fn wait_for_line(&mut self, predicate: impl Fn(&str) -> bool) -> Option<String> {
+        let wait = async {
+            while let Some(line) = self.output.recv().await {
+                if predicate(&line) {
+                    return Some(line);
+                }
+            }
+            None
+        };
+        timeout(STEP, wait)
+            .await
+            .expect("timed out waiting for the function's output")
+    }
+
+    /// Waits (bounded) for the process to exit.
+    pub async fn exit_status(&mut self) -> ExitStatus {
+        timeout(STEP, self.child.wait())
+            .await
+            .expect("the function did not exit")
+            .expect("wait")
+    }
+}
+
+/// Runs `binary` to completion with exactly `env` (plus PATH), returning its status and output.
+pub async fn run_to_exit(binary: &str, env: &[(&str, &str)]) -> (ExitStatus, String) {
+    let mut command = Command::new(binary);
+    command
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let out = timeout(STEP, command.output())
+        .await
+        .expect("the binary did not exit")
+        .expect("spawn");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status, text)
+}
+
+/// Forwards stdout and stderr line by line into one channel (and to the test's output).
+fn merge_output(child: &mut Child) -> mpsc::UnboundedReceiver<String> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    if let Some(stdout) = child.stdout.take() {
+        forward(BufReader::new(stdout), tx.clone());
+    }
+    if let Some(stderr) = child.stderr.take() {
+        forward(BufReader::new(stderr), tx);
+    }
+    rx
+}
+
+fn forward<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
+    reader: BufReader<R>,
+    tx: mpsc::UnboundedSender<String>,
+) {
+    tokio::spawn(async move {
+        let mut lines = reader.lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            eprintln!("  | {line}");
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+/// `POST` to `addr` + `path`, bounded in time.
+pub async fn post(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: String) -> Answer {
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let mut request = hyper::Request::post(format!("http://{addr}{path}"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Full::new(Bytes::from(body))).expect("request");
+    let response = timeout(STEP, client.request(request))
+        .await
+        .expect("timed out")
+        .expect("HTTP request");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = timeout(STEP, response.into_body().collect())
+        .await
+        .expect("timed out")
+        .expect("body")
+        .to_bytes();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
