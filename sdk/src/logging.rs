@@ -5,7 +5,15 @@
 
 use std::io::IsTerminal;
 
-use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+use tracing_subscriber::{
+    EnvFilter,
+    filter::{FilterExt, filter_fn},
+    fmt,
+    prelude::*,
+};
+
+/// Where `lambda_runtime` opens the per-invocation span that carries `requestId`.
+const INVOCATION_SPAN_TARGET: &str = "lambda_runtime::layers::trace";
 
 /// Log line format, as Lambda's advanced logging controls name them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,13 +55,17 @@ pub(crate) fn init() {
         eprintln!("lambkin: ignoring invalid log filter {filter:?}: {e}");
         EnvFilter::new("info")
     });
+    // The invocation span is INFO: keep it at any level, so WARN and ERROR lines still name
+    // their request.
+    let filter = filter.or(filter_fn(|meta| {
+        meta.is_span() && meta.target() == INVOCATION_SPAN_TARGET
+    }));
     let layer = fmt::layer().with_writer(std::io::stdout);
     let installed = match format {
         Format::Text => {
             let layer = layer.with_ansi(std::io::stdout().is_terminal());
             tracing_subscriber::registry()
-                .with(filter)
-                .with(layer)
+                .with(layer.with_filter(filter))
                 .try_init()
         }
         Format::Json => {
@@ -63,8 +75,7 @@ pub(crate) fn init() {
                 .with_current_span(true)
                 .with_span_list(false);
             tracing_subscriber::registry()
-                .with(filter)
-                .with(layer)
+                .with(layer.with_filter(filter))
                 .try_init()
         }
     };

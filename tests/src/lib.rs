@@ -124,6 +124,62 @@ impl LocalFunction {
     }
 }
 
+/// The emulator serving functions as child processes (Lambda mode: each instance gets
+/// `AWS_LAMBDA_RUNTIME_API`), on an ephemeral loopback port.
+#[derive(Debug)]
+pub struct Emulated {
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<Result<(), lambkin_emulator::Error>>>,
+}
+
+impl Emulated {
+    /// Serves `functions`.
+    pub async fn start(
+        functions: impl IntoIterator<Item = lambkin_emulator::FunctionConfig>,
+    ) -> Self {
+        let emulator = lambkin_emulator::Emulator::new(functions).expect("valid functions");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(emulator.serve_listener(listener, async move {
+            let _ = stopped.await;
+        }));
+        Emulated {
+            addr,
+            stop: Some(stop),
+            server: Some(server),
+        }
+    }
+
+    /// The front's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Invokes `function` through the Invoke API.
+    pub async fn invoke(&self, function: &str, payload: &Value) -> Answer {
+        let path = format!("/2015-03-31/functions/{function}/invocations");
+        post(self.addr, &path, &[], payload.to_string()).await
+    }
+
+    /// Stops the emulator and every instance, bounded in time.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            timeout(STEP, server)
+                .await
+                .expect("the emulator did not stop")
+                .expect("join")
+                .expect("serve");
+        }
+    }
+}
+
 /// Runs `binary` to completion with exactly `env` (plus PATH), returning its status and output.
 pub async fn run_to_exit(binary: &str, env: &[(&str, &str)]) -> (ExitStatus, String) {
     let mut command = Command::new(binary);
