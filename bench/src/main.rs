@@ -1,40 +1,30 @@
-//! `cargo run -p lambkin-bench --release` — measures, in one run on one machine, the SDK's
-//! hello against a plain `lambda_runtime` hello and prints a markdown table of ratios.
+//! `cargo run -p lambkin-bench --release` — measures, in one run on one machine, what
+//! BENCHMARKS.md reports, and prints markdown tables of ratios against baselines run in the
+//! same process: a plain `lambda_runtime` hello for the SDK, a bare axum server for the emulator.
 //!
-//! Traffic goes only to 127.0.0.1 and every loop is bounded.
+//! Traffic goes only to 127.0.0.1 and every loop is bounded in count or time.
 
-use std::{
-    io::Read,
-    net::TcpListener,
-    path::{Path, PathBuf},
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::{path::PathBuf, process::Command};
 
-use anyhow::{Context as _, bail, ensure};
-use clap::Parser;
-use lambkin_emulator::{Emulator, FunctionConfig};
-use serde_json::json;
+use anyhow::{Context as _, ensure};
+use clap::{Parser, Subcommand};
 
-/// Benchmarks of the SDK against plain lambda_runtime.
+mod emulator;
+mod sdk;
+
+/// Lambkin's benchmarks.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Invocations per binary for the CPU measurement.
-    #[arg(long, default_value_t = 3000)]
-    invocations: usize,
-    /// Cold starts per binary for the spawn-to-first-/next measurement.
-    #[arg(long, default_value_t = 40)]
-    spawns: usize,
+    #[command(subcommand)]
+    section: Option<Section>,
 }
 
-/// The binaries compared; the first is the baseline.
-const BINARIES: [&str; 3] = ["plain-hello", "sdk-hello", "sdk-hello-mt"];
-
-#[derive(Debug)]
-struct Figures {
-    size: u64,
-    spawn_to_next: Duration,
-    cpu_per_invocation: Duration,
+#[derive(Debug, Subcommand)]
+enum Section {
+    /// The SDK's hello against a plain lambda_runtime hello.
+    Sdk(sdk::SdkArgs),
+    /// The emulator's Invoke API round trip against a bare axum server (needs `wrk`).
+    Emulator(emulator::EmulatorArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -43,25 +33,21 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let mut rows = Vec::new();
-    for name in BINARIES {
-        let path = dir.join(name);
-        let size = std::fs::metadata(&path)
-            .with_context(|| format!("{}", path.display()))?
-            .len();
-        let spawn_to_next = spawn_to_first_next(&path, args.spawns)?;
-        let cpu_per_invocation =
-            runtime.block_on(cpu_per_invocation(name, &path, args.invocations))?;
-        rows.push((
-            name,
-            Figures {
-                size,
-                spawn_to_next,
-                cpu_per_invocation,
-            },
-        ));
+    let sections = match args.section {
+        Some(section) => vec![section],
+        // Every section with its defaults.
+        None => ["sdk", "emulator"]
+            .into_iter()
+            .filter_map(|name| Args::parse_from(["lambkin-bench", name]).section)
+            .collect(),
+    };
+    for section in sections {
+        match section {
+            Section::Sdk(args) => sdk::run(&args, &dir, &runtime)?,
+            Section::Emulator(args) => emulator::run(&args, &dir, &runtime)?,
+        }
+        println!();
     }
-    print_table(&rows, &args);
     Ok(())
 }
 
@@ -78,132 +64,4 @@ fn build_binaries() -> anyhow::Result<PathBuf> {
         .parent()
         .context("the bench binary has no directory")?
         .to_path_buf())
-}
-
-/// Median time from `spawn` to the first byte of `GET …/invocation/next` on a bare listener.
-fn spawn_to_first_next(path: &Path, runs: usize) -> anyhow::Result<Duration> {
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
-        let start = Instant::now();
-        let mut child = Command::new(path)
-            .env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "hello")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        listener.set_nonblocking(false)?;
-        let (mut stream, _) = listener.accept()?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        let mut first = [0u8; 4];
-        stream.read_exact(&mut first)?;
-        times.push(start.elapsed());
-        ensure!(&first == b"GET ", "expected GET …/next, got {first:?}");
-        child.kill()?;
-        child.wait()?;
-    }
-    times.sort();
-    Ok(times[times.len() / 2])
-}
-
-/// CPU time the function process spends per invocation, served by the emulator.
-async fn cpu_per_invocation(
-    name: &str,
-    path: &Path,
-    invocations: usize,
-) -> anyhow::Result<Duration> {
-    let mut config = FunctionConfig::new(name, path);
-    config.timeout = Duration::from_secs(10);
-    let emulator = Emulator::new([config])?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(emulator.serve_listener(listener, async move {
-        let _ = stopped.await;
-    }));
-    let path_in_api = format!("/2015-03-31/functions/{name}/invocations");
-    let payload = json!({"name": "bench"}).to_string();
-    let invoke = || lambkin_tests::post(addr, &path_in_api, &[], payload.clone());
-    // Warm up (cold start, allocator, connection pools) before measuring.
-    for _ in 0..200 {
-        let answer = invoke().await;
-        ensure!(
-            answer.status == 200 && answer.body["message"] == "Hello, bench!",
-            "{answer:?}"
-        );
-    }
-    let pid = child_pid(name)?;
-    let before = cpu_time(pid)?;
-    for _ in 0..invocations {
-        invoke().await;
-    }
-    let spent = cpu_time(pid)? - before;
-    let _ = stop.send(());
-    server.await??;
-    Ok(spent / invocations as u32)
-}
-
-/// The pid of our child process running `name`.
-fn child_pid(name: &str) -> anyhow::Result<u32> {
-    let me = std::process::id();
-    for entry in std::fs::read_dir("/proc")? {
-        let Ok(pid) = entry?.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // `pid (comm) state ppid …`; comm may hold spaces, so split after the last ')'.
-        let Some((head, tail)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let ppid = tail
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse::<u32>().ok());
-        if ppid == Some(me) && head.ends_with(&format!("({}", &name[..name.len().min(15)])) {
-            return Ok(pid);
-        }
-    }
-    bail!("no child process runs {name}")
-}
-
-/// On-CPU time of every thread of `pid` (`/proc/<pid>/task/*/schedstat`, nanoseconds).
-fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
-    let mut total = 0u64;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
-        let stat = std::fs::read_to_string(task?.path().join("schedstat"))?;
-        total += stat
-            .split_whitespace()
-            .next()
-            .and_then(|ns| ns.parse::<u64>().ok())
-            .unwrap_or(0);
-    }
-    Ok(Duration::from_nanos(total))
-}
-
-fn print_table(rows: &[(&str, Figures)], args: &Args) {
-    let Some((_, base)) = rows.first() else {
-        return;
-    };
-    println!(
-        "| binary | release size | spawn → first /next (median of {}) | function CPU per invocation ({} invocations) |",
-        args.spawns, args.invocations
-    );
-    println!("| --- | --- | --- | --- |");
-    for (name, f) in rows {
-        println!(
-            "| {name} | {:.2} MiB ({:.2}×) | {:.2} ms ({:.2}×) | {:.1} µs ({:.2}×) |",
-            f.size as f64 / 1048576.0,
-            f.size as f64 / base.size as f64,
-            f.spawn_to_next.as_secs_f64() * 1e3,
-            f.spawn_to_next.as_secs_f64() / base.spawn_to_next.as_secs_f64(),
-            f.cpu_per_invocation.as_secs_f64() * 1e6,
-            f.cpu_per_invocation.as_secs_f64() / base.cpu_per_invocation.as_secs_f64(),
-        );
-    }
 }
