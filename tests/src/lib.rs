@@ -1,6 +1,8 @@
 //! End-to-end harness: starts real function binaries (as users run them) and talks HTTP to
 //! them. Every wait is bounded, so a hang fails the test instead of stalling CI.
 
+pub mod project;
+
 use std::{
     net::SocketAddr,
     process::{ExitStatus, Stdio},
@@ -39,6 +41,15 @@ pub struct Answer {
     pub headers: hyper::HeaderMap,
     /// The body, parsed as JSON (`Value::Null` when empty).
     pub body: Value,
+}
+
+impl Answer {
+    /// The `X-Amz-Function-Error` header: `Some("Unhandled")` for a function error.
+    pub fn function_error(&self) -> Option<&str> {
+        self.headers
+            .get("x-amz-function-error")
+            .and_then(|v| v.to_str().ok())
+    }
 }
 
 impl LocalFunction {
@@ -227,24 +238,57 @@ fn forward<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
     });
 }
 
-/// `POST` to `addr` + `path`, bounded in time.
+/// `POST` to `addr` + `path`, bounded in time; panics on a transport error.
 pub async fn post(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: String) -> Answer {
+    try_post(addr, path, headers, body)
+        .await
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+}
+
+/// `GET` of `addr` + `path`, bounded in time; panics on a transport error.
+pub async fn get(addr: SocketAddr, path: &str) -> Answer {
+    exchange(addr, hyper::Method::GET, path, &[], String::new())
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+/// `POST` to `addr` + `path`, bounded in time.
+pub async fn try_post(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: String,
+) -> Result<Answer, String> {
+    exchange(addr, hyper::Method::POST, path, headers, body).await
+}
+
+async fn exchange(
+    addr: SocketAddr,
+    method: hyper::Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: String,
+) -> Result<Answer, String> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut request = hyper::Request::post(format!("http://{addr}{path}"));
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"));
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    let request = request.body(Full::new(Bytes::from(body))).expect("request");
+    let request = request
+        .body(Full::new(Bytes::from(body)))
+        .map_err(|e| e.to_string())?;
     let response = timeout(STEP, client.request(request))
         .await
-        .expect("timed out")
-        .expect("HTTP request");
+        .map_err(|_| "timed out".to_owned())?
+        .map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let bytes = timeout(STEP, response.into_body().collect())
         .await
-        .expect("timed out")
-        .expect("body")
+        .map_err(|_| "timed out reading the body".to_owned())?
+        .map_err(|e| e.to_string())?
         .to_bytes();
     let body = if bytes.is_empty() {
         Value::Null
@@ -252,9 +296,9 @@ pub async fn post(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: 
         serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
     };
-    Answer {
+    Ok(Answer {
         status,
         headers,
         body,
-    }
+    })
 }

@@ -26,13 +26,7 @@ async fn a_panic_is_an_error_response_and_the_instance_keeps_serving() {
     let emulator = Emulated::start([function("counter", env!("CARGO_BIN_EXE_counter"))]).await;
     assert_eq!(emulator.invoke("counter", &json!({})).await.body, json!(1));
     let answer = emulator.invoke("counter", &json!({"panic": true})).await;
-    assert_eq!(
-        answer
-            .headers
-            .get("x-amz-function-error")
-            .map(|v| v.to_str().unwrap()),
-        Some("Unhandled")
-    );
+    assert_eq!(answer.function_error(), Some("Unhandled"));
     assert_eq!(
         answer.body["errorType"],
         lambkin::PANIC_ERROR_TYPE,
@@ -50,13 +44,7 @@ async fn a_failed_init_fails_the_invocation_with_the_init_error() {
     for _ in 0..2 {
         // Each attempt is a fresh cold start that fails the same way.
         let answer = emulator.invoke("init-fail", &json!({})).await;
-        assert_eq!(
-            answer
-                .headers
-                .get("x-amz-function-error")
-                .map(|v| v.to_str().unwrap()),
-            Some("Unhandled")
-        );
+        assert_eq!(answer.function_error(), Some("Unhandled"));
         assert_eq!(answer.body["errorType"], "ConfigError", "{answer:?}");
         assert_eq!(answer.body["errorMessage"], "DATABASE_URL is not set");
     }

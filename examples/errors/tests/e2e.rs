@@ -8,13 +8,7 @@ async fn errors_and_panics_are_lambda_error_responses_and_the_process_keeps_serv
     let function = LocalFunction::start(env!("CARGO_BIN_EXE_errors")).await;
     let answer = function.invoke(&json!({"quantity": "700"})).await;
     assert_eq!(answer.status, 200);
-    assert_eq!(
-        answer
-            .headers
-            .get("x-amz-function-error")
-            .map(|v| v.to_str().unwrap()),
-        Some("Unhandled")
-    );
+    assert_eq!(answer.function_error(), Some("Unhandled"));
     assert_eq!(answer.body["errorType"], "OrderError", "{answer:?}");
     assert_eq!(
         answer.body["errorMessage"],

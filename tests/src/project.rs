@@ -1,0 +1,219 @@
+//! A function project in a temp dir under `lambkin watch`: what the hot-reload tests and the
+//! reload benchmark edit and measure.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::Stdio,
+    time::Duration,
+};
+
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+    sync::mpsc,
+    time::timeout,
+};
+
+/// This repository's root.
+pub fn repository() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate is in the repository")
+}
+
+/// Builds the `lambkin` binary (`release` or debug) and returns its path. Cargo does not hold
+/// its lock while tests run, so this works from inside `cargo test`.
+pub fn lambkin_binary(release: bool) -> PathBuf {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = std::process::Command::new(cargo);
+    command
+        .args([
+            "build",
+            "-p",
+            "lambkin-emulator",
+            "--bin",
+            "lambkin",
+            "--message-format=json",
+        ])
+        .current_dir(repository());
+    if release {
+        command.arg("--release");
+    }
+    let output = command
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("cargo build");
+    assert!(output.status.success(), "building lambkin failed");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "lambkin")
+        .find_map(|m| m["executable"].as_str().map(PathBuf::from))
+        .expect("cargo reported the lambkin executable")
+}
+
+/// The first build of the project compiles the SDK: allow for a slow machine.
+pub const FIRST_BUILD: Duration = Duration::from_secs(600);
+/// An incremental rebuild of one small function.
+pub const REBUILD: Duration = Duration::from_secs(180);
+
+/// A one-function cargo project in a temp dir, depending on this repository's SDK.
+#[derive(Debug)]
+pub struct Project {
+    dir: PathBuf,
+}
+
+impl Project {
+    /// A fresh project named after `name` whose handler answers version 1.
+    pub fn new(name: &str) -> Project {
+        let repo = repository();
+        let dir = std::env::temp_dir().join(format!("lambkin-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("src")).expect("test project");
+        let sdk = repo.join("sdk");
+        std::fs::write(
+            dir.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"reloading\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\nlambkin = {{ path = {sdk:?} }}\nserde_json = \"1\"\n\n[workspace]\n"
+            ),
+        )
+        .expect("test project");
+        // The repository's lock file: the same dependency versions, so builds share artifacts.
+        std::fs::copy(repo.join("Cargo.lock"), dir.join("Cargo.lock")).expect("test project");
+        let project = Project { dir };
+        project.answer("1");
+        project
+    }
+
+    /// The project's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Makes the handler answer `{"version": <expr>}`.
+    pub fn answer(&self, expr: &str) {
+        let source = format!(
+            "#[lambkin::handler]\nasync fn reloading(_event: serde_json::Value) -> Result<serde_json::Value, lambkin::Error> {{\n    Ok(serde_json::json!({{ \"version\": {expr} }}))\n}}\n"
+        );
+        // Write then rename, as editors do, so no build ever reads a half-written file.
+        let tmp = self.dir.join("src/.main.rs.tmp");
+        std::fs::write(&tmp, source).expect("test project");
+        std::fs::rename(tmp, self.dir.join("src/main.rs")).expect("test project");
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `lambkin watch` running on a project.
+#[derive(Debug)]
+pub struct Watching {
+    _child: Child,
+    /// The front's address.
+    pub addr: SocketAddr,
+    output: mpsc::UnboundedReceiver<String>,
+}
+
+impl Watching {
+    /// Starts `lambkin` (the binary at `lambkin`) on `project`, sharing `target_dir`, and waits
+    /// (bounded) until it serves.
+    pub async fn start(lambkin: &Path, project: &Project, target_dir: &Path) -> Watching {
+        let mut child = Command::new(lambkin)
+            .args(["watch", "--port", "0"])
+            .current_dir(&project.dir)
+            .env("CARGO_TARGET_DIR", target_dir)
+            .env_remove("LAMBKIN_PORT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("test project");
+        let (tx, output) = mpsc::unbounded_channel();
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    eprintln!("  | {line}");
+                    let _ = tx.send(line);
+                }
+            });
+        }
+        let mut watching = Watching {
+            _child: child,
+            addr: "127.0.0.1:0".parse().expect("test project"),
+            output,
+        };
+        let line = watching
+            .wait_for(FIRST_BUILD, |l| l.contains("serving"))
+            .await;
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .expect("test project");
+        watching.addr = url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .expect("test project");
+        watching
+    }
+
+    /// Waits (bounded by `limit`) for an output line matching `predicate`.
+    pub async fn wait_for(&mut self, limit: Duration, predicate: impl Fn(&str) -> bool) -> String {
+        timeout(limit, async {
+            loop {
+                let line = self.output.recv().await.expect("lambkin exited");
+                if predicate(&line) {
+                    return line;
+                }
+            }
+        })
+        .await
+        .expect("timed out waiting for lambkin's output")
+    }
+}
+
+/// Invokes the project's function; `Ok(version)` or the failure.
+pub async fn version(addr: SocketAddr) -> Result<u64, String> {
+    let path = "/2015-03-31/functions/reloading/invocations";
+    let answer = crate::try_post(addr, path, &[], "{}".to_owned()).await?;
+    if answer.status != 200 || answer.headers.contains_key("x-amz-function-error") {
+        return Err(format!("{} {}", answer.status, answer.body));
+    }
+    answer.body["version"]
+        .as_u64()
+        .ok_or_else(|| answer.body.to_string())
+}
+
+/// Polls until the function answers `wanted`, failing on any failed request.
+pub async fn until_version(addr: SocketAddr, wanted: u64) {
+    timeout(REBUILD, async {
+        loop {
+            match version(addr).await {
+                Ok(v) if v == wanted => return,
+                Ok(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(e) => panic!("a request failed during the reload: {e}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("version {wanted} never arrived"));
+}
