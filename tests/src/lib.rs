@@ -100,6 +100,11 @@ impl LocalFunction {
         function
     }
 
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or_default()
+    }
+
     /// The function name it serves under.
     pub fn name(&self) -> &str {
         &self.name

@@ -112,7 +112,7 @@ impl Drop for Project {
 /// `lambkin watch` running on a project.
 #[derive(Debug)]
 pub struct Watching {
-    _child: Child,
+    child: Child,
     /// The front's address.
     pub addr: SocketAddr,
     output: mpsc::UnboundedReceiver<String>,
@@ -157,7 +157,7 @@ impl Watching {
             });
         }
         let mut watching = Watching {
-            _child: child,
+            child: child,
             addr: "127.0.0.1:0".parse().expect("test project"),
             output,
         };
@@ -174,6 +174,11 @@ impl Watching {
             .parse()
             .expect("test project");
         watching
+    }
+
+    /// The `lambkin` process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or_default()
     }
 
     /// Waits (bounded by `limit`) for an output line matching `predicate`.
