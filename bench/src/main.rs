@@ -10,6 +10,7 @@ use anyhow::{Context as _, ensure};
 use clap::{Parser, Subcommand};
 
 mod emulator;
+mod reload;
 mod sdk;
 
 /// Lambkin's benchmarks.
@@ -25,6 +26,8 @@ enum Section {
     Sdk(sdk::SdkArgs),
     /// The emulator's Invoke API round trip against a bare axum server (needs `wrk`).
     Emulator(emulator::EmulatorArgs),
+    /// Hot reload: edit → first new response against the bare incremental build.
+    Reload(reload::ReloadArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,7 +39,7 @@ fn main() -> anyhow::Result<()> {
     let sections = match args.section {
         Some(section) => vec![section],
         // Every section with its defaults.
-        None => ["sdk", "emulator"]
+        None => ["sdk", "emulator", "reload"]
             .into_iter()
             .filter_map(|name| Args::parse_from(["lambkin-bench", name]).section)
             .collect(),
@@ -45,6 +48,7 @@ fn main() -> anyhow::Result<()> {
         match section {
             Section::Sdk(args) => sdk::run(&args, &dir, &runtime)?,
             Section::Emulator(args) => emulator::run(&args, &dir, &runtime)?,
+            Section::Reload(args) => reload::run(&args, &runtime)?,
         }
         println!();
     }

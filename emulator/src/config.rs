@@ -34,6 +34,11 @@ pub struct FunctionConfig {
     pub reserved_concurrency: usize,
     /// How long an idle instance is kept warm before it is stopped.
     pub keep_alive: Duration,
+    /// Retries of a failed asynchronous (`Event`) invocation (Lambda's default: 2).
+    pub event_retries: u32,
+    /// Wait before the first retry of a failed `Event` invocation, doubled for each further one
+    /// (Lambda waits 1 minute, then 2).
+    pub event_retry_delay: Duration,
     /// Region in ARNs and in `AWS_REGION` (default `us-east-1`).
     pub region: String,
     /// The user's environment variables.
@@ -55,6 +60,8 @@ impl FunctionConfig {
             memory_mb: 128,
             reserved_concurrency: 10,
             keep_alive: Duration::from_secs(600),
+            event_retries: 2,
+            event_retry_delay: Duration::from_secs(60),
             region: "us-east-1".to_owned(),
             env: BTreeMap::new(),
             pass_aws_credentials: false,

@@ -1,6 +1,6 @@
 //! The public front: Lambda's Invoke API (`POST /2015-03-31/functions/{name}/invocations`).
 //!
-//! Every error leaves through [`AwsError`], in the shape AWS sends: the status, an
+//! Every error leaves through one type, `AwsError`, in the shape AWS sends: the status, an
 //! `x-amzn-ErrorType` header and a `{"Type": …, "message": …}` body. Routes Lambda does not have
 //! are answered the same way, so SDKs and the AWS CLI always get an error they understand.
 
@@ -22,7 +22,7 @@ use serde_json::json;
 use tracing::Instrument;
 
 use crate::body::{BodyError, read_limited};
-use crate::instance::{Invocation, Outcome, Refused};
+use crate::instance::{Invocation, InvokeResult, Outcome, Refused};
 use crate::pool::Function;
 use crate::{ACCOUNT_ID, VERSION_LATEST};
 
@@ -147,12 +147,7 @@ async fn invoke(
         match kind {
             InvocationType::DryRun => Ok(with_request_id(StatusCode::NO_CONTENT.into_response(), &request_id)),
             InvocationType::Event => {
-                let task = async move {
-                    if let Err(refused) = function.invoke(invocation, true).await {
-                        tracing::warn!(?refused, "asynchronous invocation dropped");
-                    }
-                };
-                tokio::spawn(task.in_current_span());
+                tokio::spawn(run_event(function, invocation).in_current_span());
                 Ok(with_request_id(StatusCode::ACCEPTED.into_response(), &request_id))
             }
             InvocationType::RequestResponse => {
@@ -185,6 +180,34 @@ async fn invoke(
     }
     .instrument(span)
     .await
+}
+
+/// Runs an asynchronous invocation, retrying a function error as Lambda does (same request id,
+/// `event_retries` times, waiting `event_retry_delay` and then twice as long each time).
+async fn run_event(function: Arc<Function>, invocation: Invocation) {
+    let config = function.config();
+    let mut delay = config.event_retry_delay;
+    for attempt in 0..=config.event_retries {
+        match function.invoke(invocation.clone(), true).await {
+            Ok(InvokeResult {
+                outcome: Outcome::Success(_),
+                ..
+            }) => return,
+            Ok(_) if attempt < config.event_retries => {
+                tracing::warn!(?delay, "asynchronous invocation failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = delay.saturating_mul(2);
+            }
+            Ok(_) => tracing::warn!(
+                attempts = attempt + 1,
+                "asynchronous invocation failed; giving up"
+            ),
+            Err(refused) => {
+                tracing::warn!(?refused, "asynchronous invocation dropped");
+                return;
+            }
+        }
+    }
 }
 
 /// A header as text; a value that is not text is an invalid parameter.

@@ -12,6 +12,7 @@
 
 #![warn(missing_docs)]
 
+pub mod apigw;
 mod body;
 mod clock;
 pub mod config;
@@ -20,9 +21,16 @@ mod instance;
 pub mod invoke;
 pub mod local;
 mod logs;
+#[cfg(feature = "package")]
+pub mod package;
 mod pool;
+#[cfg(any(feature = "reload", feature = "package"))]
+pub mod project;
+#[cfg(feature = "reload")]
+pub mod reload;
 pub mod runtime_api;
 mod server;
+pub mod template;
 
 pub use config::FunctionConfig;
 pub use error::Error;

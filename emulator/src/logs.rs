@@ -81,12 +81,21 @@ impl Pumps {
     /// Waits (briefly) until output the function wrote before answering has been read, so it is
     /// attributed to the invocation that wrote it.
     pub(crate) async fn settle(&self) {
-        for pump in &self.0 {
-            let (ack, acked) = oneshot::channel();
-            if pump.send(ack).is_ok() {
-                let _ = tokio::time::timeout(SETTLE_WAIT, acked).await;
+        // Both streams at once: this is on every invocation's path.
+        let acks: Vec<_> = self
+            .0
+            .iter()
+            .filter_map(|pump| {
+                let (ack, acked) = oneshot::channel();
+                pump.send(ack).ok().map(|()| acked)
+            })
+            .collect();
+        let _ = tokio::time::timeout(SETTLE_WAIT, async {
+            for acked in acks {
+                let _ = acked.await;
             }
-        }
+        })
+        .await;
     }
 }
 

@@ -21,6 +21,14 @@ pub(crate) enum Function {
 }
 
 impl Function {
+    /// The function's current configuration.
+    pub(crate) fn config(&self) -> Arc<FunctionConfig> {
+        match self {
+            Function::Pool(pool) => pool.config(),
+            Function::Local(local) => local.config.clone(),
+        }
+    }
+
     /// Runs `invocation`. With `queue` (asynchronous invocations) it waits for a free instance
     /// instead of being throttled.
     ///

@@ -2,7 +2,7 @@
 //!
 //! An instance's runtime loop long-polls `GET /2018-06-01/runtime/invocation/next`, runs the
 //! event and answers with `POST …/invocation/{id}/response` or `…/error`; a runtime that cannot
-//! start reports `POST /2018-06-01/runtime/init/error`. Each instance gets its own [`Channel`],
+//! start reports `POST /2018-06-01/runtime/init/error`. Each instance gets its own listener and state,
 //! so the emulator always knows which instance holds which request.
 
 use std::collections::VecDeque;
@@ -85,6 +85,8 @@ struct Slot {
     answered: VecDeque<String>,
     /// `/next` was called or init failed: a later `/init/error` is a state error.
     initialized: bool,
+    /// When `/next` was first called: the end of the instance's init phase.
+    first_poll: Option<Instant>,
 }
 
 impl Channel {
@@ -126,6 +128,11 @@ impl Channel {
         }
     }
 
+    /// When the runtime first asked for an invocation, if it has.
+    pub(crate) fn first_poll(&self) -> Option<Instant> {
+        self.slot().first_poll
+    }
+
     /// Ends every `/next` long poll; called when the instance is discarded.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
@@ -152,7 +159,10 @@ impl Channel {
 
     fn take_pending(&self) -> Option<(Pending, u64)> {
         let mut slot = self.slot();
-        slot.initialized = true;
+        if !slot.initialized {
+            slot.initialized = true;
+            slot.first_poll = Some(Instant::now());
+        }
         let pending = slot.pending.take()?;
         slot.in_flight = Some(pending.request_id.clone());
         let timeout_ms = u64::try_from(pending.timeout.as_millis()).unwrap_or(u64::MAX);

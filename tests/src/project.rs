@@ -22,6 +22,16 @@ pub fn repository() -> &'static Path {
         .expect("the tests crate is in the repository")
 }
 
+/// The cargo target dir this test or bench binary was built in (the ancestor holding cargo's
+/// `CACHEDIR.TAG`): projects built there reuse the SDK's artifacts.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the current executable");
+    exe.ancestors()
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .map(Path::to_path_buf)
+        .expect("the executable is inside a cargo target dir")
+}
+
 /// Builds the `lambkin` binary (`release` or debug) and returns its path. Cargo does not hold
 /// its lock while tests run, so this works from inside `cargo test`.
 pub fn lambkin_binary(release: bool) -> PathBuf {
@@ -157,7 +167,7 @@ impl Watching {
             });
         }
         let mut watching = Watching {
-            child: child,
+            child,
             addr: "127.0.0.1:0".parse().expect("test project"),
             output,
         };

@@ -1,10 +1,9 @@
 //! By default nothing listens beyond loopback: neither the front nor any instance's Runtime API.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use lambkin_tests::LocalFunction;
-use lambkin_tests::project::{Project, Watching, lambkin_binary, version};
+use lambkin_tests::project::{Project, Watching, lambkin_binary, target_dir, version};
 
 /// The local addresses of the TCP sockets in LISTEN state owned by `pids`.
 fn listening(pids: &[u32]) -> Vec<String> {
@@ -82,8 +81,7 @@ fn addresses_decode() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_emulator_and_its_instances_listen_on_loopback_only() {
     let project = Project::new("loopback");
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).parent().unwrap();
-    let lambkin = Watching::start(&lambkin_binary(false), &project, target).await;
+    let lambkin = Watching::start(&lambkin_binary(false), &project, &target_dir()).await;
     // An invocation, so an instance (and its Runtime API listener) exists.
     assert_eq!(version(lambkin.addr).await, Ok(1));
     let pids = family(lambkin.pid());

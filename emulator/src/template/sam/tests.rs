@@ -1,0 +1,613 @@
+use std::time::Duration;
+
+use super::*;
+use crate::template::testutil::TempDir;
+use crate::template::{Code, ErrorKind, Payload};
+
+/// A project directory with the packages the templates below point at.
+fn project() -> TempDir {
+    let tmp = TempDir::new();
+    tmp.package("functions/users", "users", &[]);
+    tmp.package("functions/orders", "orders", &[]);
+    tmp.package("functions/multi", "multi", &["admin", "report"]);
+    tmp.bootstrap("functions/legacy", true);
+    tmp
+}
+
+fn parse(tmp: &TempDir, text: &str) -> Result<Project, ConfigError> {
+    let file = tmp.write("template.yaml", text);
+    parse_sam(text, &file)
+}
+
+fn error(text: &str) -> ConfigError {
+    let tmp = project();
+    parse(&tmp, text).unwrap_err()
+}
+
+const FULL: &str = r#"AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Description: Orders service
+
+Parameters:
+  Stage:
+    Type: String
+    Default: prod
+  OrdersMemory:
+    Type: Number
+    Default: "512"
+  Origins:
+    Type: CommaDelimitedList
+    Default:
+      - https://a.example
+      - https://b.example
+
+Globals:
+  Function:
+    Runtime: provided.al2023
+    Handler: bootstrap
+    Timeout: 10
+    MemorySize: 256
+    Environment:
+      Variables:
+        STAGE: !Ref Stage
+        LOG_LEVEL: info
+
+Resources:
+  UsersFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/users/
+      Timeout: 30
+      ReservedConcurrentExecutions: 5
+      Environment:
+        Variables:
+          LOG_LEVEL: debug
+          REGION: !Ref AWS::Region
+          ORIGINS: !Ref Origins
+          MAX_ITEMS: 25
+          ENABLED: true
+      FunctionUrlConfig:
+        AuthType: NONE
+      Events:
+        GetUser:
+          Type: HttpApi
+          Properties:
+            Path: /users/{id}
+            Method: get
+        Legacy:
+          Type: HttpApi
+          Properties:
+            Path: /v1/users
+            Method: POST
+            PayloadFormatVersion: "1.0"
+
+  OrdersFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: ./functions/orders
+      MemorySize: !Ref OrdersMemory
+      Events:
+        ListOrders:
+          Type: Api
+          Properties:
+            Path: /orders
+            Method: get
+        AnyOrder:
+          Type: Api
+          Properties:
+            RestApiId: !Ref OrdersApi
+            Path: /orders/{proxy+}
+            Method: any
+        Queue:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt OrdersQueue.Arn
+
+  CatchAll:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: rust-cargolambda
+      BuildProperties:
+        Binary: report
+    Properties:
+      CodeUri: functions/multi
+      Events:
+        Everything:
+          Type: HttpApi
+
+  LegacyFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/legacy
+      Runtime: provided.al2
+      Handler: not.used
+      Environment:
+        Variables:
+          STAGE: !Ref AWS::NoValue
+
+  Plain:
+    Type: AWS::Lambda::Function
+    Properties:
+      Code: functions/users
+      Handler: bootstrap
+      Runtime: provided.al2023
+      Timeout: 7
+      MemorySize: 1024
+
+  OrdersApi:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: !Ref Stage
+  OrdersQueue:
+    Type: AWS::SQS::Queue
+"#;
+
+#[test]
+fn reads_every_field() {
+    let tmp = project();
+    let p = parse(&tmp, FULL).unwrap();
+    assert_eq!(p.format, Format::Sam);
+    assert_eq!(p.source, tmp.path().join("template.yaml"));
+    let names: Vec<&str> = p.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "UsersFunction",
+            "OrdersFunction",
+            "CatchAll",
+            "LegacyFunction",
+            "Plain"
+        ]
+    );
+
+    let users = &p.functions[0];
+    assert_eq!(
+        users.code,
+        Code::RustPackage {
+            package_dir: tmp.path().join("functions/users/"),
+            bin: Some("users".into())
+        }
+    );
+    assert_eq!(users.handler.as_deref(), Some("bootstrap"));
+    assert_eq!(users.timeout, Some(Duration::from_secs(30)));
+    assert_eq!(users.memory_mb, Some(256), "from Globals");
+    assert_eq!(users.reserved_concurrency, Some(5));
+    assert!(users.function_url);
+    let env: Vec<(&str, &str)> = users
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        env,
+        [
+            ("ENABLED", "true"),
+            ("LOG_LEVEL", "debug"),
+            ("MAX_ITEMS", "25"),
+            ("ORIGINS", "https://a.example,https://b.example"),
+            ("REGION", "us-east-1"),
+            ("STAGE", "prod"),
+        ]
+    );
+    assert_eq!(
+        users.routes,
+        [
+            RouteSpec {
+                method: Some("GET".into()),
+                path: "/users/{id}".into(),
+                payload: Payload::Http
+            },
+            RouteSpec {
+                method: Some("POST".into()),
+                path: "/v1/users".into(),
+                payload: Payload::Rest
+            },
+        ]
+    );
+
+    let orders = &p.functions[1];
+    assert_eq!(
+        orders.timeout,
+        Some(Duration::from_secs(10)),
+        "from Globals"
+    );
+    assert_eq!(orders.memory_mb, Some(512), "a string parameter default");
+    assert!(!orders.function_url);
+    assert_eq!(orders.env["STAGE"], "prod");
+    assert_eq!(orders.env["LOG_LEVEL"], "info");
+    let keys: Vec<String> = orders.routes.iter().map(RouteSpec::key).collect();
+    assert_eq!(keys, ["GET /orders", "ANY /orders/{proxy+}"]);
+    assert!(orders.routes.iter().all(|r| r.payload == Payload::Rest));
+
+    let catch_all = &p.functions[2];
+    assert_eq!(
+        catch_all.code,
+        Code::RustPackage {
+            package_dir: tmp.path().join("functions/multi"),
+            bin: Some("report".into())
+        }
+    );
+    assert_eq!(catch_all.routes, [RouteSpec::default_route(Payload::Http)]);
+
+    let legacy = &p.functions[3];
+    assert_eq!(
+        legacy.code,
+        Code::Bootstrap {
+            dir: tmp.path().join("functions/legacy")
+        }
+    );
+    assert_eq!(legacy.handler.as_deref(), Some("not.used"));
+    assert!(!legacy.env.contains_key("STAGE"), "AWS::NoValue removes it");
+    assert_eq!(legacy.env["LOG_LEVEL"], "info");
+
+    let plain = &p.functions[4];
+    assert_eq!(plain.timeout, Some(Duration::from_secs(7)));
+    assert_eq!(plain.memory_mb, Some(1024));
+    assert!(
+        plain.env.is_empty(),
+        "Globals do not apply to AWS::Lambda::Function"
+    );
+
+    assert!(p.notes.iter().any(|n| n.contains("OrdersApi")));
+    assert!(p.notes.iter().any(|n| n.contains("OrdersQueue")));
+    assert!(
+        p.notes
+            .iter()
+            .any(|n| n.contains("Queue") && n.contains("SQS"))
+    );
+}
+
+#[test]
+fn json_templates_and_long_form_ref_work() {
+    let tmp = project();
+    let text = r#"{
+  "Parameters": {"Mem": {"Type": "Number", "Default": 2048}},
+  "Resources": {
+    "Fn": {
+      "Type": "AWS::Serverless::Function",
+      "Properties": {
+        "CodeUri": "functions/users",
+        "MemorySize": {"Ref": "Mem"},
+        "Events": {"E": {"Type": "HttpApi", "Properties": {"Path": "/x", "Method": "ANY"}}}
+      }
+    }
+  }
+}"#;
+    let p = parse(&tmp, text).unwrap();
+    assert_eq!(p.functions[0].memory_mb, Some(2048));
+    assert_eq!(p.functions[0].routes[0].key(), "ANY /x");
+}
+
+#[test]
+fn unquoted_payload_version_is_accepted() {
+    let tmp = project();
+    let text = "\
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/users
+      Events:
+        E:
+          Type: HttpApi
+          Properties: {Path: /x, Method: get, PayloadFormatVersion: 1.0}
+";
+    let p = parse(&tmp, text).unwrap();
+    assert_eq!(p.functions[0].routes[0].payload, Payload::Rest);
+}
+
+/// A template with one function whose Properties are `props` (indented by 6).
+fn with_props(props: &str) -> String {
+    format!(
+        "Parameters:\n  NoDefault:\n    Type: String\nResources:\n  Fn:\n    Type: \
+         AWS::Serverless::Function\n    Properties:\n      CodeUri: functions/users\n{props}"
+    )
+}
+
+#[test]
+fn unresolvable_intrinsics_are_reported_where_they_are() {
+    let cases = [
+        ("      Timeout: !GetAtt Foo.Bar\n", "!GetAtt", 9),
+        (
+            "      Environment:\n        Variables:\n          URL: !Sub \"https://${AWS::Region}\"\n",
+            "!Sub",
+            11,
+        ),
+        (
+            "      Environment:\n        Variables:\n          T: {\"Fn::Join\": [\"\", [a, b]]}\n",
+            "Fn::Join",
+            11,
+        ),
+        ("      MemorySize: !Ref NoDefault\n", "no Default", 9),
+        ("      MemorySize: !Ref Fn\n", "refers to a resource", 9),
+        ("      MemorySize: !Ref Missing\n", "neither a parameter", 9),
+        (
+            "      MemorySize: !Ref AWS::StackName\n",
+            "neither a parameter",
+            9,
+        ),
+    ];
+    for (props, needle, line) in cases {
+        let err = error(&with_props(props));
+        assert!(
+            err.message.contains(needle) && err.message.contains("function `Fn`"),
+            "{props}: {err}"
+        );
+        assert!(
+            matches!(err.kind, ErrorKind::Unresolved | ErrorKind::Invalid),
+            "{err}"
+        );
+        assert_eq!(err.line, Some(line), "{props}: {err}");
+        assert!(err.hint.is_some());
+        assert!(
+            err.field
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("Resources.Fn.Properties.")
+        );
+    }
+    let err = error(&with_props("      MemorySize: !Ref NoDefault\n"));
+    assert_eq!(err.kind, ErrorKind::Unresolved);
+    assert!(err.hint.as_deref().unwrap().contains("Default"));
+    assert!(err.to_string().contains("template.yaml:9:19:"), "{err}");
+}
+
+#[test]
+fn bad_values_are_errors_with_positions() {
+    let cases: &[(&str, &str, u32)] = &[
+        ("      Timeout: 0\n", "out of Lambda's range", 9),
+        ("      Timeout: 901\n", "out of Lambda's range", 9),
+        ("      Timeout: 2.5\n", "not a whole number", 9),
+        ("      Timeout: [1]\n", "not a whole number", 9),
+        ("      MemorySize: 64\n", "out of Lambda's range", 9),
+        ("      MemorySize: 20000\n", "out of Lambda's range", 9),
+        ("      MemorySize: lots\n", "not a whole number", 9),
+        ("      ReservedConcurrentExecutions: -1\n", "negative", 9),
+        ("      Environment: [a]\n", "Environment is a list", 9),
+        (
+            "      Environment:\n        Variables: 3\n",
+            "Variables is",
+            10,
+        ),
+        (
+            "      Environment:\n        Variables:\n          1BAD: x\n",
+            "not a valid environment",
+            11,
+        ),
+        (
+            "      Environment:\n        Variables:\n          A: [x]\n",
+            "is a list",
+            11,
+        ),
+        ("      FunctionUrlConfig: yes\n", "FunctionUrlConfig is", 9),
+        ("      Events: [x]\n", "not a mapping", 9),
+        ("      Events:\n        E: 3\n", "not a mapping", 10),
+        (
+            "      Events:\n        E:\n          Properties: {}\n",
+            "has no Type",
+            11,
+        ),
+        (
+            "      Events:\n        E:\n          Type: Api\n",
+            "has no Path",
+            11,
+        ),
+        (
+            "      Events:\n        E:\n          Type: Api\n          Properties:\n            Path: /x\n",
+            "has no Method",
+            13,
+        ),
+        (
+            "      Events:\n        E:\n          Type: HttpApi\n          Properties:\n            Method: GET\n",
+            "has no Path",
+            13,
+        ),
+        (
+            "      Events:\n        E:\n          Type: Api\n          Properties:\n            Path: x\n            Method: GET\n",
+            "must start with `/`",
+            13,
+        ),
+        (
+            "      Events:\n        E:\n          Type: Api\n          Properties:\n            Path: /a/{proxy+}/b\n            Method: GET\n",
+            "not last",
+            13,
+        ),
+        (
+            "      Events:\n        E:\n          Type: Api\n          Properties:\n            Path: /a/{id\n            Method: GET\n",
+            "unbalanced",
+            13,
+        ),
+        (
+            "      Events:\n        E:\n          Type: Api\n          Properties:\n            Path: /a\n            Method: FETCH\n",
+            "not an HTTP method",
+            14,
+        ),
+        (
+            "      Events:\n        E:\n          Type: HttpApi\n          Properties:\n            PayloadFormatVersion: \"3.0\"\n",
+            "PayloadFormatVersion",
+            13,
+        ),
+        (
+            "      Events:\n        A:\n          Type: Api\n          Properties: {Path: /a, Method: get}\n        B:\n          Type: Api\n          Properties: {Path: /a, Method: GET}\n",
+            "repeats route `GET /a`",
+            14,
+        ),
+    ];
+    for (props, needle, line) in cases {
+        let err = error(&with_props(props));
+        assert!(err.message.contains(needle), "{props}: {err}");
+        assert_eq!(err.kind, ErrorKind::Invalid, "{props}: {err}");
+        assert_eq!(err.line, Some(*line), "{props}: {err}");
+        assert!(err.hint.is_some(), "{props}");
+    }
+}
+
+#[test]
+fn code_problems_are_errors() {
+    let cases: &[(&str, ErrorKind, &str)] = &[
+        (
+            "CodeUri: functions/nowhere",
+            ErrorKind::Code,
+            "does not exist",
+        ),
+        (
+            "CodeUri: functions/multi",
+            ErrorKind::Code,
+            "several binaries",
+        ),
+        (
+            "CodeUri: s3://bucket/key.zip",
+            ErrorKind::Unsupported,
+            "only a local directory",
+        ),
+        (
+            "CodeUri: {Bucket: b, Key: k}",
+            ErrorKind::Unsupported,
+            "only a local directory",
+        ),
+        (
+            "CodeUri: functions/users\n      PackageType: Image",
+            ErrorKind::Unsupported,
+            "container image",
+        ),
+        ("InlineCode: 'exit 0'", ErrorKind::Unsupported, "InlineCode"),
+        ("Handler: bootstrap", ErrorKind::Invalid, "no CodeUri"),
+    ];
+    for (props, kind, needle) in cases {
+        let text = format!(
+            "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      {props}\n"
+        );
+        let err = error(&text);
+        assert_eq!(err.kind, *kind, "{props}: {err}");
+        assert!(err.message.contains(needle), "{props}: {err}");
+        assert!(err.line.is_some(), "{props}: {err}");
+    }
+    // A non-provided runtime is mentioned in the hint when the code cannot be run.
+    let err = error(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: functions/nowhere\n      Runtime: python3.12\n",
+    );
+    assert!(err.hint.unwrap().contains("python3.12"));
+    // A Metadata binary that does not exist points at the Metadata.
+    let err = error(
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Metadata:\n      BuildProperties:\n        Binary: nope\n    Properties:\n      CodeUri: functions/multi\n",
+    );
+    assert!(err.message.contains("no binary `nope`"), "{err}");
+    assert_eq!(err.line, Some(6));
+    // Plain CloudFormation functions with code in S3.
+    let err = error(
+        "Resources:\n  Fn:\n    Type: AWS::Lambda::Function\n    Properties:\n      Code:\n        S3Bucket: b\n        S3Key: k\n",
+    );
+    assert_eq!(err.kind, ErrorKind::Unsupported);
+}
+
+#[test]
+fn handler_picks_the_binary() {
+    let tmp = project();
+    let text = "\
+Globals:
+  Function:
+    CodeUri: functions/multi
+Resources:
+  Admin:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: admin
+  Report:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: report
+";
+    let p = parse(&tmp, text).unwrap();
+    let bins: Vec<Option<&str>> = p
+        .functions
+        .iter()
+        .map(|f| match &f.code {
+            Code::RustPackage { bin, .. } => bin.as_deref(),
+            Code::Bootstrap { .. } => None,
+        })
+        .collect();
+    assert_eq!(bins, [Some("admin"), Some("report")]);
+}
+
+#[test]
+fn document_level_problems() {
+    let cases: &[(&str, ErrorKind, &str)] = &[
+        ("", ErrorKind::Invalid, "a mapping at the top level"),
+        (
+            "- a\n- b\n",
+            ErrorKind::Invalid,
+            "a mapping at the top level",
+        ),
+        ("Resources: {\n", ErrorKind::Syntax, "not valid YAML"),
+        ("a: 1\na: 2\n", ErrorKind::Syntax, "not valid YAML"),
+        (
+            "Description: x\n",
+            ErrorKind::Invalid,
+            "no `Resources` section",
+        ),
+        ("Resources: []\n", ErrorKind::Invalid, "not a mapping"),
+        (
+            "Resources:\n  T:\n    Type: AWS::SQS::Queue\n",
+            ErrorKind::Invalid,
+            "no AWS::Serverless::Function",
+        ),
+        ("Resources:\n  T: 3\n", ErrorKind::Invalid, "not a mapping"),
+        (
+            "Resources:\n  T:\n    Properties: {}\n",
+            ErrorKind::Invalid,
+            "has no Type",
+        ),
+        (
+            "Resources:\n  T:\n    Type: [a]\n",
+            ErrorKind::Invalid,
+            "Type is a list",
+        ),
+        (
+            "Globals: 3\nResources: {}\n",
+            ErrorKind::Invalid,
+            "`Globals` is",
+        ),
+        (
+            "Parameters: 3\nResources: {}\n",
+            ErrorKind::Invalid,
+            "`Parameters` is",
+        ),
+        (
+            "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: 3\n",
+            ErrorKind::Invalid,
+            "`Properties` is",
+        ),
+    ];
+    for (text, kind, needle) in cases {
+        let err = error(text);
+        assert_eq!(err.kind, *kind, "{text:?}: {err}");
+        assert!(err.message.contains(needle), "{text:?}: {err}");
+    }
+    let err = error("Resources:\n  F: {\n");
+    assert_eq!(err.line, Some(3), "{err}");
+}
+
+#[test]
+fn duplicate_routes_across_functions_are_errors() {
+    let text = "\
+Resources:
+  A:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/users
+      Events:
+        E: {Type: HttpApi, Properties: {Path: /x, Method: GET}}
+  B:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/orders
+      Events:
+        E: {Type: HttpApi, Properties: {Path: /x, Method: get}}
+";
+    let err = error(text);
+    assert!(
+        err.message.contains("already routed to function `A`"),
+        "{err}"
+    );
+    assert_eq!(err.line, Some(13));
+}

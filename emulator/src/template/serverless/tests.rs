@@ -1,0 +1,433 @@
+use std::time::Duration;
+
+use super::*;
+use crate::template::testutil::TempDir;
+
+/// A service directory: a Cargo workspace with three packages and a bootstrap directory.
+fn service() -> TempDir {
+    let tmp = TempDir::new();
+    tmp.write(
+        "Cargo.toml",
+        "[workspace]\nresolver = \"3\"\nmembers = [\"crates/*\", \"tools/cli\"]\n",
+    );
+    tmp.package("crates/users", "users-api", &[]);
+    tmp.package("crates/orders", "orders-api", &["orders-worker"]);
+    tmp.package("tools/cli", "cli", &[]);
+    tmp.bootstrap("dist/legacy", true);
+    tmp
+}
+
+fn parse(tmp: &TempDir, text: &str) -> Result<Project, ConfigError> {
+    let file = tmp.write("serverless.yml", text);
+    parse_serverless(text, &file)
+}
+
+fn error(text: &str) -> ConfigError {
+    let tmp = service();
+    parse(&tmp, text).unwrap_err()
+}
+
+const FULL: &str = r#"service: shop
+frameworkVersion: '3'
+
+provider:
+  name: aws
+  runtime: provided.al2023
+  region: eu-west-1
+  timeout: 20
+  environment:
+    STAGE: dev
+    LOG_LEVEL: info
+  httpApi:
+    payload: '2.0'
+
+functions:
+  users:
+    handler: crates/users
+    memorySize: 512
+    reservedConcurrency: 3
+    url: true
+    environment:
+      LOG_LEVEL: debug
+      PAGE_SIZE: 50
+    events:
+      - httpApi: 'GET /users/{id}'
+      - httpApi:
+          method: '*'
+          path: /users
+      - httpApi:
+          method: post
+          path: /users/{id}/avatar
+  orders:
+    handler: crates/orders.orders-worker
+    timeout: 60
+    events:
+      - http: GET orders
+      - http:
+          path: /orders/{id}/
+          method: put
+          cors: true
+      - http:
+          path: orders/{proxy+}
+          method: any
+      - sqs:
+          arn: arn:aws:sqs:eu-west-1:123456789012:orders
+  api:
+    handler: users-api
+    events:
+      - httpApi: '*'
+  cli:
+    handler: cli.cli
+  legacy:
+    handler: dist/legacy
+    url:
+      cors: true
+"#;
+
+#[test]
+fn reads_every_field() {
+    let tmp = service();
+    let p = parse(&tmp, FULL).unwrap();
+    assert_eq!(p.format, Format::Serverless);
+    let names: Vec<&str> = p.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["users", "orders", "api", "cli", "legacy"]);
+
+    let users = &p.functions[0];
+    assert_eq!(
+        users.code,
+        Code::RustPackage {
+            package_dir: tmp.path().join("crates/users"),
+            bin: Some("users-api".into())
+        }
+    );
+    assert_eq!(users.handler.as_deref(), Some("crates/users"));
+    assert_eq!(users.timeout, Some(Duration::from_secs(20)), "provider");
+    assert_eq!(users.memory_mb, Some(512));
+    assert_eq!(users.reserved_concurrency, Some(3));
+    assert!(users.function_url);
+    assert_eq!(users.env["STAGE"], "dev");
+    assert_eq!(users.env["LOG_LEVEL"], "debug", "the function's value wins");
+    assert_eq!(users.env["PAGE_SIZE"], "50");
+    let keys: Vec<String> = users.routes.iter().map(RouteSpec::key).collect();
+    assert_eq!(
+        keys,
+        ["GET /users/{id}", "ANY /users", "POST /users/{id}/avatar"]
+    );
+    assert!(users.routes.iter().all(|r| r.payload == Payload::Http));
+
+    let orders = &p.functions[1];
+    assert_eq!(
+        orders.code,
+        Code::RustPackage {
+            package_dir: tmp.path().join("crates/orders"),
+            bin: Some("orders-worker".into())
+        }
+    );
+    assert_eq!(orders.timeout, Some(Duration::from_secs(60)));
+    assert_eq!(orders.memory_mb, Some(1024), "the framework's default");
+    let keys: Vec<String> = orders.routes.iter().map(RouteSpec::key).collect();
+    assert_eq!(
+        keys,
+        ["GET /orders", "PUT /orders/{id}", "ANY /orders/{proxy+}"],
+        "paths normalised as the framework does"
+    );
+    assert!(orders.routes.iter().all(|r| r.payload == Payload::Rest));
+
+    // A workspace package by name (the serverless-rust convention), with its only binary.
+    let api = &p.functions[2];
+    assert_eq!(
+        api.code,
+        Code::RustPackage {
+            package_dir: tmp.path().join("crates/users"),
+            bin: Some("users-api".into())
+        }
+    );
+    assert_eq!(api.routes, [RouteSpec::default_route(Payload::Http)]);
+
+    let cli = &p.functions[3];
+    assert_eq!(
+        cli.code,
+        Code::RustPackage {
+            package_dir: tmp.path().join("tools/cli"),
+            bin: Some("cli".into())
+        }
+    );
+    assert!(cli.routes.is_empty());
+
+    let legacy = &p.functions[4];
+    assert_eq!(
+        legacy.code,
+        Code::Bootstrap {
+            dir: tmp.path().join("dist/legacy")
+        }
+    );
+    assert!(legacy.function_url);
+
+    assert!(p.notes.iter().any(|n| n.contains("`sqs`")), "{:?}", p.notes);
+}
+
+#[test]
+fn framework_defaults_and_rest_payload_option() {
+    let tmp = service();
+    let text = "\
+service: s
+provider:
+  name: aws
+  httpApi:
+    payload: '1.0'
+functions:
+  users:
+    handler: crates/users
+    events:
+      - httpApi: 'GET /x'
+";
+    let p = parse(&tmp, text).unwrap();
+    let f = &p.functions[0];
+    assert_eq!(f.timeout, Some(Duration::from_secs(6)));
+    assert_eq!(f.memory_mb, Some(1024));
+    assert_eq!(f.routes[0].payload, Payload::Rest);
+    assert!(!f.function_url);
+    assert!(f.env.is_empty());
+}
+
+/// A service with one function `f` whose body is `body` (indented by 4).
+fn with_body(body: &str) -> String {
+    format!("service: s\nfunctions:\n  f:\n    handler: crates/users\n{body}")
+}
+
+#[test]
+fn bad_values_are_errors_with_positions() {
+    let cases: &[(&str, &str, u32)] = &[
+        ("    timeout: 0\n", "out of Lambda's range", 5),
+        ("    timeout: 1000\n", "out of Lambda's range", 5),
+        ("    timeout: soon\n", "not a whole number", 5),
+        ("    memorySize: 100\n", "out of Lambda's range", 5),
+        ("    memorySize: 10241\n", "out of Lambda's range", 5),
+        ("    reservedConcurrency: -2\n", "negative", 5),
+        ("    environment: [A]\n", "not a mapping", 5),
+        (
+            "    environment:\n      bad-name: x\n",
+            "not a valid environment",
+            6,
+        ),
+        ("    environment:\n      EMPTY:\n", "has no value", 6),
+        ("    url: maybe\n", "url is", 5),
+        ("    events: {http: GET /x}\n", "not a list", 5),
+        (
+            "    events:\n      - http: GET /x\n        extra: 1\n",
+            "not a single",
+            6,
+        ),
+        ("    events:\n      - http: GET\n", "not `METHOD path`", 6),
+        (
+            "    events:\n      - http: FETCH /x\n",
+            "not an HTTP method",
+            6,
+        ),
+        (
+            "    events:\n      - http:\n          path: /x\n",
+            "has no method",
+            7,
+        ),
+        (
+            "    events:\n      - http:\n          method: get\n",
+            "has no path",
+            7,
+        ),
+        (
+            "    events:\n      - http:\n          path: /a/{id\n          method: get\n",
+            "unbalanced",
+            7,
+        ),
+        (
+            "    events:\n      - httpApi: GET x\n",
+            "must start with `/`",
+            6,
+        ),
+        (
+            "    events:\n      - httpApi: '/x'\n",
+            "not `METHOD /path` nor `*`",
+            6,
+        ),
+        (
+            "    events:\n      - httpApi:\n          method: get\n",
+            "has no path",
+            7,
+        ),
+        (
+            "    events:\n      - httpApi:\n          method: get\n          path: /{proxy+}/x\n",
+            "not last",
+            8,
+        ),
+        (
+            "    events:\n      - httpApi:\n          method: '**'\n          path: /x\n",
+            "not an HTTP method",
+            7,
+        ),
+        (
+            "    events:\n      - httpApi: '*'\n      - httpApi: '*'\n",
+            "repeats route `$default`",
+            7,
+        ),
+    ];
+    for (body, needle, line) in cases {
+        let err = error(&with_body(body));
+        assert!(err.message.contains(needle), "{body}: {err}");
+        assert_eq!(err.kind, ErrorKind::Invalid, "{body}: {err}");
+        assert_eq!(err.line, Some(*line), "{body}: {err}");
+        assert!(err.hint.is_some(), "{body}");
+        assert!(err.message.contains("function `f`"), "{body}: {err}");
+    }
+}
+
+#[test]
+fn provider_problems() {
+    let cases: &[(&str, ErrorKind, &str)] = &[
+        (
+            "provider:\n  name: google\n",
+            ErrorKind::Unsupported,
+            "not AWS",
+        ),
+        (
+            "provider:\n  timeout: 0\n",
+            ErrorKind::Invalid,
+            "provider: timeout",
+        ),
+        (
+            "provider:\n  memorySize: 1\n",
+            ErrorKind::Invalid,
+            "provider: memorySize",
+        ),
+        (
+            "provider:\n  httpApi:\n    payload: '3.0'\n",
+            ErrorKind::Invalid,
+            "payload",
+        ),
+        (
+            "provider:\n  environment:\n    A: ${ssm:/x}\n",
+            ErrorKind::Unresolved,
+            "cannot be resolved",
+        ),
+        ("provider: []\n", ErrorKind::Invalid, "provider is a list"),
+    ];
+    for (provider, kind, needle) in cases {
+        let text = format!("service: s\n{provider}functions:\n  f:\n    handler: crates/users\n");
+        let err = error(&text);
+        assert_eq!(err.kind, *kind, "{provider}: {err}");
+        assert!(err.message.contains(needle), "{provider}: {err}");
+        assert!(err.line.is_some(), "{provider}: {err}");
+    }
+}
+
+#[test]
+fn variables_and_handlers() {
+    let err = error("service: s\nfunctions:\n  f:\n    handler: ${self:custom.dir}\n");
+    assert_eq!(err.kind, ErrorKind::Unresolved);
+    assert_eq!(err.line, Some(4));
+    assert!(err.hint.as_deref().unwrap().contains("--env-file"));
+
+    let err = error("service: s\nfunctions:\n  f:\n    handler: src/handler.main\n");
+    assert_eq!(err.kind, ErrorKind::Code);
+    assert!(err.message.contains("handler `src/handler.main`"), "{err}");
+    assert!(err.hint.as_deref().unwrap().contains("<dir>.<bin>"));
+
+    let err = error("service: s\nfunctions:\n  f:\n    handler: crates/orders\n");
+    assert!(err.message.contains("several binaries"), "{err}");
+
+    let err = error("service: s\nfunctions:\n  f:\n    handler: orders-api.nope\n");
+    assert!(err.message.contains("no binary `nope`"), "{err}");
+
+    let err = error("service: s\nfunctions:\n  f:\n    image: repo/img:latest\n");
+    assert_eq!(err.kind, ErrorKind::Unsupported);
+
+    let err = error("service: s\nfunctions:\n  f:\n    timeout: 3\n");
+    assert!(err.message.contains("has no handler"), "{err}");
+    assert_eq!(err.line, Some(4));
+
+    let err = error("service: s\nfunctions:\n  f:\n");
+    assert!(err.message.contains("has no settings"), "{err}");
+}
+
+#[test]
+fn document_level_problems() {
+    let cases: &[(&str, ErrorKind, &str)] = &[
+        ("service: s\n", ErrorKind::Invalid, "no `functions` section"),
+        (
+            "functions: {}\n",
+            ErrorKind::Invalid,
+            "declares no functions",
+        ),
+        (
+            "functions: [a]\n",
+            ErrorKind::Invalid,
+            "functions is a list",
+        ),
+        (
+            "functions:\n  'bad name':\n    handler: crates/users\n",
+            ErrorKind::Invalid,
+            "not a valid Lambda function name",
+        ),
+        (
+            "functions:\n  f:\n    handler: [crates/users]\n",
+            ErrorKind::Invalid,
+            "not a plain value",
+        ),
+        ("\tfunctions:\n", ErrorKind::Syntax, "not valid YAML"),
+        (
+            "just a string",
+            ErrorKind::Invalid,
+            "a mapping at the top level",
+        ),
+    ];
+    for (text, kind, needle) in cases {
+        let err = error(text);
+        assert_eq!(err.kind, *kind, "{text:?}: {err}");
+        assert!(err.message.contains(needle), "{text:?}: {err}");
+    }
+}
+
+#[test]
+fn duplicate_routes_across_functions_are_errors() {
+    let text = "\
+service: s
+functions:
+  a:
+    handler: crates/users
+    events:
+      - httpApi: GET /x
+  b:
+    handler: dist/legacy
+    events:
+      - httpApi: POST /x
+      - httpApi: get /x
+";
+    let err = error(text);
+    assert!(
+        err.message.contains("already routed to function `a`"),
+        "{err}"
+    );
+    assert_eq!(err.line, Some(11));
+}
+
+#[test]
+fn yaml_anchors_and_merge_keys_work() {
+    let tmp = service();
+    let text = "\
+service: s
+custom:
+  defaults: &defaults
+    handler: crates/users
+    timeout: 9
+functions:
+  a:
+    <<: *defaults
+    events:
+      - httpApi: GET /a
+  b:
+    <<: *defaults
+    timeout: 12
+";
+    let p = parse(&tmp, text).unwrap();
+    assert_eq!(p.functions[0].timeout, Some(Duration::from_secs(9)));
+    assert_eq!(p.functions[1].timeout, Some(Duration::from_secs(12)));
+}
