@@ -221,6 +221,37 @@ impl Instance {
     }
 
     /// The configuration version this instance runs.
+    /// Waits until the runtime first asks for an invocation (its init is done), for at most
+    /// `within`. False if it exited, reported an init error, or took longer.
+    pub(crate) async fn wait_ready(&mut self, within: Duration) -> bool {
+        let give_up = Instant::now() + within;
+        let ready = loop {
+            if let Some(ready) = self.channel.first_poll() {
+                break ready;
+            }
+            if Instant::now() >= give_up || !self.is_alive() {
+                return false;
+            }
+            // A ready check every few ms costs nothing next to a process start-up.
+            sleep(Duration::from_millis(2)).await;
+        };
+        if self.init_error.is_some() {
+            return false;
+        }
+        // Initialised before any traffic, as with provisioned concurrency: the first
+        // invocation reports no Init Duration; the init gets a line of its own.
+        self.initialized = true;
+        let init = ready.saturating_duration_since(self.started);
+        log_line(
+            &self.config,
+            &format!(
+                "INIT_REPORT Init Duration: {:.2} ms",
+                init.as_secs_f64() * 1e3
+            ),
+        );
+        true
+    }
+
     pub(crate) fn version(&self) -> u64 {
         self.version
     }

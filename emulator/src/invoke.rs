@@ -5,7 +5,7 @@
 //! are answered the same way, so SDKs and the AWS CLI always get an error they understand.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -14,16 +14,21 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use serde_json::json;
 use tracing::Instrument;
 
+use tokio::sync::watch;
+
+use crate::apigw::{EventOptions, PayloadFormat, RouteTable};
 use crate::body::{BodyError, read_limited};
+use crate::gateway::{self, Gateway};
 use crate::instance::{Invocation, InvokeResult, Outcome, Refused};
 use crate::pool::Function;
+use crate::status::{self, BuildState};
 use crate::{ACCOUNT_ID, VERSION_LATEST};
 
 /// Largest synchronous (`RequestResponse`, `DryRun`) request body.
@@ -34,32 +39,107 @@ pub const MAX_EVENT_BYTES: usize = 1_048_576;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 
-/// The functions the front serves.
+/// The functions the front serves, its API Gateway routes and the build state.
 #[derive(Debug, Clone)]
 pub struct AppState {
     functions: Arc<HashMap<String, Arc<Function>>>,
     /// Region of the ARNs in errors about unknown functions.
     region: Arc<str>,
+    /// Swapped whole when the configuration is reloaded.
+    gateway: Arc<RwLock<Arc<Gateway>>>,
+    build: Arc<watch::Sender<BuildState>>,
 }
 
 impl AppState {
+    /// State over `functions`, with the default routes (one function: every path; several:
+    /// `/{function}/…`) as HTTP API (payload 2.0) routes until others are set.
     pub(crate) fn new(functions: HashMap<String, Arc<Function>>, region: &str) -> AppState {
+        let mut names: Vec<(String, PayloadFormat)> = functions
+            .keys()
+            .map(|name| (name.clone(), PayloadFormat::Http))
+            .collect();
+        names.sort_by(|a, b| a.0.cmp(&b.0));
+        let routes = RouteTable::default_for(&names).unwrap_or_else(|error| {
+            // Only names the Invoke API accepts but a path cannot hold; those stay Invoke-only.
+            tracing::warn!(%error, "no default API Gateway routes");
+            RouteTable::default()
+        });
         AppState {
             functions: Arc::new(functions),
             region: region.into(),
+            gateway: Arc::new(RwLock::new(Arc::new(Gateway::new(
+                routes,
+                EventOptions::default(),
+            )))),
+            build: Arc::new(watch::Sender::new(BuildState::Ready)),
         }
+    }
+
+    /// The API Gateway in force.
+    pub(crate) fn gateway(&self) -> Arc<Gateway> {
+        self.gateway
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the API Gateway routes and settings.
+    pub(crate) fn set_gateway(&self, gateway: Gateway) {
+        *self.gateway.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(gateway);
+    }
+
+    /// The build state the front reports.
+    pub(crate) fn build_state(&self) -> BuildState {
+        self.build.borrow().clone()
+    }
+
+    /// Sets the build state the front reports.
+    pub(crate) fn set_build_state(&self, state: BuildState) {
+        self.build.send_replace(state);
+    }
+
+    /// The API Gateway routes served.
+    pub fn routes(&self) -> Vec<crate::apigw::Route> {
+        self.gateway().routes().routes().to_vec()
+    }
+
+    /// The names of the functions served, sorted.
+    pub fn function_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.functions.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    pub(crate) fn function(&self, name: &str) -> Option<Arc<Function>> {
+        self.functions.get(name).cloned()
     }
 }
 
-/// The front router: the Invoke API, and AWS-shaped errors for everything else.
-///
-/// API Gateway routes are meant to be merged in beside the Invoke API route.
+/// The front router: the Invoke API, the status page, AWS-shaped errors for unknown Lambda API
+/// operations, and API Gateway for every other path. Every response carries the build state.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
-        .fallback(unknown_operation)
+        .route("/_lambkin", get(status::page))
+        .fallback(front_fallback)
         .method_not_allowed_fallback(unknown_operation)
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            status::add_build_header,
+        ))
         .with_state(state)
+}
+
+/// Lambda API paths that are not an operation get AWS's error; the rest go to API Gateway.
+async fn front_fallback(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+) -> Response {
+    if request.uri().path().starts_with("/2015-03-31/") {
+        return unknown_operation().await.into_response();
+    }
+    let gateway = state.gateway();
+    gateway::serve(&gateway, |name| state.function(name), request).await
 }
 
 async fn unknown_operation() -> AwsError {

@@ -17,6 +17,7 @@ mod body;
 mod clock;
 pub mod config;
 mod error;
+pub mod gateway;
 mod instance;
 pub mod invoke;
 pub mod local;
@@ -29,7 +30,10 @@ pub mod project;
 #[cfg(feature = "reload")]
 pub mod reload;
 pub mod runtime_api;
+#[cfg(feature = "cli")]
+pub mod samples;
 mod server;
+pub mod status;
 pub mod template;
 
 pub use config::FunctionConfig;

@@ -93,7 +93,8 @@ impl InProcess {
         let front = front.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        let served = axum::serve(front, app(state)).await;
+        let front_app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let served = axum::serve(front, front_app).await;
         runtime.abort();
         served.map_err(Error::Serve)
     }

@@ -4,18 +4,23 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::Command as Process;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
-use lambkin_emulator::{Emulator, FunctionConfig};
+use lambkin_emulator::apigw::{EventOptions, PayloadFormat, Route, RouteTable};
+use lambkin_emulator::gateway::Gateway;
+use lambkin_emulator::package::{self, Arch, Toolchain};
+use lambkin_emulator::project::{self, Discovered, Reloadable};
+use lambkin_emulator::template::{self, Code, FunctionSpec, Payload};
+use lambkin_emulator::{Emulator, FunctionConfig, samples};
 
 /// A local AWS Lambda for Rust functions.
 ///
-/// Finds every function in the Cargo workspace (binaries depending on `lambkin` or
-/// `lambda_runtime`; a package with `[package.metadata.lambkin] serve = false` is skipped unless
-/// named with `-p`), builds them, and serves them behind Lambda's Invoke API, each invocation
-/// running in a real function process speaking the Lambda Runtime API.
+/// Finds the functions to serve (a SAM `template.yaml`, a `serverless.yml`, or every binary of
+/// the Cargo workspace that depends on `lambkin` or `lambda_runtime`), builds them, and serves
+/// them behind Lambda's Invoke API and an API Gateway front, each invocation running in a real
+/// function process speaking the Lambda Runtime API. Sources are watched: a saved edit is
+/// rebuilt and the next request runs the new code.
 #[derive(Debug, Parser)]
 #[command(name = "lambkin", version, args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -28,8 +33,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Build the workspace's functions and serve them (the default).
+    /// Build the functions and serve them, rebuilding on change (the default).
     Watch(WatchArgs),
+    /// Build functions for AWS Lambda: target/lambda/<function>/bootstrap and bootstrap.zip.
+    Build(BuildArgs),
+    /// Invoke a function of a running emulator and print its answer.
+    Invoke(InvokeArgs),
+    /// Print a sample event, as the AWS service sends it.
+    Event(EventArgs),
 }
 
 /// Options of `lambkin watch`.
@@ -49,7 +60,7 @@ struct WatchArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Serving")]
 struct ServeArgs {
-    /// Port of the Invoke API.
+    /// Port of the Invoke API and the API Gateway front.
     #[arg(long, env = "LAMBKIN_PORT", default_value_t = 9000)]
     port: u16,
     /// Address to listen on; anything but loopback exposes your functions to the network.
@@ -64,6 +75,10 @@ struct SelectArgs {
     /// Serve only the functions of this package (repeatable).
     #[arg(short = 'p', long = "package", value_name = "SPEC")]
     packages: Vec<String>,
+    /// Read the functions and routes from this SAM template or serverless.yml (default: the
+    /// first of template.yaml, template.yml, serverless.yml, serverless.yaml found here).
+    #[arg(long, value_name = "FILE")]
+    template: Option<PathBuf>,
 }
 
 /// What the functions get.
@@ -84,22 +99,72 @@ struct ReloadArgs {
     no_reload: bool,
 }
 
-/// A function found in the workspace.
-#[derive(Debug, PartialEq, Eq)]
-struct Discovered {
-    package: String,
-    bin: String,
-    package_dir: PathBuf,
+/// Options of `lambkin build`.
+#[derive(Debug, Args)]
+struct BuildArgs {
+    /// Build with the `lambda` profile: release, thin LTO, one codegen unit, no symbols
+    /// (unless the workspace defines its own `[profile.lambda]`).
+    #[arg(long)]
+    release: bool,
+    /// Build for arm64 (Graviton).
+    #[arg(long, conflicts_with = "x86_64")]
+    arm64: bool,
+    /// Build for x86_64 (the default).
+    #[arg(long)]
+    x86_64: bool,
+    /// Build only the functions of this package (repeatable).
+    #[arg(short = 'p', long = "package", value_name = "SPEC")]
+    packages: Vec<String>,
+    /// Build only this binary (repeatable).
+    #[arg(long = "bin", value_name = "NAME")]
+    bins: Vec<String>,
+}
+
+/// Options of `lambkin invoke`.
+#[derive(Debug, Args)]
+struct InvokeArgs {
+    /// The function to invoke.
+    function: String,
+    /// The event, as JSON.
+    #[arg(long, conflicts_with_all = ["data_file", "event"])]
+    data: Option<String>,
+    /// Read the event from this file.
+    #[arg(long, value_name = "FILE", conflicts_with = "event")]
+    data_file: Option<PathBuf>,
+    /// Send a sample event of this kind (see `lambkin event --help`).
+    #[arg(long, value_name = "KIND")]
+    event: Option<samples::Kind>,
+    /// Print the tail of the invocation's log too.
+    #[arg(long)]
+    logs: bool,
+    /// Port of the running emulator.
+    #[arg(long, env = "LAMBKIN_PORT", default_value_t = 9000)]
+    port: u16,
+}
+
+/// Options of `lambkin event`.
+#[derive(Debug, Args)]
+struct EventArgs {
+    /// The kind of event.
+    kind: samples::Kind,
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
-    let args = match cli.command {
-        Some(Command::Watch(args)) => args,
-        None => cli.watch,
-    };
-    watch(args)
+    match cli.command {
+        Some(Command::Watch(args)) => watch(args),
+        None => watch(cli.watch),
+        Some(Command::Build(args)) => build(args),
+        Some(Command::Invoke(args)) => invoke(args),
+        Some(Command::Event(args)) => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&samples::event(args.kind))?
+            );
+            Ok(())
+        }
+    }
 }
 
 fn init_logging() {
@@ -112,10 +177,22 @@ fn init_logging() {
         .init();
 }
 
+fn cargo() -> OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"))
+}
+
+/// A function to serve and where its code comes from.
+struct Planned {
+    config: FunctionConfig,
+    /// `None` for a `bootstrap` served as it is.
+    rust: Option<Discovered>,
+    routes: Vec<Route>,
+}
+
 fn watch(args: WatchArgs) -> anyhow::Result<()> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let metadata = cargo_metadata(&cargo)?;
-    let (target_dir, found) = discover(&metadata, &args.select.packages)?;
+    let cargo = cargo();
+    let here = std::env::current_dir()?;
+    let workspace = project::discover(&cargo, &here, &args.select.packages)?;
     let env = match &args.functions.env_file {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -124,28 +201,31 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
         }
         None => BTreeMap::new(),
     };
-    if found.is_empty() {
-        tracing::warn!(
-            "no functions found: a function is a binary of a workspace package that depends on `lambkin` or `lambda_runtime`"
-        );
-    } else {
-        build(&cargo, &found)?;
+    // A bad configuration stops here: nothing starts half-configured.
+    let mut planned = plan(&here, args.select.template.as_deref(), &workspace)?;
+    for function in &mut planned {
+        let mut merged = env.clone();
+        merged.extend(std::mem::take(&mut function.config.env));
+        function.config.env = merged;
     }
-    let functions: Vec<FunctionConfig> = found
-        .iter()
-        .map(|f| {
-            let exe =
-                target_dir
-                    .join("debug")
-                    .join(format!("{}{}", f.bin, std::env::consts::EXE_SUFFIX));
-            let mut config = FunctionConfig::new(&f.bin, exe);
-            config.working_dir = Some(f.package_dir.clone());
-            config.env = env.clone();
-            config
-        })
-        .collect();
-    if !args.reload.no_reload {
-        tracing::info!("hot reload is not available yet: restart lambkin to pick up changes");
+    let rust: Vec<&Discovered> = planned.iter().filter_map(|p| p.rust.as_ref()).collect();
+    if planned.is_empty() {
+        tracing::warn!(
+            "no functions found: a function is a binary of a workspace package that depends on `lambkin` or `lambda_runtime`, or a function of template.yaml / serverless.yml"
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if !rust.is_empty() {
+        tracing::info!("building {} function(s)", rust.len());
+        let executables = runtime.block_on(project::build(&cargo, &rust, &[]))?;
+        for function in &mut planned {
+            if let Some(exe) = function.rust.as_ref().and_then(|d| executables.get(&d.bin)) {
+                function.config.executable =
+                    project::freeze(exe, &workspace.target_dir, &function.config.name, 0)?;
+            }
+        }
     }
     if !args.serve.bind.is_loopback() {
         tracing::warn!(
@@ -153,27 +233,182 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
             "listening beyond loopback: anyone who can reach this address can invoke your functions"
         );
     }
+    let routes: Vec<Route> = planned
+        .iter()
+        .flat_map(|p| p.routes.iter().cloned())
+        .collect();
+    let emulator = Emulator::new(planned.iter().map(|p| p.config.clone()))?;
+    if !routes.is_empty() {
+        emulator.set_gateway(Gateway::new(
+            RouteTable::new(routes)?,
+            EventOptions::default(),
+        ));
+    }
+    let reloadable: Vec<Reloadable> = planned
+        .iter()
+        .filter_map(|p| {
+            p.rust.clone().map(|discovered| Reloadable {
+                discovered,
+                config: p.config.clone(),
+            })
+        })
+        .collect();
     let addr = SocketAddr::new(args.serve.bind, args.serve.port);
-    let names: Vec<String> = functions.iter().map(|f| f.name.clone()).collect();
-    let emulator = Emulator::new(functions)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         let shown = listener.local_addr()?;
-        println!(
-            "lambkin: serving {} function(s) on http://{shown}",
-            names.len()
-        );
-        for name in &names {
-            println!("  {name:<20} POST http://{shown}/2015-03-31/functions/{name}/invocations");
+        // Watch first: once "serving" is printed, every edit is seen.
+        if !args.reload.no_reload && !reloadable.is_empty() {
+            let target_dir = workspace.target_dir.clone();
+            match project::hot_reload(emulator.clone(), cargo, target_dir, reloadable) {
+                Ok(reloader) => {
+                    tokio::spawn(reloader);
+                }
+                Err(error) => tracing::error!("hot reload is off: {error}"),
+            }
         }
-        emulator.serve_listener(listener, shutdown_signal()).await?;
-        Ok(())
+        print_served(shown, &emulator);
+        let served = emulator.serve_listener(listener, shutdown_signal()).await;
+        // The frozen versions die with the emulator (best effort: a crash leaves them behind).
+        let _ = std::fs::remove_dir_all(project::versions_dir(&workspace.target_dir));
+        Ok(served?)
     })
+}
+
+/// What to serve: the functions of a SAM/Serverless configuration if there is one, else every
+/// function of the workspace with its `[package.metadata.lambkin]` settings.
+fn plan(
+    here: &Path,
+    template: Option<&Path>,
+    workspace: &project::Workspace,
+) -> anyhow::Result<Vec<Planned>> {
+    let specs: Vec<FunctionSpec> = match template::load(here, template)? {
+        Some(project) => {
+            tracing::info!(file = %project.source.display(), "configuration");
+            for note in &project.notes {
+                tracing::info!("{note}");
+            }
+            project.functions
+        }
+        None => {
+            let served: Vec<&Discovered> = workspace
+                .functions
+                .iter()
+                .filter(|f| !f.opted_out)
+                .collect();
+            let mut manifests: Vec<&Path> =
+                served.iter().map(|f| f.package_dir.as_path()).collect();
+            manifests.dedup();
+            let mut specs = Vec::new();
+            for dir in manifests {
+                let found = template::package_functions(&dir.join("Cargo.toml"))?;
+                specs.extend(
+                    found
+                        .into_iter()
+                        .filter(|spec| served.iter().any(|f| f.bin == spec.name)),
+                );
+            }
+            specs
+        }
+    };
+    let mut planned = specs
+        .into_iter()
+        .map(|spec| planned(spec, workspace))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    // Functions without routes of their own answer under `/{function}/…`, unless no function has
+    // routes at all: then the defaults apply (one function takes every path).
+    if planned.iter().any(|p| !p.routes.is_empty()) {
+        for function in planned.iter_mut().filter(|p| p.routes.is_empty()) {
+            let name = function.config.name.clone();
+            for path in [format!("/{name}"), format!("/{name}/{{proxy+}}")] {
+                let route = Route::new("ANY", &path, name.as_str(), PayloadFormat::Http)?;
+                function.routes.push(route);
+            }
+        }
+    }
+    Ok(planned)
+}
+
+fn planned(spec: FunctionSpec, workspace: &project::Workspace) -> anyhow::Result<Planned> {
+    let (executable, rust) = match &spec.code {
+        Code::RustPackage { package_dir, bin } => {
+            let found = workspace.functions.iter().find(|f| {
+                f.package_dir.canonicalize().ok().as_deref() == Some(package_dir.as_path())
+                    && bin.as_ref().is_none_or(|b| b == &f.bin)
+            });
+            let Some(found) = found else {
+                bail!(
+                    "function `{}`: {} is not a function package of the workspace at {} (add it to [workspace] members)",
+                    spec.name,
+                    package_dir.display(),
+                    workspace.root.display()
+                );
+            };
+            (PathBuf::new(), Some(found.clone()))
+        }
+        Code::Bootstrap { dir } => (dir.join("bootstrap"), None),
+    };
+    let mut config = FunctionConfig::new(&spec.name, executable);
+    if let Some(rust) = &rust {
+        config.working_dir = Some(rust.package_dir.clone());
+    } else if let Code::Bootstrap { dir } = &spec.code {
+        config.working_dir = Some(dir.clone());
+    }
+    if let Some(timeout) = spec.timeout {
+        config.timeout = timeout;
+    }
+    if let Some(memory) = spec.memory_mb {
+        config.memory_mb = memory;
+    }
+    if let Some(concurrency) = spec.reserved_concurrency {
+        config.reserved_concurrency = concurrency;
+    }
+    config.env = spec.env.clone();
+    let routes = spec
+        .routes
+        .iter()
+        .map(|route| {
+            let format = match route.payload {
+                Payload::Rest => PayloadFormat::Rest,
+                Payload::Http => PayloadFormat::Http,
+            };
+            let key = route.key();
+            Route::parse(&key, spec.name.as_str(), format)
+                .with_context(|| format!("function `{}`: route `{key}`", spec.name))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Planned {
+        config,
+        rust,
+        routes,
+    })
+}
+
+fn print_served(addr: SocketAddr, emulator: &Emulator) {
+    let state = emulator.state();
+    println!("lambkin: serving on http://{addr} (status: http://{addr}/_lambkin)");
+    for name in state.function_names() {
+        println!("  {name:<20} POST http://{addr}/2015-03-31/functions/{name}/invocations");
+    }
+    for route in state.routes() {
+        println!(
+            "  {:<20} {:<28} {:?}",
+            route.function(),
+            route.key(),
+            route.format()
+        );
+    }
+}
+
+/// Prints to stdout; a closed pipe (`lambkin event sqs | head`) is not an error.
+fn print_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// Ctrl-C or SIGTERM.
@@ -201,95 +436,75 @@ async fn shutdown_signal() {
     }
 }
 
-fn cargo_metadata(cargo: &OsString) -> anyhow::Result<serde_json::Value> {
-    let output = Process::new(cargo)
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .output()
-        .context("cannot run `cargo metadata`")?;
-    if !output.status.success() {
-        bail!(
-            "`cargo metadata` failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+fn build(args: BuildArgs) -> anyhow::Result<()> {
+    let cargo = cargo();
+    let workspace = project::discover(&cargo, &std::env::current_dir()?, &args.packages)?;
+    let functions: Vec<&Discovered> = workspace
+        .functions
+        .iter()
+        .filter(|f| args.bins.is_empty() || args.bins.contains(&f.bin))
+        .collect();
+    for bin in &args.bins {
+        if !functions.iter().any(|f| &f.bin == bin) {
+            bail!("no function binary `{bin}` in the workspace");
+        }
     }
-    serde_json::from_slice(&output.stdout).context("`cargo metadata` printed invalid JSON")
+    let arch = if args.arm64 {
+        Arch::Arm64
+    } else {
+        Arch::X86_64
+    };
+    let toolchain = Toolchain {
+        installed_targets: std::process::Command::new("rustup")
+            .args(["target", "list", "--installed"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default(),
+        cross_linker: package::has_cross_linker(arch),
+    };
+    let manifest = std::fs::read_to_string(workspace.root.join("Cargo.toml")).unwrap_or_default();
+    let cargo_args = package::cargo_args(args.release, arch, &manifest, &toolchain)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let artifacts = runtime.block_on(package::build_for_lambda(
+        &cargo,
+        &workspace.target_dir,
+        &cargo_args,
+        &functions,
+    ))?;
+    for artifact in artifacts {
+        println!("{:<20} {}", artifact.function, artifact.zip.display());
+    }
+    Ok(())
 }
 
-/// The target directory and every function of the workspace (of `packages`, if any).
-fn discover(
-    metadata: &serde_json::Value,
-    packages: &[String],
-) -> anyhow::Result<(PathBuf, Vec<Discovered>)> {
-    let target_dir = metadata["target_directory"]
-        .as_str()
-        .context("`cargo metadata` has no target_directory")?;
-    let members: Vec<&str> = metadata["workspace_members"]
-        .as_array()
-        .map(|m| m.iter().filter_map(|id| id.as_str()).collect())
-        .unwrap_or_default();
-    let mut found = Vec::new();
-    for package in metadata["packages"].as_array().into_iter().flatten() {
-        let name = package["name"].as_str().unwrap_or_default();
-        let is_member = package["id"]
-            .as_str()
-            .is_some_and(|id| members.contains(&id));
-        if !is_member || (!packages.is_empty() && !packages.iter().any(|p| p == name)) {
-            continue;
-        }
-        // `[package.metadata.lambkin] serve = false`: binaries that are not functions to serve
-        // (benchmark drivers, test fixtures).
-        if package["metadata"]["lambkin"]["serve"] == false && packages.is_empty() {
-            continue;
-        }
-        // Normal dependencies only: the emulator itself uses lambda_runtime in its tests.
-        let is_function = package["dependencies"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|d| {
-                d["kind"].is_null()
-                    && matches!(d["name"].as_str(), Some("lambkin" | "lambda_runtime"))
-            });
-        if !is_function {
-            continue;
-        }
-        let package_dir = package["manifest_path"]
-            .as_str()
-            .and_then(|p| Path::new(p).parent())
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        for target in package["targets"].as_array().into_iter().flatten() {
-            let is_bin = target["kind"]
-                .as_array()
-                .is_some_and(|k| k.iter().any(|k| k == "bin"));
-            if let (true, Some(bin)) = (is_bin, target["name"].as_str()) {
-                found.push(Discovered {
-                    package: name.to_owned(),
-                    bin: bin.to_owned(),
-                    package_dir: package_dir.clone(),
-                });
-            }
-        }
+fn invoke(args: InvokeArgs) -> anyhow::Result<()> {
+    let payload = match (&args.data, &args.data_file, args.event) {
+        (Some(data), _, _) => data.clone(),
+        (_, Some(file), _) => std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?,
+        (_, _, Some(kind)) => samples::event(kind).to_string(),
+        _ => "{}".to_owned(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, args.port));
+    let answer = runtime
+        .block_on(samples::invoke(
+            addr,
+            &args.function,
+            payload.into_bytes(),
+            args.logs,
+        ))
+        .with_context(|| format!("is `lambkin watch` running on port {}?", args.port))?;
+    if let Some(logs) = &answer.logs {
+        eprintln!("{logs}");
     }
-    for wanted in packages {
-        if !found.iter().any(|f| &f.package == wanted) {
-            bail!("package `{wanted}` is not a workspace member with function binaries");
-        }
-    }
-    Ok((PathBuf::from(target_dir), found))
-}
-
-/// `cargo build` of the functions' binaries, its output shown.
-fn build(cargo: &OsString, functions: &[Discovered]) -> anyhow::Result<()> {
-    let mut command = Process::new(cargo);
-    command.arg("build");
-    for function in functions {
-        command.args(["-p", &function.package, "--bin", &function.bin]);
-    }
-    tracing::info!("building {} function(s)", functions.len());
-    let status = command.status().context("cannot run `cargo build`")?;
-    if !status.success() {
-        bail!("`cargo build` failed ({status})");
+    print_out(&answer.body)?;
+    if answer.status >= 300 || answer.function_error.is_some() {
+        std::process::exit(1);
     }
     Ok(())
 }
@@ -348,49 +563,5 @@ mod tests {
         assert_eq!(env["B"], "two words");
         assert_eq!(env["C"], "x=y");
         assert!(parse_env_file("NOPE").is_err());
-    }
-
-    #[test]
-    fn discovers_function_binaries() {
-        let metadata = serde_json::json!({
-            "target_directory": "/w/target",
-            "workspace_members": ["hello 0.1.0", "emu 0.1.0", "lib 0.1.0", "bench 0.1.0"],
-            "packages": [
-                {
-                    "name": "hello", "id": "hello 0.1.0", "manifest_path": "/w/examples/hello/Cargo.toml",
-                    "dependencies": [{"name": "lambkin", "kind": null}],
-                    "targets": [{"name": "hello", "kind": ["bin"]}, {"name": "hello", "kind": ["lib"]}]
-                },
-                {
-                    "name": "emu", "id": "emu 0.1.0", "manifest_path": "/w/emu/Cargo.toml",
-                    "dependencies": [{"name": "lambda_runtime", "kind": "dev"}],
-                    "targets": [{"name": "lambkin", "kind": ["bin"]}]
-                },
-                {
-                    "name": "bench", "id": "bench 0.1.0", "manifest_path": "/w/bench/Cargo.toml",
-                    "dependencies": [{"name": "lambkin", "kind": null}],
-                    "targets": [{"name": "bench", "kind": ["bin"]}],
-                    "metadata": {"lambkin": {"serve": false}}
-                },
-                {
-                    "name": "lib", "id": "lib 0.1.0", "manifest_path": "/w/lib/Cargo.toml",
-                    "dependencies": [{"name": "lambda_runtime", "kind": null}],
-                    "targets": [{"name": "lib", "kind": ["lib"]}]
-                }
-            ]
-        });
-        let (target, found) = discover(&metadata, &[]).unwrap();
-        assert_eq!(target, PathBuf::from("/w/target"));
-        assert_eq!(
-            found,
-            [Discovered {
-                package: "hello".into(),
-                bin: "hello".into(),
-                package_dir: "/w/examples/hello".into(),
-            }]
-        );
-        assert!(discover(&metadata, &["emu".into()]).is_err());
-        // Asked for by name, a package is served whatever its metadata says.
-        assert_eq!(discover(&metadata, &["bench".into()]).unwrap().1.len(), 1);
     }
 }

@@ -87,15 +87,26 @@ impl Pool {
         self.current().1
     }
 
-    /// Switches to a new configuration (e.g. a rebuilt executable): new invocations get instances
-    /// of it, idle instances of the old one are stopped, busy ones finish and are then stopped.
-    /// The reserved concurrency is fixed when the pool is created.
-    pub(crate) fn replace(&self, config: FunctionConfig) {
+    /// Switches to a new configuration (e.g. a rebuilt executable). An instance of it is started
+    /// first and traffic moves over once it has initialised (polled `/next`), so no request
+    /// waits for the new version's cold start; if it cannot initialise, traffic moves anyway and
+    /// the next request reports why. Idle instances of the old version are stopped, busy ones
+    /// finish and are then stopped. The reserved concurrency is fixed when the pool is created.
+    pub(crate) async fn replace(&self, config: FunctionConfig) {
+        let config = Arc::new(config);
+        let version = self.current().0 + 1;
+        let warm = match Instance::spawn(config.clone(), version).await {
+            Ok(mut instance) => instance.wait_ready(INIT_TIMEOUT).await.then_some(instance),
+            Err(error) => {
+                tracing::warn!(function = %config.name, %error, "the new version did not start");
+                None
+            }
+        };
         {
             let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-            *current = (current.0 + 1, Arc::new(config));
+            *current = (version, config);
         }
-        let stale = std::mem::take(&mut *self.idle());
+        let stale = std::mem::replace(&mut *self.idle(), warm.into_iter().collect());
         drop(stale);
     }
 

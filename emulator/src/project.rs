@@ -17,6 +17,7 @@ use tokio::{
 use crate::{
     Emulator, FunctionConfig,
     reload::{self, PathFilter, Watched},
+    status::BuildState,
 };
 
 /// A function binary of the workspace.
@@ -30,31 +31,126 @@ pub struct Discovered {
     pub package_dir: PathBuf,
     /// Directories of the package's path dependencies: their changes rebuild it too.
     pub path_deps: Vec<PathBuf>,
+    /// Marked `[package.metadata.lambkin] serve = false` (and not named with `-p`): not served
+    /// unless a SAM or Serverless configuration names it.
+    pub opted_out: bool,
 }
 
-/// Where the functions' code stands, as the status page and headers report it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BuildState {
-    /// Serving the latest successful build.
-    Ready,
-    /// A rebuild is running; the previous version keeps serving.
-    Building,
-    /// The last rebuild failed; the previous version keeps serving.
-    Failed {
-        /// The functions whose build failed.
-        functions: Vec<String>,
-    },
+/// The Cargo workspace around the current directory and its function binaries.
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    /// The workspace root.
+    pub root: PathBuf,
+    /// Cargo's target directory.
+    pub target_dir: PathBuf,
+    /// Every function binary of the selected members.
+    pub functions: Vec<Discovered>,
 }
 
-impl BuildState {
-    /// The short form used in the `x-lambkin-build` header.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            BuildState::Ready => "ready",
-            BuildState::Building => "building",
-            BuildState::Failed { .. } => "failed",
+/// Why the workspace could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    /// `cargo metadata` could not run or failed.
+    #[error("`cargo metadata` failed: {0}")]
+    Metadata(String),
+    /// A package asked for with `-p` has no function binaries.
+    #[error("package `{0}` is not a workspace member with function binaries")]
+    NoSuchPackage(String),
+}
+
+/// Reads the workspace with `cargo metadata --no-deps`: every binary of a member package (of
+/// `packages`, if any) that depends on `lambkin` or `lambda_runtime` is a function, named after
+/// the binary. Path dependencies are recorded: their changes rebuild the function.
+pub fn discover(
+    cargo: &OsString,
+    dir: &Path,
+    packages: &[String],
+) -> Result<Workspace, DiscoverError> {
+    let output = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(dir)
+        .output()
+        .map_err(|e| DiscoverError::Metadata(e.to_string()))?;
+    if !output.status.success() {
+        return Err(DiscoverError::Metadata(
+            String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        ));
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| DiscoverError::Metadata(e.to_string()))?;
+    functions_of(&metadata, packages)
+}
+
+/// [`discover`] on `cargo metadata`'s JSON.
+pub fn functions_of(
+    metadata: &serde_json::Value,
+    packages: &[String],
+) -> Result<Workspace, DiscoverError> {
+    let text = |key: &str| metadata[key].as_str().map(PathBuf::from);
+    let target_dir = text("target_directory")
+        .ok_or_else(|| DiscoverError::Metadata("no target_directory".into()))?;
+    let root = text("workspace_root").unwrap_or_default();
+    let members: Vec<&str> = metadata["workspace_members"]
+        .as_array()
+        .map(|m| m.iter().filter_map(|id| id.as_str()).collect())
+        .unwrap_or_default();
+    let mut functions = Vec::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        let name = package["name"].as_str().unwrap_or_default();
+        let is_member = package["id"]
+            .as_str()
+            .is_some_and(|id| members.contains(&id));
+        if !is_member || (!packages.is_empty() && !packages.iter().any(|p| p == name)) {
+            continue;
+        }
+        // Benchmark drivers and test fixtures opt out; naming the package opts back in.
+        let opted_out = package["metadata"]["lambkin"]["serve"] == false && packages.is_empty();
+        let dependencies = package["dependencies"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        // Normal dependencies only: a package may use lambda_runtime in its tests alone.
+        let is_function = dependencies.iter().any(|d| {
+            d["kind"].is_null() && matches!(d["name"].as_str(), Some("lambkin" | "lambda_runtime"))
+        });
+        if !is_function {
+            continue;
+        }
+        let package_dir = package["manifest_path"]
+            .as_str()
+            .and_then(|p| Path::new(p).parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let path_deps: Vec<PathBuf> = dependencies
+            .iter()
+            .filter_map(|d| d["path"].as_str())
+            .map(PathBuf::from)
+            .collect();
+        for target in package["targets"].as_array().into_iter().flatten() {
+            let is_bin = target["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "bin"));
+            if let (true, Some(bin)) = (is_bin, target["name"].as_str()) {
+                functions.push(Discovered {
+                    package: name.to_owned(),
+                    bin: bin.to_owned(),
+                    package_dir: package_dir.clone(),
+                    path_deps: path_deps.clone(),
+                    opted_out,
+                });
+            }
         }
     }
+    for wanted in packages {
+        if !functions.iter().any(|f| &f.package == wanted) {
+            return Err(DiscoverError::NoSuchPackage(wanted.clone()));
+        }
+    }
+    Ok(Workspace {
+        root,
+        target_dir,
+        functions,
+    })
 }
 
 /// Why a build produced no binaries.
@@ -130,13 +226,15 @@ pub async fn build(
 
 /// Freezes a built executable as version `version` of `function` (a hard link, or a copy where
 /// linking is impossible), so a later build never changes a binary that instances run from.
+/// Each emulator process keeps its versions apart (`target/lambkin/<pid>/…`): two `lambkin
+/// watch` sharing a target dir never touch each other's binaries.
 pub fn freeze(
     executable: &Path,
     target_dir: &Path,
     function: &str,
     version: u64,
 ) -> std::io::Result<PathBuf> {
-    let dir = target_dir.join("lambkin").join("versions").join(function);
+    let dir = versions_dir(target_dir).join(function);
     std::fs::create_dir_all(&dir)?;
     let frozen = dir.join(format!(
         "{version}-{}",
@@ -152,6 +250,13 @@ pub fn freeze(
     Ok(frozen)
 }
 
+/// Where this process freezes its versions.
+pub fn versions_dir(target_dir: &Path) -> PathBuf {
+    target_dir
+        .join("lambkin")
+        .join(std::process::id().to_string())
+}
+
 /// What the reload loop needs to rebuild and swap one function.
 #[cfg(feature = "reload")]
 #[derive(Debug, Clone)]
@@ -162,17 +267,17 @@ pub struct Reloadable {
     pub config: FunctionConfig,
 }
 
+/// Starts watching every function's sources and path dependencies, and returns the reload loop:
+/// on a settled change it rebuilds the affected functions (one cargo build at a time) and swaps
+/// the new versions in; a failed build keeps the previous version serving. The watch is in
+/// place when this returns, so no edit made after it is missed.
 #[cfg(feature = "reload")]
-/// Watches every function's sources and path dependencies; on a settled change, rebuilds the
-/// affected functions (one cargo build at a time) and swaps the new versions in. A failed build
-/// keeps the previous version serving. Runs until the watcher stops.
-pub async fn hot_reload(
+pub fn hot_reload(
     emulator: Emulator,
     cargo: OsString,
     target_dir: PathBuf,
     functions: Vec<Reloadable>,
-    state: tokio::sync::watch::Sender<BuildState>,
-) -> Result<(), reload::WatchError> {
+) -> Result<impl std::future::Future<Output = ()>, reload::WatchError> {
     let watched: Vec<Watched> = functions
         .iter()
         .map(|f| {
@@ -189,58 +294,127 @@ pub async fn hot_reload(
         .flat_map(|w| w.roots.iter().cloned())
         .collect();
     let roots: Vec<PathBuf> = roots.into_iter().collect();
-    let (_watcher, mut changes) = reload::watch(&roots, PathFilter::new(&roots, &target_dir))?;
-    let mut version = 0;
+    let (watcher, mut changes) = reload::watch(&roots, PathFilter::new(&roots, &target_dir))?;
     let functions: BTreeMap<String, Reloadable> = functions
         .into_iter()
         .map(|f| (f.config.name.clone(), f))
         .collect();
-    while let Some(batch) = reload::next_batch(&mut changes, reload::QUIET).await {
-        let affected = reload::affected(&batch, &watched);
-        if affected.is_empty() {
-            continue;
-        }
-        let names: Vec<&str> = affected.iter().map(String::as_str).collect();
-        tracing::info!(functions = ?names, "sources changed: rebuilding");
-        state.send_replace(BuildState::Building);
-        let targets: Vec<&Discovered> = affected
-            .iter()
-            .filter_map(|name| functions.get(name))
-            .map(|f| &f.discovered)
-            .collect();
-        match build(&cargo, &targets, &[]).await {
-            Ok(executables) => {
-                version += 1;
-                for name in &affected {
-                    let Some(function) = functions.get(name) else {
-                        continue;
-                    };
-                    let Some(exe) = executables.get(&function.discovered.bin) else {
-                        continue;
-                    };
-                    let swapped = freeze(exe, &target_dir, name, version)
-                        .map_err(|e| e.to_string())
-                        .and_then(|frozen| {
-                            let mut config = function.config.clone();
-                            config.executable = frozen;
-                            emulator.replace_function(config).map_err(|e| e.to_string())
-                        });
-                    match swapped {
-                        Ok(()) => tracing::info!(function = %name, version, "reloaded"),
-                        Err(error) => {
-                            tracing::error!(function = %name, %error, "could not swap in the new build")
+    Ok(async move {
+        // The watcher stops when dropped: it lives as long as the loop.
+        let _watcher = watcher;
+        let mut version = 0;
+        while let Some(batch) = reload::next_batch(&mut changes, reload::QUIET).await {
+            let affected = reload::affected(&batch, &watched);
+            if affected.is_empty() {
+                continue;
+            }
+            let names: Vec<&str> = affected.iter().map(String::as_str).collect();
+            tracing::info!(functions = ?names, "sources changed: rebuilding");
+            emulator.set_build_state(BuildState::Building);
+            let targets: Vec<&Discovered> = affected
+                .iter()
+                .filter_map(|name| functions.get(name))
+                .map(|f| &f.discovered)
+                .collect();
+            match build(&cargo, &targets, &[]).await {
+                Ok(executables) => {
+                    version += 1;
+                    for name in &affected {
+                        let Some(function) = functions.get(name) else {
+                            continue;
+                        };
+                        let Some(exe) = executables.get(&function.discovered.bin) else {
+                            continue;
+                        };
+                        let swapped = match freeze(exe, &target_dir, name, version) {
+                            Ok(frozen) => {
+                                let mut config = function.config.clone();
+                                config.executable = frozen;
+                                emulator
+                                    .replace_function(config)
+                                    .await
+                                    .map_err(|e| e.to_string())
+                            }
+                            Err(error) => Err(error.to_string()),
+                        };
+                        match swapped {
+                            Ok(()) => tracing::info!(function = %name, version, "reloaded"),
+                            Err(error) => {
+                                tracing::error!(function = %name, %error, "could not swap in the new build")
+                            }
                         }
                     }
+                    emulator.set_build_state(BuildState::Ready);
                 }
-                state.send_replace(BuildState::Ready);
-            }
-            Err(error) => {
-                tracing::error!(%error, "build failed");
-                state.send_replace(BuildState::Failed {
-                    functions: affected.into_iter().collect(),
-                });
+                Err(error) => {
+                    tracing::error!(%error, "build failed");
+                    emulator.set_build_state(BuildState::Failed {
+                        functions: affected.into_iter().collect(),
+                    });
+                }
             }
         }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovers_function_binaries_and_their_path_dependencies() {
+        let metadata = serde_json::json!({
+            "target_directory": "/w/target",
+            "workspace_root": "/w",
+            "workspace_members": ["fn", "lib", "bench"],
+            "packages": [
+                {
+                    "id": "fn", "name": "greeter", "manifest_path": "/w/greeter/Cargo.toml",
+                    "dependencies": [
+                        {"name": "lambkin", "kind": null, "path": "/w/sdk"},
+                        {"name": "shared", "kind": null, "path": "/w/shared"},
+                        {"name": "serde", "kind": null}
+                    ],
+                    "targets": [{"name": "greet", "kind": ["bin"]}, {"name": "greeter", "kind": ["lib"]}]
+                },
+                {
+                    "id": "lib", "name": "shared", "manifest_path": "/w/shared/Cargo.toml",
+                    "dependencies": [{"name": "lambda_runtime", "kind": "dev"}],
+                    "targets": [{"name": "tool", "kind": ["bin"]}]
+                },
+                {
+                    "id": "bench", "name": "bench", "manifest_path": "/w/bench/Cargo.toml",
+                    "metadata": {"lambkin": {"serve": false}},
+                    "dependencies": [{"name": "lambkin", "kind": null}],
+                    "targets": [{"name": "b", "kind": ["bin"]}]
+                }
+            ]
+        });
+        let workspace = functions_of(&metadata, &[]).unwrap();
+        assert_eq!(workspace.target_dir, PathBuf::from("/w/target"));
+        let greet = Discovered {
+            package: "greeter".into(),
+            bin: "greet".into(),
+            package_dir: "/w/greeter".into(),
+            path_deps: vec!["/w/sdk".into(), "/w/shared".into()],
+            opted_out: false,
+        };
+        let bench = Discovered {
+            package: "bench".into(),
+            bin: "b".into(),
+            package_dir: "/w/bench".into(),
+            path_deps: vec![],
+            opted_out: true,
+        };
+        assert_eq!(workspace.functions, [greet, bench]);
+        // Named, a package is served whatever its metadata says; an unknown one is an error.
+        let named = functions_of(&metadata, &["bench".into()])
+            .unwrap()
+            .functions;
+        assert!(named.len() == 1 && !named[0].opted_out);
+        assert!(matches!(
+            functions_of(&metadata, &["nope".into()]),
+            Err(DiscoverError::NoSuchPackage(_))
+        ));
     }
-    Ok(())
 }

@@ -72,21 +72,32 @@ impl Emulator {
         self.inner.state.clone()
     }
 
+    /// Serves these API Gateway routes (and settings) instead of the current ones.
+    pub fn set_gateway(&self, gateway: crate::gateway::Gateway) {
+        self.inner.state.set_gateway(gateway);
+    }
+
+    /// Sets the build state the front reports (`x-lambkin-build`, `GET /_lambkin`).
+    pub fn set_build_state(&self, state: crate::status::BuildState) {
+        self.inner.state.set_build_state(state);
+    }
+
     /// The front router (same as `app(self.state())`).
     pub fn router(&self) -> Router {
         app(self.state())
     }
 
-    /// Serves a new version of a function (e.g. a rebuilt executable): new invocations start
-    /// instances of it; instances of the old version finish what they are doing and stop.
-    pub fn replace_function(&self, config: FunctionConfig) -> Result<(), Error> {
+    /// Serves a new version of a function (e.g. a rebuilt executable): an instance of it is
+    /// started and initialised, then new invocations go to the new version; instances of the old
+    /// version finish what they are doing and stop.
+    pub async fn replace_function(&self, config: FunctionConfig) -> Result<(), Error> {
         config.validate()?;
         let pool = self
             .inner
             .pools
             .get(&config.name)
             .ok_or_else(|| Error::UnknownFunction(config.name.clone()))?;
-        pool.replace(config);
+        pool.replace(config).await;
         Ok(())
     }
 
@@ -130,7 +141,8 @@ impl Emulator {
                 emulator.inner.closing.send_replace(true);
             }
         };
-        let served = axum::serve(listener, app(state.clone()))
+        let front = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, front)
             .with_graceful_shutdown(signal)
             .await;
         closing.send_replace(true);

@@ -159,7 +159,9 @@ async fn aws_errors_for_bad_requests() {
         .await;
     reply.assert_aws_error(400, "InvalidRequestContentException");
 
-    let reply = common::request(emulator.addr, "GET", "/nowhere", &[], b"").await;
+    // Under the Lambda API's prefix, an unknown path is an unknown operation (other paths
+    // belong to the API Gateway front).
+    let reply = common::request(emulator.addr, "GET", "/2015-03-31/nowhere", &[], b"").await;
     reply.assert_aws_error(404, "UnknownOperationException");
     let path = "/2015-03-31/functions/echo/invocations";
     let reply = common::request(emulator.addr, "GET", path, &[], b"").await;
@@ -419,10 +421,19 @@ async fn replaced_function_gets_new_instances() {
 
     let mut v2 = config;
     v2.env.insert("GREETING".into(), "v2".into());
-    emulator.replace_function(v2).unwrap();
-    assert!(emulator.replace_function(fixture("other", "echo")).is_err());
-    let reply = common::request(addr, "POST", path, &[], b"{}").await;
+    bounded(emulator.replace_function(v2)).await.unwrap();
+    assert!(
+        bounded(emulator.replace_function(fixture("other", "echo")))
+            .await
+            .is_err()
+    );
+    let reply = common::request(addr, "POST", path, &[("X-Amz-Log-Type", "Tail")], b"{}").await;
     assert_eq!(reply.json()["env"]["GREETING"], Value::from("v2"));
+    assert!(
+        !reply.log_tail().contains("Init Duration"),
+        "the new version was initialised before it took traffic: {}",
+        reply.log_tail()
+    );
     assert!(
         wait_gone(pid(&v1)).await,
         "the old version's idle instance is stopped"

@@ -252,9 +252,22 @@ pub async fn post(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: 
 
 /// `GET` of `addr` + `path`, bounded in time; panics on a transport error.
 pub async fn get(addr: SocketAddr, path: &str) -> Answer {
-    exchange(addr, hyper::Method::GET, path, &[], String::new())
+    request(addr, "GET", path, &[], Vec::new()).await
+}
+
+/// Any request, bounded in time; panics on a transport error. Repeated header names are sent
+/// as repeated headers.
+pub async fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Answer {
+    let method = hyper::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+    exchange(addr, method, path, headers, body)
         .await
-        .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
 /// `POST` to `addr` + `path`, bounded in time.
@@ -272,7 +285,7 @@ async fn exchange(
     method: hyper::Method,
     path: &str,
     headers: &[(&str, &str)],
-    body: String,
+    body: impl Into<Bytes>,
 ) -> Result<Answer, String> {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut request = hyper::Request::builder()
@@ -282,7 +295,7 @@ async fn exchange(
         request = request.header(*name, *value);
     }
     let request = request
-        .body(Full::new(Bytes::from(body)))
+        .body(Full::new(body.into()))
         .map_err(|e| e.to_string())?;
     let response = timeout(STEP, client.request(request))
         .await

@@ -75,7 +75,8 @@ pub struct Project {
 }
 
 impl Project {
-    /// A fresh project named after `name` whose handler answers version 1.
+    /// A fresh project (package and function) called `name`, whose handler answers version 1.
+    /// Projects that may build at the same time need different names: they share a target dir.
     pub fn new(name: &str) -> Project {
         let repo = repository();
         let dir = std::env::temp_dir().join(format!("lambkin-{name}-{}", std::process::id()));
@@ -85,7 +86,7 @@ impl Project {
         std::fs::write(
             dir.join("Cargo.toml"),
             format!(
-                "[package]\nname = \"reloading\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\nlambkin = {{ path = {sdk:?} }}\nserde_json = \"1\"\n\n[workspace]\n"
+                "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\nlambkin = {{ path = {sdk:?} }}\nserde_json = \"1\"\n\n[workspace]\n"
             ),
         )
         .expect("test project");
@@ -104,7 +105,7 @@ impl Project {
     /// Makes the handler answer `{"version": <expr>}`.
     pub fn answer(&self, expr: &str) {
         let source = format!(
-            "#[lambkin::handler]\nasync fn reloading(_event: serde_json::Value) -> Result<serde_json::Value, lambkin::Error> {{\n    Ok(serde_json::json!({{ \"version\": {expr} }}))\n}}\n"
+            "#[lambkin::handler]\nasync fn handler(_event: serde_json::Value) -> Result<serde_json::Value, lambkin::Error> {{\n    Ok(serde_json::json!({{ \"version\": {expr} }}))\n}}\n"
         );
         // Write then rename, as editors do, so no build ever reads a half-written file.
         let tmp = self.dir.join("src/.main.rs.tmp");
@@ -132,9 +133,21 @@ impl Watching {
     /// Starts `lambkin` (the binary at `lambkin`) on `project`, sharing `target_dir`, and waits
     /// (bounded) until it serves.
     pub async fn start(lambkin: &Path, project: &Project, target_dir: &Path) -> Watching {
+        Watching::start_in(lambkin, &project.dir, &[], target_dir).await
+    }
+
+    /// Starts `lambkin watch --port 0 <args>` in `dir`, sharing `target_dir`, and waits
+    /// (bounded) until it serves.
+    pub async fn start_in(
+        lambkin: &Path,
+        dir: &Path,
+        args: &[&str],
+        target_dir: &Path,
+    ) -> Watching {
         let mut child = Command::new(lambkin)
             .args(["watch", "--port", "0"])
-            .current_dir(&project.dir)
+            .args(args)
+            .current_dir(dir)
             .env("CARGO_TARGET_DIR", target_dir)
             .env_remove("LAMBKIN_PORT")
             .stdin(Stdio::null())
@@ -206,11 +219,11 @@ impl Watching {
     }
 }
 
-/// Invokes the project's function; `Ok(version)` or the failure.
+/// Invokes the project's function (the only one: API Gateway's `$default` route sends every path
+/// to it); `Ok(version)` or the failure.
 pub async fn version(addr: SocketAddr) -> Result<u64, String> {
-    let path = "/2015-03-31/functions/reloading/invocations";
-    let answer = crate::try_post(addr, path, &[], "{}".to_owned()).await?;
-    if answer.status != 200 || answer.headers.contains_key("x-amz-function-error") {
+    let answer = crate::try_post(addr, "/", &[], "{}".to_owned()).await?;
+    if answer.status != 200 {
         return Err(format!("{} {}", answer.status, answer.body));
     }
     answer.body["version"]
