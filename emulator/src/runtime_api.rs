@@ -213,7 +213,12 @@ pub(crate) async fn serve(listener: TcpListener, channel: Arc<Channel>) {
 /// The Runtime API of one instance.
 pub(crate) fn router(channel: Arc<Channel>) -> Router {
     Router::new()
-        .route("/2018-06-01/runtime/invocation/next", get(next))
+        // axum answers HEAD with the GET handler, which would hand out an invocation without
+        // its event: HEAD gets the method-not-allowed answer instead.
+        .route(
+            "/2018-06-01/runtime/invocation/next",
+            get(next).head(method_not_allowed),
+        )
         .route(
             "/2018-06-01/runtime/invocation/{id}/response",
             post(response),
@@ -223,6 +228,56 @@ pub(crate) fn router(channel: Arc<Channel>) -> Router {
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(channel)
+}
+
+/// One instance's Runtime API without a listener, driven in-process (fuzzing, tests).
+///
+/// Requests go through [`Detached::router`] (for example with `tower::ServiceExt::oneshot`);
+/// invocations for `/next` to hand out are offered with [`Detached::offer`].
+#[derive(Debug)]
+pub struct Detached {
+    channel: Arc<Channel>,
+}
+
+impl Detached {
+    /// A fresh instance: nothing offered, `/next` not called yet.
+    pub fn new() -> Self {
+        // Nothing reads the runtime's events: sending them fails quietly and nothing piles up.
+        let (channel, _events) = Channel::new();
+        Detached { channel }
+    }
+
+    /// The instance's Runtime API, the router [`serve`] serves.
+    pub fn router(&self) -> Router {
+        router(self.channel.clone())
+    }
+
+    /// Offers an invocation of `payload` as `request_id` (3 s timeout) to the next `/next`.
+    pub fn offer(&self, request_id: &str, payload: Bytes) {
+        self.channel.offer(Pending {
+            request_id: request_id.to_owned(),
+            payload,
+            timeout: Duration::from_secs(3),
+            function_arn: format!(
+                "arn:aws:lambda:us-east-1:{}:function:detached",
+                crate::ACCOUNT_ID
+            ),
+            trace_id: "Root=1-00000000-000000000000000000000000".to_owned(),
+            client_context: None,
+            cognito_identity: None,
+        });
+    }
+
+    /// Ends every `/next` long poll (they answer 410), as when the instance is discarded.
+    pub fn close(&self) {
+        self.channel.close();
+    }
+}
+
+impl Default for Detached {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 async fn next(State(channel): State<Arc<Channel>>) -> Response {
@@ -440,6 +495,25 @@ impl IntoResponse for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn head_of_next_hands_out_nothing() {
+        use tower::ServiceExt;
+        let detached = Detached::new();
+        detached.offer("a", Bytes::from_static(b"{}"));
+        let head = http::Request::head("/2018-06-01/runtime/invocation/next")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let answer = detached.router().oneshot(head).await.unwrap();
+        assert_eq!(answer.status(), http::StatusCode::METHOD_NOT_ALLOWED);
+        // The invocation is still there for the real `GET`.
+        let get = http::Request::get("/2018-06-01/runtime/invocation/next")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let answer = detached.router().oneshot(get).await.unwrap();
+        assert_eq!(answer.status(), http::StatusCode::OK);
+        assert_eq!(answer.headers()["lambda-runtime-aws-request-id"], "a");
+    }
 
     fn pending(id: &str) -> Pending {
         Pending {

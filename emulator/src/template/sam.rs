@@ -21,8 +21,8 @@ use serde_yaml::{Mapping, Value};
 use super::yaml::{Source, YPath, describe, key_text};
 use super::{
     ConfigError, ErrorKind, Format, FunctionSpec, Payload, Problem, Project, RouteSpec,
-    check_concurrency, check_env_name, check_memory, check_timeout, duplicate_route, parse_method,
-    resolve_code, validate_path,
+    check_concurrency, check_env_name, check_function_name, check_memory, check_timeout,
+    duplicate_route, parse_method, resolve_code, validate_path,
 };
 
 /// Reads an AWS SAM template. `file` is where `text` came from: it names the file in errors, and
@@ -342,6 +342,8 @@ impl<'a> Sam<'a> {
         cfn: bool,
         notes: &mut Vec<String>,
     ) -> Result<FunctionSpec, ConfigError> {
+        // The logical id becomes the function's name: in URLs, ARNs and log groups.
+        check_function_name(id).map_err(|p| self.src.error(path, p))?;
         let empty = Mapping::new();
         let props_path = path.key("Properties");
         let props = optional_mapping(&self.src, resource, path, "Properties")?.unwrap_or(&empty);
