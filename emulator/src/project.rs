@@ -66,6 +66,18 @@ pub fn discover(
     dir: &Path,
     packages: &[String],
 ) -> Result<Workspace, DiscoverError> {
+    // No Cargo project here (e.g. a SAM project whose functions are `bootstrap` executables in
+    // any language): no Rust functions, and nothing to build.
+    if !dir.ancestors().any(|d| d.join("Cargo.toml").is_file()) {
+        if let Some(wanted) = packages.first() {
+            return Err(DiscoverError::NoSuchPackage(wanted.clone()));
+        }
+        return Ok(Workspace {
+            root: dir.to_path_buf(),
+            target_dir: dir.join("target"),
+            functions: Vec::new(),
+        });
+    }
     let output = std::process::Command::new(cargo)
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .current_dir(dir)

@@ -179,6 +179,8 @@ impl Watching {
                 }
             });
         }
+        // Only the readers hold senders now: the channel closes when lambkin exits.
+        drop(tx);
         let mut watching = Watching {
             child,
             addr: "127.0.0.1:0".parse().expect("test project"),
