@@ -110,6 +110,7 @@ impl AppState {
         names
     }
 
+    /// The function called `name`.
     pub(crate) fn function(&self, name: &str) -> Option<Arc<Function>> {
         self.functions.get(name).cloned()
     }

@@ -11,7 +11,7 @@ use lambkin_emulator::apigw::{EventOptions, PayloadFormat, Route, RouteTable};
 use lambkin_emulator::gateway::Gateway;
 use lambkin_emulator::package::{self, Arch, Toolchain};
 use lambkin_emulator::project::{self, Discovered, Reloadable};
-use lambkin_emulator::template::{self, Code, FunctionSpec, Payload};
+use lambkin_emulator::template::{self, Code, FunctionSpec};
 use lambkin_emulator::{Emulator, FunctionConfig, samples};
 
 /// A local AWS Lambda for Rust functions.
@@ -184,6 +184,8 @@ fn cargo() -> OsString {
 /// A function to serve and where its code comes from.
 struct Planned {
     config: FunctionConfig,
+    /// Serve a function URL (its own listener) too.
+    function_url: bool,
     /// `None` for a `bootstrap` served as it is.
     rust: Option<Discovered>,
     routes: Vec<Route>,
@@ -244,6 +246,11 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
             EventOptions::default(),
         ));
     }
+    let function_urls: Vec<String> = planned
+        .iter()
+        .filter(|p| p.function_url)
+        .map(|p| p.config.name.clone())
+        .collect();
     let reloadable: Vec<Reloadable> = planned
         .iter()
         .filter_map(|p| {
@@ -270,6 +277,9 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
             }
         }
         print_served(shown, &emulator);
+        for name in &function_urls {
+            serve_function_url(&emulator, name, args.serve.bind).await?;
+        }
         let served = emulator.serve_listener(listener, shutdown_signal()).await;
         // The frozen versions die with the emulator (best effort: a crash leaves them behind).
         let _ = std::fs::remove_dir_all(project::versions_dir(&workspace.target_dir));
@@ -370,17 +380,14 @@ fn planned(spec: FunctionSpec, workspace: &project::Workspace) -> anyhow::Result
         .routes
         .iter()
         .map(|route| {
-            let format = match route.payload {
-                Payload::Rest => PayloadFormat::Rest,
-                Payload::Http => PayloadFormat::Http,
-            };
             let key = route.key();
-            Route::parse(&key, spec.name.as_str(), format)
+            Route::parse(&key, spec.name.as_str(), route.payload.format())
                 .with_context(|| format!("function `{}`: route `{key}`", spec.name))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(Planned {
         config,
+        function_url: spec.function_url,
         rust,
         routes,
     })
@@ -400,6 +407,32 @@ fn print_served(addr: SocketAddr, emulator: &Emulator) {
             route.format()
         );
     }
+}
+
+/// Serves `function`'s function URL on a listener of its own (a function URL is a host of its
+/// own in AWS), for as long as the emulator runs.
+async fn serve_function_url(
+    emulator: &Emulator,
+    function: &str,
+    bind: IpAddr,
+) -> anyhow::Result<()> {
+    let Some(router) = emulator.function_url_router(function) else {
+        return Ok(());
+    };
+    let listener = tokio::net::TcpListener::bind(SocketAddr::new(bind, 0))
+        .await
+        .with_context(|| format!("cannot listen for {function}'s function URL"))?;
+    println!(
+        "  {function:<20} function URL http://{}/",
+        listener.local_addr()?
+    );
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move {
+        if let Err(error) = axum::serve(listener, service).await {
+            tracing::error!(%error, "function URL listener stopped");
+        }
+    });
+    Ok(())
 }
 
 /// Prints to stdout; a closed pipe (`lambkin event sqs | head`) is not an error.

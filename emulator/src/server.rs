@@ -82,6 +82,39 @@ impl Emulator {
         self.inner.state.set_build_state(state);
     }
 
+    /// The router of `function`'s function URL: every path and method goes to the function as
+    /// a function URL event (as AWS gives each URL a host of its own, serve it on a listener of
+    /// its own). `None` for an unknown function.
+    pub fn function_url_router(&self, function: &str) -> Option<Router> {
+        let state = self.state();
+        state.function(function)?;
+        let route = crate::apigw::Route::parse(
+            crate::apigw::Route::DEFAULT_KEY,
+            function,
+            crate::apigw::PayloadFormat::FunctionUrl,
+        )
+        .ok()?;
+        let routes = crate::apigw::RouteTable::new(vec![route]).ok()?;
+        let gateway = std::sync::Arc::new(crate::gateway::Gateway::new(
+            routes,
+            crate::apigw::EventOptions::default(),
+        ));
+        let handler = move |axum::extract::State(state): axum::extract::State<AppState>,
+                            request: axum::extract::Request| {
+            let gateway = gateway.clone();
+            async move { crate::gateway::serve(&gateway, |name| state.function(name), request).await }
+        };
+        Some(
+            Router::new()
+                .fallback(handler)
+                .layer(axum::middleware::map_response_with_state(
+                    state.clone(),
+                    crate::status::add_build_header,
+                ))
+                .with_state(state),
+        )
+    }
+
     /// The front router (same as `app(self.state())`).
     pub fn router(&self) -> Router {
         app(self.state())

@@ -26,7 +26,7 @@ use lambkin_emulator::apigw::{
     internal_server_error, to_event, try_from_result,
 };
 use lambkin_emulator::template::{
-    ConfigError, Format, FunctionSpec, Payload, parse_package_metadata, parse_sam, parse_serverless,
+    ConfigError, Format, FunctionSpec, parse_package_metadata, parse_sam, parse_serverless,
 };
 use serde_json::Value as Json;
 use serde_yaml::Value;
@@ -439,11 +439,7 @@ fn check_function(function: &FunctionSpec) {
         assert!((128..=10_240).contains(&memory), "{name}: {memory} MB");
     }
     for route in &function.routes {
-        let format = match route.payload {
-            Payload::Rest => PayloadFormat::Rest,
-            Payload::Http => PayloadFormat::Http,
-        };
-        if let Err(e) = Route::parse(&route.key(), name.as_str(), format) {
+        if let Err(e) = Route::parse(&route.key(), name.as_str(), route.payload.format()) {
             panic!("{name}: accepted route {route:?} is rejected by the front: {e}");
         }
     }

@@ -26,7 +26,9 @@ while True:
     if path == "/malformed":
         result = {"statusCode": "not a status"}
     elif "rawPath" in event:
-        result = {"statusCode": 201, "headers": {"x-lang": "python"}, "body": "hi from python " + path}
+        api_id = event.get("requestContext", {}).get("apiId", "")
+        headers = {"x-lang": "python", "x-api-id": api_id}
+        result = {"statusCode": 201, "headers": headers, "body": "hi from python " + path}
     else:
         result = {"echo": event}
     body = json.dumps(result).encode()
@@ -44,7 +46,7 @@ impl PythonProject {
         std::fs::write(&bootstrap, BOOTSTRAP).unwrap();
         std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
         let template = format!(
-            "Transform: AWS::Serverless-2016-10-31\nResources:\n  Py:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: ./py\n      Handler: bootstrap\n      Runtime: provided.al2023\n      Timeout: {timeout}\n      Events:\n        All:\n          Type: HttpApi\n"
+            "Transform: AWS::Serverless-2016-10-31\nResources:\n  Py:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: ./py\n      Handler: bootstrap\n      Runtime: provided.al2023\n      Timeout: {timeout}\n      FunctionUrlConfig:\n        AuthType: NONE\n      Events:\n        All:\n          Type: HttpApi\n"
         );
         std::fs::write(dir.join("template.yaml"), template).unwrap();
         PythonProject(dir)
@@ -60,7 +62,7 @@ impl Drop for PythonProject {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_python_bootstrap_serves_through_api_gateway() {
     let project = PythonProject::new("python", "1");
-    let lambkin = Watching::start_in(
+    let mut lambkin = Watching::start_in(
         &lambkin_binary(false),
         &project.0,
         &["--no-reload"],
@@ -76,6 +78,37 @@ async fn a_python_bootstrap_serves_through_api_gateway() {
         "{answer:?}"
     );
     assert_eq!(answer.headers["x-lang"], "python");
+    assert_eq!(
+        answer.headers["x-api-id"],
+        lambkin_emulator::apigw::request::API_ID,
+        "an HTTP API event"
+    );
+
+    // The function URL: a listener of its own, function URL events.
+    let line = lambkin
+        .wait_for(lambkin_tests::STEP, |l| l.contains("function URL"))
+        .await;
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap();
+    let url_addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let answer = request(url_addr, "GET", "/from/url?x=1", &[], Vec::new()).await;
+    assert_eq!(
+        (answer.status, &answer.body),
+        (201, &json!("hi from python /from/url"))
+    );
+    // A function URL event's apiId is the URL's id (its host's first label), not an API's id.
+    let api_id = answer.headers["x-api-id"].to_str().unwrap();
+    assert_ne!(
+        api_id,
+        lambkin_emulator::apigw::request::API_ID,
+        "a function URL event"
+    );
 
     // A result API Gateway cannot turn into a response: 502.
     let answer = request(addr, "GET", "/malformed", &[], Vec::new()).await;

@@ -5,7 +5,7 @@
 //! [package.metadata.lambkin]          # every binary of the package
 //! timeout = 10                        # seconds, 1 to 900
 //! memory = 256                        # MB, 128 to 10240
-//! payload = "2.0"                     # "2.0" (HTTP API, the default) or "1.0" (REST API)
+//! payload = "2.0"                     # "2.0" (HTTP API, the default), "1.0" (REST API), "alb"
 //! env = { LOG_LEVEL = "debug" }
 //! routes = ["GET /users/{id}"]        # only when the package has a single binary
 //!
@@ -490,14 +490,18 @@ impl Doc<'_> {
                         DeValue::Float(v) => Some(v.as_str().to_owned()),
                         _ => None,
                     };
-                    match version.as_deref().and_then(Payload::from_version) {
+                    let payload = match version.as_deref() {
+                        Some("alb") => Some(Payload::Alb),
+                        other => other.and_then(Payload::from_version),
+                    };
+                    match payload {
                         Some(p) => s.payload = Some(p),
                         None => {
                             return Err(self.invalid(
                                 value.span(),
                                 &f,
-                                "`payload` is neither \"2.0\" nor \"1.0\"",
-                                "write payload = \"2.0\" (HTTP API, the default) or \"1.0\" (REST API)",
+                                "`payload` is neither \"2.0\", \"1.0\" nor \"alb\"",
+                                "write payload = \"2.0\" (HTTP API, the default), \"1.0\" (REST API) or \"alb\" (a load balancer's target)",
                             ));
                         }
                     }

@@ -196,6 +196,8 @@ pub enum Payload {
     Rest,
     /// HTTP API, payload format 2.0.
     Http,
+    /// An Application Load Balancer target group (Cargo metadata `payload = "alb"`).
+    Alb,
 }
 
 impl Payload {
@@ -208,11 +210,21 @@ impl Payload {
         }
     }
 
-    /// The payload format version: `"1.0"` or `"2.0"`.
+    /// The event format the front builds for routes of this payload.
+    pub fn format(self) -> crate::apigw::PayloadFormat {
+        match self {
+            Payload::Rest => crate::apigw::PayloadFormat::Rest,
+            Payload::Http => crate::apigw::PayloadFormat::Http,
+            Payload::Alb => crate::apigw::PayloadFormat::Alb,
+        }
+    }
+
+    /// The payload format version: `"1.0"` or `"2.0"` (`"alb"` for a load balancer).
     pub fn version(self) -> &'static str {
         match self {
             Payload::Rest => "1.0",
             Payload::Http => "2.0",
+            Payload::Alb => "alb",
         }
     }
 }

@@ -105,6 +105,19 @@ serve = false
 }
 
 #[test]
+fn routes_can_be_load_balancer_targets() {
+    let manifest = format!(
+        "{HEADER}\n[package.metadata.lambkin]\npayload = \"alb\"\nroutes = [\"ANY /lb/{{proxy+}}\"]\n"
+    );
+    let (_tmp, r) = read(&manifest, &[]);
+    let functions = r.unwrap();
+    assert_eq!(functions[0].routes[0].payload, Payload::Alb);
+    let manifest = format!("{HEADER}\n[package.metadata.lambkin]\npayload = \"3.0\"\n");
+    let err = read(&manifest, &[]).1.unwrap_err().to_string();
+    assert!(err.contains("\"alb\""), "{err}");
+}
+
+#[test]
 fn package_routes_for_a_single_binary() {
     let manifest = format!(
         "{HEADER}\n[package.metadata.lambkin]\nroutes = [\"POST /orders\"]\nserve = true\n"
