@@ -133,11 +133,7 @@ pub fn functions_of(
             .and_then(|p| Path::new(p).parent())
             .map(Path::to_path_buf)
             .unwrap_or_default();
-        let path_deps: Vec<PathBuf> = dependencies
-            .iter()
-            .filter_map(|d| d["path"].as_str())
-            .map(PathBuf::from)
-            .collect();
+        let path_deps = path_dependencies(metadata, dependencies);
         for target in package["targets"].as_array().into_iter().flatten() {
             let is_bin = target["kind"]
                 .as_array()
@@ -163,6 +159,39 @@ pub fn functions_of(
         target_dir,
         functions,
     })
+}
+
+/// The directories of `dependencies` given by path, and of their own path dependencies when
+/// they are workspace members (`cargo metadata --no-deps` describes only members): a function
+/// is rebuilt when any of them changes.
+fn path_dependencies(
+    metadata: &serde_json::Value,
+    dependencies: &[serde_json::Value],
+) -> Vec<PathBuf> {
+    let packages = metadata["packages"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut found: Vec<PathBuf> = Vec::new();
+    let mut pending: Vec<&serde_json::Value> = dependencies.iter().collect();
+    while let Some(dependency) = pending.pop() {
+        let Some(dir) = dependency["path"].as_str().map(PathBuf::from) else {
+            continue;
+        };
+        if found.contains(&dir) {
+            continue;
+        }
+        let manifest = dir.join("Cargo.toml");
+        if let Some(member) = packages
+            .iter()
+            .find(|p| p["manifest_path"].as_str().map(Path::new) == Some(manifest.as_path()))
+        {
+            pending.extend(member["dependencies"].as_array().into_iter().flatten());
+        }
+        found.push(dir);
+    }
+    found.sort();
+    found
 }
 
 /// Why a build produced no binaries.
@@ -378,7 +407,7 @@ mod tests {
         let metadata = serde_json::json!({
             "target_directory": "/w/target",
             "workspace_root": "/w",
-            "workspace_members": ["fn", "lib", "bench"],
+            "workspace_members": ["fn", "sdk", "lib", "bench"],
             "packages": [
                 {
                     "id": "fn", "name": "greeter", "manifest_path": "/w/greeter/Cargo.toml",
@@ -388,6 +417,11 @@ mod tests {
                         {"name": "serde", "kind": null}
                     ],
                     "targets": [{"name": "greet", "kind": ["bin"]}, {"name": "greeter", "kind": ["lib"]}]
+                },
+                {
+                    "id": "sdk", "name": "lambkin", "manifest_path": "/w/sdk/Cargo.toml",
+                    "dependencies": [{"name": "lambkin-macros", "kind": null, "path": "/w/macros"}],
+                    "targets": [{"name": "lambkin", "kind": ["lib"]}]
                 },
                 {
                     "id": "lib", "name": "shared", "manifest_path": "/w/shared/Cargo.toml",
@@ -408,7 +442,8 @@ mod tests {
             package: "greeter".into(),
             bin: "greet".into(),
             package_dir: "/w/greeter".into(),
-            path_deps: vec!["/w/sdk".into(), "/w/shared".into()],
+            // The SDK's own path dependency counts too: it is a member.
+            path_deps: vec!["/w/macros".into(), "/w/sdk".into(), "/w/shared".into()],
             opted_out: false,
         };
         let bench = Discovered {
