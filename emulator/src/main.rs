@@ -11,6 +11,7 @@ use lambkin_emulator::apigw::{EventOptions, PayloadFormat, Route, RouteTable};
 use lambkin_emulator::gateway::Gateway;
 use lambkin_emulator::package::{self, Arch, Toolchain};
 use lambkin_emulator::project::{self, Discovered, Reloadable};
+use lambkin_emulator::reload;
 use lambkin_emulator::template::{self, Code, FunctionSpec};
 use lambkin_emulator::{Emulator, FunctionConfig, samples};
 
@@ -195,21 +196,13 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
     let cargo = cargo();
     let here = std::env::current_dir()?;
     let workspace = project::discover(&cargo, &here, &args.select.packages)?;
-    let env = match &args.functions.env_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            parse_env_file(&text).with_context(|| format!("in {}", path.display()))?
-        }
-        None => BTreeMap::new(),
-    };
     // A bad configuration stops here: nothing starts half-configured.
-    let mut planned = plan(&here, args.select.template.as_deref(), &workspace)?;
-    for function in &mut planned {
-        let mut merged = env.clone();
-        merged.extend(std::mem::take(&mut function.config.env));
-        function.config.env = merged;
-    }
+    let settings = Settings {
+        here,
+        template: args.select.template.clone(),
+        env_file: args.functions.env_file.clone(),
+    };
+    let (mut planned, config_file) = settings.plan(&workspace)?;
     let rust: Vec<&Discovered> = planned.iter().filter_map(|p| p.rust.as_ref()).collect();
     if planned.is_empty() {
         tracing::warn!(
@@ -235,17 +228,8 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
             "listening beyond loopback: anyone who can reach this address can invoke your functions"
         );
     }
-    let routes: Vec<Route> = planned
-        .iter()
-        .flat_map(|p| p.routes.iter().cloned())
-        .collect();
     let emulator = Emulator::new(planned.iter().map(|p| p.config.clone()))?;
-    if !routes.is_empty() {
-        emulator.set_gateway(Gateway::new(
-            RouteTable::new(routes)?,
-            EventOptions::default(),
-        ));
-    }
+    emulator.set_gateway(gateway(&planned)?);
     let function_urls: Vec<String> = planned
         .iter()
         .filter(|p| p.function_url)
@@ -276,6 +260,22 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
                 Err(error) => tracing::error!("hot reload is off: {error}"),
             }
         }
+        if !args.reload.no_reload {
+            let files = settings.files(config_file, &workspace);
+            match reload::watch_files(&files) {
+                Ok((watcher, changes)) => {
+                    let reconfigure = reconfigure(
+                        emulator.clone(),
+                        settings,
+                        workspace.clone(),
+                        watcher,
+                        changes,
+                    );
+                    tokio::spawn(reconfigure);
+                }
+                Err(error) => tracing::error!("configuration reload is off: {error}"),
+            }
+        }
         print_served(shown, &emulator);
         for name in &function_urls {
             serve_function_url(&emulator, name, args.serve.bind).await?;
@@ -293,9 +293,11 @@ fn plan(
     here: &Path,
     template: Option<&Path>,
     workspace: &project::Workspace,
-) -> anyhow::Result<Vec<Planned>> {
+) -> anyhow::Result<(Vec<Planned>, Option<PathBuf>)> {
+    let mut source = None;
     let specs: Vec<FunctionSpec> = match template::load(here, template)? {
         Some(project) => {
+            source = Some(project.source.clone());
             tracing::info!(file = %project.source.display(), "configuration");
             for note in &project.notes {
                 tracing::info!("{note}");
@@ -338,7 +340,7 @@ fn plan(
             }
         }
     }
-    Ok(planned)
+    Ok((planned, source))
 }
 
 fn planned(spec: FunctionSpec, workspace: &project::Workspace) -> anyhow::Result<Planned> {
@@ -407,6 +409,133 @@ fn print_served(addr: SocketAddr, emulator: &Emulator) {
             route.format()
         );
     }
+}
+
+/// Where the configuration comes from: re-read whole when one of its files changes.
+struct Settings {
+    here: PathBuf,
+    template: Option<PathBuf>,
+    env_file: Option<PathBuf>,
+}
+
+impl Settings {
+    /// The functions to serve, with the env file's variables under each function's own, and the
+    /// SAM/Serverless file they came from, if any.
+    fn plan(
+        &self,
+        workspace: &project::Workspace,
+    ) -> anyhow::Result<(Vec<Planned>, Option<PathBuf>)> {
+        let env = match &self.env_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                parse_env_file(&text).with_context(|| format!("in {}", path.display()))?
+            }
+            None => BTreeMap::new(),
+        };
+        let (mut planned, source) = plan(&self.here, self.template.as_deref(), workspace)?;
+        for function in &mut planned {
+            let mut merged = env.clone();
+            merged.extend(std::mem::take(&mut function.config.env));
+            function.config.env = merged;
+        }
+        Ok((planned, source))
+    }
+
+    /// The files whose changes reload the configuration.
+    fn files(&self, config_file: Option<PathBuf>, workspace: &project::Workspace) -> Vec<PathBuf> {
+        let manifests = workspace
+            .functions
+            .iter()
+            .map(|f| f.package_dir.join("Cargo.toml"));
+        let mut files: Vec<PathBuf> = config_file
+            .into_iter()
+            .chain(self.env_file.iter().filter_map(|f| f.canonicalize().ok()))
+            .chain(manifests)
+            .collect();
+        files.sort();
+        files.dedup();
+        files
+    }
+}
+
+/// The API Gateway of `planned`: their routes, or the defaults if none has any.
+fn gateway(planned: &[Planned]) -> anyhow::Result<Gateway> {
+    let routes: Vec<Route> = planned
+        .iter()
+        .flat_map(|p| p.routes.iter().cloned())
+        .collect();
+    let table = if routes.is_empty() {
+        let names: Vec<(String, PayloadFormat)> = planned
+            .iter()
+            .map(|p| (p.config.name.clone(), PayloadFormat::Http))
+            .collect();
+        RouteTable::default_for(&names)?
+    } else {
+        RouteTable::new(routes)?
+    };
+    Ok(Gateway::new(table, EventOptions::default()))
+}
+
+/// Re-reads the configuration whenever one of its files changes and applies it: routes, and
+/// each function's timeout, memory and environment. An invalid edit keeps the last good
+/// configuration; adding or removing functions needs a restart.
+async fn reconfigure(
+    emulator: Emulator,
+    settings: Settings,
+    workspace: project::Workspace,
+    watcher: notify::RecommendedWatcher,
+    mut changes: tokio::sync::mpsc::UnboundedReceiver<PathBuf>,
+) {
+    // The watcher stops when dropped: it lives as long as this loop.
+    let _watcher = watcher;
+    while let Some(batch) = reload::next_batch(&mut changes, reload::QUIET).await {
+        let files: Vec<String> = batch.iter().map(|f| f.display().to_string()).collect();
+        tracing::info!(?files, "configuration changed");
+        let applied = match settings.plan(&workspace) {
+            Ok((planned, _)) => apply(&emulator, planned).await,
+            Err(error) => Err(error),
+        };
+        match applied {
+            Ok(()) => tracing::info!("configuration reloaded"),
+            Err(error) => {
+                tracing::error!("configuration not reloaded, the last good one stays: {error:#}")
+            }
+        }
+    }
+}
+
+async fn apply(emulator: &Emulator, planned: Vec<Planned>) -> anyhow::Result<()> {
+    let mut now = emulator.state().function_names();
+    let mut wanted: Vec<String> = planned.iter().map(|p| p.config.name.clone()).collect();
+    now.sort();
+    wanted.sort();
+    if now != wanted {
+        bail!(
+            "the functions changed ({now:?} → {wanted:?}): restart lambkin to add or remove functions"
+        );
+    }
+    let gateway = gateway(&planned)?;
+    for function in planned {
+        let name = &function.config.name;
+        let Some(current) = emulator.function_config(name) else {
+            continue;
+        };
+        let changed = current.timeout != function.config.timeout
+            || current.memory_mb != function.config.memory_mb
+            || current.env != function.config.env;
+        if current.reserved_concurrency != function.config.reserved_concurrency {
+            tracing::warn!(function = %name, "a new reserved concurrency takes effect after a restart");
+        }
+        if changed {
+            let mut config = function.config;
+            config.executable = current.executable;
+            config.reserved_concurrency = current.reserved_concurrency;
+            emulator.replace_function(config).await?;
+        }
+    }
+    emulator.set_gateway(gateway);
+    Ok(())
 }
 
 /// Serves `function`'s function URL on a listener of its own (a function URL is a host of its

@@ -369,7 +369,11 @@ pub fn hot_reload(
                         };
                         let swapped = match freeze(exe, &target_dir, name, version) {
                             Ok(frozen) => {
-                                let mut config = function.config.clone();
+                                // The settings in force (a configuration reload may have
+                                // changed them since), with the new executable.
+                                let mut config = emulator
+                                    .function_config(name)
+                                    .unwrap_or_else(|| function.config.clone());
                                 config.executable = frozen;
                                 emulator
                                     .replace_function(config)

@@ -140,6 +140,34 @@ pub fn watch(
     Ok((watcher, rx))
 }
 
+/// Watches single files (configuration files): their directories are watched non-recursively
+/// and only changes to `files` arrive on the receiver.
+pub fn watch_files(
+    files: &[PathBuf],
+) -> Result<(RecommendedWatcher, mpsc::UnboundedReceiver<PathBuf>), WatchError> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let wanted: BTreeSet<PathBuf> = files.iter().cloned().collect();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let Ok(event) = event else { return };
+        if matches!(event.kind, EventKind::Access(_)) {
+            return;
+        }
+        for path in event.paths {
+            if wanted.contains(&path) {
+                let _ = tx.send(path);
+            }
+        }
+    })
+    .map_err(|source| classify(PathBuf::new(), source))?;
+    let dirs: BTreeSet<&Path> = files.iter().filter_map(|f| f.parent()).collect();
+    for dir in dirs {
+        watcher
+            .watch(dir, RecursiveMode::NonRecursive)
+            .map_err(|source| classify(dir.to_path_buf(), source))?;
+    }
+    Ok((watcher, rx))
+}
+
 fn classify(path: PathBuf, source: notify::Error) -> WatchError {
     let spent = matches!(&source.kind, notify::ErrorKind::MaxFilesWatch)
         || matches!(&source.kind, notify::ErrorKind::Io(e) if e.raw_os_error() == Some(libc::ENOSPC));

@@ -77,6 +77,12 @@ impl Emulator {
         self.inner.state.set_gateway(gateway);
     }
 
+    /// The configuration `function` currently runs with (its latest executable included).
+    pub fn function_config(&self, function: &str) -> Option<FunctionConfig> {
+        let config = self.inner.state.function(function)?.config();
+        Some((*config).clone())
+    }
+
     /// Sets the build state the front reports (`x-lambkin-build`, `GET /_lambkin`).
     pub fn set_build_state(&self, state: crate::status::BuildState) {
         self.inner.state.set_build_state(state);

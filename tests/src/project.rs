@@ -72,6 +72,7 @@ pub const REBUILD: Duration = Duration::from_secs(180);
 #[derive(Debug)]
 pub struct Project {
     dir: PathBuf,
+    name: String,
 }
 
 impl Project {
@@ -82,19 +83,26 @@ impl Project {
         let dir = std::env::temp_dir().join(format!("lambkin-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("src")).expect("test project");
-        let sdk = repo.join("sdk");
-        std::fs::write(
-            dir.join("Cargo.toml"),
-            format!(
-                "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\nlambkin = {{ path = {sdk:?} }}\nserde_json = \"1\"\n\n[workspace]\n"
-            ),
-        )
-        .expect("test project");
         // The repository's lock file: the same dependency versions, so builds share artifacts.
         std::fs::copy(repo.join("Cargo.lock"), dir.join("Cargo.lock")).expect("test project");
-        let project = Project { dir };
+        let project = Project {
+            dir,
+            name: name.to_owned(),
+        };
+        project.manifest("");
         project.answer("1");
         project
+    }
+
+    /// Writes the project's Cargo.toml, with `extra` (e.g. a `[package.metadata.lambkin]`
+    /// table) at its end.
+    pub fn manifest(&self, extra: &str) {
+        let sdk = repository().join("sdk");
+        let name = &self.name;
+        let text = format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\nlambkin = {{ path = {sdk:?} }}\nserde_json = \"1\"\n\n[workspace]\n\n{extra}"
+        );
+        write_atomically(&self.dir.join("Cargo.toml"), &text);
     }
 
     /// The project's directory.
@@ -107,11 +115,15 @@ impl Project {
         let source = format!(
             "#[lambkin::handler]\nasync fn handler(_event: serde_json::Value) -> Result<serde_json::Value, lambkin::Error> {{\n    Ok(serde_json::json!({{ \"version\": {expr} }}))\n}}\n"
         );
-        // Write then rename, as editors do, so no build ever reads a half-written file.
-        let tmp = self.dir.join("src/.main.rs.tmp");
-        std::fs::write(&tmp, source).expect("test project");
-        std::fs::rename(tmp, self.dir.join("src/main.rs")).expect("test project");
+        write_atomically(&self.dir.join("src/main.rs"), &source);
     }
+}
+
+/// Writes then renames, as editors do, so no build ever reads a half-written file.
+fn write_atomically(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp-write");
+    std::fs::write(&tmp, text).expect("test project");
+    std::fs::rename(tmp, path).expect("test project");
 }
 
 impl Drop for Project {

@@ -76,3 +76,33 @@ async fn no_request_fails_across_ten_reloads_under_load() {
         "the clients kept requests in flight ({served} served)"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configuration_edits_reload_and_bad_ones_keep_the_last_good_configuration() {
+    use lambkin_tests::request;
+    let project = Project::new("reload-config");
+    let mut lambkin = Watching::start(&lambkin_binary(false), &project, &target_dir()).await;
+    let addr = lambkin.addr;
+    assert_eq!(
+        version(addr).await,
+        Ok(1),
+        "no routes: the one function takes every path"
+    );
+
+    // Routes appear in Cargo metadata: the front follows.
+    project.manifest("[package.metadata.lambkin]\nroutes = [\"POST /only\"]\n");
+    lambkin
+        .wait_for(REBUILD, |l| l.contains("configuration reloaded"))
+        .await;
+    let status =
+        |path: &'static str| async move { request(addr, "POST", path, &[], "{}").await.status };
+    assert_eq!(status("/only").await, 200);
+    assert_eq!(status("/elsewhere").await, 404);
+
+    // An invalid edit is reported and the last good configuration stays.
+    project.manifest("[package.metadata.lambkin]\nroutes = [\"NOT A ROUTE\"]\n");
+    lambkin
+        .wait_for(REBUILD, |l| l.contains("configuration not reloaded"))
+        .await;
+    assert_eq!(status("/only").await, 200);
+}
