@@ -1,0 +1,180 @@
+//! The fault and load suite: 64 connections for a bounded number of requests against functions
+//! that succeed, fail, panic, time out, crash and answer too much, in three rounds. Every
+//! request must get the AWS-shaped answer it should; afterwards no child process or file
+//! descriptor is left, and the emulator's memory does not grow from round to round.
+
+// Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Reply, Running, fixture};
+
+const CONNECTIONS: usize = 64;
+const REQUESTS_PER_CONNECTION: usize = 12;
+const ROUNDS: usize = 3;
+
+/// The functions under load, with what a caller must get from each.
+const FUNCTIONS: [(&str, &str); 6] = [
+    ("echo", ""),
+    ("error", "Fixture.Failed"),
+    ("panic", "Unhandled panic"),
+    ("slow", "timeout"),
+    ("crash", "Runtime.ExitError"),
+    ("big", "Function.ResponseSizeTooLarge"),
+];
+
+/// Checks one answer; returns whether it was a throttle.
+fn check(function: &str, expected: &str, reply: &Reply) -> bool {
+    if reply.status == 429 {
+        reply.assert_aws_error(429, "TooManyRequestsException");
+        return true;
+    }
+    assert_eq!(reply.status, 200, "{function}: {}", reply.text());
+    let body = reply.json();
+    match expected {
+        "" => {
+            assert_eq!(
+                reply.header("x-amz-function-error"),
+                None,
+                "{function}: {body}"
+            );
+            assert_eq!(body["event"]["n"], 1, "{function}: {body}");
+        }
+        _ => {
+            assert_eq!(
+                reply.header("x-amz-function-error"),
+                Some("Unhandled"),
+                "{function}: {body}"
+            );
+            let message = body["errorMessage"].as_str().unwrap_or_default();
+            match expected {
+                "timeout" => assert!(
+                    message.contains("Task timed out after 1.00 seconds"),
+                    "{body}"
+                ),
+                "Unhandled panic" => assert!(message.contains("panicked on purpose"), "{body}"),
+                error_type => assert_eq!(body["errorType"], error_type, "{function}: {body}"),
+            }
+        }
+    }
+    false
+}
+
+fn children() -> Vec<String> {
+    let mut pids = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        pids.extend(children.split_whitespace().map(str::to_owned));
+    }
+    pids
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+fn rss_kb() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_request_gets_its_aws_answer_and_nothing_leaks() {
+    let fds_before = open_fds();
+    let functions: Vec<_> = FUNCTIONS
+        .iter()
+        .map(|(name, _)| {
+            let mut config = fixture(name, name);
+            // `slow` must time out; the others (a 7 MB answer under load included) must not.
+            config.timeout = Duration::from_secs(if *name == "slow" { 1 } else { 20 });
+            // A panic's backtrace of this debug binary would be symbolised past 128 MB.
+            config.env.insert("RUST_BACKTRACE".into(), "0".into());
+            config
+        })
+        .collect();
+    let emulator = Running::start(functions).await;
+    let addr = emulator.addr;
+    let mut rss = Vec::new();
+    for round in 0..ROUNDS {
+        let clients: Vec<_> = (0..CONNECTIONS)
+            .map(|connection| {
+                tokio::spawn(async move {
+                    let (mut answered, mut throttled) = (0, 0);
+                    for i in 0..REQUESTS_PER_CONNECTION {
+                        let (function, expected) = FUNCTIONS[(connection + i) % FUNCTIONS.len()];
+                        let payload = format!(r#"{{"n":1,"sleep_ms":2000,"round":{round}}}"#);
+                        let path = format!("/2015-03-31/functions/{function}/invocations");
+                        let reply =
+                            common::request(addr, "POST", &path, &[], payload.as_bytes()).await;
+                        if check(function, expected, &reply) {
+                            throttled += 1;
+                        } else {
+                            answered += 1;
+                        }
+                    }
+                    (answered, throttled)
+                })
+            })
+            .collect();
+        let (mut answered, mut throttled) = (0, 0);
+        for client in clients {
+            let (a, t) = common::bounded(client).await.unwrap();
+            answered += a;
+            throttled += t;
+        }
+        assert_eq!(
+            answered + throttled,
+            CONNECTIONS * REQUESTS_PER_CONNECTION,
+            "every request was answered"
+        );
+        assert!(
+            answered >= CONNECTIONS,
+            "round {round}: mostly throttled ({throttled} of {})",
+            answered + throttled
+        );
+        rss.push(rss_kb());
+    }
+    emulator.stop().await;
+    // After the first round (pools, buffers and allocator arenas warm up), memory stays put.
+    assert!(
+        rss[ROUNDS - 1] <= rss[1] + rss[1] / 4,
+        "RSS grew across rounds: {rss:?} kB"
+    );
+    // Every instance is gone, and so are their pipes and sockets.
+    let gone = common::bounded(async {
+        while !children()
+            .iter()
+            .all(|pid| common::process_gone(pid.parse().unwrap()))
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    gone.await;
+    // Pipes and sockets close as their tasks see the ends; give them a bounded moment.
+    let mut fds_after = open_fds();
+    for _ in 0..100 {
+        if fds_after <= fds_before + 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        fds_after = open_fds();
+    }
+    let kinds: Vec<String> = std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .map(|target| target.to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        fds_after <= fds_before + 4,
+        "file descriptors leaked: {fds_before} before, {fds_after} after: {kinds:?}"
+    );
+}
