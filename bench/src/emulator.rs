@@ -1,7 +1,12 @@
 //! The emulator's Invoke API round trip (front → instance's Runtime API → function → back)
 //! against a bare axum server answering the same JSON, both loaded by `wrk` in the same run.
 
-use std::{net::SocketAddr, path::Path, process::Command, time::Duration};
+use std::{
+    net::SocketAddr,
+    path::Path,
+    process::Command,
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context as _, bail, ensure};
 use axum::{Json, Router, routing::post};
@@ -28,14 +33,29 @@ struct Load {
     throttled: u64,
 }
 
+/// Memory and start-up of a server under test.
+#[derive(Debug, Clone, Copy)]
+struct Memory {
+    /// From creating the server to its first successful answer (cold start included).
+    startup: Duration,
+    /// This process's RSS before the load.
+    idle_kb: u64,
+    /// This process's highest RSS seen during the load.
+    loaded_kb: u64,
+}
+
 /// A server under load: where to send requests, and how to stop it.
 struct Target {
     url: String,
+    startup: Duration,
     stop: oneshot::Sender<()>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 const PAYLOAD: &str = r#"{"name":"bench"}"#;
+
+/// The Invoke API path of the function `hello`.
+const INVOKE_PATH: &str = "/2015-03-31/functions/hello/invocations";
 
 /// Measures and prints the table.
 pub fn run(args: &EmulatorArgs, dir: &Path, runtime: &Runtime) -> anyhow::Result<()> {
@@ -47,6 +67,7 @@ pub fn run(args: &EmulatorArgs, dir: &Path, runtime: &Runtime) -> anyhow::Result
         ),
     )?;
     let mut rows = Vec::new();
+    let mut memory = Vec::new();
     for connections in [1, 64] {
         let bare = measure(
             runtime,
@@ -54,21 +75,25 @@ pub fn run(args: &EmulatorArgs, dir: &Path, runtime: &Runtime) -> anyhow::Result
             &script,
             connections,
             args.seconds,
-        )?;
-        for instances in [1, 4] {
-            let target = emulator(runtime, &dir.join("sdk-hello"), instances)?;
-            let emulated = measure(runtime, target, &script, connections, args.seconds)?;
-            rows.push((connections, instances, bare, emulated));
+        )?
+        .0;
+        for (front, path) in [("Invoke API", INVOKE_PATH), ("API Gateway v2", "/hello")] {
+            for instances in [1, 4] {
+                let target = emulator(runtime, &dir.join("sdk-hello"), instances, path)?;
+                let (emulated, rss) = measure(runtime, target, &script, connections, args.seconds)?;
+                memory.push((front, connections, instances, rss));
+                rows.push((front, connections, instances, bare, emulated));
+            }
         }
     }
     let _ = std::fs::remove_file(&script);
     println!(
-        "| connections | instances | bare axum req/s | emulator req/s (ratio) | p50 bare → emulator | p99 bare → emulator | throttled (429) |"
+        "| front | connections | instances | bare axum req/s | emulator req/s (ratio) | p50 bare → emulator | p99 bare → emulator | throttled (429) |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
-    for (connections, instances, bare, emu) in rows {
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (front, connections, instances, bare, emu) in rows {
         println!(
-            "| {connections} | {instances} | {:.0} | {:.0} ({:.2}×) | {:.2} → {:.2} ms | {:.2} → {:.2} ms | {} |",
+            "| {front} | {connections} | {instances} | {:.0} | {:.0} ({:.2}×) | {:.2} → {:.2} ms | {:.2} → {:.2} ms | {} |",
             bare.ok_per_sec,
             emu.ok_per_sec,
             emu.ok_per_sec / bare.ok_per_sec,
@@ -79,6 +104,19 @@ pub fn run(args: &EmulatorArgs, dir: &Path, runtime: &Runtime) -> anyhow::Result
             emu.throttled,
         );
     }
+    println!();
+    println!(
+        "| front | connections | instances | start-up to first served request | RSS idle → under load (bench process) |"
+    );
+    println!("| --- | --- | --- | --- | --- |");
+    for (front, connections, instances, rss) in memory {
+        println!(
+            "| {front} | {connections} | {instances} | {:.1} ms | {:.1} → {:.1} MiB |",
+            ms(rss.startup),
+            rss.idle_kb as f64 / 1024.0,
+            rss.loaded_kb as f64 / 1024.0
+        );
+    }
     Ok(())
 }
 
@@ -86,20 +124,53 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// Loads `target` with `wrk`, then stops it.
+/// Loads `target` with `wrk` (sampling this process's RSS meanwhile), then stops it.
 fn measure(
     runtime: &Runtime,
     target: Target,
     script: &Path,
     connections: u32,
     seconds: u32,
-) -> anyhow::Result<Load> {
+) -> anyhow::Result<(Load, Memory)> {
+    let idle_kb = rss_kb();
     // Warm up: cold starts and connection set-up stay out of the figures.
     run_wrk(&target.url, script, connections, 1)?;
-    let load = run_wrk(&target.url, script, connections, seconds)?;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_kb());
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            peak
+        })
+    };
+    let load = run_wrk(&target.url, script, connections, seconds);
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let loaded_kb = sampler.join().unwrap_or_default();
     let _ = target.stop.send(());
     runtime.block_on(target.task)??;
-    Ok(load)
+    Ok((
+        load?,
+        Memory {
+            startup: target.startup,
+            idle_kb,
+            loaded_kb,
+        },
+    ))
+}
+
+/// This process's resident memory, in kB.
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmRSS:"))?.to_owned();
+            line.split_whitespace().nth(1)?.parse().ok()
+        })
+        .unwrap_or_default()
 }
 
 fn run_wrk(url: &str, script: &Path, connections: u32, seconds: u32) -> anyhow::Result<Load> {
@@ -178,33 +249,57 @@ fn bare_server(runtime: &Runtime) -> anyhow::Result<Target> {
         let name = event.get("name").and_then(Value::as_str).unwrap_or("world");
         Json(json!({ "message": format!("Hello, {name}!") }))
     }
-    let app = Router::new().route("/2015-03-31/functions/hello/invocations", post(hello));
-    serve(runtime, "hello", move |listener, stopped| async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await?;
-        Ok(())
-    })
+    let started = Instant::now();
+    let app = Router::new().route(INVOKE_PATH, post(hello));
+    serve(
+        runtime,
+        INVOKE_PATH,
+        started,
+        move |listener, stopped| async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await?;
+            Ok(())
+        },
+    )
 }
 
-/// The emulator serving the SDK's hello with `instances` reserved concurrency.
-fn emulator(runtime: &Runtime, binary: &Path, instances: usize) -> anyhow::Result<Target> {
+/// The emulator serving the SDK's hello with `instances` reserved concurrency, loaded on `path`
+/// (the Invoke API's, or any other: API Gateway's `$default` route).
+fn emulator(
+    runtime: &Runtime,
+    binary: &Path,
+    instances: usize,
+    path: &str,
+) -> anyhow::Result<Target> {
+    let started = Instant::now();
     let mut config = FunctionConfig::new("hello", binary);
     config.reserved_concurrency = instances;
     let emulator = Emulator::new([config])?;
-    serve(runtime, "hello", move |listener, stopped| async move {
-        emulator
-            .serve_listener(listener, async move {
-                let _ = stopped.await;
-            })
-            .await?;
-        Ok(())
-    })
+    serve(
+        runtime,
+        path,
+        started,
+        move |listener, stopped| async move {
+            emulator
+                .serve_listener(listener, async move {
+                    let _ = stopped.await;
+                })
+                .await?;
+            Ok(())
+        },
+    )
 }
 
-fn serve<F, Fut>(runtime: &Runtime, function: &str, server: F) -> anyhow::Result<Target>
+/// Starts `server` on a loopback port and waits for its first successful answer on `path`.
+fn serve<F, Fut>(
+    runtime: &Runtime,
+    path: &str,
+    started: Instant,
+    server: F,
+) -> anyhow::Result<Target>
 where
     F: FnOnce(TcpListener, oneshot::Receiver<()>) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
@@ -213,8 +308,22 @@ where
     let addr: SocketAddr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel();
     let task = runtime.spawn(server(listener, stopped));
+    runtime.block_on(async {
+        for _ in 0..600 {
+            let json = [("content-type", "application/json")];
+            if let Ok(answer) = lambkin_tests::try_post(addr, path, &json, PAYLOAD.to_owned()).await
+            {
+                if answer.status == 200 {
+                    return Ok(());
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        bail!("no successful answer on {path} within 6 s")
+    })?;
     Ok(Target {
-        url: format!("http://{addr}/2015-03-31/functions/{function}/invocations"),
+        url: format!("http://{addr}{path}"),
+        startup: started.elapsed(),
         stop,
         task,
     })
