@@ -1,7 +1,8 @@
 //! The fault and load suite: 64 connections for a bounded number of requests against functions
-//! that succeed, fail, panic, time out, crash and answer too much, in three rounds. Every
-//! request must get the AWS-shaped answer it should; afterwards no child process or file
-//! descriptor is left, and the emulator's memory does not grow from round to round.
+//! that succeed, fail, panic, time out, crash, answer too much, and answer API Gateway with
+//! something that is no HTTP response, in three rounds. Every request must get the AWS-shaped
+//! answer it should; afterwards no child process or file descriptor is left, and the
+//! emulator's memory does not grow from round to round.
 
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 #![allow(clippy::unwrap_used)]
@@ -11,14 +12,18 @@ mod common;
 use std::time::Duration;
 
 use common::{Reply, Running, fixture};
+use lambkin_emulator::apigw::{EventOptions, PayloadFormat, Route, RouteTable};
+use lambkin_emulator::gateway::Gateway;
 
 const CONNECTIONS: usize = 64;
 const REQUESTS_PER_CONNECTION: usize = 12;
 const ROUNDS: usize = 3;
 
 /// The functions under load, with what a caller must get from each.
-const FUNCTIONS: [(&str, &str); 6] = [
+const FUNCTIONS: [(&str, &str); 7] = [
     ("echo", ""),
+    // The echo function behind a REST route: its answer (the event) is no HTTP response.
+    ("malformed", "malformed"),
     ("error", "Fixture.Failed"),
     ("panic", "Unhandled panic"),
     ("slow", "timeout"),
@@ -28,6 +33,22 @@ const FUNCTIONS: [(&str, &str); 6] = [
 
 /// Checks one answer; returns whether it was a throttle.
 fn check(function: &str, expected: &str, reply: &Reply) -> bool {
+    if expected == "malformed" {
+        // Through API Gateway: a result that is not an HTTP response.
+        if reply.status == 429 {
+            assert_eq!(
+                reply.json(),
+                serde_json::json!({"message": "Too Many Requests"})
+            );
+            return true;
+        }
+        assert_eq!(reply.status, 502, "{function}: {}", reply.text());
+        assert_eq!(
+            reply.json(),
+            serde_json::json!({"message": "Internal server error"})
+        );
+        return false;
+    }
     if reply.status == 429 {
         reply.assert_aws_error(429, "TooManyRequestsException");
         return true;
@@ -91,6 +112,7 @@ async fn every_request_gets_its_aws_answer_and_nothing_leaks() {
     let fds_before = open_fds();
     let functions: Vec<_> = FUNCTIONS
         .iter()
+        .filter(|(name, _)| *name != "malformed")
         .map(|(name, _)| {
             let mut config = fixture(name, name);
             // `slow` must time out; the others (a 7 MB answer under load included) must not.
@@ -100,7 +122,12 @@ async fn every_request_gets_its_aws_answer_and_nothing_leaks() {
             config
         })
         .collect();
-    let emulator = Running::start(functions).await;
+    let rest = Route::parse("POST /malformed", "echo", PayloadFormat::Rest).unwrap();
+    let gateway = Gateway::new(
+        RouteTable::new(vec![rest]).unwrap(),
+        EventOptions::default(),
+    );
+    let emulator = Running::start_with(functions, Some(gateway)).await;
     let addr = emulator.addr;
     let mut rss = Vec::new();
     for round in 0..ROUNDS {
@@ -111,7 +138,10 @@ async fn every_request_gets_its_aws_answer_and_nothing_leaks() {
                     for i in 0..REQUESTS_PER_CONNECTION {
                         let (function, expected) = FUNCTIONS[(connection + i) % FUNCTIONS.len()];
                         let payload = format!(r#"{{"n":1,"sleep_ms":2000,"round":{round}}}"#);
-                        let path = format!("/2015-03-31/functions/{function}/invocations");
+                        let path = match function {
+                            "malformed" => "/malformed".to_owned(),
+                            _ => format!("/2015-03-31/functions/{function}/invocations"),
+                        };
                         let reply =
                             common::request(addr, "POST", &path, &[], payload.as_bytes()).await;
                         if check(function, expected, &reply) {

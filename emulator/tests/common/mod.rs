@@ -54,7 +54,18 @@ pub struct Running {
 
 impl Running {
     pub async fn start(functions: Vec<FunctionConfig>) -> Running {
+        Running::start_with(functions, None).await
+    }
+
+    /// [`Running::start`] with these API Gateway routes instead of the defaults.
+    pub async fn start_with(
+        functions: Vec<FunctionConfig>,
+        gateway: Option<lambkin_emulator::gateway::Gateway>,
+    ) -> Running {
         let emulator = Emulator::new(functions).expect("valid functions");
+        if let Some(gateway) = gateway {
+            emulator.set_gateway(gateway);
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel();
