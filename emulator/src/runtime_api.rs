@@ -321,15 +321,7 @@ async fn response(
     id: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let Path(id) = id.map_err(|_| ApiError::invalid_request_id())?;
-    channel.claim(&id)?;
-    match read_limited(body, MAX_RESPONSE_BYTES).await {
-        Ok(bytes) => {
-            channel.answer(id, Answer::Response(bytes));
-            Ok(accepted())
-        }
-        Err(e) => Err(body_failed(&channel, id, e)),
-    }
+    answer(&channel, id, body, Answer::Response).await
 }
 
 async fn error(
@@ -338,15 +330,28 @@ async fn error(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    answer(&channel, id, body, |bytes| {
+        Answer::Error(error_document(&headers, bytes, "Runtime.Unknown"))
+    })
+    .await
+}
+
+/// `/response` and `/error`: claims the invocation (once), reads the body under the limit and
+/// hands the answer over.
+async fn answer(
+    channel: &Channel,
+    id: Result<Path<String>, PathRejection>,
+    body: Body,
+    make: impl FnOnce(Bytes) -> Answer,
+) -> Result<Response, ApiError> {
     let Path(id) = id.map_err(|_| ApiError::invalid_request_id())?;
     channel.claim(&id)?;
     match read_limited(body, MAX_RESPONSE_BYTES).await {
         Ok(bytes) => {
-            let document = error_document(&headers, bytes, "Runtime.Unknown");
-            channel.answer(id, Answer::Error(document));
+            channel.answer(id, make(bytes));
             Ok(accepted())
         }
-        Err(e) => Err(body_failed(&channel, id, e)),
+        Err(e) => Err(body_failed(channel, id, e)),
     }
 }
 

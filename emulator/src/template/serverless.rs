@@ -243,14 +243,7 @@ impl Reader<'_> {
         path: &YPath,
         owner: &str,
     ) -> Result<Option<Duration>, ConfigError> {
-        let what = format!("{owner}: timeout");
-        match v {
-            None => Ok(None),
-            Some(v) => match self.integer(v, path, &what)? {
-                None => Ok(None),
-                Some(n) => self.check(path, &what, check_timeout(n)).map(Some),
-            },
-        }
+        self.limited(v, path, &format!("{owner}: timeout"), check_timeout)
     }
 
     fn memory(
@@ -259,13 +252,21 @@ impl Reader<'_> {
         path: &YPath,
         owner: &str,
     ) -> Result<Option<u32>, ConfigError> {
-        let what = format!("{owner}: memorySize");
-        match v {
+        self.limited(v, path, &format!("{owner}: memorySize"), check_memory)
+    }
+
+    /// An optional whole number, checked against a Lambda limit.
+    fn limited<T>(
+        &self,
+        v: Option<&Value>,
+        path: &YPath,
+        what: &str,
+        check: impl FnOnce(i64) -> Result<T, Problem>,
+    ) -> Result<Option<T>, ConfigError> {
+        let Some(v) = v else { return Ok(None) };
+        match self.integer(v, path, what)? {
             None => Ok(None),
-            Some(v) => match self.integer(v, path, &what)? {
-                None => Ok(None),
-                Some(n) => self.check(path, &what, check_memory(n)).map(Some),
-            },
+            Some(n) => self.check(path, what, check(n)).map(Some),
         }
     }
 
