@@ -35,6 +35,8 @@ pub mod samples;
 mod server;
 pub mod status;
 pub mod template;
+#[cfg(test)]
+mod test_rng;
 
 pub use config::FunctionConfig;
 pub use error::Error;

@@ -229,6 +229,26 @@ mod tests {
     }
 
     #[test]
+    fn a_spent_inotify_budget_says_how_to_raise_it() {
+        let spent = notify::Error::new(notify::ErrorKind::MaxFilesWatch);
+        let message = classify("/src".into(), spent).to_string();
+        assert!(
+            message.contains("fs.inotify.max_user_watches") && message.contains("--no-reload"),
+            "{message}"
+        );
+        let enospc = notify::Error::io(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        assert!(matches!(
+            classify("/src".into(), enospc),
+            WatchError::TooManyWatches { .. }
+        ));
+        let other = notify::Error::path_not_found();
+        assert!(matches!(
+            classify("/src".into(), other),
+            WatchError::Watch { .. }
+        ));
+    }
+
+    #[test]
     fn changes_map_to_the_functions_built_from_them() {
         let watched = [
             Watched {

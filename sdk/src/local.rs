@@ -21,22 +21,17 @@ pub(crate) fn start(function: &str) -> Result<InProcess, String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot locate this binary: {e}"))?;
     let config = FunctionConfig::new(function, exe);
     let front = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let server = InProcess::bind(config.clone(), front).map_err(|e| {
+    let server = InProcess::bind(config, front).map_err(|e| {
         format!("cannot serve `{function}` locally on {front}: {e} (set PORT to use another port)")
     })?;
-    let memory = config.memory_mb.to_string();
-    let log_group = format!("/aws/lambda/{function}");
-    let vars = [
-        ("AWS_LAMBDA_RUNTIME_API", server.runtime_api().to_string()),
-        ("AWS_LAMBDA_FUNCTION_NAME", function.to_owned()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_owned()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", log_group),
-    ];
-    for (name, value) in vars {
-        // SAFETY: called from `main` before the tokio runtime or any other thread exists, so
-        // nothing can read the environment concurrently.
-        unsafe { std::env::set_var(name, value) };
+    // The environment an instance gets under `lambkin watch`, from the same place. What the
+    // user set already stays, except the Runtime API, which is ours.
+    for (name, value) in server.lambda_env() {
+        if name == "AWS_LAMBDA_RUNTIME_API" || std::env::var_os(&name).is_none() {
+            // SAFETY: called from `main` before the tokio runtime or any other thread exists,
+            // so nothing can read the environment concurrently.
+            unsafe { std::env::set_var(name, value) };
+        }
     }
     let url = format!(
         "http://{}/2015-03-31/functions/{function}/invocations",

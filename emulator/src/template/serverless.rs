@@ -255,6 +255,27 @@ impl Reader<'_> {
         self.limited(v, path, &format!("{owner}: memorySize"), check_memory)
     }
 
+    /// A non-empty text field `key` of an event mapping, and where it is.
+    fn required_text(
+        &self,
+        m: &Mapping,
+        path: &YPath,
+        key: &str,
+        what: &str,
+        hint: &str,
+    ) -> Result<(String, YPath), ConfigError> {
+        let p = path.key(key);
+        let Some(v) = m.get(key) else {
+            return Err(self.src.invalid(path, format!("{what} has no {key}"), hint));
+        };
+        match self.text(v, &p, &format!("{what}: {key}"))? {
+            Some(t) => Ok((t, p)),
+            None => Err(self
+                .src
+                .invalid(&p, format!("{what}: {key} is empty"), hint)),
+        }
+    }
+
     /// An optional whole number, checked against a Lambda limit.
     fn limited<T>(
         &self,
@@ -498,20 +519,7 @@ impl Reader<'_> {
         let hint = "write `- http: GET /users/{id}` or `- http:` with path: and method:";
         let (method, route_path, at) = match body {
             Value::Mapping(m) => {
-                let field = |key: &str| -> Result<(String, YPath), ConfigError> {
-                    let p = path.key(key);
-                    match m.get(key) {
-                        Some(v) => match self.text(v, &p, &format!("{what}: {key}"))? {
-                            Some(t) => Ok((t, p)),
-                            None => {
-                                Err(self
-                                    .src
-                                    .invalid(&p, format!("{what}: {key} is empty"), hint))
-                            }
-                        },
-                        None => Err(self.src.invalid(path, format!("{what} has no {key}"), hint)),
-                    }
-                };
+                let field = |key| self.required_text(m, path, key, &what, hint);
                 let (route_path, path_at) = field("path")?;
                 let (method, method_at) = field("method")?;
                 if let Some(Value::String(integration)) = m.get("integration") {
@@ -571,20 +579,7 @@ impl Reader<'_> {
                     method: and path:";
         let (method, route_path, method_at, path_at) = match body {
             Value::Mapping(m) => {
-                let field = |key: &str| -> Result<(String, YPath), ConfigError> {
-                    let p = path.key(key);
-                    match m.get(key) {
-                        Some(v) => match self.text(v, &p, &format!("{what}: {key}"))? {
-                            Some(t) => Ok((t, p)),
-                            None => {
-                                Err(self
-                                    .src
-                                    .invalid(&p, format!("{what}: {key} is empty"), hint))
-                            }
-                        },
-                        None => Err(self.src.invalid(path, format!("{what} has no {key}"), hint)),
-                    }
-                };
+                let field = |key| self.required_text(m, path, key, &what, hint);
                 let (method, method_at) = field("method")?;
                 let (route_path, path_at) = field("path")?;
                 (method, route_path, method_at, path_at)

@@ -312,21 +312,7 @@ fn example_projects_load() {
     assert!(sls.notes.iter().any(|n| n.contains("schedule")));
 }
 
-/// A small deterministic xorshift generator for the mutation test.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use crate::test_rng::Rng;
 
 /// Mangles `text` a few times: cuts, duplications and insertions of YAML/TOML-significant tokens.
 fn mutate(rng: &mut Rng, text: &str) -> String {
