@@ -4,7 +4,8 @@ use axum::body::Body;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 
-/// Past this many bytes an oversized body is no longer drained; the connection is dropped.
+/// Past this many bytes over the limit an oversized body is no longer drained; the connection
+/// is dropped.
 ///
 /// Draining up to here lets clients that write the whole body before reading the answer (the
 /// AWS CLI does) see the 413 instead of a reset connection.
@@ -29,7 +30,7 @@ pub(crate) async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, 
             continue; // trailers
         };
         seen = seen.saturating_add(data.len());
-        if seen > DRAIN_LIMIT {
+        if seen > limit.saturating_add(DRAIN_LIMIT) {
             return Err(BodyError::TooLarge);
         }
         if seen > limit {

@@ -28,9 +28,19 @@ fn civil(t: SystemTime) -> (i64, u32, u32, u64, u64) {
 
 /// RFC 3339 with milliseconds, as Lambda writes timestamps: `2024-05-01T12:00:00.000Z`.
 pub(crate) fn rfc3339(t: SystemTime) -> String {
+    timestamp(t, "Z")
+}
+
+/// The form of Lambda's `LastModified`: `2024-05-01T12:00:00.000+0000`.
+#[cfg(feature = "manage")]
+pub(crate) fn last_modified(t: SystemTime) -> String {
+    timestamp(t, "+0000")
+}
+
+fn timestamp(t: SystemTime, zone: &str) -> String {
     let (y, mo, d, s, ms) = civil(t);
     format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}Z",
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}.{ms:03}{zone}",
         s / 3600,
         s / 60 % 60,
         s % 60
@@ -54,5 +64,7 @@ mod tests {
         assert_eq!(rfc3339(t), "2024-02-29T12:34:56.789Z");
         assert_eq!(date_path(t), "2024/02/29");
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        #[cfg(feature = "manage")]
+        assert_eq!(last_modified(t), "2024-02-29T12:34:56.789+0000");
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::{ACCOUNT_ID, Error};
+use crate::{ACCOUNT_ID, Error, VERSION_LATEST};
 
 /// One function: where its executable is and the limits Lambda would apply to it.
 ///
@@ -43,6 +43,10 @@ pub struct FunctionConfig {
     pub region: String,
     /// The user's environment variables.
     pub env: BTreeMap<String, String>,
+    /// The version served: `$LATEST`, or the number of a published version.
+    pub version: String,
+    /// `_HANDLER` of its instances (the function name when `None`).
+    pub handler: Option<String>,
     /// Pass the emulator's `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` and
     /// `AWS_PROFILE` on to instances (off by default, so a function never uses real credentials
     /// by accident).
@@ -64,6 +68,8 @@ impl FunctionConfig {
             event_retry_delay: Duration::from_secs(60),
             region: "us-east-1".to_owned(),
             env: BTreeMap::new(),
+            version: VERSION_LATEST.to_owned(),
+            handler: None,
             pass_aws_credentials: false,
         }
     }

@@ -19,9 +19,9 @@ use tracing::{Instrument, Span};
 
 use crate::clock::{date_path, rfc3339};
 use crate::config::FunctionConfig;
+use crate::logs;
 use crate::logs::{Capture, Pumps};
 use crate::runtime_api::{self, Answer, Channel, Pending, RuntimeEvent};
-use crate::{VERSION_LATEST, logs};
 
 /// Longest wait for a new instance's first `/next` (Lambda's init phase limit).
 pub(crate) const INIT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -348,8 +348,10 @@ impl Instance {
             ready.saturating_duration_since(self.started)
         });
         self.initialized = true;
-        self.capture
-            .line(&format!("START RequestId: {id} Version: {VERSION_LATEST}"));
+        self.capture.line(&format!(
+            "START RequestId: {id} Version: {}",
+            self.config.version
+        ));
         let deadline = match delivered_at.checked_add(self.config.timeout) {
             Some(at) => sleep_until(at.into()),
             None => sleep(self.config.timeout), // absurdly long: tokio caps it
@@ -412,8 +414,10 @@ impl Instance {
         }
         self.pumps.settle().await;
         if started.is_none() {
-            self.capture
-                .line(&format!("START RequestId: {id} Version: {VERSION_LATEST}"));
+            self.capture.line(&format!(
+                "START RequestId: {id} Version: {}",
+                self.config.version
+            ));
         }
 
         let (outcome, status) = self.outcome(id, ending);
@@ -663,14 +667,15 @@ pub(crate) fn lambda_env(
     env.extend(config.env.clone());
     let root = task_root(config).to_string_lossy().into_owned();
     let stream = format!(
-        "{}/[{VERSION_LATEST}]{}",
+        "{}/[{}]{}",
         date_path(SystemTime::now()),
+        config.version,
         uuid::Uuid::new_v4().simple()
     );
     let reserved = [
         ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string()),
         ("AWS_LAMBDA_FUNCTION_NAME", config.name.clone()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", VERSION_LATEST.to_owned()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", config.version.clone()),
         (
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
             config.memory_mb.to_string(),
@@ -683,7 +688,13 @@ pub(crate) fn lambda_env(
         ("AWS_REGION", config.region.clone()),
         ("AWS_DEFAULT_REGION", config.region.clone()),
         ("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023".to_owned()),
-        ("_HANDLER", config.name.clone()),
+        (
+            "_HANDLER",
+            config
+                .handler
+                .clone()
+                .unwrap_or_else(|| config.name.clone()),
+        ),
         ("LAMBDA_TASK_ROOT", root.clone()),
         ("LAMBDA_RUNTIME_DIR", root),
         ("TZ", ":UTC".to_owned()),

@@ -4,7 +4,6 @@
 //! `x-amzn-ErrorType` header and a `{"Type": …, "message": …}` body. Routes Lambda does not have
 //! are answered the same way, so SDKs and the AWS CLI always get an error they understand.
 
-use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -23,13 +22,14 @@ use tracing::Instrument;
 
 use tokio::sync::watch;
 
+use crate::ACCOUNT_ID;
 use crate::apigw::{EventOptions, PayloadFormat, RouteTable};
 use crate::body::{BodyError, read_limited};
 use crate::gateway::{self, Gateway};
 use crate::instance::{Invocation, InvokeResult, Outcome, Refused};
 use crate::pool::Function;
+use crate::registry::Registry;
 use crate::status::{self, BuildState};
-use crate::{ACCOUNT_ID, VERSION_LATEST};
 
 /// Largest synchronous (`RequestResponse`, `DryRun`) request body.
 pub const MAX_REQUEST_BYTES: usize = 6_291_456;
@@ -42,36 +42,41 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 /// The functions the front serves, its API Gateway routes and the build state.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    functions: Arc<HashMap<String, Arc<Function>>>,
+    registry: Arc<Registry>,
     /// Region of the ARNs in errors about unknown functions.
     region: Arc<str>,
     /// Swapped whole when the configuration is reloaded.
     gateway: Arc<RwLock<Arc<Gateway>>>,
     build: Arc<watch::Sender<BuildState>>,
+    /// Deployed functions (the management API).
+    #[cfg(feature = "manage")]
+    manage: Arc<crate::manage::Store>,
 }
 
 impl AppState {
     /// State over `functions`, with the default routes (one function: every path; several:
     /// `/{function}/…`) as HTTP API (payload 2.0) routes until others are set.
-    pub(crate) fn new(functions: HashMap<String, Arc<Function>>, region: &str) -> AppState {
-        let mut names: Vec<(String, PayloadFormat)> = functions
-            .keys()
-            .map(|name| (name.clone(), PayloadFormat::Http))
+    pub(crate) fn new(registry: Registry, region: &str) -> AppState {
+        let names: Vec<(String, PayloadFormat)> = registry
+            .names()
+            .into_iter()
+            .map(|name| (name, PayloadFormat::Http))
             .collect();
-        names.sort_by(|a, b| a.0.cmp(&b.0));
         let routes = RouteTable::default_for(&names).unwrap_or_else(|error| {
             // Only names the Invoke API accepts but a path cannot hold; those stay Invoke-only.
             tracing::warn!(%error, "no default API Gateway routes");
             RouteTable::default()
         });
         AppState {
-            functions: Arc::new(functions),
+            registry: Arc::new(registry),
             region: region.into(),
             gateway: Arc::new(RwLock::new(Arc::new(Gateway::new(
                 routes,
                 EventOptions::default(),
             )))),
             build: Arc::new(watch::Sender::new(BuildState::Ready)),
+            #[cfg(feature = "manage")]
+            manage: Arc::default(),
         }
     }
 
@@ -105,21 +110,38 @@ impl AppState {
 
     /// The names of the functions served, sorted.
     pub fn function_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.functions.keys().cloned().collect();
-        names.sort();
-        names
+        self.registry.names()
     }
 
-    /// The function called `name`.
+    /// The `$LATEST` version of the function called `name`.
     pub(crate) fn function(&self, name: &str) -> Option<Arc<Function>> {
-        self.functions.get(name).cloned()
+        self.registry.get(name, None)
+    }
+
+    /// The functions served.
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// What the management API keeps.
+    #[cfg(feature = "manage")]
+    pub(crate) fn manage(&self) -> &crate::manage::Store {
+        &self.manage
+    }
+
+    /// The region of the emulator's ARNs.
+    pub(crate) fn region(&self) -> &str {
+        &self.region
     }
 }
 
-/// The front router: the Invoke API, the status page, AWS-shaped errors for unknown Lambda API
+/// The front router: the Invoke API, the management API (feature `manage`), the status page, AWS-shaped errors for unknown Lambda API
 /// operations, and API Gateway for every other path. Every response carries the build state.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let router = Router::new();
+    #[cfg(feature = "manage")]
+    let router = router.merge(crate::manage::routes());
+    router
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
         .route("/_lambkin", get(status::page))
         .fallback(front_fallback)
@@ -232,6 +254,7 @@ async fn invoke(
                 Ok(with_request_id(StatusCode::ACCEPTED.into_response(), &request_id))
             }
             InvocationType::RequestResponse => {
+                let version = function.config().version.clone();
                 let result = function.invoke(invocation, false).await.map_err(AwsError::from)?;
                 let (body, unhandled) = match result.outcome {
                     Outcome::Success(body) => (body, false),
@@ -241,7 +264,7 @@ async fn invoke(
                     StatusCode::OK,
                     [
                         (header::CONTENT_TYPE, "application/json"),
-                        (HeaderName::from_static("x-amz-executed-version"), VERSION_LATEST),
+                        (HeaderName::from_static("x-amz-executed-version"), version.as_str()),
                     ],
                     body,
                 )
@@ -304,39 +327,15 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Aws
 
 /// The function a (possibly qualified, possibly ARN) name refers to.
 fn resolve(state: &AppState, name: &str, query: Option<&str>) -> Result<Arc<Function>, AwsError> {
-    // Accepted forms: `hello`, `hello:$LATEST`, `123456789012:function:hello`, full ARNs.
-    let bare = name
-        .rsplit_once(":function:")
-        .map_or(name, |(_, rest)| rest);
-    let (bare, qualifier) = match bare.split_once(':') {
-        Some((bare, qualifier)) => (bare, Some(qualifier)),
-        None => (bare, None),
-    };
+    let (bare, qualifier) = crate::registry::split_name(name);
     let query_qualifier = query
         .into_iter()
         .flat_map(|q| q.split('&'))
         .find_map(|pair| pair.strip_prefix("Qualifier="))
         .map(|q| q.replace("%24", "$"));
     let qualifier = qualifier.map(str::to_owned).or(query_qualifier);
-    let found = state
-        .functions
-        .get(bare)
-        .filter(|_| qualifier.as_deref().is_none_or(|q| q == VERSION_LATEST));
-    found.cloned().ok_or_else(|| {
-        let mut arn = format!(
-            "arn:aws:lambda:{}:{ACCOUNT_ID}:function:{bare}",
-            state.region
-        );
-        if let Some(qualifier) = qualifier {
-            arn.push(':');
-            arn.push_str(&qualifier);
-        }
-        AwsError::new(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFoundException",
-            format!("Function not found: {arn}"),
-        )
-    })
+    let found = state.registry.get(bare, qualifier.as_deref());
+    found.ok_or_else(|| AwsError::function_not_found(&state.region, bare, qualifier.as_deref()))
 }
 
 /// `X-Amz-Client-Context` is base64 JSON; the Runtime API passes on the JSON itself.
@@ -384,7 +383,7 @@ pub(crate) struct AwsError {
 }
 
 impl AwsError {
-    fn new(status: StatusCode, error_type: &'static str, message: String) -> Self {
+    pub(crate) fn new(status: StatusCode, error_type: &'static str, message: String) -> Self {
         AwsError {
             status,
             error_type,
@@ -392,7 +391,21 @@ impl AwsError {
         }
     }
 
-    fn invalid_parameter(message: String) -> Self {
+    /// 404 `ResourceNotFoundException` for `name` (at `qualifier`).
+    pub(crate) fn function_not_found(region: &str, name: &str, qualifier: Option<&str>) -> Self {
+        let mut arn = format!("arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{name}");
+        if let Some(qualifier) = qualifier {
+            arn.push(':');
+            arn.push_str(qualifier);
+        }
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            format!("Function not found: {arn}"),
+        )
+    }
+
+    pub(crate) fn invalid_parameter(message: String) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "InvalidParameterValueException",
@@ -400,7 +413,7 @@ impl AwsError {
         )
     }
 
-    fn invalid_request_content(message: String) -> Self {
+    pub(crate) fn invalid_request_content(message: String) -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,
             "InvalidRequestContentException",
@@ -408,7 +421,7 @@ impl AwsError {
         )
     }
 
-    fn too_large(limit: usize, operation: &str) -> Self {
+    pub(crate) fn too_large(limit: usize, operation: &str) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestEntityTooLargeException",

@@ -22,11 +22,14 @@ mod instance;
 pub mod invoke;
 pub mod local;
 mod logs;
+#[cfg(feature = "manage")]
+mod manage;
 #[cfg(feature = "package")]
 pub mod package;
 mod pool;
 #[cfg(any(feature = "reload", feature = "package"))]
 pub mod project;
+mod registry;
 #[cfg(feature = "reload")]
 pub mod reload;
 pub mod runtime_api;

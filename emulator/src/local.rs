@@ -23,6 +23,7 @@ use crate::config::FunctionConfig;
 use crate::instance::{Instance, lambda_env};
 use crate::invoke::{AppState, app};
 use crate::pool::{Function, Local};
+use crate::registry::Registry;
 use crate::runtime_api::{self, Channel};
 
 /// One function whose runtime loop runs in the current process.
@@ -83,12 +84,12 @@ impl InProcess {
         // Never set: the process only stops by exiting.
         let (_closing, closing_rx) = watch::channel(false);
         let instance = Instance::in_process(config.clone(), channel.clone(), events);
-        let local = Local::new(instance, config.clone(), closing_rx);
+        let local = Local::new(instance, config.clone(), closing_rx.clone());
         let functions = HashMap::from([(
             config.name.clone(),
             Arc::new(Function::Local(Arc::new(local))),
         )]);
-        let state = AppState::new(functions, &config.region);
+        let state = AppState::new(Registry::new(functions, closing_rx), &config.region);
         let runtime = tokio::spawn(runtime_api::serve(runtime, channel));
         let front = front.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);

@@ -213,6 +213,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     if !rust.is_empty() {
+        project::remove_stale_versions(&workspace.target_dir);
         tracing::info!("building {} function(s)", rust.len());
         let executables = runtime.block_on(project::build(&cargo, &rust, &[]))?;
         for function in &mut planned {
@@ -230,6 +231,10 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
     }
     let emulator = Emulator::new(planned.iter().map(|p| p.config.clone()))?;
     emulator.set_gateway(gateway(&planned)?);
+    if workspace.root.join("Cargo.toml").is_file() {
+        // Beside the frozen builds (removed with them); elsewhere the system's temp dir.
+        emulator.set_state_dir(project::versions_dir(&workspace.target_dir).join("deployed"));
+    }
     let function_urls: Vec<String> = planned
         .iter()
         .filter(|p| p.function_url)

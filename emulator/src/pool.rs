@@ -1,6 +1,7 @@
 //! Functions and their instances: cold starts on demand, warm reuse, idle reaping and reserved
 //! concurrency.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
@@ -60,6 +61,8 @@ pub(crate) struct Pool {
     /// One permit per instance allowed to run (reserved concurrency).
     permits: Arc<Semaphore>,
     closing: watch::Receiver<bool>,
+    /// No longer served (deleted): instances stop once their invocation is done.
+    retired: AtomicBool,
 }
 
 impl Pool {
@@ -71,6 +74,7 @@ impl Pool {
             current: RwLock::new((0, Arc::new(config))),
             idle: Mutex::new(Vec::new()),
             closing,
+            retired: AtomicBool::new(false),
         }
     }
 
@@ -135,7 +139,7 @@ impl Pool {
         let (result, reusable) = instance
             .invoke(&invocation, INIT_TIMEOUT, &mut closing)
             .await?;
-        let closing = *closing.borrow();
+        let closing = *closing.borrow() || self.retired.load(Ordering::Acquire);
         if reusable && instance.version() == self.current().0 && !closing {
             instance.idle_since = Instant::now();
             self.idle().push(instance);
@@ -174,6 +178,12 @@ impl Pool {
     pub(crate) fn drain(&self) {
         let idle = std::mem::take(&mut *self.idle());
         drop(idle);
+    }
+
+    /// Stops serving: idle instances stop now, busy ones once their invocation is done.
+    pub(crate) fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
+        self.drain();
     }
 }
 

@@ -291,6 +291,29 @@ pub fn freeze(
     Ok(frozen)
 }
 
+/// Removes the frozen versions of emulators that are no longer running (killed before they
+/// could clean up), so they do not pile up in the target dir.
+pub fn remove_stale_versions(target_dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(target_dir.join("lambkin")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let pid = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<i32>().ok());
+        // SAFETY: kill with signal 0 only checks whether the process exists.
+        let gone = pid.is_some_and(|pid| {
+            pid > 0
+                && unsafe { libc::kill(pid, 0) } == -1
+                && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
+        });
+        if gone {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// Where this process freezes its versions.
 pub fn versions_dir(target_dir: &Path) -> PathBuf {
     target_dir
@@ -405,6 +428,20 @@ pub fn hot_reload(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stale_versions_of_dead_emulators_are_removed() {
+        let target = std::env::temp_dir().join(format!("lambkin-stale-{}", std::process::id()));
+        let dead = target.join("lambkin").join(i32::MAX.to_string());
+        let alive = versions_dir(&target);
+        for dir in [&dead, &alive] {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        remove_stale_versions(&target);
+        assert!(!dead.exists());
+        assert!(alive.exists());
+        std::fs::remove_dir_all(&target).unwrap();
+    }
 
     #[test]
     fn discovers_function_binaries_and_their_path_dependencies() {

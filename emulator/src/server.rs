@@ -15,7 +15,8 @@ use crate::Error;
 use crate::config::FunctionConfig;
 use crate::instance::closed;
 use crate::invoke::{AppState, app};
-use crate::pool::{Function, Pool};
+use crate::pool::Function;
+use crate::registry::Registry;
 
 /// How often idle instances are checked against their keep-alive.
 const REAP_EVERY: Duration = Duration::from_millis(500);
@@ -31,7 +32,6 @@ pub struct Emulator {
 
 #[derive(Debug)]
 struct Inner {
-    pools: HashMap<String, Arc<Pool>>,
     state: AppState,
     closing: watch::Sender<bool>,
 }
@@ -42,28 +42,19 @@ impl Emulator {
     /// The region of unknown-function errors is the first function's.
     pub fn new(functions: impl IntoIterator<Item = FunctionConfig>) -> Result<Emulator, Error> {
         let (closing, closing_rx) = watch::channel(false);
-        let mut pools = HashMap::new();
-        let mut entries = HashMap::new();
+        let registry = Registry::new(HashMap::new(), closing_rx);
         let mut region = None;
         for config in functions {
             config.validate()?;
-            if pools.contains_key(&config.name) {
-                return Err(Error::DuplicateFunction(config.name));
-            }
             region.get_or_insert_with(|| config.region.clone());
             let name = config.name.clone();
-            let pool = Arc::new(Pool::new(config, closing_rx.clone()));
-            entries.insert(name.clone(), Arc::new(Function::Pool(pool.clone())));
-            pools.insert(name, pool);
+            if !registry.add(name.clone(), config) {
+                return Err(Error::DuplicateFunction(name));
+            }
         }
-        let state = AppState::new(entries, region.as_deref().unwrap_or("us-east-1"));
-        let inner = Inner {
-            pools,
-            state,
-            closing,
-        };
+        let state = AppState::new(registry, region.as_deref().unwrap_or("us-east-1"));
         Ok(Emulator {
-            inner: Arc::new(inner),
+            inner: Arc::new(Inner { state, closing }),
         })
     }
 
@@ -81,6 +72,13 @@ impl Emulator {
     pub fn function_config(&self, function: &str) -> Option<FunctionConfig> {
         let config = self.inner.state.function(function)?.config();
         Some((*config).clone())
+    }
+
+    /// Keeps the code of functions deployed through the management API under `dir` (default: a
+    /// directory in the system's temporary directory). It is removed when the emulator stops.
+    #[cfg(feature = "manage")]
+    pub fn set_state_dir(&self, dir: std::path::PathBuf) {
+        self.inner.state.manage().set_dir(dir);
     }
 
     /// Sets the build state the front reports (`x-lambkin-build`, `GET /_lambkin`).
@@ -131,13 +129,13 @@ impl Emulator {
     /// version finish what they are doing and stop.
     pub async fn replace_function(&self, config: FunctionConfig) -> Result<(), Error> {
         config.validate()?;
-        let pool = self
-            .inner
-            .pools
-            .get(&config.name)
-            .ok_or_else(|| Error::UnknownFunction(config.name.clone()))?;
-        pool.replace(config).await;
-        Ok(())
+        match self.inner.state.function(&config.name).as_deref() {
+            Some(Function::Pool(pool)) => {
+                pool.replace(config).await;
+                Ok(())
+            }
+            _ => Err(Error::UnknownFunction(config.name)),
+        }
     }
 
     /// Binds `addr` and serves until `shutdown` resolves.
@@ -163,12 +161,8 @@ impl Emulator {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
-        let Inner {
-            pools,
-            state,
-            closing,
-        } = &*self.inner;
-        let reaper = tokio::spawn(reap(pools.values().cloned().collect(), closing.subscribe()));
+        let Inner { state, closing } = &*self.inner;
+        let reaper = tokio::spawn(reap(state.clone(), closing.subscribe()));
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
@@ -186,18 +180,20 @@ impl Emulator {
             .await;
         closing.send_replace(true);
         reaper.abort();
-        for pool in pools.values() {
+        for pool in state.registry().pools() {
             pool.drain();
         }
+        #[cfg(feature = "manage")]
+        state.manage().clear();
         served.map_err(Error::Serve)
     }
 }
 
-async fn reap(pools: Vec<Arc<Pool>>, mut closing: watch::Receiver<bool>) {
+async fn reap(state: AppState, mut closing: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(REAP_EVERY);
     loop {
         tokio::select! {
-            _ = tick.tick() => pools.iter().for_each(|pool| pool.reap()),
+            _ = tick.tick() => state.registry().pools().iter().for_each(|pool| pool.reap()),
             () = closed(&mut closing) => return,
         }
     }

@@ -129,7 +129,7 @@ enum Host {
     Lambda,
     /// Serving itself: the in-process emulator runs beside the runtime loop.
     #[cfg(feature = "local")]
-    Local(lambkin_emulator::local::InProcess),
+    Local(Box<lambkin_emulator::local::InProcess>),
 }
 
 impl Host {
@@ -164,7 +164,7 @@ fn host(options: &Options) -> Result<Host, Fatal> {
 #[cfg(feature = "local")]
 fn local_host(options: &Options) -> Result<Host, Fatal> {
     crate::local::start(options.function)
-        .map(Host::Local)
+        .map(|server| Host::Local(Box::new(server)))
         .map_err(Fatal::Environment)
 }
 

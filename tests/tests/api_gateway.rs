@@ -229,6 +229,18 @@ async fn rest_and_http_api_events_are_what_api_gateway_sends() {
     let answer = request(addr, "GET", "/2015-03-31/functions/nope", &[], Vec::new()).await;
     assert_eq!(
         answer.headers["x-amzn-errortype"],
+        "ResourceNotFoundException"
+    );
+    let answer = request(
+        addr,
+        "GET",
+        "/2015-03-31/functions/nope/aliases",
+        &[],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(
+        answer.headers["x-amzn-errortype"],
         "UnknownOperationException"
     );
 }

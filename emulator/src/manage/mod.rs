@@ -1,0 +1,1115 @@
+//! Lambda's management API, the subset that deploys and inspects functions: CreateFunction
+//! (`ZipFile` code), GetFunction, GetFunctionConfiguration, UpdateFunctionCode,
+//! UpdateFunctionConfiguration, PublishVersion, ListVersionsByFunction, ListFunctions and
+//! DeleteFunction, with AWS's paths, shapes, status codes and errors, so `lambkin deploy
+//! --endpoint-url` and `aws lambda … --endpoint-url` work against the emulator.
+//!
+//! A deployed zip is checked and unpacked under the emulator's state directory (see
+//! [`code::unpack`]) and its `bootstrap` runs like any other function's executable. Updates are
+//! asynchronous as on AWS: the answer says `LastUpdateStatus: InProgress` while a warm instance of
+//! the new code starts, then `Successful`; a second update meanwhile is a
+//! `ResourceConflictException`. The project's own functions (built from source, hot-reloaded) are
+//! listed and described too, but only their source changes them.
+
+mod code;
+mod model;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::de::DeserializeOwned;
+
+use crate::body::{BodyError, read_limited};
+use crate::config::FunctionConfig;
+use crate::invoke::{AppState, AwsError};
+use crate::pool::Function;
+use crate::registry::{key, split_name};
+use crate::{ACCOUNT_ID, VERSION_LATEST};
+use code::CodeError;
+use model::{
+    CodeLocation, EnvironmentIn, EnvironmentOut, EphemeralStorage, FunctionConfiguration,
+    GetFunction, ListFunctions, ListQuery, ListVersions, LoggingConfig, QualifierQuery,
+    TracingConfig,
+};
+
+/// The runtimes whose code is an executable `bootstrap`, the only kind the emulator runs.
+const RUNTIMES: [&str; 3] = ["provided.al2023", "provided.al2", "provided"];
+
+/// Variables Lambda sets itself; a function may not configure them.
+const RESERVED_ENV: [&str; 18] = [
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_REGION",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "LAMBDA_RUNTIME_DIR",
+    "LAMBDA_TASK_ROOT",
+];
+
+/// The management routes, merged into the front.
+pub(crate) fn routes() -> Router<AppState> {
+    const FUNCTIONS: &str = "/2015-03-31/functions";
+    Router::new()
+        .route(FUNCTIONS, get(list_functions).post(create_function))
+        .route(&format!("{FUNCTIONS}/"), get(list_functions))
+        .route(
+            &format!("{FUNCTIONS}/{{name}}"),
+            get(get_function).delete(delete_function),
+        )
+        .route(
+            &format!("{FUNCTIONS}/{{name}}/configuration"),
+            get(get_configuration).put(update_configuration),
+        )
+        .route(
+            &format!("{FUNCTIONS}/{{name}}/code"),
+            axum::routing::put(update_code),
+        )
+        .route(
+            &format!("{FUNCTIONS}/{{name}}/versions"),
+            get(list_versions).post(publish_version),
+        )
+        .route("/_lambkin/code/{name}/{revision}", get(download_code))
+}
+
+/// What the management API knows about deployed functions, and where their code lives.
+#[derive(Debug)]
+pub(crate) struct Store {
+    /// Unpacked code: `<dir>/<function>/<revision>/` and the zip beside it.
+    dir: Mutex<PathBuf>,
+    deployed: Mutex<HashMap<String, Deployed>>,
+    /// Serialises the operations that change functions.
+    writes: tokio::sync::Mutex<()>,
+    /// `CodeSha256` of the project's executables, by path, size and modification time.
+    hashes: Mutex<HashMap<PathBuf, (u64, SystemTime, String)>>,
+}
+
+/// A function created through the API.
+#[derive(Debug, Clone)]
+struct Deployed {
+    latest: Revision,
+    versions: BTreeMap<u64, Revision>,
+    /// Version numbers are never reused, even after a version is deleted.
+    next_version: u64,
+    /// A new `$LATEST` is starting.
+    updating: bool,
+}
+
+/// One state of a function: how it runs and what the API reports about it.
+#[derive(Debug, Clone)]
+struct Revision {
+    config: FunctionConfig,
+    runtime: String,
+    role: String,
+    description: String,
+    architectures: Vec<String>,
+    code_sha256: String,
+    code_size: u64,
+    last_modified: String,
+    revision_id: String,
+    /// The unpacked code (`None` for the project's functions).
+    code_dir: Option<PathBuf>,
+}
+
+impl Revision {
+    fn arn(&self) -> String {
+        let arn = self.config.arn();
+        if self.config.version == VERSION_LATEST {
+            arn
+        } else {
+            format!("{arn}:{}", self.config.version)
+        }
+    }
+
+    fn configuration(&self, updating: bool) -> FunctionConfiguration {
+        let config = &self.config;
+        FunctionConfiguration {
+            function_name: config.name.clone(),
+            function_arn: self.arn(),
+            runtime: self.runtime.clone(),
+            role: self.role.clone(),
+            handler: config
+                .handler
+                .clone()
+                .unwrap_or_else(|| config.name.clone()),
+            code_size: self.code_size,
+            description: self.description.clone(),
+            timeout: config.timeout.as_secs(),
+            memory_size: config.memory_mb,
+            last_modified: self.last_modified.clone(),
+            code_sha256: self.code_sha256.clone(),
+            version: config.version.clone(),
+            environment: (!config.env.is_empty()).then(|| EnvironmentOut {
+                variables: config.env.clone(),
+            }),
+            tracing_config: TracingConfig {
+                mode: "PassThrough",
+            },
+            revision_id: self.revision_id.clone(),
+            state: "Active",
+            last_update_status: if updating { "InProgress" } else { "Successful" },
+            package_type: "Zip",
+            architectures: self.architectures.clone(),
+            ephemeral_storage: EphemeralStorage { size: 512 },
+            logging_config: LoggingConfig {
+                log_format: "Text",
+                log_group: format!("/aws/lambda/{}", config.name),
+            },
+        }
+    }
+
+    /// Whether publishing `self` after `published` would change nothing.
+    fn same_as(&self, published: &Revision) -> bool {
+        let mut config = published.config.clone();
+        config.version.clone_from(&self.config.version);
+        config == self.config
+            && self.code_sha256 == published.code_sha256
+            && self.role == published.role
+            && self.runtime == published.runtime
+    }
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Store {
+            dir: Mutex::new(std::env::temp_dir().join(format!("lambkin-{}", std::process::id()))),
+            deployed: Mutex::default(),
+            writes: tokio::sync::Mutex::default(),
+            hashes: Mutex::default(),
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Store {
+    /// Keeps deployed code under `dir` from now on.
+    pub(crate) fn set_dir(&self, dir: PathBuf) {
+        *lock(&self.dir) = dir;
+    }
+
+    /// Removes all deployed code (when the emulator stops).
+    pub(crate) fn clear(&self) {
+        lock(&self.deployed).clear();
+        let _ = std::fs::remove_dir_all(&*lock(&self.dir));
+    }
+
+    fn deployed(&self, name: &str) -> Option<Deployed> {
+        lock(&self.deployed).get(name).cloned()
+    }
+
+    fn function_dir(&self, name: &str) -> PathBuf {
+        lock(&self.dir).join(name)
+    }
+
+    /// A project function's `$LATEST` as the API shows it.
+    fn project_revision(&self, config: &FunctionConfig) -> Revision {
+        let metadata = std::fs::metadata(&config.executable).ok();
+        let size = metadata.as_ref().map_or(0, std::fs::Metadata::len);
+        let modified = metadata
+            .as_ref()
+            .and_then(|m| m.modified().ok())
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let sha = self.executable_sha256(&config.executable, size, modified);
+        let digest = BASE64.decode(&sha).unwrap_or_default();
+        let revision_id = digest
+            .get(..16)
+            .and_then(|bytes| uuid::Uuid::from_slice(bytes).ok())
+            .unwrap_or_default();
+        Revision {
+            config: config.clone(),
+            runtime: RUNTIMES[0].to_owned(),
+            role: format!("arn:aws:iam::{ACCOUNT_ID}:role/lambkin"),
+            description: "Built from source and served by lambkin".to_owned(),
+            architectures: vec![host_architecture().to_owned()],
+            code_sha256: sha,
+            code_size: size,
+            last_modified: crate::clock::last_modified(modified),
+            revision_id: revision_id.to_string(),
+            code_dir: None,
+        }
+    }
+
+    fn executable_sha256(&self, path: &Path, size: u64, modified: SystemTime) -> String {
+        if let Some((s, m, sha)) = lock(&self.hashes).get(path) {
+            if *s == size && *m == modified {
+                return sha.clone();
+            }
+        }
+        let sha = code::sha256_file(path).unwrap_or_default();
+        lock(&self.hashes).insert(path.to_owned(), (size, modified, sha.clone()));
+        sha
+    }
+}
+
+/// Lambda's name for the architecture the emulator runs on.
+fn host_architecture() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "arm64"
+    } else {
+        "x86_64"
+    }
+}
+
+/// The function a request names, deployed or the project's.
+enum Found {
+    Deployed(Deployed),
+    Project(Revision),
+}
+
+fn find(state: &AppState, name: &str) -> Result<Found, AwsError> {
+    let store = state.manage();
+    if let Some(deployed) = store.deployed(name) {
+        return Ok(Found::Deployed(deployed));
+    }
+    match state.function(name).as_deref() {
+        Some(function @ Function::Pool(_)) => {
+            Ok(Found::Project(store.project_revision(&function.config())))
+        }
+        _ => Err(AwsError::function_not_found(state.region(), name, None)),
+    }
+}
+
+/// The deployed function `name`; the project's functions change only with their source.
+fn find_deployed(state: &AppState, name: &str) -> Result<Deployed, AwsError> {
+    match find(state, name)? {
+        Found::Deployed(deployed) => Ok(deployed),
+        Found::Project(revision) => Err(conflict(format!(
+            "Function {} is built from source by this emulator; edit its code or configuration instead, or deploy under another name.",
+            revision.arn()
+        ))),
+    }
+}
+
+fn conflict(message: String) -> AwsError {
+    AwsError::new(StatusCode::CONFLICT, "ResourceConflictException", message)
+}
+
+fn validation(message: String) -> AwsError {
+    AwsError::new(StatusCode::BAD_REQUEST, "ValidationException", message)
+}
+
+fn service_error(message: String) -> AwsError {
+    AwsError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "ServiceException",
+        message,
+    )
+}
+
+fn update_in_progress(deployed: &Deployed) -> Result<(), AwsError> {
+    if deployed.updating {
+        return Err(conflict(format!(
+            "The operation cannot be performed at this time. An update is in progress for resource: {}",
+            deployed.latest.arn()
+        )));
+    }
+    Ok(())
+}
+
+fn check_revision(deployed: &Deployed, revision_id: Option<&str>) -> Result<(), AwsError> {
+    match revision_id {
+        Some(id) if id != deployed.latest.revision_id => Err(AwsError::new(
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailedException",
+            "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id".to_owned(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Reads and parses a JSON body of at most `limit` bytes.
+async fn json_body<T: DeserializeOwned + Default>(
+    body: Body,
+    limit: usize,
+    operation: &str,
+) -> Result<T, AwsError> {
+    let bytes = match read_limited(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(BodyError::TooLarge) => return Err(AwsError::too_large(limit, operation)),
+        Err(BodyError::Failed) => {
+            return Err(AwsError::invalid_request_content(
+                "Could not read the request body".to_owned(),
+            ));
+        }
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&bytes).map_err(|error| {
+        AwsError::invalid_request_content(format!(
+            "Could not parse request body into json: {error}"
+        ))
+    })
+}
+
+/// The bare name of a path's function name (which may be an ARN), and its qualifier from the
+/// name or the `Qualifier` query parameter.
+fn named(
+    name: Result<UrlPath<String>, PathRejection>,
+    query: Option<&QualifierQuery>,
+) -> Result<(String, Option<String>), AwsError> {
+    let UrlPath(name) = name.map_err(|e| AwsError::invalid_parameter(e.body_text()))?;
+    let (bare, qualifier) = split_name(&name);
+    check_name(bare)?;
+    let qualifier = qualifier
+        .map(str::to_owned)
+        .or_else(|| query.and_then(|q| q.qualifier.clone()));
+    Ok((bare.to_owned(), qualifier))
+}
+
+fn check_name(name: &str) -> Result<(), AwsError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(validation(format!(
+            "1 validation error detected: Value '{name}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{{2}}(-gov)?-[a-z]+-\\d{{1}}:)?(\\d{{12}}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
+        )))
+    }
+}
+
+fn query<T: Default>(query: Result<Query<T>, QueryRejection>) -> Result<T, AwsError> {
+    query
+        .map(|Query(q)| q)
+        .map_err(|e| AwsError::invalid_parameter(e.body_text()))
+}
+
+fn check_role(role: &str) -> Result<(), AwsError> {
+    // arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+
+    let valid = role.strip_prefix("arn:").and_then(|rest| {
+        let (partition, rest) = rest.split_once(":iam::")?;
+        let (account, path) = rest.split_once(":role")?;
+        let path = path.strip_prefix('/').unwrap_or(path);
+        let partition_ok = partition.is_empty()
+            || (partition.starts_with("aws")
+                && partition
+                    .bytes()
+                    .all(|b| b.is_ascii_alphabetic() || b == b'-'));
+        let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+        let path_ok = !path.is_empty()
+            && path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@-_/".contains(&b));
+        Some(partition_ok && account_ok && path_ok)
+    });
+    if valid == Some(true) {
+        Ok(())
+    } else {
+        Err(validation(format!(
+            "1 validation error detected: Value '{role}' at 'role' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{{12}}:role/?[a-zA-Z_0-9+=,.@\\-_/]+"
+        )))
+    }
+}
+
+fn check_runtime(runtime: &str) -> Result<(), AwsError> {
+    if RUNTIMES.contains(&runtime) {
+        Ok(())
+    } else {
+        Err(AwsError::invalid_parameter(format!(
+            "The runtime parameter of {runtime} is not supported by lambkin, which runs OS-only runtimes ({}): the zip's `bootstrap` executable is the function.",
+            RUNTIMES.join(", ")
+        )))
+    }
+}
+
+fn timeout(seconds: i64) -> Result<Duration, AwsError> {
+    match u64::try_from(seconds) {
+        Ok(s @ 1..=900) => Ok(Duration::from_secs(s)),
+        _ => Err(validation(format!(
+            "1 validation error detected: Value '{seconds}' at 'timeout' failed to satisfy constraint: Member must have value {}",
+            if seconds < 1 {
+                "greater than or equal to 1"
+            } else {
+                "less than or equal to 900"
+            }
+        ))),
+    }
+}
+
+fn memory(mb: i64) -> Result<u32, AwsError> {
+    match u32::try_from(mb) {
+        Ok(mb @ 128..=10_240) => Ok(mb),
+        _ => Err(validation(format!(
+            "1 validation error detected: Value '{mb}' at 'memorySize' failed to satisfy constraint: Member must have value {}",
+            if mb < 128 {
+                "greater than or equal to 128"
+            } else {
+                "less than or equal to 10240"
+            }
+        ))),
+    }
+}
+
+fn environment(env: EnvironmentIn) -> Result<BTreeMap<String, String>, AwsError> {
+    let variables = env.variables.unwrap_or_default();
+    let reserved: Vec<&str> = variables
+        .keys()
+        .filter(|k| RESERVED_ENV.contains(&k.as_str()))
+        .map(String::as_str)
+        .collect();
+    if !reserved.is_empty() {
+        return Err(AwsError::invalid_parameter(format!(
+            "Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: {}",
+            reserved.join(", ")
+        )));
+    }
+    if let Some(bad) = variables.keys().find(|k| {
+        !k.starts_with(|c: char| c.is_ascii_alphabetic())
+            || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    }) {
+        return Err(validation(format!(
+            "1 validation error detected: Value at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+] (key `{bad}`)"
+        )));
+    }
+    Ok(variables)
+}
+
+fn architectures(given: Option<Vec<String>>) -> Result<Vec<String>, AwsError> {
+    match given.as_deref() {
+        None | Some([]) => Ok(vec!["x86_64".to_owned()]),
+        Some([one]) if one == "x86_64" || one == "arm64" => Ok(vec![one.clone()]),
+        Some(_) => Err(validation(format!(
+            "1 validation error detected: Value '{}' at 'architectures' failed to satisfy constraint: Member must have length less than or equal to 1, Member must satisfy enum value set: [x86_64, arm64]",
+            given.unwrap_or_default().join(", ")
+        ))),
+    }
+}
+
+/// The zip of a request: `ZipFile` only (the emulator has no S3 or image registry).
+fn zip_file(
+    zip_file: Option<String>,
+    s3_bucket: Option<&String>,
+    image_uri: Option<&String>,
+) -> Result<Vec<u8>, AwsError> {
+    if s3_bucket.is_some() || image_uri.is_some() {
+        return Err(AwsError::invalid_parameter(
+            "lambkin takes function code as ZipFile only (not from S3 or a container image)."
+                .to_owned(),
+        ));
+    }
+    let encoded = zip_file.ok_or_else(|| {
+        AwsError::invalid_parameter("Please provide a source for function code.".to_owned())
+    })?;
+    BASE64
+        .decode(encoded.as_bytes())
+        .map_err(|_| AwsError::invalid_parameter("ZipFile is not valid base64.".to_owned()))
+}
+
+/// Unpacks `zip` into a new revision directory of `name` and keeps the zip beside it.
+async fn store_code(
+    state: &AppState,
+    name: &str,
+    zip: Vec<u8>,
+) -> Result<(PathBuf, String, u64), AwsError> {
+    let revision = uuid::Uuid::new_v4().to_string();
+    let dir = state.manage().function_dir(name).join(&revision);
+    let unpacked = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            code::unpack(&zip, &dir)?;
+            std::fs::write(dir.with_extension("zip"), &zip)?;
+            Ok::<_, CodeError>((code::sha256(&zip), zip.len() as u64))
+        })
+        .await
+    };
+    let (sha, size) = match unpacked {
+        Ok(Ok(done)) => done,
+        Ok(Err(CodeError::ZipTooLarge)) => {
+            return Err(AwsError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLargeException",
+                CodeError::ZipTooLarge.to_string(),
+            ));
+        }
+        Ok(Err(CodeError::Io(error))) => {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(service_error(format!("Could not store the code: {error}")));
+        }
+        Ok(Err(refused)) => return Err(AwsError::invalid_parameter(refused.to_string())),
+        Err(_) => return Err(service_error("Could not unpack the code".to_owned())),
+    };
+    Ok((dir, sha, size))
+}
+
+fn now() -> String {
+    crate::clock::last_modified(SystemTime::now())
+}
+
+fn json(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(error) => service_error(error.to_string()).into_response(),
+    }
+}
+
+async fn create_function(State(state): State<AppState>, body: Body) -> Result<Response, AwsError> {
+    let request: model::CreateFunction =
+        json_body(body, code::MAX_REQUEST_BYTES, "CreateFunction").await?;
+    let name = request.function_name.unwrap_or_default();
+    let name = split_name(&name).0.to_owned();
+    check_name(&name)?;
+    let role = request.role.ok_or_else(|| {
+        validation("1 validation error detected: Value null at 'role' failed to satisfy constraint: Member must not be null".to_owned())
+    })?;
+    check_role(&role)?;
+    if request.package_type.as_deref().is_some_and(|t| t != "Zip") {
+        return Err(AwsError::invalid_parameter(
+            "lambkin deploys Zip packages only.".to_owned(),
+        ));
+    }
+    let runtime = request.runtime.ok_or_else(|| {
+        AwsError::invalid_parameter("Runtime and Handler are mandatory parameters for functions created with deployment packages.".to_owned())
+    })?;
+    check_runtime(&runtime)?;
+    let timeout = request.timeout.map(timeout).transpose()?;
+    let memory = request.memory_size.map(memory).transpose()?;
+    let env = request.environment.map(environment).transpose()?;
+    let architectures = architectures(request.architectures)?;
+    let code = request.code.unwrap_or_default();
+    let zip = zip_file(
+        code.zip_file,
+        code.s3_bucket.as_ref(),
+        code.image_uri.as_ref(),
+    )?;
+
+    let _writing = state.manage().writes.lock().await;
+    if state.manage().deployed(&name).is_some() || state.function(&name).is_some() {
+        return Err(conflict(format!("Function already exist: {name}")));
+    }
+    let (dir, code_sha256, code_size) = store_code(&state, &name, zip).await?;
+    let mut config = FunctionConfig::new(&name, dir.join("bootstrap"));
+    config.working_dir = Some(dir.clone());
+    config.region = state.region().to_owned();
+    config.handler = request.handler;
+    config.env = env.unwrap_or_default();
+    if let Some(timeout) = timeout {
+        config.timeout = timeout;
+    }
+    if let Some(memory) = memory {
+        config.memory_mb = memory;
+    }
+    let latest = Revision {
+        config: config.clone(),
+        runtime,
+        role,
+        description: request.description.unwrap_or_default(),
+        architectures,
+        code_sha256,
+        code_size,
+        last_modified: now(),
+        revision_id: uuid::Uuid::new_v4().to_string(),
+        code_dir: Some(dir),
+    };
+    state.registry().add(name.clone(), config);
+    let mut deployed = Deployed {
+        latest,
+        versions: BTreeMap::new(),
+        next_version: 1,
+        updating: false,
+    };
+    let shown = if request.publish == Some(true) {
+        publish(&state, &mut deployed, None)
+    } else {
+        deployed.latest.configuration(false)
+    };
+    lock(&state.manage().deployed).insert(name.clone(), deployed);
+    tracing::info!(function = %name, "created through the management API");
+    Ok(json(StatusCode::CREATED, &shown))
+}
+
+/// Publishes `$LATEST` as a new version (or answers the last one if nothing changed since).
+fn publish(
+    state: &AppState,
+    deployed: &mut Deployed,
+    description: Option<String>,
+) -> FunctionConfiguration {
+    if let Some(last) = deployed.versions.values().next_back() {
+        if deployed.latest.same_as(last) {
+            return last.configuration(false);
+        }
+    }
+    let number = deployed.next_version;
+    deployed.next_version += 1;
+    let mut revision = deployed.latest.clone();
+    revision.config.version = number.to_string();
+    if let Some(description) = description {
+        revision.description = description;
+    }
+    revision.revision_id = uuid::Uuid::new_v4().to_string();
+    state.registry().add(
+        key(&revision.config.name, Some(&revision.config.version)),
+        revision.config.clone(),
+    );
+    let shown = revision.configuration(false);
+    deployed.versions.insert(number, revision);
+    shown
+}
+
+/// The revision of `found` at `qualifier`.
+fn revision_at(
+    state: &AppState,
+    name: &str,
+    found: &Found,
+    qualifier: Option<&str>,
+) -> Result<(Revision, bool), AwsError> {
+    let missing = || AwsError::function_not_found(state.region(), name, qualifier);
+    match (found, qualifier) {
+        (Found::Project(revision), None | Some(VERSION_LATEST)) => Ok((revision.clone(), false)),
+        (Found::Project(_), Some(_)) => Err(missing()),
+        (Found::Deployed(deployed), None | Some(VERSION_LATEST)) => {
+            Ok((deployed.latest.clone(), deployed.updating))
+        }
+        (Found::Deployed(deployed), Some(version)) => version
+            .parse::<u64>()
+            .ok()
+            .and_then(|n| deployed.versions.get(&n))
+            .map(|revision| (revision.clone(), false))
+            .ok_or_else(missing),
+    }
+}
+
+async fn get_function(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+    qualifier: Result<Query<QualifierQuery>, QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, AwsError> {
+    let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
+    let found = find(&state, &name)?;
+    let (revision, updating) = revision_at(&state, &name, &found, qualifier.as_deref())?;
+    let location = revision.code_dir.as_ref().and_then(|dir| {
+        let host = headers.get(header::HOST)?.to_str().ok()?;
+        let revision = dir.file_name()?.to_str()?;
+        Some(format!("http://{host}/_lambkin/code/{name}/{revision}"))
+    });
+    let answer = GetFunction {
+        configuration: revision.configuration(updating),
+        code: CodeLocation {
+            repository_type: "S3",
+            location,
+        },
+    };
+    Ok(json(StatusCode::OK, &answer))
+}
+
+async fn get_configuration(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+    qualifier: Result<Query<QualifierQuery>, QueryRejection>,
+) -> Result<Response, AwsError> {
+    let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
+    let found = find(&state, &name)?;
+    let (revision, updating) = revision_at(&state, &name, &found, qualifier.as_deref())?;
+    Ok(json(StatusCode::OK, &revision.configuration(updating)))
+}
+
+/// `GET /_lambkin/code/{name}/{revision}`: a deployed zip (GetFunction's `Code.Location`).
+async fn download_code(
+    State(state): State<AppState>,
+    UrlPath((name, revision)): UrlPath<(String, String)>,
+) -> Result<Response, AwsError> {
+    check_name(&name)?;
+    let revision = uuid::Uuid::parse_str(&revision)
+        .map_err(|_| AwsError::function_not_found(state.region(), &name, None))?;
+    let path = state
+        .manage()
+        .function_dir(&name)
+        .join(format!("{revision}.zip"));
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| AwsError::function_not_found(state.region(), &name, None))?;
+    Ok(([(header::CONTENT_TYPE, "application/zip")], bytes).into_response())
+}
+
+/// Makes `revision` the new `$LATEST` of `deployed` (publishing it too with `publish`) and
+/// stores it, then starts it in the background: a warm instance first, as every version switch
+/// does. `LastUpdateStatus` is `InProgress` until it serves. Answers the configuration to show.
+fn update_latest(
+    state: &AppState,
+    mut deployed: Deployed,
+    revision: Revision,
+    publish_too: bool,
+) -> FunctionConfiguration {
+    let previous = std::mem::replace(&mut deployed.latest, revision);
+    deployed.updating = true;
+    let shown = if publish_too {
+        publish(state, &mut deployed, None)
+    } else {
+        deployed.latest.configuration(true)
+    };
+    let config = deployed.latest.config.clone();
+    let name = config.name.clone();
+    let in_use: Vec<PathBuf> = deployed
+        .versions
+        .values()
+        .chain([&deployed.latest])
+        .filter_map(|r| r.code_dir.clone())
+        .collect();
+    lock(&state.manage().deployed).insert(name.clone(), deployed);
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Some(Function::Pool(pool)) = state.registry().get(&name, None).as_deref() {
+            pool.replace(config).await;
+        }
+        if let Some(deployed) = lock(&state.manage().deployed).get_mut(&name) {
+            deployed.updating = false;
+        }
+        // Code no version runs any more (busy old instances keep their open files).
+        if let Some(dir) = previous.code_dir.filter(|dir| !in_use.contains(dir)) {
+            let _ = std::fs::remove_file(dir.with_extension("zip"));
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    });
+    shown
+}
+
+async fn update_code(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+    body: Body,
+) -> Result<Response, AwsError> {
+    let (name, _) = named(name, None)?;
+    let request: model::UpdateFunctionCode =
+        json_body(body, code::MAX_REQUEST_BYTES, "UpdateFunctionCode").await?;
+    let architectures = request
+        .architectures
+        .map(|a| architectures(Some(a)))
+        .transpose()?;
+    let _writing = state.manage().writes.lock().await;
+    let deployed = find_deployed(&state, &name)?;
+    update_in_progress(&deployed)?;
+    check_revision(&deployed, request.revision_id.as_deref())?;
+    let zip = zip_file(
+        request.zip_file,
+        request.s3_bucket.as_ref(),
+        request.image_uri.as_ref(),
+    )?;
+    let (dir, code_sha256, code_size) = store_code(&state, &name, zip).await?;
+    let mut revision = deployed.latest.clone();
+    revision.config.executable = dir.join("bootstrap");
+    revision.config.working_dir = Some(dir.clone());
+    revision.code_dir = Some(dir.clone());
+    revision.code_sha256 = code_sha256;
+    revision.code_size = code_size;
+    revision.last_modified = now();
+    revision.revision_id = uuid::Uuid::new_v4().to_string();
+    if let Some(architectures) = architectures {
+        revision.architectures = architectures;
+    }
+    if request.dry_run == Some(true) {
+        let _ = std::fs::remove_file(dir.with_extension("zip"));
+        let _ = std::fs::remove_dir_all(&dir);
+        return Ok(json(StatusCode::OK, &revision.configuration(false)));
+    }
+    let shown = update_latest(&state, deployed, revision, request.publish == Some(true));
+    Ok(json(StatusCode::OK, &shown))
+}
+
+async fn update_configuration(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+    body: Body,
+) -> Result<Response, AwsError> {
+    let (name, _) = named(name, None)?;
+    let request: model::UpdateFunctionConfiguration =
+        json_body(body, 1024 * 1024, "UpdateFunctionConfiguration").await?;
+    let _writing = state.manage().writes.lock().await;
+    let deployed = find_deployed(&state, &name)?;
+    update_in_progress(&deployed)?;
+    check_revision(&deployed, request.revision_id.as_deref())?;
+    let mut revision = deployed.latest.clone();
+    if let Some(role) = request.role {
+        check_role(&role)?;
+        revision.role = role;
+    }
+    if let Some(runtime) = request.runtime {
+        check_runtime(&runtime)?;
+        revision.runtime = runtime;
+    }
+    if let Some(handler) = request.handler {
+        revision.config.handler = Some(handler);
+    }
+    if let Some(description) = request.description {
+        revision.description = description;
+    }
+    if let Some(seconds) = request.timeout {
+        revision.config.timeout = timeout(seconds)?;
+    }
+    if let Some(mb) = request.memory_size {
+        revision.config.memory_mb = memory(mb)?;
+    }
+    if let Some(env) = request.environment {
+        revision.config.env = environment(env)?;
+    }
+    revision.last_modified = now();
+    revision.revision_id = uuid::Uuid::new_v4().to_string();
+    let shown = update_latest(&state, deployed, revision, false);
+    Ok(json(StatusCode::OK, &shown))
+}
+
+async fn publish_version(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+    body: Body,
+) -> Result<Response, AwsError> {
+    let (name, _) = named(name, None)?;
+    let request: model::PublishVersion = json_body(body, 1024 * 1024, "PublishVersion").await?;
+    let _writing = state.manage().writes.lock().await;
+    let mut deployed = find_deployed(&state, &name)?;
+    update_in_progress(&deployed)?;
+    check_revision(&deployed, request.revision_id.as_deref())?;
+    if let Some(sha) = request.code_sha256 {
+        if sha != deployed.latest.code_sha256 {
+            return Err(AwsError::invalid_parameter(format!(
+                "CodeSHA256 ({sha}) is different from current CodeSHA256 in $LATEST ({}). Please try again with the CodeSHA256 in $LATEST.",
+                deployed.latest.code_sha256
+            )));
+        }
+    }
+    let shown = publish(&state, &mut deployed, request.description);
+    lock(&state.manage().deployed).insert(name, deployed);
+    Ok(json(StatusCode::CREATED, &shown))
+}
+
+/// The `MaxItems` of a list request (AWS: 1 to 10000, default 50).
+fn page_size(max_items: Option<&str>) -> Result<usize, AwsError> {
+    match max_items.map(str::parse::<usize>) {
+        None => Ok(50),
+        Some(Ok(n @ 1..=10_000)) => Ok(n),
+        Some(_) => Err(validation(format!(
+            "1 validation error detected: Value '{}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 10000",
+            max_items.unwrap_or_default()
+        ))),
+    }
+}
+
+/// One page of `items` (sorted by their marker) after `marker`, and the next page's marker.
+fn page<T>(items: Vec<(String, T)>, marker: Option<&str>, size: usize) -> (Vec<T>, Option<String>) {
+    let mut rest = items
+        .into_iter()
+        .filter(|(key, _)| marker.is_none_or(|m| key.as_str() > m))
+        .peekable();
+    let mut page = Vec::new();
+    let mut last = None;
+    while page.len() < size {
+        let Some((key, item)) = rest.next() else {
+            break;
+        };
+        last = Some(key);
+        page.push(item);
+    }
+    let next = rest.peek().and(last);
+    (page, next)
+}
+
+async fn list_functions(
+    State(state): State<AppState>,
+    list: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, AwsError> {
+    let list = query(list)?;
+    let size = page_size(list.max_items.as_deref())?;
+    let all_versions = list.function_version.as_deref() == Some("ALL");
+    let mut items = Vec::new();
+    for name in state.function_names() {
+        let found = match find(&state, &name) {
+            Ok(found) => found,
+            Err(_) => continue, // deleted meanwhile
+        };
+        match found {
+            Found::Project(revision) => items.push((name, revision.configuration(false))),
+            Found::Deployed(deployed) => {
+                items.push((
+                    name.clone(),
+                    deployed.latest.configuration(deployed.updating),
+                ));
+                if all_versions {
+                    for (number, revision) in &deployed.versions {
+                        // Zero-padded so markers sort versions numerically.
+                        items.push((
+                            format!("{name}:{number:020}"),
+                            revision.configuration(false),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let (functions, next_marker) = page(items, list.marker.as_deref(), size);
+    Ok(json(
+        StatusCode::OK,
+        &ListFunctions {
+            functions,
+            next_marker,
+        },
+    ))
+}
+
+async fn list_versions(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+    list: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, AwsError> {
+    let (name, _) = named(name, None)?;
+    let list = query(list)?;
+    let size = page_size(list.max_items.as_deref())?;
+    let mut items = Vec::new();
+    match find(&state, &name)? {
+        Found::Project(revision) => items.push((String::new(), revision.configuration(false))),
+        Found::Deployed(deployed) => {
+            items.push((
+                String::new(),
+                deployed.latest.configuration(deployed.updating),
+            ));
+            for (number, revision) in &deployed.versions {
+                items.push((format!("{number:020}"), revision.configuration(false)));
+            }
+        }
+    }
+    let (versions, next_marker) = page(items, list.marker.as_deref(), size);
+    Ok(json(
+        StatusCode::OK,
+        &ListVersions {
+            versions,
+            next_marker,
+        },
+    ))
+}
+
+async fn delete_function(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+    qualifier: Result<Query<QualifierQuery>, QueryRejection>,
+) -> Result<Response, AwsError> {
+    let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
+    let _writing = state.manage().writes.lock().await;
+    let mut deployed = find_deployed(&state, &name)?;
+    match qualifier.as_deref() {
+        None => {
+            lock(&state.manage().deployed).remove(&name);
+            state.registry().remove(&name);
+            for number in deployed.versions.keys() {
+                state
+                    .registry()
+                    .remove(&key(&name, Some(&number.to_string())));
+            }
+            // Running instances keep their open files; nothing new starts from here.
+            let _ = std::fs::remove_dir_all(state.manage().function_dir(&name));
+            tracing::info!(function = %name, "deleted through the management API");
+        }
+        Some(VERSION_LATEST) => {
+            return Err(AwsError::invalid_parameter(
+                "$LATEST version cannot be deleted without deleting the function.".to_owned(),
+            ));
+        }
+        Some(version) => {
+            let number = version
+                .parse::<u64>()
+                .ok()
+                .filter(|n| deployed.versions.contains_key(n));
+            let Some(number) = number else {
+                return Err(AwsError::function_not_found(
+                    state.region(),
+                    &name,
+                    Some(version),
+                ));
+            };
+            deployed.versions.remove(&number);
+            state.registry().remove(&key(&name, Some(version)));
+            lock(&state.manage().deployed).insert(name, deployed);
+        }
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_validated_like_aws() {
+        for ok in [
+            "arn:aws:iam::123456789012:role/lambda-exec",
+            "arn:aws:iam::123456789012:role/service-role/x_y+=,.@-",
+            "arn:aws-cn:iam::123456789012:role/r",
+        ] {
+            assert!(check_role(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "role",
+            "arn:aws:iam::12345:role/r",
+            "arn:aws:iam::123456789012:user/r",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam::123456789012:role/a b",
+        ] {
+            assert!(check_role(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn limits_are_awss() {
+        assert!(timeout(0).is_err());
+        assert!(timeout(901).is_err());
+        assert_eq!(timeout(900).unwrap(), Duration::from_secs(900));
+        assert!(memory(127).is_err());
+        assert!(memory(10_241).is_err());
+        assert_eq!(memory(128).unwrap(), 128);
+        assert!(architectures(Some(vec!["x86_64".into(), "arm64".into()])).is_err());
+        assert!(architectures(Some(vec!["mips".into()])).is_err());
+        assert_eq!(architectures(None).unwrap(), ["x86_64"]);
+    }
+
+    #[test]
+    fn reserved_and_malformed_variables_are_refused() {
+        let env = |k: &str| EnvironmentIn {
+            variables: Some(BTreeMap::from([(k.to_owned(), "v".to_owned())])),
+        };
+        assert!(environment(env("GREETING")).is_ok());
+        assert!(environment(env("AWS_REGION")).is_err());
+        assert!(environment(env("1X")).is_err());
+        assert!(environment(env("A-B")).is_err());
+    }
+
+    #[test]
+    fn pages_follow_markers() {
+        let items: Vec<(String, u32)> = (0..5).map(|i| (format!("f{i}"), i)).collect();
+        let (first, next) = page(items.clone(), None, 2);
+        assert_eq!(first, [0, 1]);
+        assert_eq!(next.as_deref(), Some("f1"));
+        let (second, next) = page(items.clone(), next.as_deref(), 2);
+        assert_eq!(second, [2, 3]);
+        let (last, next) = page(items, next.as_deref(), 2);
+        assert_eq!(last, [4]);
+        assert_eq!(next, None);
+        assert!(page_size(Some("0")).is_err());
+        assert_eq!(page_size(None).unwrap(), 50);
+    }
+}

@@ -1,0 +1,187 @@
+//! The management API's request and response bodies, in AWS's JSON shapes (`restJson1`,
+//! PascalCase members). The AWS SDK for Rust has client types only (no serde), so the wire
+//! shapes are spelled out here.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `Code` of CreateFunction.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct FunctionCode {
+    pub(crate) zip_file: Option<String>,
+    pub(crate) s3_bucket: Option<String>,
+    pub(crate) image_uri: Option<String>,
+}
+
+/// `Environment` of a request.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct EnvironmentIn {
+    pub(crate) variables: Option<BTreeMap<String, String>>,
+}
+
+/// CreateFunction's body (members the emulator does not model are ignored).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CreateFunction {
+    pub(crate) function_name: Option<String>,
+    pub(crate) runtime: Option<String>,
+    pub(crate) role: Option<String>,
+    pub(crate) handler: Option<String>,
+    pub(crate) code: Option<FunctionCode>,
+    pub(crate) description: Option<String>,
+    pub(crate) timeout: Option<i64>,
+    pub(crate) memory_size: Option<i64>,
+    pub(crate) publish: Option<bool>,
+    pub(crate) environment: Option<EnvironmentIn>,
+    pub(crate) package_type: Option<String>,
+    pub(crate) architectures: Option<Vec<String>>,
+}
+
+/// UpdateFunctionCode's body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct UpdateFunctionCode {
+    pub(crate) zip_file: Option<String>,
+    pub(crate) s3_bucket: Option<String>,
+    pub(crate) image_uri: Option<String>,
+    pub(crate) publish: Option<bool>,
+    pub(crate) dry_run: Option<bool>,
+    pub(crate) revision_id: Option<String>,
+    pub(crate) architectures: Option<Vec<String>>,
+}
+
+/// UpdateFunctionConfiguration's body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct UpdateFunctionConfiguration {
+    pub(crate) role: Option<String>,
+    pub(crate) handler: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) timeout: Option<i64>,
+    pub(crate) memory_size: Option<i64>,
+    pub(crate) environment: Option<EnvironmentIn>,
+    pub(crate) runtime: Option<String>,
+    pub(crate) revision_id: Option<String>,
+}
+
+/// PublishVersion's body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct PublishVersion {
+    pub(crate) code_sha256: Option<String>,
+    pub(crate) description: Option<String>,
+    pub(crate) revision_id: Option<String>,
+}
+
+/// `FunctionConfiguration`: what Get/Create/Update/Publish answer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct FunctionConfiguration {
+    pub(crate) function_name: String,
+    pub(crate) function_arn: String,
+    pub(crate) runtime: String,
+    pub(crate) role: String,
+    pub(crate) handler: String,
+    pub(crate) code_size: u64,
+    pub(crate) description: String,
+    pub(crate) timeout: u64,
+    pub(crate) memory_size: u32,
+    pub(crate) last_modified: String,
+    pub(crate) code_sha256: String,
+    pub(crate) version: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) environment: Option<EnvironmentOut>,
+    pub(crate) tracing_config: TracingConfig,
+    pub(crate) revision_id: String,
+    pub(crate) state: &'static str,
+    pub(crate) last_update_status: &'static str,
+    pub(crate) package_type: &'static str,
+    pub(crate) architectures: Vec<String>,
+    pub(crate) ephemeral_storage: EphemeralStorage,
+    pub(crate) logging_config: LoggingConfig,
+}
+
+/// `Environment` of an answer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct EnvironmentOut {
+    pub(crate) variables: BTreeMap<String, String>,
+}
+
+/// `TracingConfig`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct TracingConfig {
+    pub(crate) mode: &'static str,
+}
+
+/// `EphemeralStorage` (`/tmp`, in MB).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct EphemeralStorage {
+    pub(crate) size: u32,
+}
+
+/// `LoggingConfig`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct LoggingConfig {
+    pub(crate) log_format: &'static str,
+    pub(crate) log_group: String,
+}
+
+/// GetFunction's answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct GetFunction {
+    pub(crate) configuration: FunctionConfiguration,
+    pub(crate) code: CodeLocation,
+}
+
+/// Where a function's code can be downloaded.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CodeLocation {
+    pub(crate) repository_type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) location: Option<String>,
+}
+
+/// ListFunctions' answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListFunctions {
+    pub(crate) functions: Vec<FunctionConfiguration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) next_marker: Option<String>,
+}
+
+/// ListVersionsByFunction's answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListVersions {
+    pub(crate) versions: Vec<FunctionConfiguration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) next_marker: Option<String>,
+}
+
+/// Query parameters of the list operations.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ListQuery {
+    #[serde(rename = "Marker")]
+    pub(crate) marker: Option<String>,
+    #[serde(rename = "MaxItems")]
+    pub(crate) max_items: Option<String>,
+    #[serde(rename = "FunctionVersion")]
+    pub(crate) function_version: Option<String>,
+}
+
+/// The `Qualifier` query parameter.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct QualifierQuery {
+    #[serde(rename = "Qualifier")]
+    pub(crate) qualifier: Option<String>,
+}
