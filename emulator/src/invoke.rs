@@ -48,6 +48,8 @@ pub struct AppState {
     /// Swapped whole when the configuration is reloaded.
     gateway: Arc<RwLock<Arc<Gateway>>>,
     build: Arc<watch::Sender<BuildState>>,
+    /// Function URLs being served.
+    function_urls: Arc<crate::function_url::FunctionUrls>,
     /// Deployed functions (the management API).
     #[cfg(feature = "manage")]
     manage: Arc<crate::manage::Store>,
@@ -75,6 +77,7 @@ impl AppState {
                 EventOptions::default(),
             )))),
             build: Arc::new(watch::Sender::new(BuildState::Ready)),
+            function_urls: Arc::default(),
             #[cfg(feature = "manage")]
             manage: Arc::default(),
         }
@@ -123,6 +126,11 @@ impl AppState {
         &self.registry
     }
 
+    /// The function URLs served.
+    pub(crate) fn function_urls(&self) -> &crate::function_url::FunctionUrls {
+        &self.function_urls
+    }
+
     /// What the management API keeps.
     #[cfg(feature = "manage")]
     pub(crate) fn manage(&self) -> &crate::manage::Store {
@@ -130,6 +138,7 @@ impl AppState {
     }
 
     /// The region of the emulator's ARNs.
+    #[cfg(feature = "manage")]
     pub(crate) fn region(&self) -> &str {
         &self.region
     }
@@ -158,7 +167,18 @@ async fn front_fallback(
     State(state): State<AppState>,
     request: axum::extract::Request,
 ) -> Response {
-    if request.uri().path().starts_with("/2015-03-31/") {
+    // Every API version prefix of Lambda's REST API (functions, URLs, tags, layers, …).
+    let path = request.uri().path();
+    if [
+        "/2015-03-31/",
+        "/2021-10-31/",
+        "/2017-03-31/",
+        "/2018-10-31/",
+        "/2019-09-25/",
+    ]
+    .iter()
+    .any(|prefix| path.starts_with(prefix))
+    {
         return unknown_operation().await.into_response();
     }
     let gateway = state.gateway();

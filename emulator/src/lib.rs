@@ -17,6 +17,7 @@ mod body;
 mod clock;
 pub mod config;
 mod error;
+mod function_url;
 pub mod gateway;
 mod instance;
 pub mod invoke;

@@ -38,6 +38,9 @@ enum Command {
     Watch(WatchArgs),
     /// Build functions for AWS Lambda: target/lambda/<function>/bootstrap and bootstrap.zip.
     Build(BuildArgs),
+    /// Build a function for Lambda and deploy it: to AWS, or to any Lambda API (such as a
+    /// running `lambkin`) with --endpoint-url.
+    Deploy(DeployArgs),
     /// Invoke a function of a running emulator and print its answer.
     Invoke(InvokeArgs),
     /// Print a sample event, as the AWS service sends it.
@@ -121,6 +124,58 @@ struct BuildArgs {
     bins: Vec<String>,
 }
 
+/// Options of `lambkin deploy`.
+#[derive(Debug, Args)]
+struct DeployArgs {
+    /// The function to deploy, as `lambkin watch` names it.
+    function: String,
+    /// Deploy to this Lambda API instead of AWS's, e.g. a running `lambkin`:
+    /// http://127.0.0.1:9000 (loopback endpoints need no credentials or role).
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// The AWS region (default: AWS_REGION, then the profile's).
+    #[arg(long)]
+    region: Option<String>,
+    /// The AWS shared-config profile (default: AWS_PROFILE).
+    #[arg(long)]
+    profile: Option<String>,
+    /// The execution role's ARN; AWS needs one to create a function.
+    #[arg(long, value_name = "ARN")]
+    role: Option<String>,
+    /// Memory size in MB (default: the function's configuration, else 128).
+    #[arg(long, value_name = "MB", value_parser = clap::value_parser!(u32).range(128..=10_240))]
+    memory: Option<u32>,
+    /// Timeout in seconds (default: the function's configuration, else 3).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=900))]
+    timeout: Option<u64>,
+    /// An environment variable, over the function's configured ones (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = key_value)]
+    env: Vec<(String, String)>,
+    /// Give the function a public function URL (also done when its configuration has one).
+    #[arg(long)]
+    function_url: bool,
+    /// Build for arm64 (Graviton) instead of x86_64.
+    #[arg(long)]
+    arm64: bool,
+    /// Deploy a debug build instead of the `lambda` release profile (quicker to build).
+    #[arg(long)]
+    debug: bool,
+    /// Read the functions from this SAM template or serverless.yml.
+    #[arg(long, value_name = "FILE")]
+    template: Option<PathBuf>,
+    /// Make only the read-only calls and print the others.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// A `KEY=VALUE` argument.
+fn key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
+}
+
 /// Options of `lambkin invoke`.
 #[derive(Debug, Args)]
 struct InvokeArgs {
@@ -157,6 +212,7 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Watch(args)) => watch(args),
         None => watch(cli.watch),
         Some(Command::Build(args)) => build(args),
+        Some(Command::Deploy(args)) => deploy(args),
         Some(Command::Invoke(args)) => invoke(args),
         Some(Command::Event(args)) => {
             println!(
@@ -283,7 +339,9 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
         }
         print_served(shown, &emulator);
         for name in &function_urls {
-            serve_function_url(&emulator, name, args.serve.bind).await?;
+            if let Some(url) = emulator.serve_function_url(name, args.serve.bind).await? {
+                println!("  {name:<20} function URL {url}");
+            }
         }
         let served = emulator.serve_listener(listener, shutdown_signal()).await;
         // The frozen versions die with the emulator (best effort: a crash leaves them behind).
@@ -403,6 +461,9 @@ fn planned(spec: FunctionSpec, workspace: &project::Workspace) -> anyhow::Result
 fn print_served(addr: SocketAddr, emulator: &Emulator) {
     let state = emulator.state();
     println!("lambkin: serving on http://{addr} (status: http://{addr}/_lambkin)");
+    println!(
+        "  Lambda API (invoke, create-function, …): aws lambda … --endpoint-url http://{addr}"
+    );
     for name in state.function_names() {
         println!("  {name:<20} POST http://{addr}/2015-03-31/functions/{name}/invocations");
     }
@@ -545,30 +606,6 @@ async fn apply(emulator: &Emulator, planned: Vec<Planned>) -> anyhow::Result<()>
 
 /// Serves `function`'s function URL on a listener of its own (a function URL is a host of its
 /// own in AWS), for as long as the emulator runs.
-async fn serve_function_url(
-    emulator: &Emulator,
-    function: &str,
-    bind: IpAddr,
-) -> anyhow::Result<()> {
-    let Some(router) = emulator.function_url_router(function) else {
-        return Ok(());
-    };
-    let listener = tokio::net::TcpListener::bind(SocketAddr::new(bind, 0))
-        .await
-        .with_context(|| format!("cannot listen for {function}'s function URL"))?;
-    println!(
-        "  {function:<20} function URL http://{}/",
-        listener.local_addr()?
-    );
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, service).await {
-            tracing::error!(%error, "function URL listener stopped");
-        }
-    });
-    Ok(())
-}
-
 /// Prints to stdout; a closed pipe (`lambkin event sqs | head`) is not an error.
 fn print_out(text: &str) -> anyhow::Result<()> {
     use std::io::Write;
@@ -621,6 +658,20 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
     } else {
         Arch::X86_64
     };
+    for artifact in build_for_lambda(&cargo, &workspace, &functions, args.release, arch)? {
+        println!("{:<20} {}", artifact.function, artifact.zip.display());
+    }
+    Ok(())
+}
+
+/// Builds `functions` for Lambda in one cargo build: `target/lambda/<bin>/bootstrap.zip`.
+fn build_for_lambda(
+    cargo: &OsString,
+    workspace: &project::Workspace,
+    functions: &[&Discovered],
+    release: bool,
+    arch: Arch,
+) -> anyhow::Result<Vec<package::Artifact>> {
     let toolchain = Toolchain {
         installed_targets: std::process::Command::new("rustup")
             .args(["target", "list", "--installed"])
@@ -630,18 +681,123 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
         cross_linker: package::has_cross_linker(arch),
     };
     let manifest = std::fs::read_to_string(workspace.root.join("Cargo.toml")).unwrap_or_default();
-    let cargo_args = package::cargo_args(args.release, arch, &manifest, &toolchain)?;
+    let cargo_args = package::cargo_args(release, arch, &manifest, &toolchain)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let artifacts = runtime.block_on(package::build_for_lambda(
-        &cargo,
+    Ok(runtime.block_on(package::build_for_lambda(
+        cargo,
         &workspace.target_dir,
         &cargo_args,
-        &functions,
+        functions,
+    ))?)
+}
+
+#[cfg(not(feature = "deploy"))]
+fn deploy(args: DeployArgs) -> anyhow::Result<()> {
+    bail!(
+        "this `lambkin` was built without deploy support, which brings the AWS SDK and is kept out of the default build so the first `cargo run` stays quick. Build it in:\n  cargo install --path emulator --features deploy\nor, in the Lambkin repository:\n  cargo run --features deploy -- deploy {}",
+        args.function
+    )
+}
+
+/// Builds the function for Lambda and hands its zip and settings to `lambkin_deploy`.
+#[cfg(feature = "deploy")]
+fn deploy(args: DeployArgs) -> anyhow::Result<()> {
+    let cargo = cargo();
+    let here = std::env::current_dir()?;
+    let workspace = project::discover(&cargo, &here, &[])?;
+    let settings = Settings {
+        here,
+        template: args.template.clone(),
+        env_file: None,
+    };
+    let (planned, _) = settings.plan(&workspace)?;
+    let Some(function) = planned.iter().find(|p| p.config.name == args.function) else {
+        let names: Vec<&str> = planned.iter().map(|p| p.config.name.as_str()).collect();
+        bail!(
+            "no function `{}` here; the functions are: {}",
+            args.function,
+            names.join(", ")
+        );
+    };
+    let Some(rust) = &function.rust else {
+        bail!(
+            "`{}` is a `bootstrap` served as it is, not built from Rust: zip its directory and use `aws lambda create-function` / `update-function-code`",
+            args.function
+        );
+    };
+    let arch = if args.arm64 {
+        Arch::Arm64
+    } else {
+        Arch::X86_64
+    };
+    let artifacts = build_for_lambda(&cargo, &workspace, &[rust], !args.debug, arch)?;
+    let zip_path = &artifacts
+        .first()
+        .context("the build gave no bootstrap.zip")?
+        .zip;
+    let zip =
+        std::fs::read(zip_path).with_context(|| format!("cannot read {}", zip_path.display()))?;
+    let config = &function.config;
+    let mut env = config.env.clone();
+    env.extend(args.env);
+    let deployment = lambkin_deploy::Deployment {
+        function_name: config.name.clone(),
+        zip,
+        architecture: match arch {
+            Arch::Arm64 => lambkin_deploy::Architecture::Arm64,
+            Arch::X86_64 => lambkin_deploy::Architecture::X86_64,
+        },
+        role: args.role,
+        memory_mb: i32::try_from(args.memory.unwrap_or(config.memory_mb))?,
+        timeout_secs: i32::try_from(args.timeout.unwrap_or(config.timeout.as_secs()))?,
+        env,
+        function_url: args.function_url || function.function_url,
+    };
+    let target = lambkin_deploy::Target {
+        endpoint_url: args.endpoint_url,
+        region: args.region,
+        profile: args.profile,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut progress = |call: &lambkin_deploy::Call| {
+        let skipped = call.is_mutating()
+            || matches!(
+                call,
+                lambkin_deploy::Call::WaitUntilActive { .. }
+                    | lambkin_deploy::Call::WaitUntilUpdated { .. }
+            );
+        let verb = if args.dry_run && skipped {
+            "would call"
+        } else {
+            "→"
+        };
+        eprintln!("{verb} {call}");
+    };
+    let deployed = runtime.block_on(lambkin_deploy::deploy(
+        &deployment,
+        &target,
+        args.dry_run,
+        &mut progress,
     ))?;
-    for artifact in artifacts {
-        println!("{:<20} {}", artifact.function, artifact.zip.display());
+    if deployed.dry_run {
+        println!("dry run: nothing was changed");
+        return Ok(());
+    }
+    let verb = if deployed.created {
+        "created"
+    } else {
+        "updated"
+    };
+    println!(
+        "{verb} {}: version {} ({}:{})",
+        config.name, deployed.version, deployed.function_arn, deployed.version
+    );
+    if let Some(url) = &deployed.function_url {
+        println!("function URL: {url}");
     }
     Ok(())
 }

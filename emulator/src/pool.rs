@@ -181,6 +181,7 @@ impl Pool {
     }
 
     /// Stops serving: idle instances stop now, busy ones once their invocation is done.
+    #[cfg(feature = "manage")]
     pub(crate) fn retire(&self) {
         self.retired.store(true, Ordering::Release);
         self.drain();

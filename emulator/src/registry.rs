@@ -94,6 +94,7 @@ impl Registry {
 
     /// Stops serving `key`: new invocations no longer find it, idle instances stop, busy ones
     /// finish their invocation and then stop.
+    #[cfg(feature = "manage")]
     pub(crate) fn remove(&self, key: &str) -> bool {
         let removed = self.write().remove(key);
         if let Some(Function::Pool(pool)) = removed.as_deref() {
@@ -149,8 +150,11 @@ mod tests {
         assert!(registry.get("hello", Some("1")).is_some());
         assert!(registry.get("hello", Some("2")).is_none());
         assert_eq!(registry.pools().len(), 2);
-        assert!(registry.remove("hello:1"));
-        assert!(!registry.remove("hello:1"));
+        #[cfg(feature = "manage")]
+        {
+            assert!(registry.remove("hello:1"));
+            assert!(!registry.remove("hello:1"));
+        }
         assert!(registry.get("hello", Some("$LATEST")).is_some());
     }
 }

@@ -86,37 +86,17 @@ impl Emulator {
         self.inner.state.set_build_state(state);
     }
 
-    /// The router of `function`'s function URL: every path and method goes to the function as
-    /// a function URL event (as AWS gives each URL a host of its own, serve it on a listener of
-    /// its own). `None` for an unknown function.
-    pub fn function_url_router(&self, function: &str) -> Option<Router> {
-        let state = self.state();
-        state.function(function)?;
-        let route = crate::apigw::Route::parse(
-            crate::apigw::Route::DEFAULT_KEY,
-            function,
-            crate::apigw::PayloadFormat::FunctionUrl,
-        )
-        .ok()?;
-        let routes = crate::apigw::RouteTable::new(vec![route]).ok()?;
-        let gateway = std::sync::Arc::new(crate::gateway::Gateway::new(
-            routes,
-            crate::apigw::EventOptions::default(),
-        ));
-        let handler = move |axum::extract::State(state): axum::extract::State<AppState>,
-                            request: axum::extract::Request| {
-            let gateway = gateway.clone();
-            async move { crate::gateway::serve(&gateway, |name| state.function(name), request).await }
-        };
-        Some(
-            Router::new()
-                .fallback(handler)
-                .layer(axum::middleware::map_response_with_state(
-                    state.clone(),
-                    crate::status::add_build_header,
-                ))
-                .with_state(state),
-        )
+    /// Serves `function`'s function URL on a listener of its own at `ip` (as AWS gives each URL
+    /// a host of its own); every path and method goes to the function as a function URL event.
+    /// Returns the URL, `None` for an unknown function. It stops with the emulator.
+    pub async fn serve_function_url(
+        &self,
+        function: &str,
+        ip: std::net::IpAddr,
+    ) -> Result<Option<String>, Error> {
+        self.inner.state.function_urls().set_ip(ip);
+        let url = crate::function_url::start(&self.inner.state, function, "NONE").await?;
+        Ok(url.map(|url| url.url))
     }
 
     /// The front router (same as `app(self.state())`).
@@ -162,6 +142,9 @@ impl Emulator {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
         let Inner { state, closing } = &*self.inner;
+        if let Ok(addr) = listener.local_addr() {
+            state.function_urls().set_ip(addr.ip());
+        }
         let reaper = tokio::spawn(reap(state.clone(), closing.subscribe()));
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
@@ -180,6 +163,7 @@ impl Emulator {
             .await;
         closing.send_replace(true);
         reaper.abort();
+        state.function_urls().clear();
         for pool in state.registry().pools() {
             pool.drain();
         }

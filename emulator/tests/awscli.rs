@@ -165,25 +165,30 @@ async fn aws_lambda_invoke_works() {
     emulator.stop().await;
 }
 
-/// A zip of `(name, unix mode, contents)` entries, as a user's packaging script would make it.
-fn zip_of(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
-    use std::io::Write;
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for (name, mode, data) in entries {
-        let options = zip::write::SimpleFileOptions::default().unix_permissions(*mode);
-        if mode & 0o170_000 == 0o120_000 {
-            let target = std::str::from_utf8(data).unwrap();
-            writer.add_symlink(*name, target, options).unwrap();
-        } else {
-            writer.start_file(*name, options).unwrap();
-            writer.write_all(data).unwrap();
-        }
-    }
-    writer.finish().unwrap().into_inner()
-}
+/// The management API (`create-function`, `update-function-code`, …) with hand-made zips.
+#[cfg(feature = "manage")]
+mod manage {
+    use super::*;
 
-/// A custom runtime in Python (the AWS CLI brings Python): answers which code it is.
-const PYTHON_BOOTSTRAP: &str = r#"#!/usr/bin/env python3
+    /// A zip of `(name, unix mode, contents)` entries, as a user's packaging script would make it.
+    fn zip_of(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
+        use std::io::Write;
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, mode, data) in entries {
+            let options = zip::write::SimpleFileOptions::default().unix_permissions(*mode);
+            if mode & 0o170_000 == 0o120_000 {
+                let target = std::str::from_utf8(data).unwrap();
+                writer.add_symlink(*name, target, options).unwrap();
+            } else {
+                writer.start_file(*name, options).unwrap();
+                writer.write_all(data).unwrap();
+            }
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    /// A custom runtime in Python (the AWS CLI brings Python): answers which code it is.
+    const PYTHON_BOOTSTRAP: &str = r#"#!/usr/bin/env python3
 import json, os, urllib.request
 api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/invocation/"
 while True:
@@ -193,280 +198,282 @@ while True:
     urllib.request.urlopen(api + request_id + "/response", data=body.encode()).read()
 "#;
 
-fn read_json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
+    fn read_json(path: &Path) -> Value {
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
 
-fn stderr_of(output: &Output) -> String {
-    assert!(!output.status.success(), "expected a failure");
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+    fn stderr_of(output: &Output) -> String {
+        assert!(!output.status.success(), "expected a failure");
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn aws_lambda_manages_functions() {
-    let emulator = Running::start(Vec::new()).await;
-    let addr = emulator.addr;
-    let dir = std::env::temp_dir().join(format!("lambkin-awscli-manage-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let fixture = std::fs::read(common::fixture_path()).unwrap();
-    let rust_zip = zip_of(&[("bootstrap", 0o755, &fixture)]);
-    std::fs::write(dir.join("rust.zip"), &rust_zip).unwrap();
-    std::fs::write(
-        dir.join("python.zip"),
-        zip_of(&[("bootstrap", 0o755, PYTHON_BOOTSTRAP.as_bytes())]),
-    )
-    .unwrap();
-    let role = "arn:aws:iam::123456789012:role/lambda-exec";
-    let create = |name: &'static str, zip: &'static str| {
-        let dir = dir.clone();
-        async move {
-            aws(
-                addr,
-                &dir,
-                &[
-                    "create-function",
-                    "--function-name",
-                    name,
-                    "--runtime",
-                    "provided.al2023",
-                    "--handler",
-                    "bootstrap",
-                    "--role",
-                    role,
-                    "--environment",
-                    "Variables={FIXTURE=echo}",
-                    "--zip-file",
-                    &format!("fileb://{zip}"),
-                ],
-            )
-            .await
-        }
-    };
-
-    // CreateFunction with a hand-made zip of a real lambda_runtime binary.
-    let Some(output) = create("managed", "rust.zip").await else {
-        return;
-    };
-    let created = stdout_json(&output);
-    assert_eq!(created["FunctionName"], "managed");
-    assert_eq!(created["State"], "Active");
-    assert_eq!(created["Version"], "$LATEST");
-    assert_eq!(created["Role"], role);
-    assert_eq!(created["CodeSize"], rust_zip.len());
-    assert_eq!(created["Environment"]["Variables"]["FIXTURE"], "echo");
-    let output = create("managed", "rust.zip").await.unwrap();
-    assert!(stderr_of(&output).contains("ResourceConflictException"));
-
-    let invoke = |qualifier: Option<&'static str>| {
-        let dir = dir.clone();
-        async move {
-            let mut args = vec!["invoke", "--function-name", "managed", "out.json"];
-            if let Some(qualifier) = qualifier {
-                args.extend(["--qualifier", qualifier]);
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn aws_lambda_manages_functions() {
+        let emulator = Running::start(Vec::new()).await;
+        let addr = emulator.addr;
+        let dir =
+            std::env::temp_dir().join(format!("lambkin-awscli-manage-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fixture = std::fs::read(common::fixture_path()).unwrap();
+        let rust_zip = zip_of(&[("bootstrap", 0o755, &fixture)]);
+        std::fs::write(dir.join("rust.zip"), &rust_zip).unwrap();
+        std::fs::write(
+            dir.join("python.zip"),
+            zip_of(&[("bootstrap", 0o755, PYTHON_BOOTSTRAP.as_bytes())]),
+        )
+        .unwrap();
+        let role = "arn:aws:iam::123456789012:role/lambda-exec";
+        let create = |name: &'static str, zip: &'static str| {
+            let dir = dir.clone();
+            async move {
+                aws(
+                    addr,
+                    &dir,
+                    &[
+                        "create-function",
+                        "--function-name",
+                        name,
+                        "--runtime",
+                        "provided.al2023",
+                        "--handler",
+                        "bootstrap",
+                        "--role",
+                        role,
+                        "--environment",
+                        "Variables={FIXTURE=echo}",
+                        "--zip-file",
+                        &format!("fileb://{zip}"),
+                    ],
+                )
+                .await
             }
-            let output = aws(addr, &dir, &args).await.unwrap();
-            assert_eq!(stdout_json(&output)["StatusCode"], 200);
-            read_json(&dir.join("out.json"))
-        }
-    };
-    let answer = invoke(None).await;
-    assert_eq!(
-        answer["env"]["AWS_LAMBDA_FUNCTION_NAME"], "managed",
-        "{answer}"
-    );
-    assert_eq!(answer["env"]["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST");
+        };
 
-    // Publish version 1 (the Rust code), then replace the code of $LATEST.
-    let output = aws(
-        addr,
-        &dir,
-        &["publish-version", "--function-name", "managed"],
-    )
-    .await
-    .unwrap();
-    assert_eq!(stdout_json(&output)["Version"], "1");
-    let output = aws(
-        addr,
-        &dir,
-        &[
-            "update-function-code",
-            "--function-name",
-            "managed",
-            "--zip-file",
-            "fileb://python.zip",
-        ],
-    )
-    .await
-    .unwrap();
-    let updated = stdout_json(&output);
-    assert_ne!(updated["CodeSha256"], created["CodeSha256"]);
-    let output = aws(
-        addr,
-        &dir,
-        &["wait", "function-updated-v2", "--function-name", "managed"],
-    )
-    .await
-    .unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output));
-    assert_eq!(
-        invoke(None).await,
-        json!({"code": "python", "version": "$LATEST"})
-    );
-    // Version 1 still runs the code it was published with.
-    let answer = invoke(Some("1")).await;
-    assert_eq!(
-        answer["env"]["AWS_LAMBDA_FUNCTION_VERSION"], "1",
-        "{answer}"
-    );
+        // CreateFunction with a hand-made zip of a real lambda_runtime binary.
+        let Some(output) = create("managed", "rust.zip").await else {
+            return;
+        };
+        let created = stdout_json(&output);
+        assert_eq!(created["FunctionName"], "managed");
+        assert_eq!(created["State"], "Active");
+        assert_eq!(created["Version"], "$LATEST");
+        assert_eq!(created["Role"], role);
+        assert_eq!(created["CodeSize"], rust_zip.len());
+        assert_eq!(created["Environment"]["Variables"]["FIXTURE"], "echo");
+        let output = create("managed", "rust.zip").await.unwrap();
+        assert!(stderr_of(&output).contains("ResourceConflictException"));
 
-    // Configuration updates reach new instances.
-    let output = aws(
-        addr,
-        &dir,
-        &[
-            "update-function-configuration",
-            "--function-name",
-            "managed",
-            "--memory-size",
-            "256",
-            "--timeout",
-            "10",
-        ],
-    )
-    .await
-    .unwrap();
-    assert_eq!(stdout_json(&output)["MemorySize"], 256);
-    let output = aws(
-        addr,
-        &dir,
-        &["wait", "function-updated-v2", "--function-name", "managed"],
-    )
-    .await
-    .unwrap();
-    assert!(output.status.success());
-    let output = aws(
-        addr,
-        &dir,
-        &[
-            "update-function-configuration",
-            "--function-name",
-            "managed",
-            "--timeout",
-            "901",
-        ],
-    )
-    .await
-    .unwrap();
-    let stderr = stderr_of(&output);
-    assert!(stderr.contains("ValidationException"), "{stderr}");
+        let invoke = |qualifier: Option<&'static str>| {
+            let dir = dir.clone();
+            async move {
+                let mut args = vec!["invoke", "--function-name", "managed", "out.json"];
+                if let Some(qualifier) = qualifier {
+                    args.extend(["--qualifier", qualifier]);
+                }
+                let output = aws(addr, &dir, &args).await.unwrap();
+                assert_eq!(stdout_json(&output)["StatusCode"], 200);
+                read_json(&dir.join("out.json"))
+            }
+        };
+        let answer = invoke(None).await;
+        assert_eq!(
+            answer["env"]["AWS_LAMBDA_FUNCTION_NAME"], "managed",
+            "{answer}"
+        );
+        assert_eq!(answer["env"]["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST");
 
-    let output = aws(addr, &dir, &["list-functions"]).await.unwrap();
-    let names: Vec<Value> = stdout_json(&output)["Functions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["FunctionName"].clone())
-        .collect();
-    assert_eq!(names, [json!("managed")]);
-    let output = aws(
-        addr,
-        &dir,
-        &[
-            "get-function",
-            "--function-name",
-            "managed",
-            "--qualifier",
-            "1",
-        ],
-    )
-    .await
-    .unwrap();
-    let got = stdout_json(&output);
-    assert_eq!(got["Configuration"]["CodeSha256"], created["CodeSha256"]);
-    assert!(
-        got["Code"]["Location"]
-            .as_str()
-            .unwrap()
-            .starts_with("http://")
-    );
-
-    // Zips that would write outside their directory, links and non-zips are refused whole.
-    let escape = dir.join("escaped");
-    for (label, zip) in [
-        (
-            "slip",
-            zip_of(&[("bootstrap", 0o755, b"x"), ("../../escaped", 0o644, b"x")]),
-        ),
-        (
-            "absolute",
-            zip_of(&[(escape.to_str().unwrap(), 0o644, b"x")]),
-        ),
-        ("symlink", zip_of(&[("bootstrap", 0o120_777, b"/bin/sh")])),
-        // The CLI itself checks that it is a zip; damage the data instead.
-        ("corrupt", {
-            let mut zip = rust_zip.clone();
-            zip[rust_zip.len() / 2] ^= 0xff;
-            zip
-        }),
-    ] {
-        std::fs::write(dir.join("bad.zip"), zip).unwrap();
+        // Publish version 1 (the Rust code), then replace the code of $LATEST.
+        let output = aws(
+            addr,
+            &dir,
+            &["publish-version", "--function-name", "managed"],
+        )
+        .await
+        .unwrap();
+        assert_eq!(stdout_json(&output)["Version"], "1");
         let output = aws(
             addr,
             &dir,
             &[
-                "create-function",
+                "update-function-code",
                 "--function-name",
-                "evil",
-                "--runtime",
-                "provided.al2023",
-                "--role",
-                role,
+                "managed",
                 "--zip-file",
-                "fileb://bad.zip",
+                "fileb://python.zip",
+            ],
+        )
+        .await
+        .unwrap();
+        let updated = stdout_json(&output);
+        assert_ne!(updated["CodeSha256"], created["CodeSha256"]);
+        let output = aws(
+            addr,
+            &dir,
+            &["wait", "function-updated-v2", "--function-name", "managed"],
+        )
+        .await
+        .unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        assert_eq!(
+            invoke(None).await,
+            json!({"code": "python", "version": "$LATEST"})
+        );
+        // Version 1 still runs the code it was published with.
+        let answer = invoke(Some("1")).await;
+        assert_eq!(
+            answer["env"]["AWS_LAMBDA_FUNCTION_VERSION"], "1",
+            "{answer}"
+        );
+
+        // Configuration updates reach new instances.
+        let output = aws(
+            addr,
+            &dir,
+            &[
+                "update-function-configuration",
+                "--function-name",
+                "managed",
+                "--memory-size",
+                "256",
+                "--timeout",
+                "10",
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(stdout_json(&output)["MemorySize"], 256);
+        let output = aws(
+            addr,
+            &dir,
+            &["wait", "function-updated-v2", "--function-name", "managed"],
+        )
+        .await
+        .unwrap();
+        assert!(output.status.success());
+        let output = aws(
+            addr,
+            &dir,
+            &[
+                "update-function-configuration",
+                "--function-name",
+                "managed",
+                "--timeout",
+                "901",
             ],
         )
         .await
         .unwrap();
         let stderr = stderr_of(&output);
-        assert!(
-            stderr.contains("InvalidParameterValueException"),
-            "{label}: {stderr}"
-        );
-        assert!(stderr.contains("Could not unzip"), "{label}: {stderr}");
-    }
-    assert!(!escape.exists());
-    let output = aws(addr, &dir, &["get-function", "--function-name", "evil"])
-        .await
-        .unwrap();
-    assert!(stderr_of(&output).contains("ResourceNotFoundException"));
+        assert!(stderr.contains("ValidationException"), "{stderr}");
 
-    // Delete: the function and its versions are gone.
-    let output = aws(
-        addr,
-        &dir,
-        &["delete-function", "--function-name", "managed"],
-    )
-    .await
-    .unwrap();
-    assert!(output.status.success(), "{}", stderr_of(&output));
-    for qualifier in ["$LATEST", "1"] {
+        let output = aws(addr, &dir, &["list-functions"]).await.unwrap();
+        let names: Vec<Value> = stdout_json(&output)["Functions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["FunctionName"].clone())
+            .collect();
+        assert_eq!(names, [json!("managed")]);
         let output = aws(
             addr,
             &dir,
             &[
-                "invoke",
+                "get-function",
                 "--function-name",
                 "managed",
                 "--qualifier",
-                qualifier,
-                "out.json",
+                "1",
             ],
         )
         .await
         .unwrap();
-        assert!(stderr_of(&output).contains("ResourceNotFoundException"));
-    }
+        let got = stdout_json(&output);
+        assert_eq!(got["Configuration"]["CodeSha256"], created["CodeSha256"]);
+        assert!(
+            got["Code"]["Location"]
+                .as_str()
+                .unwrap()
+                .starts_with("http://")
+        );
 
-    let _ = std::fs::remove_dir_all(&dir);
-    emulator.stop().await;
+        // Zips that would write outside their directory, links and non-zips are refused whole.
+        let escape = dir.join("escaped");
+        for (label, zip) in [
+            (
+                "slip",
+                zip_of(&[("bootstrap", 0o755, b"x"), ("../../escaped", 0o644, b"x")]),
+            ),
+            (
+                "absolute",
+                zip_of(&[(escape.to_str().unwrap(), 0o644, b"x")]),
+            ),
+            ("symlink", zip_of(&[("bootstrap", 0o120_777, b"/bin/sh")])),
+            // The CLI itself checks that it is a zip; damage the data instead.
+            ("corrupt", {
+                let mut zip = rust_zip.clone();
+                zip[rust_zip.len() / 2] ^= 0xff;
+                zip
+            }),
+        ] {
+            std::fs::write(dir.join("bad.zip"), zip).unwrap();
+            let output = aws(
+                addr,
+                &dir,
+                &[
+                    "create-function",
+                    "--function-name",
+                    "evil",
+                    "--runtime",
+                    "provided.al2023",
+                    "--role",
+                    role,
+                    "--zip-file",
+                    "fileb://bad.zip",
+                ],
+            )
+            .await
+            .unwrap();
+            let stderr = stderr_of(&output);
+            assert!(
+                stderr.contains("InvalidParameterValueException"),
+                "{label}: {stderr}"
+            );
+            assert!(stderr.contains("Could not unzip"), "{label}: {stderr}");
+        }
+        assert!(!escape.exists());
+        let output = aws(addr, &dir, &["get-function", "--function-name", "evil"])
+            .await
+            .unwrap();
+        assert!(stderr_of(&output).contains("ResourceNotFoundException"));
+
+        // Delete: the function and its versions are gone.
+        let output = aws(
+            addr,
+            &dir,
+            &["delete-function", "--function-name", "managed"],
+        )
+        .await
+        .unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        for qualifier in ["$LATEST", "1"] {
+            let output = aws(
+                addr,
+                &dir,
+                &[
+                    "invoke",
+                    "--function-name",
+                    "managed",
+                    "--qualifier",
+                    qualifier,
+                    "out.json",
+                ],
+            )
+            .await
+            .unwrap();
+            assert!(stderr_of(&output).contains("ResourceNotFoundException"));
+        }
+
+        let _ = std::fs::remove_dir_all(&dir);
+        emulator.stop().await;
+    }
 }

@@ -174,8 +174,12 @@ async fn every_request_gets_its_aws_answer_and_nothing_leaks() {
     }
     emulator.stop().await;
     // After the first round (pools, buffers and allocator arenas warm up), memory stays put.
+    // The slack is what the allocator may keep of a few 7 MB answers in flight at once (seen:
+    // +9 MB on a loaded machine); a leak of 32 KB per request, or of one big answer in 20,
+    // would add more than that every round.
+    const SLACK_KB: u64 = 24 * 1024;
     assert!(
-        rss[ROUNDS - 1] <= rss[1] + rss[1] / 4,
+        rss[ROUNDS - 1] <= rss[1] + SLACK_KB,
         "RSS grew across rounds: {rss:?} kB"
     );
     // Every instance is gone, and so are their pipes and sockets.

@@ -44,6 +44,9 @@ pub fn lambkin_binary(release: bool) -> PathBuf {
             "lambkin-emulator",
             "--bin",
             "lambkin",
+            // Every command, `deploy` included.
+            "--features",
+            "deploy",
             "--message-format=json",
         ])
         .current_dir(repository());

@@ -90,6 +90,16 @@ pub(crate) fn routes() -> Router<AppState> {
             &format!("{FUNCTIONS}/{{name}}/versions"),
             get(list_versions).post(publish_version),
         )
+        .route(
+            &format!("{FUNCTIONS}/{{name}}/policy"),
+            get(get_policy).post(add_permission),
+        )
+        .route(
+            "/2021-10-31/functions/{name}/url",
+            get(get_url_config)
+                .post(create_url_config)
+                .delete(delete_url_config),
+        )
         .route("/_lambkin/code/{name}/{revision}", get(download_code))
 }
 
@@ -101,6 +111,9 @@ pub(crate) struct Store {
     deployed: Mutex<HashMap<String, Deployed>>,
     /// Serialises the operations that change functions.
     writes: tokio::sync::Mutex<()>,
+    /// Resource-policy statements added with AddPermission, by function (recorded and shown; the
+    /// emulator authorises every caller).
+    policies: Mutex<HashMap<String, Vec<serde_json::Value>>>,
     /// `CodeSha256` of the project's executables, by path, size and modification time.
     hashes: Mutex<HashMap<PathBuf, (u64, SystemTime, String)>>,
 }
@@ -181,8 +194,11 @@ impl Revision {
 
     /// Whether publishing `self` after `published` would change nothing.
     fn same_as(&self, published: &Revision) -> bool {
+        // The same code may sit in another directory: compare it by hash.
         let mut config = published.config.clone();
         config.version.clone_from(&self.config.version);
+        config.executable.clone_from(&self.config.executable);
+        config.working_dir.clone_from(&self.config.working_dir);
         config == self.config
             && self.code_sha256 == published.code_sha256
             && self.role == published.role
@@ -195,6 +211,7 @@ impl Default for Store {
         Store {
             dir: Mutex::new(std::env::temp_dir().join(format!("lambkin-{}", std::process::id()))),
             deployed: Mutex::default(),
+            policies: Mutex::default(),
             writes: tokio::sync::Mutex::default(),
             hashes: Mutex::default(),
         }
@@ -214,6 +231,7 @@ impl Store {
     /// Removes all deployed code (when the emulator stops).
     pub(crate) fn clear(&self) {
         lock(&self.deployed).clear();
+        lock(&self.policies).clear();
         let _ = std::fs::remove_dir_all(&*lock(&self.dir));
     }
 
@@ -1014,6 +1032,8 @@ async fn delete_function(
     match qualifier.as_deref() {
         None => {
             lock(&state.manage().deployed).remove(&name);
+            lock(&state.manage().policies).remove(&name);
+            state.function_urls().remove(&name);
             state.registry().remove(&name);
             for number in deployed.versions.keys() {
                 state
@@ -1047,6 +1067,177 @@ async fn delete_function(
         }
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// The ARN of a function that exists (deployed or the project's), for answers about it.
+fn existing_arn(state: &AppState, name: &str) -> Result<String, AwsError> {
+    match find(state, name)? {
+        Found::Deployed(deployed) => Ok(deployed.latest.arn()),
+        Found::Project(revision) => Ok(revision.arn()),
+    }
+}
+
+fn url_config(url: &crate::function_url::FunctionUrl, arn: String) -> model::FunctionUrlConfig {
+    let created = crate::clock::rfc3339(url.created);
+    model::FunctionUrlConfig {
+        function_url: url.url.clone(),
+        function_arn: arn,
+        auth_type: url.auth_type.clone(),
+        last_modified_time: created.clone(),
+        creation_time: created,
+        invoke_mode: "BUFFERED",
+    }
+}
+
+fn no_such_url() -> AwsError {
+    AwsError::new(
+        StatusCode::NOT_FOUND,
+        "ResourceNotFoundException",
+        "The resource you requested does not exist.".to_owned(),
+    )
+}
+
+/// Function URLs are of `$LATEST` here (AWS also allows one per alias).
+fn unqualified(qualifier: Option<&str>) -> Result<(), AwsError> {
+    match qualifier {
+        None | Some(VERSION_LATEST) => Ok(()),
+        Some(other) => Err(AwsError::invalid_parameter(format!(
+            "lambkin serves function URLs of $LATEST only, not of `{other}`."
+        ))),
+    }
+}
+
+async fn create_url_config(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+    qualifier: Result<Query<QualifierQuery>, QueryRejection>,
+    body: Body,
+) -> Result<Response, AwsError> {
+    let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
+    unqualified(qualifier.as_deref())?;
+    let request: model::CreateFunctionUrlConfig =
+        json_body(body, 64 * 1024, "CreateFunctionUrlConfig").await?;
+    let auth_type = match request.auth_type.as_deref() {
+        Some(auth @ ("NONE" | "AWS_IAM")) => auth,
+        other => {
+            return Err(validation(format!(
+                "1 validation error detected: Value '{}' at 'authType' failed to satisfy constraint: Member must satisfy enum value set: [NONE, AWS_IAM]",
+                other.unwrap_or("null")
+            )));
+        }
+    };
+    if request.invoke_mode.as_deref() == Some("RESPONSE_STREAM") {
+        return Err(AwsError::invalid_parameter(
+            "lambkin does not stream responses yet; use InvokeMode BUFFERED.".to_owned(),
+        ));
+    }
+    let _writing = state.manage().writes.lock().await;
+    let arn = existing_arn(&state, &name)?;
+    if state.function_urls().get(&name).is_some() {
+        return Err(conflict(format!(
+            "Failed to create function url config for [functionArn = {arn}]. Error message:  FunctionUrlConfig exists for this Lambda function"
+        )));
+    }
+    let url = crate::function_url::start(&state, &name, auth_type)
+        .await
+        .map_err(|error| service_error(error.to_string()))?
+        .ok_or_else(|| AwsError::function_not_found(state.region(), &name, None))?;
+    tracing::info!(function = %name, url = %url.url, "function URL created");
+    Ok(json(StatusCode::CREATED, &url_config(&url, arn)))
+}
+
+async fn get_url_config(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+    qualifier: Result<Query<QualifierQuery>, QueryRejection>,
+) -> Result<Response, AwsError> {
+    let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
+    unqualified(qualifier.as_deref())?;
+    let arn = existing_arn(&state, &name)?;
+    let url = state.function_urls().get(&name).ok_or_else(no_such_url)?;
+    Ok(json(StatusCode::OK, &url_config(&url, arn)))
+}
+
+async fn delete_url_config(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+    qualifier: Result<Query<QualifierQuery>, QueryRejection>,
+) -> Result<Response, AwsError> {
+    let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
+    unqualified(qualifier.as_deref())?;
+    existing_arn(&state, &name)?;
+    if state.function_urls().remove(&name) {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(no_such_url())
+    }
+}
+
+async fn add_permission(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+    body: Body,
+) -> Result<Response, AwsError> {
+    let (name, _) = named(name, None)?;
+    let request: model::AddPermission = json_body(body, 64 * 1024, "AddPermission").await?;
+    let arn = existing_arn(&state, &name)?;
+    let required = |value: Option<String>, member: &str| {
+        value.ok_or_else(|| {
+            validation(format!(
+                "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+            ))
+        })
+    };
+    let sid = required(request.statement_id, "statementId")?;
+    let action = required(request.action, "action")?;
+    let principal = required(request.principal, "principal")?;
+    let mut statement = serde_json::json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": if principal == "*" { serde_json::json!("*") } else { serde_json::json!({ "Service": principal }) },
+        "Action": action,
+        "Resource": arn,
+    });
+    if let Some(auth) = request.function_url_auth_type {
+        statement["Condition"] =
+            serde_json::json!({ "StringEquals": { "lambda:FunctionUrlAuthType": auth } });
+    }
+    let mut policies = lock(&state.manage().policies);
+    let statements = policies.entry(name).or_default();
+    if statements.iter().any(|s| s["Sid"] == sid.as_str()) {
+        return Err(conflict(format!(
+            "The statement id ({sid}) provided already exists. Please provide a new statement id, or remove the existing statement."
+        )));
+    }
+    statements.push(statement.clone());
+    Ok(json(
+        StatusCode::CREATED,
+        &serde_json::json!({ "Statement": statement.to_string() }),
+    ))
+}
+
+async fn get_policy(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+) -> Result<Response, AwsError> {
+    let (name, _) = named(name, None)?;
+    existing_arn(&state, &name)?;
+    let statements = lock(&state.manage().policies)
+        .get(&name)
+        .cloned()
+        .ok_or_else(no_such_url)?;
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Id": "default",
+        "Statement": statements,
+    });
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({
+            "Policy": policy.to_string(),
+            "RevisionId": uuid::Uuid::new_v4().to_string(),
+        }),
+    ))
 }
 
 #[cfg(test)]

@@ -185,3 +185,33 @@ pub(crate) struct QualifierQuery {
     #[serde(rename = "Qualifier")]
     pub(crate) qualifier: Option<String>,
 }
+
+/// CreateFunctionUrlConfig's body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CreateFunctionUrlConfig {
+    pub(crate) auth_type: Option<String>,
+    pub(crate) invoke_mode: Option<String>,
+}
+
+/// A function URL's configuration, as Create/GetFunctionUrlConfig answer it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct FunctionUrlConfig {
+    pub(crate) function_url: String,
+    pub(crate) function_arn: String,
+    pub(crate) auth_type: String,
+    pub(crate) creation_time: String,
+    pub(crate) last_modified_time: String,
+    pub(crate) invoke_mode: &'static str,
+}
+
+/// AddPermission's body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AddPermission {
+    pub(crate) statement_id: Option<String>,
+    pub(crate) action: Option<String>,
+    pub(crate) principal: Option<String>,
+    pub(crate) function_url_auth_type: Option<String>,
+}

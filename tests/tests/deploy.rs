@@ -1,0 +1,174 @@
+//! `lambkin deploy --endpoint-url` against a running emulator's management API: the path a
+//! deploy to AWS takes (the AWS SDK for Rust), checked end to end, with the AWS CLI as the
+//! other client.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use lambkin_tests::project::{Project, lambkin_binary, target_dir};
+use lambkin_tests::{Emulated, get};
+use serde_json::{Value, json};
+
+/// `lambkin deploy <function> --endpoint-url <emulator> --debug <extra>` in `project`.
+fn deploy(project: &Project, function: &str, addr: SocketAddr, extra: &[&str]) -> Output {
+    Command::new(lambkin_binary(false))
+        .args(["deploy", function, "--debug", "--endpoint-url"])
+        .arg(format!("http://{addr}"))
+        .args(extra)
+        .current_dir(project.dir())
+        .env("CARGO_TARGET_DIR", target_dir())
+        .env_remove("AWS_PROFILE")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn succeeded(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "lambkin deploy failed:\n{}\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+/// `aws lambda <args> --endpoint-url <emulator>`; `None` when the AWS CLI is not installed
+/// (unless `LAMBKIN_REQUIRE_AWSCLI` is set).
+fn aws(addr: SocketAddr, dir: &Path, args: &[&str]) -> Option<Output> {
+    let output = Command::new("aws")
+        .arg("lambda")
+        .args(args)
+        .args(["--endpoint-url", &format!("http://{addr}")])
+        .current_dir(dir)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env_remove("AWS_PROFILE")
+        .output();
+    match output {
+        Ok(output) => Some(output),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            assert!(
+                std::env::var_os("LAMBKIN_REQUIRE_AWSCLI").is_none(),
+                "the AWS CLI is required"
+            );
+            eprintln!("skipped the AWS CLI steps: `aws` is not installed (pip install awscli)");
+            None
+        }
+        Err(e) => panic!("cannot run aws: {e}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploys_updates_and_deletes_through_the_management_api() {
+    let project = Project::new("deployed");
+    let emulator = Emulated::start([]).await;
+    let addr = emulator.addr();
+
+    // A dry run makes the read-only call only.
+    let output = deploy(&project, "deployed", addr, &["--dry-run"]);
+    assert!(succeeded(&output).contains("dry run"));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("→ GetFunction deployed"), "{stderr}");
+    assert!(
+        stderr.contains("would call CreateFunction deployed"),
+        "{stderr}"
+    );
+    assert_eq!(emulator.invoke("deployed", &json!({})).await.status, 404);
+
+    // Create: built for Lambda, zipped, uploaded, published as version 1.
+    let stdout = succeeded(&deploy(
+        &project,
+        "deployed",
+        addr,
+        &["--env", "STAGE=test"],
+    ));
+    assert!(stdout.contains("created deployed: version 1"), "{stdout}");
+    if let Some(output) = aws(
+        addr,
+        project.dir(),
+        &["invoke", "--function-name", "deployed", "out.json"],
+    ) {
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let answer: Value =
+            serde_json::from_slice(&std::fs::read(project.dir().join("out.json")).unwrap())
+                .unwrap();
+        assert_eq!(answer, json!({"version": 1}));
+    }
+
+    // New code: an update of configuration and code, published as version 2.
+    project.answer("2");
+    let stdout = succeeded(&deploy(&project, "deployed", addr, &["--memory", "256"]));
+    assert!(stdout.contains("updated deployed: version 2"), "{stdout}");
+    let answer = emulator.invoke("deployed", &json!({})).await;
+    assert_eq!(answer.body, json!({"version": 2}), "{answer:?}");
+    let answer = emulator.invoke("deployed:1", &json!({})).await;
+    assert_eq!(
+        answer.body,
+        json!({"version": 1}),
+        "version 1 keeps its code"
+    );
+    let config = get(addr, "/2015-03-31/functions/deployed/configuration").await;
+    assert_eq!(config.body["MemorySize"], 256);
+    assert_eq!(config.body["Runtime"], "provided.al2023");
+    assert_eq!(config.body["LastUpdateStatus"], "Successful");
+    assert!(
+        config.body.get("Environment").is_none(),
+        "the environment is replaced whole"
+    );
+
+    // The same code and settings again: nothing new to publish.
+    let stdout = succeeded(&deploy(&project, "deployed", addr, &["--memory", "256"]));
+    assert!(stdout.contains("version 2"), "{stdout}");
+
+    // A function URL, served on a listener of its own.
+    let stdout = succeeded(&deploy(
+        &project,
+        "deployed",
+        addr,
+        &["--memory", "256", "--function-url"],
+    ));
+    let url = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("function URL: "))
+        .unwrap_or_else(|| panic!("no function URL in {stdout}"));
+    let url_addr: SocketAddr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let answer = get(url_addr, "/anything").await;
+    assert_eq!(answer.body, json!({"version": 2}), "{answer:?}");
+
+    // Delete: gone, versions and URL too.
+    if let Some(output) = aws(
+        addr,
+        project.dir(),
+        &["delete-function", "--function-name", "deployed"],
+    ) {
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        for name in ["deployed", "deployed:1"] {
+            let answer = emulator.invoke(name, &json!({})).await;
+            assert_eq!(answer.status, 404, "{name}");
+            assert_eq!(
+                answer.headers["x-amzn-errortype"],
+                "ResourceNotFoundException"
+            );
+        }
+    }
+
+    // Asking for a function the project does not have names the ones it has.
+    let output = deploy(&project, "nope", addr, &[]);
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("no function `nope` here; the functions are: deployed"));
+
+    emulator.stop().await;
+}
