@@ -209,7 +209,12 @@ impl Revision {
 impl Default for Store {
     fn default() -> Self {
         Store {
-            dir: Mutex::new(std::env::temp_dir().join(format!("lambkin-{}", std::process::id()))),
+            // One per emulator: several may run in one process (tests), each clearing its own.
+            dir: Mutex::new(std::env::temp_dir().join(format!(
+                "lambkin-{}-{}",
+                std::process::id(),
+                uuid::Uuid::new_v4().simple()
+            ))),
             deployed: Mutex::default(),
             policies: Mutex::default(),
             writes: tokio::sync::Mutex::default(),
