@@ -84,18 +84,21 @@ impl FunctionConfig {
 
     /// Rejects names Lambda would reject (they also end up in URLs and ARNs).
     pub(crate) fn validate(&self) -> Result<(), Error> {
-        let ok = !self.name.is_empty()
-            && self.name.len() <= 64
-            && self
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if ok {
+        if is_function_name(&self.name) {
             Ok(())
         } else {
             Err(Error::InvalidFunctionName(self.name.clone()))
         }
     }
+}
+
+/// Whether Lambda accepts `name` as a function name: 1 to 64 letters, digits, `-` and `_`.
+pub(crate) fn is_function_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 #[cfg(test)]

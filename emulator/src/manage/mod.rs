@@ -404,19 +404,19 @@ fn named(
     Ok((bare.to_owned(), qualifier))
 }
 
+/// The project configuration's checks, answered as the API's `ValidationException`.
+fn checked<T>(checked: Result<T, crate::template::Problem>) -> Result<T, AwsError> {
+    checked.map_err(|problem| {
+        let hint = problem.hint.map(|h| format!(" ({h})")).unwrap_or_default();
+        validation(format!(
+            "1 validation error detected: {}{hint}",
+            problem.message
+        ))
+    })
+}
+
 fn check_name(name: &str) -> Result<(), AwsError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(validation(format!(
-            "1 validation error detected: Value '{name}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{{2}}(-gov)?-[a-z]+-\\d{{1}}:)?(\\d{{12}}:)?(function:)?([a-zA-Z0-9-_]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?"
-        )))
-    }
+    checked(crate::template::check_function_name(name))
 }
 
 fn query<T: Default>(query: Result<Query<T>, QueryRejection>) -> Result<T, AwsError> {
@@ -464,31 +464,11 @@ fn check_runtime(runtime: &str) -> Result<(), AwsError> {
 }
 
 fn timeout(seconds: i64) -> Result<Duration, AwsError> {
-    match u64::try_from(seconds) {
-        Ok(s @ 1..=900) => Ok(Duration::from_secs(s)),
-        _ => Err(validation(format!(
-            "1 validation error detected: Value '{seconds}' at 'timeout' failed to satisfy constraint: Member must have value {}",
-            if seconds < 1 {
-                "greater than or equal to 1"
-            } else {
-                "less than or equal to 900"
-            }
-        ))),
-    }
+    checked(crate::template::check_timeout(seconds))
 }
 
 fn memory(mb: i64) -> Result<u32, AwsError> {
-    match u32::try_from(mb) {
-        Ok(mb @ 128..=10_240) => Ok(mb),
-        _ => Err(validation(format!(
-            "1 validation error detected: Value '{mb}' at 'memorySize' failed to satisfy constraint: Member must have value {}",
-            if mb < 128 {
-                "greater than or equal to 128"
-            } else {
-                "less than or equal to 10240"
-            }
-        ))),
-    }
+    checked(crate::template::check_memory(mb))
 }
 
 fn environment(env: EnvironmentIn) -> Result<BTreeMap<String, String>, AwsError> {
@@ -504,13 +484,8 @@ fn environment(env: EnvironmentIn) -> Result<BTreeMap<String, String>, AwsError>
             reserved.join(", ")
         )));
     }
-    if let Some(bad) = variables.keys().find(|k| {
-        !k.starts_with(|c: char| c.is_ascii_alphabetic())
-            || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-    }) {
-        return Err(validation(format!(
-            "1 validation error detected: Value at 'environment.variables' failed to satisfy constraint: Map keys must satisfy constraint: [Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+] (key `{bad}`)"
-        )));
+    for name in variables.keys() {
+        checked(crate::template::check_env_name(name))?;
     }
     Ok(variables)
 }
@@ -922,6 +897,30 @@ async fn publish_version(
     Ok(json(StatusCode::CREATED, &shown))
 }
 
+/// `$LATEST` of `found` and, with `versions`, its published versions, each with its list
+/// marker's suffix: empty for `$LATEST`, `:` and the zero-padded number (so markers sort
+/// numerically) for a version.
+fn listed(found: Found, versions: bool) -> Vec<(String, FunctionConfiguration)> {
+    match found {
+        Found::Project(revision) => vec![(String::new(), revision.configuration(false))],
+        Found::Deployed(deployed) => {
+            let latest = (
+                String::new(),
+                deployed.latest.configuration(deployed.updating),
+            );
+            let published =
+                deployed
+                    .versions
+                    .iter()
+                    .filter(|_| versions)
+                    .map(|(number, revision)| {
+                        (format!(":{number:020}"), revision.configuration(false))
+                    });
+            std::iter::once(latest).chain(published).collect()
+        }
+    }
+}
+
 /// The `MaxItems` of a list request (AWS: 1 to 10000, default 50).
 fn page_size(max_items: Option<&str>) -> Result<usize, AwsError> {
     match max_items.map(str::parse::<usize>) {
@@ -962,27 +961,13 @@ async fn list_functions(
     let all_versions = list.function_version.as_deref() == Some("ALL");
     let mut items = Vec::new();
     for name in state.function_names() {
-        let found = match find(&state, &name) {
-            Ok(found) => found,
-            Err(_) => continue, // deleted meanwhile
-        };
-        match found {
-            Found::Project(revision) => items.push((name, revision.configuration(false))),
-            Found::Deployed(deployed) => {
-                items.push((
-                    name.clone(),
-                    deployed.latest.configuration(deployed.updating),
-                ));
-                if all_versions {
-                    for (number, revision) in &deployed.versions {
-                        // Zero-padded so markers sort versions numerically.
-                        items.push((
-                            format!("{name}:{number:020}"),
-                            revision.configuration(false),
-                        ));
-                    }
-                }
-            }
+        // A function deleted meanwhile is left out.
+        if let Ok(found) = find(&state, &name) {
+            items.extend(
+                listed(found, all_versions)
+                    .into_iter()
+                    .map(|(key, shown)| (format!("{name}{key}"), shown)),
+            );
         }
     }
     let (functions, next_marker) = page(items, list.marker.as_deref(), size);
@@ -1003,19 +988,7 @@ async fn list_versions(
     let (name, _) = named(name, None)?;
     let list = query(list)?;
     let size = page_size(list.max_items.as_deref())?;
-    let mut items = Vec::new();
-    match find(&state, &name)? {
-        Found::Project(revision) => items.push((String::new(), revision.configuration(false))),
-        Found::Deployed(deployed) => {
-            items.push((
-                String::new(),
-                deployed.latest.configuration(deployed.updating),
-            ));
-            for (number, revision) in &deployed.versions {
-                items.push((format!("{number:020}"), revision.configuration(false)));
-            }
-        }
-    }
+    let items = listed(find(&state, &name)?, true);
     let (versions, next_marker) = page(items, list.marker.as_deref(), size);
     Ok(json(
         StatusCode::OK,

@@ -592,12 +592,7 @@ pub(crate) fn check_concurrency(n: i64) -> Result<usize, Problem> {
 
 /// Checks a function name as Lambda does (it also ends up in URLs and ARNs).
 pub(crate) fn check_function_name(name: &str) -> Result<(), Problem> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
+    if crate::config::is_function_name(name) {
         Ok(())
     } else {
         Err(Problem::invalid(
