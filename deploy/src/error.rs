@@ -398,6 +398,15 @@ fn service_hint(operation: &str, code: &str, message: &str) -> Option<String> {
         {
             "the function changed while deploying (another deploy?); deploy again".to_owned()
         }
+        "ResourceConflictException" if message.contains("built from source") => {
+            "that emulator serves this function from its project's source (edit the source \
+             there), so deploy to another emulator or under another name"
+                .to_owned()
+        }
+        "ResourceConflictException" if operation == "CreateFunction" => {
+            "a function of this name was created meanwhile (another deploy?); deploy again"
+                .to_owned()
+        }
         "ResourceConflictException" => {
             "an update of the function is in progress; wait for it to finish and retry".to_owned()
         }
@@ -416,7 +425,7 @@ fn service_hint(operation: &str, code: &str, message: &str) -> Option<String> {
         "ResourceNotFoundException" => {
             "the function was deleted while deploying; deploy again".to_owned()
         }
-        "RequestTooLargeException" => {
+        "RequestTooLargeException" | "RequestEntityTooLargeException" => {
             "a zip uploaded directly is limited to 50 MB: make bootstrap smaller (strip, opt-level \
              \"s\", fewer dependencies)"
                 .to_owned()
@@ -527,6 +536,13 @@ mod tests {
         assert!(hint_for("UpdateFunctionCode", &conflict).contains("retry"));
         let throttled = service("TooManyRequestsException", "Rate exceeded");
         assert!(hint_for("GetFunction", &throttled).contains("retry later"));
+        let created = service("ResourceConflictException", "Function already exist: hello");
+        assert!(hint_for("CreateFunction", &created).contains("created meanwhile"));
+        let project = service(
+            "ResourceConflictException",
+            "Function arn:… is built from source by this emulator; edit its code instead.",
+        );
+        assert!(hint_for("UpdateFunctionConfiguration", &project).contains("another name"));
     }
 
     #[test]

@@ -32,7 +32,9 @@ pub(crate) struct FunctionUrl {
         expect(dead_code, reason = "shown by the management API")
     )]
     pub(crate) created: SystemTime,
-    task: Arc<tokio::task::JoinHandle<()>>,
+    /// Stops the listener gracefully: requests under way are answered, then every connection
+    /// (keep-alive ones too) is closed.
+    stop: Arc<tokio::sync::Notify>,
 }
 
 /// The function URLs of an emulator.
@@ -72,7 +74,7 @@ impl FunctionUrls {
     pub(crate) fn remove(&self, function: &str) -> bool {
         let removed = lock(&self.urls).remove(function);
         if let Some(url) = &removed {
-            url.task.abort();
+            url.stop.notify_one();
         }
         removed.is_some()
     }
@@ -80,7 +82,7 @@ impl FunctionUrls {
     /// Stops every function URL.
     pub(crate) fn clear(&self) {
         for (_, url) in lock(&self.urls).drain() {
-            url.task.abort();
+            url.stop.notify_one();
         }
     }
 }
@@ -129,8 +131,13 @@ pub(crate) async fn start(
         })?;
     let local = listener.local_addr().map_err(Error::Serve)?;
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
-    let task = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, service).await {
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let stopped = stop.clone();
+    tokio::spawn(async move {
+        let served = axum::serve(listener, service)
+            .with_graceful_shutdown(async move { stopped.notified().await })
+            .await;
+        if let Err(error) = served {
             tracing::error!(%error, "function URL listener stopped");
         }
     });
@@ -138,7 +145,7 @@ pub(crate) async fn start(
         url: format!("http://{local}/"),
         auth_type: auth_type.to_owned(),
         created: SystemTime::now(),
-        task: Arc::new(task),
+        stop,
     };
     lock(&urls.urls).insert(function.to_owned(), url.clone());
     Ok(Some(url))

@@ -262,7 +262,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
     let rust: Vec<&Discovered> = planned.iter().filter_map(|p| p.rust.as_ref()).collect();
     if planned.is_empty() {
         tracing::warn!(
-            "no functions found: a function is a binary of a workspace package that depends on `lambkin` or `lambda_runtime`, or a function of template.yaml / serverless.yml"
+            "no functions found: a function is a binary of a workspace package that depends on `lambkin` or `lambda_runtime`, or a function of template.yaml / serverless.yml; functions can still be deployed here (lambkin deploy / aws lambda create-function with --endpoint-url)"
         );
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -291,6 +291,8 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
         // Beside the frozen builds (removed with them); elsewhere the system's temp dir.
         emulator.set_state_dir(project::versions_dir(&workspace.target_dir).join("deployed"));
     }
+    // The project's functions; the management API may add others while serving.
+    let served: Vec<String> = planned.iter().map(|p| p.config.name.clone()).collect();
     let function_urls: Vec<String> = planned
         .iter()
         .filter(|p| p.function_url)
@@ -329,6 +331,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
                         emulator.clone(),
                         settings,
                         workspace.clone(),
+                        served,
                         watcher,
                         changes,
                     );
@@ -550,6 +553,7 @@ async fn reconfigure(
     emulator: Emulator,
     settings: Settings,
     workspace: project::Workspace,
+    served: Vec<String>,
     watcher: notify::RecommendedWatcher,
     mut changes: tokio::sync::mpsc::UnboundedReceiver<PathBuf>,
 ) {
@@ -559,7 +563,7 @@ async fn reconfigure(
         let files: Vec<String> = batch.iter().map(|f| f.display().to_string()).collect();
         tracing::info!(?files, "configuration changed");
         let applied = match settings.plan(&workspace) {
-            Ok((planned, _)) => apply(&emulator, planned).await,
+            Ok((planned, _)) => apply(&emulator, &served, planned).await,
             Err(error) => Err(error),
         };
         match applied {
@@ -571,8 +575,14 @@ async fn reconfigure(
     }
 }
 
-async fn apply(emulator: &Emulator, planned: Vec<Planned>) -> anyhow::Result<()> {
-    let mut now = emulator.state().function_names();
+/// Applies a reloaded configuration to the project's functions (`served`; functions deployed
+/// through the management API are not the configuration's).
+async fn apply(
+    emulator: &Emulator,
+    served: &[String],
+    planned: Vec<Planned>,
+) -> anyhow::Result<()> {
+    let mut now = served.to_vec();
     let mut wanted: Vec<String> = planned.iter().map(|p| p.config.name.clone()).collect();
     now.sort();
     wanted.sort();
@@ -604,8 +614,6 @@ async fn apply(emulator: &Emulator, planned: Vec<Planned>) -> anyhow::Result<()>
     Ok(())
 }
 
-/// Serves `function`'s function URL on a listener of its own (a function URL is a host of its
-/// own in AWS), for as long as the emulator runs.
 /// Prints to stdout; a closed pipe (`lambkin event sqs | head`) is not an error.
 fn print_out(text: &str) -> anyhow::Result<()> {
     use std::io::Write;

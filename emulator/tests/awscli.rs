@@ -194,7 +194,11 @@ api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime/in
 while True:
     with urllib.request.urlopen(api + "next") as r:
         request_id = r.headers["Lambda-Runtime-Aws-Request-Id"]
-    body = json.dumps({"code": "python", "version": os.environ["AWS_LAMBDA_FUNCTION_VERSION"]})
+    body = json.dumps({
+        "code": "python",
+        "version": os.environ["AWS_LAMBDA_FUNCTION_VERSION"],
+        "memory": os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"],
+    })
     urllib.request.urlopen(api + request_id + "/response", data=body.encode()).read()
 "#;
 
@@ -316,7 +320,7 @@ while True:
         assert!(output.status.success(), "{}", stderr_of(&output));
         assert_eq!(
             invoke(None).await,
-            json!({"code": "python", "version": "$LATEST"})
+            json!({"code": "python", "version": "$LATEST", "memory": "128"})
         );
         // Version 1 still runs the code it was published with.
         let answer = invoke(Some("1")).await;
@@ -350,6 +354,7 @@ while True:
         .await
         .unwrap();
         assert!(output.status.success());
+        assert_eq!(invoke(None).await["memory"], "256");
         let output = aws(
             addr,
             &dir,
@@ -366,14 +371,104 @@ while True:
         let stderr = stderr_of(&output);
         assert!(stderr.contains("ValidationException"), "{stderr}");
 
-        let output = aws(addr, &dir, &["list-functions"]).await.unwrap();
-        let names: Vec<Value> = stdout_json(&output)["Functions"]
+        // Preconditions: the revision, the code to publish, one update at a time.
+        let stale = [
+            "update-function-configuration",
+            "--function-name",
+            "managed",
+            "--revision-id",
+            "00000000-0000-0000-0000-000000000000",
+            "--description",
+            "stale",
+        ];
+        let stderr = stderr_of(&aws(addr, &dir, &stale).await.unwrap());
+        assert!(stderr.contains("PreconditionFailedException"), "{stderr}");
+        let output = aws(
+            addr,
+            &dir,
+            &[
+                "publish-version",
+                "--function-name",
+                "managed",
+                "--code-sha256",
+                "bm90IHRoZSBjb2Rl",
+            ],
+        )
+        .await
+        .unwrap();
+        let stderr = stderr_of(&output);
+        assert!(
+            stderr.contains("InvalidParameterValueException"),
+            "{stderr}"
+        );
+        // A new version whose first instance takes 3 s to start: the update stays InProgress.
+        let slow = PYTHON_BOOTSTRAP.replace(
+            "import json, os, urllib.request",
+            "import json, os, time, urllib.request\ntime.sleep(3)",
+        );
+        std::fs::write(
+            dir.join("slow.zip"),
+            zip_of(&[("bootstrap", 0o755, slow.as_bytes())]),
+        )
+        .unwrap();
+        let output = aws(
+            addr,
+            &dir,
+            &[
+                "update-function-code",
+                "--function-name",
+                "managed",
+                "--zip-file",
+                "fileb://slow.zip",
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(stdout_json(&output)["LastUpdateStatus"], "InProgress");
+        let meanwhile = [
+            "update-function-configuration",
+            "--function-name",
+            "managed",
+            "--description",
+            "meanwhile",
+        ];
+        let stderr = stderr_of(&aws(addr, &dir, &meanwhile).await.unwrap());
+        assert!(stderr.contains("ResourceConflictException"), "{stderr}");
+        let output = aws(
+            addr,
+            &dir,
+            &["wait", "function-updated-v2", "--function-name", "managed"],
+        )
+        .await
+        .unwrap();
+        assert!(output.status.success());
+
+        // Listing pages through functions and versions (one item a page).
+        let output = create("managed2", "python.zip").await.unwrap();
+        stdout_json(&output);
+
+        let list = [
+            "list-functions",
+            "--function-version",
+            "ALL",
+            "--page-size",
+            "1",
+        ];
+        let output = aws(addr, &dir, &list).await.unwrap();
+        let listed: Vec<(Value, Value)> = stdout_json(&output)["Functions"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|f| f["FunctionName"].clone())
+            .map(|f| (f["FunctionName"].clone(), f["Version"].clone()))
             .collect();
-        assert_eq!(names, [json!("managed")]);
+        assert_eq!(
+            listed,
+            [
+                (json!("managed"), json!("$LATEST")),
+                (json!("managed"), json!("1")),
+                (json!("managed2"), json!("$LATEST")),
+            ]
+        );
         let output = aws(
             addr,
             &dir,
@@ -398,10 +493,16 @@ while True:
 
         // Zips that would write outside their directory, links and non-zips are refused whole.
         let escape = dir.join("escaped");
+        // Enough `..` to climb from wherever the emulator unpacks to `/`, then down to `escape`.
+        let slip = format!(
+            "{}{}",
+            "../".repeat(32),
+            escape.to_str().unwrap().trim_start_matches('/')
+        );
         for (label, zip) in [
             (
                 "slip",
-                zip_of(&[("bootstrap", 0o755, b"x"), ("../../escaped", 0o644, b"x")]),
+                zip_of(&[("bootstrap", 0o755, b"x"), (&slip, 0o644, b"x")]),
             ),
             (
                 "absolute",
@@ -445,6 +546,33 @@ while True:
             .await
             .unwrap();
         assert!(stderr_of(&output).contains("ResourceNotFoundException"));
+
+        // Deleting a version leaves the function.
+        let output = aws(
+            addr,
+            &dir,
+            &[
+                "delete-function",
+                "--function-name",
+                "managed",
+                "--qualifier",
+                "1",
+            ],
+        )
+        .await
+        .unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        let gone = [
+            "invoke",
+            "--function-name",
+            "managed",
+            "--qualifier",
+            "1",
+            "out.json",
+        ];
+        let stderr = stderr_of(&aws(addr, &dir, &gone).await.unwrap());
+        assert!(stderr.contains("ResourceNotFoundException"), "{stderr}");
+        assert_eq!(invoke(None).await["code"], "python");
 
         // Delete: the function and its versions are gone.
         let output = aws(

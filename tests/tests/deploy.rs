@@ -91,7 +91,9 @@ async fn deploys_updates_and_deletes_through_the_management_api() {
         addr,
         &["--env", "STAGE=test"],
     ));
-    assert!(stdout.contains("created deployed: version 1"), "{stdout}");
+    assert!(stdout.contains("created deployed: version 1 ("), "{stdout}");
+    let config = get(addr, "/2015-03-31/functions/deployed/configuration").await;
+    assert_eq!(config.body["Environment"]["Variables"]["STAGE"], "test");
     if let Some(output) = aws(
         addr,
         project.dir(),
@@ -107,7 +109,7 @@ async fn deploys_updates_and_deletes_through_the_management_api() {
     // New code: an update of configuration and code, published as version 2.
     project.answer("2");
     let stdout = succeeded(&deploy(&project, "deployed", addr, &["--memory", "256"]));
-    assert!(stdout.contains("updated deployed: version 2"), "{stdout}");
+    assert!(stdout.contains("updated deployed: version 2 ("), "{stdout}");
     let answer = emulator.invoke("deployed", &json!({})).await;
     assert_eq!(answer.body, json!({"version": 2}), "{answer:?}");
     let answer = emulator.invoke("deployed:1", &json!({})).await;
@@ -127,7 +129,7 @@ async fn deploys_updates_and_deletes_through_the_management_api() {
 
     // The same code and settings again: nothing new to publish.
     let stdout = succeeded(&deploy(&project, "deployed", addr, &["--memory", "256"]));
-    assert!(stdout.contains("version 2"), "{stdout}");
+    assert!(stdout.contains("updated deployed: version 2 ("), "{stdout}");
 
     // A function URL, served on a listener of its own.
     let stdout = succeeded(&deploy(
@@ -170,5 +172,17 @@ async fn deploys_updates_and_deletes_through_the_management_api() {
     assert!(!output.status.success());
     assert!(text(&output.stderr).contains("no function `nope` here; the functions are: deployed"));
 
+    emulator.stop().await;
+
+    // An emulator that serves a function of this name from its own project refuses the deploy,
+    // and says what to do instead.
+    let project_function =
+        lambkin_emulator::FunctionConfig::new("deployed", std::env::current_exe().unwrap());
+    let emulator = Emulated::start([project_function]).await;
+    let output = deploy(&project, "deployed", emulator.addr(), &[]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("ResourceConflictException"), "{stderr}");
+    assert!(stderr.contains("under another name"), "{stderr}");
     emulator.stop().await;
 }

@@ -2,6 +2,7 @@
 //! runs the new code; a compile error keeps the old version serving; no request fails while
 //! versions are swapped under load.
 
+use base64::Engine as _;
 use std::sync::{
     Arc,
     atomic::{AtomicBool, Ordering},
@@ -88,6 +89,32 @@ async fn configuration_edits_reload_and_bad_ones_keep_the_last_good_configuratio
         Ok(1),
         "no routes: the one function takes every path"
     );
+
+    // A function deployed through the management API is not the configuration's: reloads
+    // carry on around it.
+    let zip = {
+        use std::io::Write;
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
+        writer.start_file("bootstrap", options).unwrap();
+        writer.write_all(b"#!/bin/sh\nexit 1\n").unwrap();
+        writer.finish().unwrap().into_inner()
+    };
+    let create = serde_json::json!({
+        "FunctionName": "deployed-beside",
+        "Runtime": "provided.al2023",
+        "Role": "arn:aws:iam::123456789012:role/lambda-exec",
+        "Code": { "ZipFile": base64::engine::general_purpose::STANDARD.encode(zip) },
+    });
+    let created = request(
+        addr,
+        "POST",
+        "/2015-03-31/functions",
+        &[],
+        create.to_string(),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{created:?}");
 
     // Routes appear in Cargo metadata: the front follows.
     project.manifest("[package.metadata.lambkin]\nroutes = [\"POST /only\"]\n");

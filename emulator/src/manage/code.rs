@@ -15,6 +15,8 @@ pub(crate) const MAX_REQUEST_BYTES: usize = 70_167_211;
 pub(crate) const MAX_ZIP_BYTES: usize = 52_428_800;
 /// Largest unpacked code (250 MB), as AWS.
 pub(crate) const MAX_UNZIPPED_BYTES: u64 = 262_144_000;
+/// Most entries in a zip: empty entries cost inodes, not bytes.
+pub(crate) const MAX_ENTRIES: usize = 100_000;
 
 /// Why a zip is refused.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +37,17 @@ pub(crate) enum CodeError {
         entry: String,
         /// What is wrong with it.
         why: &'static str,
+    },
+    /// More than [`MAX_ENTRIES`] entries.
+    #[error("Could not unzip uploaded file: more than {MAX_ENTRIES} entries")]
+    TooManyEntries,
+    /// An entry that cannot be created where it goes (e.g. `a` and then `a/b`).
+    #[error("Could not unzip uploaded file: entry `{entry}`: {error}")]
+    Entry {
+        /// The entry's path in the zip.
+        entry: String,
+        /// Why it could not be created.
+        error: io::Error,
     },
     /// Writing the code failed (the emulator's fault, not the caller's).
     #[error("could not store the function code: {0}")]
@@ -107,6 +120,9 @@ pub(crate) fn unpack(zip: &[u8], dir: &Path) -> Result<(), CodeError> {
         return Err(CodeError::ZipTooLarge);
     }
     let mut archive = zip::ZipArchive::new(io::Cursor::new(zip)).map_err(|_| CodeError::NotAZip)?;
+    if archive.len() > MAX_ENTRIES {
+        return Err(CodeError::TooManyEntries);
+    }
     let mut entries = Vec::with_capacity(archive.len());
     let mut declared = 0u64;
     for index in 0..archive.len() {
@@ -136,15 +152,20 @@ fn extract(
     let mut written = 0u64;
     for (index, (path, is_dir, mode)) in entries.into_iter().enumerate() {
         let target = dir.join(&path);
+        // Entries that clash (a file where a directory must go) are the zip's fault.
+        let clash = |error| CodeError::Entry {
+            entry: path.display().to_string(),
+            error,
+        };
         if is_dir || path.as_os_str().is_empty() {
-            fs::create_dir_all(&target)?;
+            fs::create_dir_all(&target).map_err(clash)?;
             continue;
         }
         if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent)?;
+            fs::create_dir_all(parent).map_err(clash)?;
         }
         let mut entry = archive.by_index(index).map_err(|_| CodeError::NotAZip)?;
-        let mut file = fs::File::create(&target)?;
+        let mut file = fs::File::create(&target).map_err(clash)?;
         let mut buffer = vec![0; 64 * 1024];
         loop {
             // A damaged entry (bad deflate data, wrong CRC) fails on read: the zip's fault.
@@ -235,6 +256,15 @@ mod tests {
             assert!(error.contains(why), "{name}: {error}");
             assert!(!dir.exists(), "{name}: nothing may be written");
         }
+    }
+
+    #[test]
+    fn clashing_entries_are_the_zips_fault() {
+        let zip = zip_of(&[("a", 0o644, b"file"), ("a/b", 0o644, b"under a file")]);
+        let dir = temp_dir("clash");
+        let error = unpack(&zip, &dir).unwrap_err();
+        assert!(matches!(error, CodeError::Entry { .. }), "{error}");
+        assert!(!dir.exists());
     }
 
     #[test]

@@ -415,6 +415,21 @@ fn checked<T>(checked: Result<T, crate::template::Problem>) -> Result<T, AwsErro
     })
 }
 
+/// The name of an operation on the function itself: a qualifier (`hello:1`) is refused rather
+/// than ignored, so a version is never changed by mistake.
+fn unqualified_name(name: Result<UrlPath<String>, PathRejection>) -> Result<String, AwsError> {
+    match named(name, None)? {
+        (name, None) => Ok(name),
+        (name, Some(qualifier)) => Err(qualified_refused(&format!("{name}:{qualifier}"))),
+    }
+}
+
+fn qualified_refused(name: &str) -> AwsError {
+    AwsError::invalid_parameter(format!(
+        "This operation takes an unqualified function name, not `{name}`."
+    ))
+}
+
 fn check_name(name: &str) -> Result<(), AwsError> {
     checked(crate::template::check_function_name(name))
 }
@@ -533,7 +548,10 @@ async fn store_code(
         let dir = dir.clone();
         tokio::task::spawn_blocking(move || {
             code::unpack(&zip, &dir)?;
-            std::fs::write(dir.with_extension("zip"), &zip)?;
+            std::fs::write(dir.with_extension("zip"), &zip).inspect_err(|_| {
+                let _ = std::fs::remove_file(dir.with_extension("zip"));
+                let _ = std::fs::remove_dir_all(&dir);
+            })?;
             Ok::<_, CodeError>((code::sha256(&zip), zip.len() as u64))
         })
         .await
@@ -572,7 +590,10 @@ async fn create_function(State(state): State<AppState>, body: Body) -> Result<Re
     let request: model::CreateFunction =
         json_body(body, code::MAX_REQUEST_BYTES, "CreateFunction").await?;
     let name = request.function_name.unwrap_or_default();
-    let name = split_name(&name).0.to_owned();
+    let name = match split_name(&name) {
+        (bare, None) => bare.to_owned(),
+        (_, Some(_)) => return Err(qualified_refused(&name)),
+    };
     check_name(&name)?;
     let role = request.role.ok_or_else(|| {
         validation("1 validation error detected: Value null at 'role' failed to satisfy constraint: Member must not be null".to_owned())
@@ -626,7 +647,6 @@ async fn create_function(State(state): State<AppState>, body: Body) -> Result<Re
         revision_id: uuid::Uuid::new_v4().to_string(),
         code_dir: Some(dir),
     };
-    state.registry().add(name.clone(), config);
     let mut deployed = Deployed {
         latest,
         versions: BTreeMap::new(),
@@ -638,7 +658,9 @@ async fn create_function(State(state): State<AppState>, body: Body) -> Result<Re
     } else {
         deployed.latest.configuration(false)
     };
+    // Known as deployed before it can be found at all, so it never looks like a project's.
     lock(&state.manage().deployed).insert(name.clone(), deployed);
+    state.registry().add(name.clone(), config);
     tracing::info!(function = %name, "created through the management API");
     Ok(json(StatusCode::CREATED, &shown))
 }
@@ -765,25 +787,34 @@ fn update_latest(
     };
     let config = deployed.latest.config.clone();
     let name = config.name.clone();
-    let in_use: Vec<PathBuf> = deployed
-        .versions
-        .values()
-        .chain([&deployed.latest])
-        .filter_map(|r| r.code_dir.clone())
-        .collect();
+    let revision_id = deployed.latest.revision_id.clone();
+    // No version serves the previous zip any more. Its unpacked code stays until the function
+    // is deleted: instances of the old code may still be starting or running from it.
+    if let Some(dir) = previous.code_dir.filter(|dir| {
+        !deployed
+            .versions
+            .values()
+            .chain([&deployed.latest])
+            .any(|r| r.code_dir.as_ref() == Some(dir))
+    }) {
+        let _ = std::fs::remove_file(dir.with_extension("zip"));
+    }
     lock(&state.manage().deployed).insert(name.clone(), deployed);
+    // The pool of this function, taken now: one deleted and created again meanwhile is another.
+    let pool = match state.registry().get(&name, None).as_deref() {
+        Some(Function::Pool(pool)) => Some(pool.clone()),
+        _ => None,
+    };
     let state = state.clone();
     tokio::spawn(async move {
-        if let Some(Function::Pool(pool)) = state.registry().get(&name, None).as_deref() {
+        if let Some(pool) = pool {
             pool.replace(config).await;
         }
         if let Some(deployed) = lock(&state.manage().deployed).get_mut(&name) {
-            deployed.updating = false;
-        }
-        // Code no version runs any more (busy old instances keep their open files).
-        if let Some(dir) = previous.code_dir.filter(|dir| !in_use.contains(dir)) {
-            let _ = std::fs::remove_file(dir.with_extension("zip"));
-            let _ = std::fs::remove_dir_all(dir);
+            // Only if no later change (or a new function of the same name) came meanwhile.
+            if deployed.latest.revision_id == revision_id {
+                deployed.updating = false;
+            }
         }
     });
     shown
@@ -794,7 +825,7 @@ async fn update_code(
     name: Result<UrlPath<String>, PathRejection>,
     body: Body,
 ) -> Result<Response, AwsError> {
-    let (name, _) = named(name, None)?;
+    let name = unqualified_name(name)?;
     let request: model::UpdateFunctionCode =
         json_body(body, code::MAX_REQUEST_BYTES, "UpdateFunctionCode").await?;
     let architectures = request
@@ -836,7 +867,7 @@ async fn update_configuration(
     name: Result<UrlPath<String>, PathRejection>,
     body: Body,
 ) -> Result<Response, AwsError> {
-    let (name, _) = named(name, None)?;
+    let name = unqualified_name(name)?;
     let request: model::UpdateFunctionConfiguration =
         json_body(body, 1024 * 1024, "UpdateFunctionConfiguration").await?;
     let _writing = state.manage().writes.lock().await;
@@ -878,7 +909,7 @@ async fn publish_version(
     name: Result<UrlPath<String>, PathRejection>,
     body: Body,
 ) -> Result<Response, AwsError> {
-    let (name, _) = named(name, None)?;
+    let name = unqualified_name(name)?;
     let request: model::PublishVersion = json_body(body, 1024 * 1024, "PublishVersion").await?;
     let _writing = state.manage().writes.lock().await;
     let mut deployed = find_deployed(&state, &name)?;
@@ -898,8 +929,9 @@ async fn publish_version(
 }
 
 /// `$LATEST` of `found` and, with `versions`, its published versions, each with its list
-/// marker's suffix: empty for `$LATEST`, `:` and the zero-padded number (so markers sort
-/// numerically) for a version.
+/// marker's suffix: empty for `$LATEST`, `!` and the zero-padded number for a version. `!` sorts
+/// below every character of a name, so markers order a function's versions right after it and
+/// before any longer name; the zero padding orders them numerically.
 fn listed(found: Found, versions: bool) -> Vec<(String, FunctionConfiguration)> {
     match found {
         Found::Project(revision) => vec![(String::new(), revision.configuration(false))],
@@ -914,7 +946,7 @@ fn listed(found: Found, versions: bool) -> Vec<(String, FunctionConfiguration)> 
                     .iter()
                     .filter(|_| versions)
                     .map(|(number, revision)| {
-                        (format!(":{number:020}"), revision.configuration(false))
+                        (format!("!{number:020}"), revision.configuration(false))
                     });
             std::iter::once(latest).chain(published).collect()
         }
@@ -934,7 +966,12 @@ fn page_size(max_items: Option<&str>) -> Result<usize, AwsError> {
 }
 
 /// One page of `items` (sorted by their marker) after `marker`, and the next page's marker.
-fn page<T>(items: Vec<(String, T)>, marker: Option<&str>, size: usize) -> (Vec<T>, Option<String>) {
+fn page<T>(
+    mut items: Vec<(String, T)>,
+    marker: Option<&str>,
+    size: usize,
+) -> (Vec<T>, Option<String>) {
+    items.sort_by(|a, b| a.0.cmp(&b.0));
     let mut rest = items
         .into_iter()
         .filter(|(key, _)| marker.is_none_or(|m| key.as_str() > m))
@@ -985,7 +1022,7 @@ async fn list_versions(
     name: Result<UrlPath<String>, PathRejection>,
     list: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, AwsError> {
-    let (name, _) = named(name, None)?;
+    let name = unqualified_name(name)?;
     let list = query(list)?;
     let size = page_size(list.max_items.as_deref())?;
     let items = listed(find(&state, &name)?, true);
@@ -1009,15 +1046,15 @@ async fn delete_function(
     let mut deployed = find_deployed(&state, &name)?;
     match qualifier.as_deref() {
         None => {
-            lock(&state.manage().deployed).remove(&name);
-            lock(&state.manage().policies).remove(&name);
-            state.function_urls().remove(&name);
             state.registry().remove(&name);
             for number in deployed.versions.keys() {
                 state
                     .registry()
                     .remove(&key(&name, Some(&number.to_string())));
             }
+            state.function_urls().remove(&name);
+            lock(&state.manage().policies).remove(&name);
+            lock(&state.manage().deployed).remove(&name);
             // Running instances keep their open files; nothing new starts from here.
             let _ = std::fs::remove_dir_all(state.manage().function_dir(&name));
             tracing::info!(function = %name, "deleted through the management API");
@@ -1143,6 +1180,7 @@ async fn delete_url_config(
 ) -> Result<Response, AwsError> {
     let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
     unqualified(qualifier.as_deref())?;
+    let _writing = state.manage().writes.lock().await;
     existing_arn(&state, &name)?;
     if state.function_urls().remove(&name) {
         Ok(StatusCode::NO_CONTENT.into_response())
@@ -1156,8 +1194,9 @@ async fn add_permission(
     name: Result<UrlPath<String>, PathRejection>,
     body: Body,
 ) -> Result<Response, AwsError> {
-    let (name, _) = named(name, None)?;
+    let name = unqualified_name(name)?;
     let request: model::AddPermission = json_body(body, 64 * 1024, "AddPermission").await?;
+    let _writing = state.manage().writes.lock().await;
     let arn = existing_arn(&state, &name)?;
     let required = |value: Option<String>, member: &str| {
         value.ok_or_else(|| {
@@ -1198,7 +1237,7 @@ async fn get_policy(
     State(state): State<AppState>,
     name: Result<UrlPath<String>, PathRejection>,
 ) -> Result<Response, AwsError> {
-    let (name, _) = named(name, None)?;
+    let name = unqualified_name(name)?;
     existing_arn(&state, &name)?;
     let statements = lock(&state.manage().policies)
         .get(&name)
