@@ -303,22 +303,24 @@ enum Found {
     Project(Revision),
 }
 
-fn find(state: &AppState, name: &str) -> Result<Found, AwsError> {
-    let store = state.manage();
-    if let Some(deployed) = store.deployed(name) {
+async fn find(state: &AppState, name: &str) -> Result<Found, AwsError> {
+    if let Some(deployed) = state.manage().deployed(name) {
         return Ok(Found::Deployed(deployed));
     }
-    match state.function(name).as_deref() {
-        Some(function @ Function::Pool(_)) => {
-            Ok(Found::Project(store.project_revision(&function.config())))
-        }
-        _ => Err(AwsError::function_not_found(state.region(), name, None)),
-    }
+    let config = match state.function(name).as_deref() {
+        Some(function @ Function::Pool(_)) => function.config(),
+        _ => return Err(AwsError::function_not_found(state.region(), name, None)),
+    };
+    // Hashing a project's executable (once per build) reads it whole: off the async workers.
+    let state = state.clone();
+    tokio::task::spawn_blocking(move || Found::Project(state.manage().project_revision(&config)))
+        .await
+        .map_err(|error| service_error(error.to_string()))
 }
 
 /// The deployed function `name`; the project's functions change only with their source.
-fn find_deployed(state: &AppState, name: &str) -> Result<Deployed, AwsError> {
-    match find(state, name)? {
+async fn find_deployed(state: &AppState, name: &str) -> Result<Deployed, AwsError> {
+    match find(state, name).await? {
         Found::Deployed(deployed) => Ok(deployed),
         Found::Project(revision) => Err(conflict(format!(
             "Function {} is built from source by this emulator; edit its code or configuration instead, or deploy under another name.",
@@ -723,7 +725,7 @@ async fn get_function(
     headers: HeaderMap,
 ) -> Result<Response, AwsError> {
     let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
-    let found = find(&state, &name)?;
+    let found = find(&state, &name).await?;
     let (revision, updating) = revision_at(&state, &name, &found, qualifier.as_deref())?;
     let location = revision.code_dir.as_ref().and_then(|dir| {
         let host = headers.get(header::HOST)?.to_str().ok()?;
@@ -746,7 +748,7 @@ async fn get_configuration(
     qualifier: Result<Query<QualifierQuery>, QueryRejection>,
 ) -> Result<Response, AwsError> {
     let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
-    let found = find(&state, &name)?;
+    let found = find(&state, &name).await?;
     let (revision, updating) = revision_at(&state, &name, &found, qualifier.as_deref())?;
     Ok(json(StatusCode::OK, &revision.configuration(updating)))
 }
@@ -833,7 +835,7 @@ async fn update_code(
         .map(|a| architectures(Some(a)))
         .transpose()?;
     let _writing = state.manage().writes.lock().await;
-    let deployed = find_deployed(&state, &name)?;
+    let deployed = find_deployed(&state, &name).await?;
     update_in_progress(&deployed)?;
     check_revision(&deployed, request.revision_id.as_deref())?;
     let zip = zip_file(
@@ -871,7 +873,7 @@ async fn update_configuration(
     let request: model::UpdateFunctionConfiguration =
         json_body(body, 1024 * 1024, "UpdateFunctionConfiguration").await?;
     let _writing = state.manage().writes.lock().await;
-    let deployed = find_deployed(&state, &name)?;
+    let deployed = find_deployed(&state, &name).await?;
     update_in_progress(&deployed)?;
     check_revision(&deployed, request.revision_id.as_deref())?;
     let mut revision = deployed.latest.clone();
@@ -912,7 +914,7 @@ async fn publish_version(
     let name = unqualified_name(name)?;
     let request: model::PublishVersion = json_body(body, 1024 * 1024, "PublishVersion").await?;
     let _writing = state.manage().writes.lock().await;
-    let mut deployed = find_deployed(&state, &name)?;
+    let mut deployed = find_deployed(&state, &name).await?;
     update_in_progress(&deployed)?;
     check_revision(&deployed, request.revision_id.as_deref())?;
     if let Some(sha) = request.code_sha256 {
@@ -999,7 +1001,7 @@ async fn list_functions(
     let mut items = Vec::new();
     for name in state.function_names() {
         // A function deleted meanwhile is left out.
-        if let Ok(found) = find(&state, &name) {
+        if let Ok(found) = find(&state, &name).await {
             items.extend(
                 listed(found, all_versions)
                     .into_iter()
@@ -1025,7 +1027,7 @@ async fn list_versions(
     let name = unqualified_name(name)?;
     let list = query(list)?;
     let size = page_size(list.max_items.as_deref())?;
-    let items = listed(find(&state, &name)?, true);
+    let items = listed(find(&state, &name).await?, true);
     let (versions, next_marker) = page(items, list.marker.as_deref(), size);
     Ok(json(
         StatusCode::OK,
@@ -1043,7 +1045,7 @@ async fn delete_function(
 ) -> Result<Response, AwsError> {
     let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
     let _writing = state.manage().writes.lock().await;
-    let mut deployed = find_deployed(&state, &name)?;
+    let mut deployed = find_deployed(&state, &name).await?;
     match qualifier.as_deref() {
         None => {
             state.registry().remove(&name);
@@ -1085,8 +1087,8 @@ async fn delete_function(
 }
 
 /// The ARN of a function that exists (deployed or the project's), for answers about it.
-fn existing_arn(state: &AppState, name: &str) -> Result<String, AwsError> {
-    match find(state, name)? {
+async fn existing_arn(state: &AppState, name: &str) -> Result<String, AwsError> {
+    match find(state, name).await? {
         Found::Deployed(deployed) => Ok(deployed.latest.arn()),
         Found::Project(revision) => Ok(revision.arn()),
     }
@@ -1147,7 +1149,7 @@ async fn create_url_config(
         ));
     }
     let _writing = state.manage().writes.lock().await;
-    let arn = existing_arn(&state, &name)?;
+    let arn = existing_arn(&state, &name).await?;
     if state.function_urls().get(&name).is_some() {
         return Err(conflict(format!(
             "Failed to create function url config for [functionArn = {arn}]. Error message:  FunctionUrlConfig exists for this Lambda function"
@@ -1168,7 +1170,7 @@ async fn get_url_config(
 ) -> Result<Response, AwsError> {
     let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
     unqualified(qualifier.as_deref())?;
-    let arn = existing_arn(&state, &name)?;
+    let arn = existing_arn(&state, &name).await?;
     let url = state.function_urls().get(&name).ok_or_else(no_such_url)?;
     Ok(json(StatusCode::OK, &url_config(&url, arn)))
 }
@@ -1181,7 +1183,7 @@ async fn delete_url_config(
     let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
     unqualified(qualifier.as_deref())?;
     let _writing = state.manage().writes.lock().await;
-    existing_arn(&state, &name)?;
+    existing_arn(&state, &name).await?;
     if state.function_urls().remove(&name) {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
@@ -1197,7 +1199,7 @@ async fn add_permission(
     let name = unqualified_name(name)?;
     let request: model::AddPermission = json_body(body, 64 * 1024, "AddPermission").await?;
     let _writing = state.manage().writes.lock().await;
-    let arn = existing_arn(&state, &name)?;
+    let arn = existing_arn(&state, &name).await?;
     let required = |value: Option<String>, member: &str| {
         value.ok_or_else(|| {
             validation(format!(
@@ -1238,7 +1240,7 @@ async fn get_policy(
     name: Result<UrlPath<String>, PathRejection>,
 ) -> Result<Response, AwsError> {
     let name = unqualified_name(name)?;
-    existing_arn(&state, &name)?;
+    existing_arn(&state, &name).await?;
     let statements = lock(&state.manage().policies)
         .get(&name)
         .cloned()
