@@ -163,6 +163,10 @@ struct DeployArgs {
     /// Read the functions from this SAM template or serverless.yml.
     #[arg(long, value_name = "FILE")]
     template: Option<PathBuf>,
+    /// Deploy this zip (e.g. from `lambkin build --release`) instead of building; a function
+    /// the project does not have gets Lambda's defaults.
+    #[arg(long, value_name = "FILE", conflicts_with = "debug")]
+    zip: Option<PathBuf>,
     /// Make only the read-only calls and print the others.
     #[arg(long)]
     dry_run: bool,
@@ -721,33 +725,48 @@ fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         env_file: None,
     };
     let (planned, _) = settings.plan(&workspace)?;
-    let Some(function) = planned.iter().find(|p| p.config.name == args.function) else {
-        let names: Vec<&str> = planned.iter().map(|p| p.config.name.as_str()).collect();
-        bail!(
-            "no function `{}` here; the functions are: {}",
-            args.function,
-            names.join(", ")
-        );
-    };
-    let Some(rust) = &function.rust else {
-        bail!(
-            "`{}` is a `bootstrap` served as it is, not built from Rust: zip its directory and use `aws lambda create-function` / `update-function-code`",
-            args.function
-        );
-    };
     let arch = if args.arm64 {
         Arch::Arm64
     } else {
         Arch::X86_64
     };
-    let artifacts = build_for_lambda(&cargo, &workspace, &[rust], !args.debug, arch)?;
-    let zip_path = &artifacts
-        .first()
-        .context("the build gave no bootstrap.zip")?
-        .zip;
+    let found = planned.iter().find(|p| p.config.name == args.function);
+    let zip_path = match (&args.zip, found) {
+        (Some(zip), _) => zip.clone(),
+        (None, None) => {
+            let names: Vec<&str> = planned.iter().map(|p| p.config.name.as_str()).collect();
+            bail!(
+                "no function `{}` here; the functions are: {} (or deploy a built zip with --zip)",
+                args.function,
+                names.join(", ")
+            );
+        }
+        (None, Some(Planned { rust: None, .. })) => bail!(
+            "`{}` is a `bootstrap` served as it is, not built from Rust: zip its directory and deploy it with --zip",
+            args.function
+        ),
+        (
+            None,
+            Some(Planned {
+                rust: Some(rust), ..
+            }),
+        ) => {
+            let artifacts = build_for_lambda(&cargo, &workspace, &[rust], !args.debug, arch)?;
+            artifacts
+                .into_iter()
+                .next()
+                .context("the build gave no bootstrap.zip")?
+                .zip
+        }
+    };
     let zip =
-        std::fs::read(zip_path).with_context(|| format!("cannot read {}", zip_path.display()))?;
-    let config = &function.config;
+        std::fs::read(&zip_path).with_context(|| format!("cannot read {}", zip_path.display()))?;
+    // The project's settings for the function, else Lambda's defaults.
+    let config = found.map_or_else(
+        || FunctionConfig::new(&args.function, &zip_path),
+        |p| p.config.clone(),
+    );
+    let config = &config;
     let mut env = config.env.clone();
     env.extend(args.env);
     let deployment = lambkin_deploy::Deployment {
@@ -761,7 +780,7 @@ fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         memory_mb: i32::try_from(args.memory.unwrap_or(config.memory_mb))?,
         timeout_secs: i32::try_from(args.timeout.unwrap_or(config.timeout.as_secs()))?,
         env,
-        function_url: args.function_url || function.function_url,
+        function_url: args.function_url || found.is_some_and(|p| p.function_url),
     };
     let target = lambkin_deploy::Target {
         endpoint_url: args.endpoint_url,

@@ -12,11 +12,18 @@ use lambkin_tests::project::{Project, lambkin_binary, target_dir};
 use lambkin_tests::{Emulated, get};
 use serde_json::{Value, json};
 
-/// `lambkin deploy <function> --endpoint-url <emulator> --debug <extra>` in `project`.
+/// `lambkin deploy <function> --endpoint-url <emulator> <extra>` in `project`, building a debug
+/// binary unless `extra` names a `--zip`.
 fn deploy(project: &Project, function: &str, addr: SocketAddr, extra: &[&str]) -> Output {
+    let build = if extra.contains(&"--zip") {
+        None
+    } else {
+        Some("--debug")
+    };
     Command::new(lambkin_binary(false))
-        .args(["deploy", function, "--debug", "--endpoint-url"])
+        .args(["deploy", function, "--endpoint-url"])
         .arg(format!("http://{addr}"))
+        .args(build)
         .args(extra)
         .current_dir(project.dir())
         .env("CARGO_TARGET_DIR", target_dir())
@@ -150,6 +157,19 @@ async fn deploys_updates_and_deletes_through_the_management_api() {
     let answer = get(url_addr, "/anything").await;
     assert_eq!(answer.body, json!({"version": 2}), "{answer:?}");
 
+    // A built zip deploys as it is, also under a name the project does not have.
+    let zip = target_dir().join("lambda/deployed/bootstrap.zip");
+    let output = deploy(
+        &project,
+        "from-zip",
+        addr,
+        &["--zip", zip.to_str().unwrap()],
+    );
+    let stdout = succeeded(&output);
+    assert!(stdout.contains("created from-zip: version 1 ("), "{stdout}");
+    let answer = emulator.invoke("from-zip", &json!({})).await;
+    assert_eq!(answer.body, json!({"version": 2}), "{answer:?}");
+
     // Delete: gone, versions and URL too.
     if let Some(output) = aws(
         addr,
@@ -170,7 +190,11 @@ async fn deploys_updates_and_deletes_through_the_management_api() {
     // Asking for a function the project does not have names the ones it has.
     let output = deploy(&project, "nope", addr, &[]);
     assert!(!output.status.success());
-    assert!(text(&output.stderr).contains("no function `nope` here; the functions are: deployed"));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("no function `nope` here; the functions are: deployed"),
+        "{stderr}"
+    );
 
     emulator.stop().await;
 
