@@ -202,84 +202,104 @@ while True:
     urllib.request.urlopen(api + request_id + "/response", data=body.encode()).read()
 "#;
 
-    fn read_json(path: &Path) -> Value {
-        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    /// `aws lambda …` against one emulator, from one directory (for `fileb://` and `out.json`).
+    struct Cli {
+        addr: SocketAddr,
+        dir: std::path::PathBuf,
     }
 
-    fn stderr_of(output: &Output) -> String {
-        assert!(!output.status.success(), "expected a failure");
-        String::from_utf8_lossy(&output.stderr).into_owned()
+    impl Cli {
+        /// Runs a command that must succeed; its JSON output (`Null` when it prints nothing).
+        async fn ok(&self, args: &[&str]) -> Value {
+            let output = aws(self.addr, &self.dir, args).await.unwrap();
+            assert!(
+                output.status.success(),
+                "aws {args:?} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            if output.stdout.iter().all(u8::is_ascii_whitespace) {
+                Value::Null
+            } else {
+                serde_json::from_slice(&output.stdout).unwrap()
+            }
+        }
+
+        /// Runs a command that must fail with the AWS error `code`; its stderr.
+        async fn fails(&self, args: &[&str], code: &str) -> String {
+            let output = aws(self.addr, &self.dir, args).await.unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            assert!(!output.status.success(), "aws {args:?} succeeded");
+            assert!(stderr.contains(code), "aws {args:?}: {stderr}");
+            stderr
+        }
+
+        /// Invokes `managed` (at `qualifier`); the function's answer.
+        async fn invoke(&self, qualifier: Option<&str>) -> Value {
+            let mut args = vec!["invoke", "--function-name", "managed", "out.json"];
+            args.extend(qualifier.map(|q| ["--qualifier", q]).into_iter().flatten());
+            assert_eq!(self.ok(&args).await["StatusCode"], 200);
+            serde_json::from_slice(&std::fs::read(self.dir.join("out.json")).unwrap()).unwrap()
+        }
+
+        /// Waits until the last update of `managed` is done.
+        async fn wait_updated(&self) {
+            let wait = ["wait", "function-updated-v2", "--function-name", "managed"];
+            self.ok(&wait).await;
+        }
+    }
+
+    const ROLE: &str = "arn:aws:iam::123456789012:role/lambda-exec";
+
+    /// `create-function` of `name` from the zip file `zip` (in the CLI's directory).
+    fn create<'a>(name: &'a str, zip: &'a str) -> [&'a str; 13] {
+        [
+            "create-function",
+            "--function-name",
+            name,
+            "--runtime",
+            "provided.al2023",
+            "--handler",
+            "bootstrap",
+            "--role",
+            ROLE,
+            "--environment",
+            "Variables={FIXTURE=echo}",
+            "--zip-file",
+            zip,
+        ]
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn aws_lambda_manages_functions() {
         let emulator = Running::start(Vec::new()).await;
-        let addr = emulator.addr;
-        let dir =
-            std::env::temp_dir().join(format!("lambkin-awscli-manage-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let cli = Cli {
+            addr: emulator.addr,
+            dir: std::env::temp_dir().join(format!("lambkin-awscli-manage-{}", std::process::id())),
+        };
+        std::fs::create_dir_all(&cli.dir).unwrap();
+        if aws(cli.addr, &cli.dir, &["list-functions"]).await.is_none() {
+            return;
+        }
         let fixture = std::fs::read(common::fixture_path()).unwrap();
         let rust_zip = zip_of(&[("bootstrap", 0o755, &fixture)]);
-        std::fs::write(dir.join("rust.zip"), &rust_zip).unwrap();
-        std::fs::write(
-            dir.join("python.zip"),
-            zip_of(&[("bootstrap", 0o755, PYTHON_BOOTSTRAP.as_bytes())]),
-        )
-        .unwrap();
-        let role = "arn:aws:iam::123456789012:role/lambda-exec";
-        let create = |name: &'static str, zip: &'static str| {
-            let dir = dir.clone();
-            async move {
-                aws(
-                    addr,
-                    &dir,
-                    &[
-                        "create-function",
-                        "--function-name",
-                        name,
-                        "--runtime",
-                        "provided.al2023",
-                        "--handler",
-                        "bootstrap",
-                        "--role",
-                        role,
-                        "--environment",
-                        "Variables={FIXTURE=echo}",
-                        "--zip-file",
-                        &format!("fileb://{zip}"),
-                    ],
-                )
-                .await
-            }
-        };
+        std::fs::write(cli.dir.join("rust.zip"), &rust_zip).unwrap();
+        let python = zip_of(&[("bootstrap", 0o755, PYTHON_BOOTSTRAP.as_bytes())]);
+        std::fs::write(cli.dir.join("python.zip"), python).unwrap();
 
         // CreateFunction with a hand-made zip of a real lambda_runtime binary.
-        let Some(output) = create("managed", "rust.zip").await else {
-            return;
-        };
-        let created = stdout_json(&output);
+        let created = cli.ok(&create("managed", "fileb://rust.zip")).await;
         assert_eq!(created["FunctionName"], "managed");
         assert_eq!(created["State"], "Active");
         assert_eq!(created["Version"], "$LATEST");
-        assert_eq!(created["Role"], role);
+        assert_eq!(created["Role"], ROLE);
         assert_eq!(created["CodeSize"], rust_zip.len());
         assert_eq!(created["Environment"]["Variables"]["FIXTURE"], "echo");
-        let output = create("managed", "rust.zip").await.unwrap();
-        assert!(stderr_of(&output).contains("ResourceConflictException"));
-
-        let invoke = |qualifier: Option<&'static str>| {
-            let dir = dir.clone();
-            async move {
-                let mut args = vec!["invoke", "--function-name", "managed", "out.json"];
-                if let Some(qualifier) = qualifier {
-                    args.extend(["--qualifier", qualifier]);
-                }
-                let output = aws(addr, &dir, &args).await.unwrap();
-                assert_eq!(stdout_json(&output)["StatusCode"], 200);
-                read_json(&dir.join("out.json"))
-            }
-        };
-        let answer = invoke(None).await;
+        cli.fails(
+            &create("managed", "fileb://rust.zip"),
+            "ResourceConflictException",
+        )
+        .await;
+        let answer = cli.invoke(None).await;
         assert_eq!(
             answer["env"]["AWS_LAMBDA_FUNCTION_NAME"], "managed",
             "{answer}"
@@ -287,166 +307,87 @@ while True:
         assert_eq!(answer["env"]["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST");
 
         // Publish version 1 (the Rust code), then replace the code of $LATEST.
-        let output = aws(
-            addr,
-            &dir,
-            &["publish-version", "--function-name", "managed"],
-        )
-        .await
-        .unwrap();
-        assert_eq!(stdout_json(&output)["Version"], "1");
-        let output = aws(
-            addr,
-            &dir,
-            &[
+        let published = cli
+            .ok(&["publish-version", "--function-name", "managed"])
+            .await;
+        assert_eq!(published["Version"], "1");
+        let update_code = |zip| {
+            [
                 "update-function-code",
                 "--function-name",
                 "managed",
                 "--zip-file",
-                "fileb://python.zip",
-            ],
-        )
-        .await
-        .unwrap();
-        let updated = stdout_json(&output);
+                zip,
+            ]
+        };
+        let updated = cli.ok(&update_code("fileb://python.zip")).await;
         assert_ne!(updated["CodeSha256"], created["CodeSha256"]);
-        let output = aws(
-            addr,
-            &dir,
-            &["wait", "function-updated-v2", "--function-name", "managed"],
-        )
-        .await
-        .unwrap();
-        assert!(output.status.success(), "{}", stderr_of(&output));
+        cli.wait_updated().await;
         assert_eq!(
-            invoke(None).await,
+            cli.invoke(None).await,
             json!({"code": "python", "version": "$LATEST", "memory": "128"})
         );
         // Version 1 still runs the code it was published with.
-        let answer = invoke(Some("1")).await;
+        let answer = cli.invoke(Some("1")).await;
         assert_eq!(
             answer["env"]["AWS_LAMBDA_FUNCTION_VERSION"], "1",
             "{answer}"
         );
 
         // Configuration updates reach new instances.
-        let output = aws(
-            addr,
-            &dir,
-            &[
+        let configure = |extra: &[&'static str]| {
+            let mut args = vec![
                 "update-function-configuration",
                 "--function-name",
                 "managed",
-                "--memory-size",
-                "256",
-                "--timeout",
-                "10",
-            ],
-        )
-        .await
-        .unwrap();
-        assert_eq!(stdout_json(&output)["MemorySize"], 256);
-        let output = aws(
-            addr,
-            &dir,
-            &["wait", "function-updated-v2", "--function-name", "managed"],
-        )
-        .await
-        .unwrap();
-        assert!(output.status.success());
-        assert_eq!(invoke(None).await["memory"], "256");
-        let output = aws(
-            addr,
-            &dir,
-            &[
-                "update-function-configuration",
-                "--function-name",
-                "managed",
-                "--timeout",
-                "901",
-            ],
-        )
-        .await
-        .unwrap();
-        let stderr = stderr_of(&output);
-        assert!(stderr.contains("ValidationException"), "{stderr}");
+            ];
+            args.extend_from_slice(extra);
+            args
+        };
+        let updated = cli
+            .ok(&configure(&["--memory-size", "256", "--timeout", "10"]))
+            .await;
+        assert_eq!(updated["MemorySize"], 256);
+        cli.wait_updated().await;
+        assert_eq!(cli.invoke(None).await["memory"], "256");
+        cli.fails(&configure(&["--timeout", "901"]), "ValidationException")
+            .await;
 
         // Preconditions: the revision, the code to publish, one update at a time.
-        let stale = [
-            "update-function-configuration",
-            "--function-name",
-            "managed",
+        let stale = configure(&[
             "--revision-id",
             "00000000-0000-0000-0000-000000000000",
             "--description",
             "stale",
+        ]);
+        cli.fails(&stale, "PreconditionFailedException").await;
+        let other_code = [
+            "publish-version",
+            "--function-name",
+            "managed",
+            "--code-sha256",
+            "bm90IHRoZSBjb2Rl",
         ];
-        let stderr = stderr_of(&aws(addr, &dir, &stale).await.unwrap());
-        assert!(stderr.contains("PreconditionFailedException"), "{stderr}");
-        let output = aws(
-            addr,
-            &dir,
-            &[
-                "publish-version",
-                "--function-name",
-                "managed",
-                "--code-sha256",
-                "bm90IHRoZSBjb2Rl",
-            ],
-        )
-        .await
-        .unwrap();
-        let stderr = stderr_of(&output);
-        assert!(
-            stderr.contains("InvalidParameterValueException"),
-            "{stderr}"
-        );
+        cli.fails(&other_code, "InvalidParameterValueException")
+            .await;
         // A new version whose first instance takes 3 s to start: the update stays InProgress.
         let slow = PYTHON_BOOTSTRAP.replace(
             "import json, os, urllib.request",
             "import json, os, time, urllib.request\ntime.sleep(3)",
         );
-        std::fs::write(
-            dir.join("slow.zip"),
-            zip_of(&[("bootstrap", 0o755, slow.as_bytes())]),
+        let slow_zip = zip_of(&[("bootstrap", 0o755, slow.as_bytes())]);
+        std::fs::write(cli.dir.join("slow.zip"), slow_zip).unwrap();
+        let updating = cli.ok(&update_code("fileb://slow.zip")).await;
+        assert_eq!(updating["LastUpdateStatus"], "InProgress");
+        cli.fails(
+            &configure(&["--description", "meanwhile"]),
+            "ResourceConflictException",
         )
-        .unwrap();
-        let output = aws(
-            addr,
-            &dir,
-            &[
-                "update-function-code",
-                "--function-name",
-                "managed",
-                "--zip-file",
-                "fileb://slow.zip",
-            ],
-        )
-        .await
-        .unwrap();
-        assert_eq!(stdout_json(&output)["LastUpdateStatus"], "InProgress");
-        let meanwhile = [
-            "update-function-configuration",
-            "--function-name",
-            "managed",
-            "--description",
-            "meanwhile",
-        ];
-        let stderr = stderr_of(&aws(addr, &dir, &meanwhile).await.unwrap());
-        assert!(stderr.contains("ResourceConflictException"), "{stderr}");
-        let output = aws(
-            addr,
-            &dir,
-            &["wait", "function-updated-v2", "--function-name", "managed"],
-        )
-        .await
-        .unwrap();
-        assert!(output.status.success());
+        .await;
+        cli.wait_updated().await;
 
         // Listing pages through functions and versions (one item a page).
-        let output = create("managed2", "python.zip").await.unwrap();
-        stdout_json(&output);
-
+        cli.ok(&create("managed2", "fileb://python.zip")).await;
         let list = [
             "list-functions",
             "--function-version",
@@ -454,8 +395,7 @@ while True:
             "--page-size",
             "1",
         ];
-        let output = aws(addr, &dir, &list).await.unwrap();
-        let listed: Vec<(Value, Value)> = stdout_json(&output)["Functions"]
+        let listed: Vec<(Value, Value)> = cli.ok(&list).await["Functions"]
             .as_array()
             .unwrap()
             .iter()
@@ -469,36 +409,29 @@ while True:
                 (json!("managed2"), json!("$LATEST")),
             ]
         );
-        let output = aws(
-            addr,
-            &dir,
-            &[
+        let got = cli
+            .ok(&[
                 "get-function",
                 "--function-name",
                 "managed",
                 "--qualifier",
                 "1",
-            ],
-        )
-        .await
-        .unwrap();
-        let got = stdout_json(&output);
+            ])
+            .await;
         assert_eq!(got["Configuration"]["CodeSha256"], created["CodeSha256"]);
-        assert!(
-            got["Code"]["Location"]
-                .as_str()
-                .unwrap()
-                .starts_with("http://")
-        );
+        let location = got["Code"]["Location"].as_str().unwrap();
+        assert!(location.starts_with("http://"), "{location}");
 
-        // Zips that would write outside their directory, links and non-zips are refused whole.
-        let escape = dir.join("escaped");
+        // Zips that would write outside their directory, links and damaged zips are refused.
+        let escape = cli.dir.join("escaped");
         // Enough `..` to climb from wherever the emulator unpacks to `/`, then down to `escape`.
         let slip = format!(
             "{}{}",
             "../".repeat(32),
             escape.to_str().unwrap().trim_start_matches('/')
         );
+        let mut corrupt = rust_zip.clone();
+        corrupt[rust_zip.len() / 2] ^= 0xff; // the CLI itself checks that it is a zip
         for (label, zip) in [
             (
                 "slip",
@@ -509,60 +442,28 @@ while True:
                 zip_of(&[(escape.to_str().unwrap(), 0o644, b"x")]),
             ),
             ("symlink", zip_of(&[("bootstrap", 0o120_777, b"/bin/sh")])),
-            // The CLI itself checks that it is a zip; damage the data instead.
-            ("corrupt", {
-                let mut zip = rust_zip.clone();
-                zip[rust_zip.len() / 2] ^= 0xff;
-                zip
-            }),
+            ("corrupt", corrupt),
         ] {
-            std::fs::write(dir.join("bad.zip"), zip).unwrap();
-            let output = aws(
-                addr,
-                &dir,
-                &[
-                    "create-function",
-                    "--function-name",
-                    "evil",
-                    "--runtime",
-                    "provided.al2023",
-                    "--role",
-                    role,
-                    "--zip-file",
-                    "fileb://bad.zip",
-                ],
-            )
-            .await
-            .unwrap();
-            let stderr = stderr_of(&output);
-            assert!(
-                stderr.contains("InvalidParameterValueException"),
-                "{label}: {stderr}"
-            );
+            std::fs::write(cli.dir.join("bad.zip"), zip).unwrap();
+            let stderr = cli
+                .fails(
+                    &create("evil", "fileb://bad.zip"),
+                    "InvalidParameterValueException",
+                )
+                .await;
             assert!(stderr.contains("Could not unzip"), "{label}: {stderr}");
         }
         assert!(!escape.exists());
-        let output = aws(addr, &dir, &["get-function", "--function-name", "evil"])
-            .await
-            .unwrap();
-        assert!(stderr_of(&output).contains("ResourceNotFoundException"));
+        cli.fails(
+            &["get-function", "--function-name", "evil"],
+            "ResourceNotFoundException",
+        )
+        .await;
 
         // Deleting a version leaves the function.
-        let output = aws(
-            addr,
-            &dir,
-            &[
-                "delete-function",
-                "--function-name",
-                "managed",
-                "--qualifier",
-                "1",
-            ],
-        )
-        .await
-        .unwrap();
-        assert!(output.status.success(), "{}", stderr_of(&output));
-        let gone = [
+        let delete = ["delete-function", "--function-name", "managed"];
+        cli.ok(&[&delete[..], &["--qualifier", "1"]].concat()).await;
+        let invoke_one = [
             "invoke",
             "--function-name",
             "managed",
@@ -570,38 +471,24 @@ while True:
             "1",
             "out.json",
         ];
-        let stderr = stderr_of(&aws(addr, &dir, &gone).await.unwrap());
-        assert!(stderr.contains("ResourceNotFoundException"), "{stderr}");
-        assert_eq!(invoke(None).await["code"], "python");
+        cli.fails(&invoke_one, "ResourceNotFoundException").await;
+        assert_eq!(cli.invoke(None).await["code"], "python");
 
         // Delete: the function and its versions are gone.
-        let output = aws(
-            addr,
-            &dir,
-            &["delete-function", "--function-name", "managed"],
-        )
-        .await
-        .unwrap();
-        assert!(output.status.success(), "{}", stderr_of(&output));
+        cli.ok(&delete).await;
         for qualifier in ["$LATEST", "1"] {
-            let output = aws(
-                addr,
-                &dir,
-                &[
-                    "invoke",
-                    "--function-name",
-                    "managed",
-                    "--qualifier",
-                    qualifier,
-                    "out.json",
-                ],
-            )
-            .await
-            .unwrap();
-            assert!(stderr_of(&output).contains("ResourceNotFoundException"));
+            let invoke = [
+                "invoke",
+                "--function-name",
+                "managed",
+                "--qualifier",
+                qualifier,
+                "out.json",
+            ];
+            cli.fails(&invoke, "ResourceNotFoundException").await;
         }
 
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(&cli.dir);
         emulator.stop().await;
     }
 }

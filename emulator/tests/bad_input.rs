@@ -113,3 +113,37 @@ async fn bad_input_gets_its_answer_and_the_emulator_keeps_serving() {
     still_serving(&emulator).await;
     emulator.stop().await;
 }
+
+/// Deployments over AWS's limits: the request (70,167,211 bytes) and the zip inside it (50 MB).
+#[cfg(feature = "manage")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_deployments_get_413_and_nothing_is_created() {
+    use base64::Engine;
+    let emulator = Running::start(vec![fixture("echo", "echo")]).await;
+    let addr = emulator.addr;
+    let functions = "/2015-03-31/functions";
+
+    let too_long = vec![b' '; 70_167_212];
+    let message = request(addr, "POST", functions, &[], &too_long)
+        .await
+        .assert_aws_error(413, "RequestEntityTooLargeException");
+    assert!(message.contains("CreateFunction"), "{message}");
+
+    // Under the request limit once base64-encoded, but one byte over the zip limit.
+    let zip = base64::engine::general_purpose::STANDARD.encode(vec![0u8; 52_428_801]);
+    let create = serde_json::json!({
+        "FunctionName": "huge",
+        "Runtime": "provided.al2023",
+        "Role": "arn:aws:iam::123456789012:role/lambda-exec",
+        "Code": { "ZipFile": zip },
+    });
+    let message = request(addr, "POST", functions, &[], create.to_string().as_bytes())
+        .await
+        .assert_aws_error(413, "RequestEntityTooLargeException");
+    assert!(message.contains("Zipped file size"), "{message}");
+    request(addr, "GET", &format!("{functions}/huge"), &[], b"")
+        .await
+        .assert_aws_error(404, "ResourceNotFoundException");
+    still_serving(&emulator).await;
+    emulator.stop().await;
+}

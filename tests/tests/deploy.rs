@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use lambkin_tests::project::{Project, lambkin_binary, target_dir};
-use lambkin_tests::{Emulated, get};
+use lambkin_tests::{Emulated, get, request, try_post};
 use serde_json::{Value, json};
 
 /// `lambkin deploy <function> --endpoint-url <emulator> <extra>` in `project`, building a debug
@@ -156,6 +156,40 @@ async fn deploys_updates_and_deletes_through_the_management_api() {
         .unwrap();
     let answer = get(url_addr, "/anything").await;
     assert_eq!(answer.body, json!({"version": 2}), "{answer:?}");
+    // The two statements AWS needs for a public URL were added (the emulator records them).
+    let policy = get(addr, "/2015-03-31/functions/deployed/policy").await;
+    let policy: Value = serde_json::from_str(policy.body["Policy"].as_str().unwrap()).unwrap();
+    let actions: Vec<&Value> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["Action"])
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            &json!("lambda:InvokeFunctionUrl"),
+            &json!("lambda:InvokeFunction")
+        ]
+    );
+    // Deleting the URL's configuration stops its listener.
+    let url_config = "/2021-10-31/functions/deployed/url";
+    assert_eq!(
+        request(addr, "DELETE", url_config, &[], Vec::new())
+            .await
+            .status,
+        204
+    );
+    assert_eq!(get(addr, url_config).await.status, 404);
+    let mut closed = false;
+    for _ in 0..50 {
+        if try_post(url_addr, "/", &[], String::new()).await.is_err() {
+            closed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(closed, "the deleted function URL still answers");
 
     // A built zip deploys as it is, also under a name the project does not have.
     let zip = target_dir().join("lambda/deployed/bootstrap.zip");

@@ -39,8 +39,7 @@ use crate::{ACCOUNT_ID, VERSION_LATEST};
 use code::CodeError;
 use model::{
     CodeLocation, EnvironmentIn, EnvironmentOut, EphemeralStorage, FunctionConfiguration,
-    GetFunction, ListFunctions, ListQuery, ListVersions, LoggingConfig, QualifierQuery,
-    TracingConfig,
+    GetFunction, ListQuery, LoggingConfig, QualifierQuery, TracingConfig,
 };
 
 /// The runtimes whose code is an executable `bootstrap`, the only kind the emulator runs.
@@ -991,12 +990,27 @@ fn page<T>(
     (page, next)
 }
 
+/// A list operation's answer, `{"<member>": [one page], "NextMarker": …}`, for the page
+/// `list` asks for.
+fn list_answer(
+    member: &str,
+    items: Vec<(String, FunctionConfiguration)>,
+    list: &ListQuery,
+) -> Result<Response, AwsError> {
+    let size = page_size(list.max_items.as_deref())?;
+    let (page, next_marker) = page(items, list.marker.as_deref(), size);
+    let mut answer = serde_json::json!({ member: page });
+    if let Some(marker) = next_marker {
+        answer["NextMarker"] = marker.into();
+    }
+    Ok(json(StatusCode::OK, &answer))
+}
+
 async fn list_functions(
     State(state): State<AppState>,
     list: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Response, AwsError> {
     let list = query(list)?;
-    let size = page_size(list.max_items.as_deref())?;
     let all_versions = list.function_version.as_deref() == Some("ALL");
     let mut items = Vec::new();
     for name in state.function_names() {
@@ -1009,14 +1023,7 @@ async fn list_functions(
             );
         }
     }
-    let (functions, next_marker) = page(items, list.marker.as_deref(), size);
-    Ok(json(
-        StatusCode::OK,
-        &ListFunctions {
-            functions,
-            next_marker,
-        },
-    ))
+    list_answer("Functions", items, &list)
 }
 
 async fn list_versions(
@@ -1026,16 +1033,7 @@ async fn list_versions(
 ) -> Result<Response, AwsError> {
     let name = unqualified_name(name)?;
     let list = query(list)?;
-    let size = page_size(list.max_items.as_deref())?;
-    let items = listed(find(&state, &name).await?, true);
-    let (versions, next_marker) = page(items, list.marker.as_deref(), size);
-    Ok(json(
-        StatusCode::OK,
-        &ListVersions {
-            versions,
-            next_marker,
-        },
-    ))
+    list_answer("Versions", listed(find(&state, &name).await?, true), &list)
 }
 
 async fn delete_function(

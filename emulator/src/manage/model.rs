@@ -150,24 +150,6 @@ pub(crate) struct CodeLocation {
     pub(crate) location: Option<String>,
 }
 
-/// ListFunctions' answer.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct ListFunctions {
-    pub(crate) functions: Vec<FunctionConfiguration>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) next_marker: Option<String>,
-}
-
-/// ListVersionsByFunction's answer.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct ListVersions {
-    pub(crate) versions: Vec<FunctionConfiguration>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) next_marker: Option<String>,
-}
-
 /// Query parameters of the list operations.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct ListQuery {
