@@ -244,6 +244,7 @@ async fn invoke(
         let payload = match read_limited(body, limit).await {
             Ok(payload) => payload,
             Err(BodyError::TooLarge) => return Err(AwsError::too_large(limit, operation)),
+            Err(BodyError::TimedOut) => return Err(AwsError::request_timeout()),
             Err(BodyError::Failed) => {
                 return Err(AwsError::invalid_request_content(
                     "Could not read the request body".to_owned(),
@@ -438,6 +439,17 @@ impl AwsError {
             StatusCode::BAD_REQUEST,
             "InvalidRequestContentException",
             message,
+        )
+    }
+
+    /// 408 `RequestTimeoutException`: the request body came too slowly (the listener's
+    /// limits). AWS's SDKs retry this error type as transient (`TRANSIENT_ERRORS` in
+    /// aws-runtime's retry classifiers).
+    pub(crate) fn request_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "RequestTimeoutException",
+            "The request body was not received in time".to_owned(),
         )
     }
 

@@ -21,6 +21,7 @@ mod function_url;
 pub mod gateway;
 mod instance;
 pub mod invoke;
+mod listen;
 pub mod local;
 mod logs;
 #[cfg(feature = "manage")]
@@ -45,6 +46,7 @@ mod test_rng;
 pub use config::FunctionConfig;
 pub use error::Error;
 pub use invoke::{AppState, app};
+pub use listen::Limits;
 pub use server::Emulator;
 
 /// The account id in every ARN the emulator makes up (the one AWS's own emulator uses).

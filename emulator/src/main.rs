@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
@@ -212,6 +213,8 @@ struct EventArgs {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
+    #[cfg(unix)]
+    raise_open_files_limit();
     match cli.command {
         Some(Command::Watch(args)) => watch(args),
         None => watch(cli.watch),
@@ -312,7 +315,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
         })
         .collect();
     let addr = SocketAddr::new(args.serve.bind, args.serve.port);
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
@@ -354,7 +357,10 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
         // The frozen versions die with the emulator (best effort: a crash leaves them behind).
         let _ = std::fs::remove_dir_all(project::versions_dir(&workspace.target_dir));
         Ok(served?)
-    })
+    });
+    // Tasks still running (a build, the file watchers) must not hold the exit up.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served
 }
 
 /// What to serve: the functions of a SAM/Serverless configuration if there is one, else every
@@ -627,29 +633,100 @@ fn print_out(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Ctrl-C or SIGTERM.
+/// Resolves at the first Ctrl-C or SIGTERM; a second one exits the process at once (the
+/// function processes die with it), however the graceful shutdown is doing.
 async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+    let mut signals = match Signals::new() {
+        Ok(signals) => signals,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for Ctrl-C and SIGTERM");
+            return std::future::pending().await;
         }
     };
+    signals.recv().await;
+    tokio::spawn(async move {
+        let code = signals.recv().await;
+        tracing::warn!("second signal: exiting now");
+        std::process::exit(code);
+    });
+}
+
+/// The signals that stop `lambkin`, listened for from start to exit (so a second one is not
+/// missed between two listeners).
+struct Signals {
     #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+        #[cfg(not(unix))]
+        Ok(Signals {})
     }
+
+    /// Waits for the next signal; returns the exit code it calls for (128 + its number).
+    async fn recv(&mut self) -> i32 {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => 128 + libc::SIGINT,
+                _ = self.terminate.recv() => 128 + libc::SIGTERM,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            130
+        }
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit: every connection, and every
+/// function instance (its pipes and Runtime API listener), takes descriptors, and the usual
+/// soft limit of 1024 would make new requests hang long before the connection cap.
+#[cfg(unix)]
+fn raise_open_files_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        let error = std::io::Error::last_os_error();
+        tracing::debug!(%error, "cannot read the open files limit");
+        return;
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: setrlimit only reads the struct it is given.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            limit = raised;
+        } else {
+            // macOS refuses more than OPEN_MAX even under an unlimited hard limit.
+            let error = std::io::Error::last_os_error();
+            tracing::debug!(%error, "cannot raise the open files limit");
+        }
+    }
+    tracing::debug!(
+        soft = limit.rlim_cur,
+        hard = limit.rlim_max,
+        "open files limit"
+    );
 }
 
 fn build(args: BuildArgs) -> anyhow::Result<()> {

@@ -17,7 +17,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use bytes::Bytes;
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -25,6 +24,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::body::{BodyError, read_limited};
 use crate::clock::epoch_ms;
+use crate::listen::{self, Limits};
 
 /// Largest response (or error) body a runtime may post, in bytes.
 pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
@@ -199,15 +199,11 @@ impl Channel {
     }
 }
 
-/// Serves one instance's Runtime API on `listener` until the task is dropped.
+/// Serves one instance's Runtime API on `listener` until the task is dropped (its connections
+/// with it).
 pub(crate) async fn serve(listener: TcpListener, channel: Arc<Channel>) {
-    let listener = listener.tap_io(|tcp| {
-        // Each invocation is a few small exchanges; Nagle's delay would dominate them.
-        let _ = tcp.set_nodelay(true);
-    });
-    if let Err(error) = axum::serve(listener, router(channel)).await {
-        tracing::warn!(%error, "Runtime API listener stopped");
-    }
+    let limits = Limits::runtime_api();
+    listen::serve(listener, router(channel), &limits, std::future::pending()).await;
 }
 
 /// The Runtime API of one instance.
@@ -370,7 +366,7 @@ async fn init_error(
     let bytes = match read_limited(body, MAX_RESPONSE_BYTES).await {
         Ok(bytes) => bytes,
         Err(BodyError::TooLarge) => Bytes::from_static(b"{}"),
-        Err(BodyError::Failed) => Bytes::new(),
+        Err(BodyError::Failed | BodyError::TimedOut) => Bytes::new(),
     };
     tracing::debug!("runtime reported an init error");
     let _ = channel.events.send(RuntimeEvent::InitError {
@@ -386,7 +382,7 @@ fn body_failed(channel: &Channel, id: String, error: BodyError) -> ApiError {
             channel.answer(id, Answer::TooLarge);
             ApiError::too_large()
         }
-        BodyError::Failed => {
+        BodyError::Failed | BodyError::TimedOut => {
             let body = json!({
                 "errorMessage": "the runtime's answer could not be read",
                 "errorType": "Runtime.InvalidResponse",

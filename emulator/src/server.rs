@@ -3,11 +3,10 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -15,6 +14,7 @@ use crate::Error;
 use crate::config::FunctionConfig;
 use crate::instance::closed;
 use crate::invoke::{AppState, app};
+use crate::listen::{self, Limits};
 use crate::pool::Function;
 use crate::registry::Registry;
 
@@ -34,6 +34,8 @@ pub struct Emulator {
 struct Inner {
     state: AppState,
     closing: watch::Sender<bool>,
+    /// The front's limits (function URLs keep their own copy).
+    limits: Mutex<Limits>,
 }
 
 impl Emulator {
@@ -54,7 +56,11 @@ impl Emulator {
         }
         let state = AppState::new(registry, region.as_deref().unwrap_or("us-east-1"));
         Ok(Emulator {
-            inner: Arc::new(Inner { state, closing }),
+            inner: Arc::new(Inner {
+                state,
+                closing,
+                limits: Mutex::default(),
+            }),
         })
     }
 
@@ -79,6 +85,17 @@ impl Emulator {
     #[cfg(feature = "manage")]
     pub fn set_state_dir(&self, dir: std::path::PathBuf) {
         self.inner.state.manage().set_dir(dir);
+    }
+
+    /// Serves the front and function URLs under these limits instead of the defaults (for
+    /// listeners started afterwards).
+    pub fn set_limits(&self, limits: Limits) {
+        self.inner.state.function_urls().set_limits(limits.clone());
+        *self
+            .inner
+            .limits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = limits;
     }
 
     /// Sets the build state the front reports (`x-lambkin-build`, `GET /_lambkin`).
@@ -133,22 +150,21 @@ impl Emulator {
         self.serve_listener(listener, shutdown).await
     }
 
-    /// Serves on `listener` until `shutdown` resolves; then every instance is stopped (busy ones
-    /// answer their callers with a `ServiceException`) before this returns. An emulator serves
-    /// once: after a shutdown its functions refuse every invocation.
+    /// Serves on `listener` until `shutdown` resolves; then the listener closes, requests in
+    /// flight have the grace period of the [`Limits`] to finish (every instance is stopped at
+    /// once: busy ones answer their callers with a `ServiceException`), every connection still
+    /// open is dropped, and the emulator's instances are drained before this returns. An
+    /// emulator serves once: after a shutdown its functions refuse every invocation.
     pub async fn serve_listener(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
-        let Inner { state, closing } = &*self.inner;
+        let Inner { state, closing, .. } = &*self.inner;
         if let Ok(addr) = listener.local_addr() {
             state.function_urls().set_ip(addr.ip());
         }
         let reaper = tokio::spawn(reap(state.clone(), closing.subscribe()));
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
         let signal = {
             let emulator = self.clone();
             async move {
@@ -157,10 +173,13 @@ impl Emulator {
                 emulator.inner.closing.send_replace(true);
             }
         };
-        let front = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(listener, front)
-            .with_graceful_shutdown(signal)
-            .await;
+        let limits = self
+            .inner
+            .limits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        listen::serve(listener, app(state.clone()), &limits, signal).await;
         closing.send_replace(true);
         reaper.abort();
         state.function_urls().clear();
@@ -169,7 +188,7 @@ impl Emulator {
         }
         #[cfg(feature = "manage")]
         state.manage().clear();
-        served.map_err(Error::Serve)
+        Ok(())
     }
 }
 

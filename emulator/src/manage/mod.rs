@@ -374,6 +374,7 @@ async fn json_body<T: DeserializeOwned + Default>(
     let bytes = match read_limited(body, limit).await {
         Ok(bytes) => bytes,
         Err(BodyError::TooLarge) => return Err(AwsError::too_large(limit, operation)),
+        Err(BodyError::TimedOut) => return Err(AwsError::request_timeout()),
         Err(BodyError::Failed) => {
             return Err(AwsError::invalid_request_content(
                 "Could not read the request body".to_owned(),
