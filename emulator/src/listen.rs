@@ -41,7 +41,7 @@ use crate::body::TimedBody;
 use crate::instance::closed;
 
 /// How often at most a listener warns that it is full, or that it cannot accept.
-pub(crate) const WARN_EVERY: Duration = Duration::from_secs(10);
+const WARN_EVERY: Duration = Duration::from_secs(10);
 
 /// How long the loop waits after an accept error other than a failed handshake, such as
 /// running out of file descriptors (which would otherwise fail again at once).
