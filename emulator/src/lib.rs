@@ -37,6 +37,8 @@ pub mod runtime_api;
 #[cfg(feature = "cli")]
 pub mod samples;
 mod server;
+#[cfg(any(feature = "manage", feature = "reload", feature = "package"))]
+mod state_dir;
 pub mod status;
 pub mod template;
 #[cfg(test)]
@@ -45,6 +47,8 @@ mod test_rng;
 pub use config::FunctionConfig;
 pub use error::Error;
 pub use invoke::{AppState, app};
+#[cfg(feature = "manage")]
+pub use manage::DeployLimits;
 pub use server::Emulator;
 
 /// The account id in every ARN the emulator makes up (the one AWS's own emulator uses).
