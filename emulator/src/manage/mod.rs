@@ -601,6 +601,8 @@ async fn store_code(
             "RequestEntityTooLargeException",
             CodeError::ZipTooLarge.to_string(),
         )),
+        // As AWS answers a deployment over the account's code storage quota (CreateFunction,
+        // UpdateFunctionCode: https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html#API_CreateFunction_Errors).
         Ok(Err(CodeError::StorageExceeded)) => Err(AwsError::new(
             StatusCode::BAD_REQUEST,
             "CodeStorageExceededException",

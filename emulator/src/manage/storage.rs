@@ -111,21 +111,35 @@ impl CodeDir {
 
 impl Drop for CodeDir {
     fn drop(&mut self) {
-        let _ = fs::remove_file(self.zip());
-        match fs::remove_dir_all(&self.path) {
-            Ok(()) => {
-                tracing::debug!(dir = %self.path.display(), "removed code no instance runs any more")
-            }
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => {
-                tracing::warn!(dir = %self.path.display(), %error, "could not remove superseded code")
-            }
+        let path = std::mem::take(&mut self.path);
+        let (bytes, usage) = (self.bytes, self.usage.clone());
+        let remove = move || {
+            remove(&path);
+            usage.release(bytes);
+        };
+        // Removing up to 250 MB of files is blocking work, and the last holder of counted code
+        // may be an async task. Code never counted is a refused upload, dropped on the blocking
+        // thread that wrote it, whose caller answers once it is gone.
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) if bytes > 0 => drop(runtime.spawn_blocking(remove)),
+            _ => remove(),
         }
-        // Only succeeds once the function has no code left (it was deleted).
-        if let Some(function_dir) = self.path.parent() {
-            let _ = fs::remove_dir(function_dir);
+    }
+}
+
+/// Removes the code at `path`, its zip, and the function's directory once it has no code left
+/// (it was deleted).
+fn remove(path: &Path) {
+    let _ = fs::remove_file(path.with_extension("zip"));
+    match fs::remove_dir_all(path) {
+        Ok(()) => tracing::debug!(dir = %path.display(), "removed code no instance runs any more"),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => {
+            tracing::warn!(dir = %path.display(), %error, "could not remove superseded code")
         }
-        self.usage.release(self.bytes);
+    }
+    if let Some(function_dir) = path.parent() {
+        let _ = fs::remove_dir(function_dir);
     }
 }
 
