@@ -51,6 +51,10 @@ pub struct FunctionConfig {
     /// `AWS_PROFILE` on to instances (off by default, so a function never uses real credentials
     /// by accident).
     pub pass_aws_credentials: bool,
+    /// The deployed code it runs (functions of the management API): held by every pool and
+    /// instance using this configuration, so the code leaves the disk after the last of them.
+    #[cfg(feature = "manage")]
+    pub(crate) code: Option<std::sync::Arc<crate::manage::CodeDir>>,
 }
 
 impl FunctionConfig {
@@ -71,6 +75,8 @@ impl FunctionConfig {
             version: VERSION_LATEST.to_owned(),
             handler: None,
             pass_aws_credentials: false,
+            #[cfg(feature = "manage")]
+            code: None,
         }
     }
 

@@ -38,6 +38,8 @@ pub mod runtime_api;
 #[cfg(feature = "cli")]
 pub mod samples;
 mod server;
+#[cfg(any(feature = "manage", feature = "reload", feature = "package"))]
+mod state_dir;
 pub mod status;
 pub mod template;
 #[cfg(test)]
@@ -47,6 +49,8 @@ pub use config::FunctionConfig;
 pub use error::Error;
 pub use invoke::{AppState, app};
 pub use listen::Limits;
+#[cfg(feature = "manage")]
+pub use manage::DeployLimits;
 pub use server::Emulator;
 
 /// The account id in every ARN the emulator makes up (the one AWS's own emulator uses).

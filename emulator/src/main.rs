@@ -14,7 +14,7 @@ use lambkin_emulator::package::{self, Arch, Toolchain};
 use lambkin_emulator::project::{self, Discovered, Reloadable};
 use lambkin_emulator::reload;
 use lambkin_emulator::template::{self, Code, FunctionSpec};
-use lambkin_emulator::{Emulator, FunctionConfig, samples};
+use lambkin_emulator::{DeployLimits, Emulator, FunctionConfig, samples};
 
 /// A local AWS Lambda for Rust functions.
 ///
@@ -59,6 +59,8 @@ struct WatchArgs {
     functions: FunctionArgs,
     #[command(flatten)]
     reload: ReloadArgs,
+    #[command(flatten)]
+    deployed: DeployedArgs,
 }
 
 /// Where the emulator listens.
@@ -102,6 +104,91 @@ struct ReloadArgs {
     /// Do not rebuild and reload functions when their sources change.
     #[arg(long)]
     no_reload: bool,
+}
+
+/// Caps on what the management API takes (`lambkin deploy`, `aws lambda create-function`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Deployed functions")]
+struct DeployedArgs {
+    /// Most functions deployed through the management API at once (the project's own are not
+    /// counted).
+    #[arg(long, value_name = "N", default_value_t = DeployLimits::default().max_functions)]
+    max_functions: usize,
+    /// Most deployed code on disk at once, unpacked code and zips together: bytes, or with a
+    /// unit (500MiB, 2GiB, 1GB).
+    #[arg(long, value_name = "SIZE", default_value_t = Size(DeployLimits::default().max_code_bytes))]
+    max_code_size: Size,
+}
+
+impl DeployedArgs {
+    fn limits(&self) -> DeployLimits {
+        DeployLimits {
+            max_functions: self.max_functions,
+            max_code_bytes: self.max_code_size.0,
+        }
+    }
+}
+
+/// A size in bytes, written with an optional unit: `KiB`/`MiB`/`GiB`/`TiB` (or `K`/`M`/`G`/`T`)
+/// are powers of 1024, `KB`/`MB`/`GB`/`TB` powers of 1000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Size(u64);
+
+const SIZE_UNITS: [(&str, u64); 13] = [
+    ("TiB", 1 << 40),
+    ("GiB", 1 << 30),
+    ("MiB", 1 << 20),
+    ("KiB", 1 << 10),
+    ("TB", 1_000_000_000_000),
+    ("GB", 1_000_000_000),
+    ("MB", 1_000_000),
+    ("KB", 1_000),
+    ("T", 1 << 40),
+    ("G", 1 << 30),
+    ("M", 1 << 20),
+    ("K", 1 << 10),
+    ("B", 1),
+];
+
+impl std::str::FromStr for Size {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Size, String> {
+        let text = text.trim();
+        let digits = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(digits);
+        let unit = unit.trim();
+        let scale = match unit {
+            "" => Some(1),
+            _ => SIZE_UNITS
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(unit))
+                .map(|(_, scale)| *scale),
+        };
+        let bytes = number
+            .parse::<u64>()
+            .ok()
+            .zip(scale)
+            .and_then(|(n, scale)| n.checked_mul(scale));
+        bytes
+            .map(Size)
+            .ok_or_else(|| format!("`{text}` is not a size (e.g. 2147483648, 500MiB, 2GiB, 1GB)"))
+    }
+}
+
+impl std::fmt::Display for Size {
+    /// The largest binary unit that divides the size exactly.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = SIZE_UNITS[..4]
+            .iter()
+            .find(|(_, scale)| self.0 != 0 && self.0 % scale == 0);
+        match unit {
+            Some((name, scale)) => write!(f, "{}{name}", self.0 / scale),
+            None => write!(f, "{}", self.0),
+        }
+    }
 }
 
 /// Options of `lambkin build`.
@@ -275,8 +362,9 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // Builds and deployed code of emulators killed before they could clean up.
+    project::remove_stale_versions(&workspace.target_dir);
     if !rust.is_empty() {
-        project::remove_stale_versions(&workspace.target_dir);
         tracing::info!("building {} function(s)", rust.len());
         let executables = runtime.block_on(project::build(&cargo, &rust, &[]))?;
         for function in &mut planned {
@@ -294,6 +382,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
     }
     let emulator = Emulator::new(planned.iter().map(|p| p.config.clone()))?;
     emulator.set_gateway(gateway(&planned)?);
+    emulator.set_deploy_limits(args.deployed.limits());
     if workspace.root.join("Cargo.toml").is_file() {
         // Beside the frozen builds (removed with them); elsewhere the system's temp dir.
         emulator.set_state_dir(project::versions_dir(&workspace.target_dir).join("deployed"));
@@ -981,6 +1070,38 @@ mod tests {
         assert_eq!(cli.watch.select.packages, ["a"]);
         let cli = Cli::try_parse_from(["lambkin", "watch", "--no-reload"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Watch(a)) if a.reload.no_reload));
+    }
+
+    #[test]
+    fn deploy_limits() {
+        let cli = Cli::try_parse_from(["lambkin"]).unwrap();
+        assert_eq!(cli.watch.deployed.limits(), DeployLimits::default());
+        assert_eq!(Size(2 << 30).to_string(), "2GiB");
+        assert_eq!(Size(1000).to_string(), "1000");
+        let cli = Cli::try_parse_from([
+            "lambkin",
+            "--max-functions",
+            "3",
+            "--max-code-size",
+            "500MiB",
+        ])
+        .unwrap();
+        let limits = cli.watch.deployed.limits();
+        assert_eq!(
+            (limits.max_functions, limits.max_code_bytes),
+            (3, 500 << 20)
+        );
+        for (text, bytes) in [
+            ("12", 12),
+            ("1 GB", 1_000_000_000),
+            ("2g", 2 << 30),
+            ("7B", 7),
+        ] {
+            assert_eq!(text.parse::<Size>(), Ok(Size(bytes)), "{text}");
+        }
+        for bad in ["", "GiB", "1.5GiB", "-1", "1 PiB", "99999999999TiB"] {
+            assert!(bad.parse::<Size>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -98,6 +98,14 @@ impl Emulator {
             .unwrap_or_else(PoisonError::into_inner) = limits;
     }
 
+    /// Caps the functions and the bytes of code deployed through the management API (default:
+    /// [`DeployLimits::default`](crate::DeployLimits)). Deployments over them are refused as AWS
+    /// refuses them; what is already deployed stays.
+    #[cfg(feature = "manage")]
+    pub fn set_deploy_limits(&self, limits: crate::DeployLimits) {
+        self.inner.state.manage().set_limits(limits);
+    }
+
     /// Sets the build state the front reports (`x-lambkin-build`, `GET /_lambkin`).
     pub fn set_build_state(&self, state: crate::status::BuildState) {
         self.inner.state.set_build_state(state);
