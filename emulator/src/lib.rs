@@ -17,6 +17,7 @@ mod body;
 mod clock;
 pub mod config;
 mod error;
+mod events;
 mod function_url;
 pub mod gateway;
 mod instance;
@@ -44,6 +45,7 @@ mod test_rng;
 
 pub use config::FunctionConfig;
 pub use error::Error;
+pub use events::QueueLimits;
 pub use invoke::{AppState, app};
 pub use server::Emulator;
 
