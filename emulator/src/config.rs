@@ -117,6 +117,7 @@ mod tests {
         assert_eq!(f.timeout, Duration::from_secs(3));
         assert_eq!(f.memory_mb, 128);
         assert_eq!(f.reserved_concurrency, 10);
+        assert_eq!(f.maximum_event_age, Duration::from_secs(21_600));
         assert_eq!(
             f.arn(),
             "arn:aws:lambda:us-east-1:012345678912:function:hello"

@@ -568,4 +568,46 @@ mod tests {
         );
         assert!(response.headers().contains_key("x-amzn-RequestId"));
     }
+
+    /// The `Reason` of a 429 says which limit was hit; other errors have none.
+    #[tokio::test]
+    async fn throttle_reasons_come_from_the_cause() {
+        async fn reason(error: AwsError) -> serde_json::Value {
+            let body = error.into_response().into_body();
+            let bytes = http_body_util::BodyExt::collect(body)
+                .await
+                .unwrap()
+                .to_bytes();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["Reason"].clone()
+        }
+        assert_eq!(
+            reason(Refused::Throttled.into()).await,
+            "ReservedFunctionConcurrentInvocationLimitExceeded"
+        );
+        assert_eq!(
+            reason(Rejected::Full.into()).await,
+            "ReservedFunctionInvocationRateLimitExceeded"
+        );
+        assert!(reason(Rejected::ShuttingDown.into()).await.is_null());
+        assert!(
+            reason(AwsError::invalid_parameter("x".to_owned()))
+                .await
+                .is_null()
+        );
+    }
+
+    #[test]
+    fn payloads_must_be_utf8_json() {
+        assert_eq!(json_payload(Bytes::from_static(b" \n")).unwrap(), "{}");
+        assert_eq!(json_payload(Bytes::from_static(b"[1]")).unwrap(), "[1]");
+        for bad in [&b"{\"a\":\"\xff\"}"[..], b"{", b"\"\xed\xa0\x80\""] {
+            let error = json_payload(Bytes::copy_from_slice(bad)).unwrap_err();
+            assert_eq!(error.error_type, "InvalidRequestContentException");
+            assert!(
+                error
+                    .message
+                    .starts_with("Could not parse request body into json: ")
+            );
+        }
+    }
 }

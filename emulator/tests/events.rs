@@ -319,6 +319,7 @@ async fn a_flood_of_big_events_is_bounded_in_memory() {
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap();
+    eprintln!("emulator peak RSS: {peak_kb} kB");
     assert!(peak_kb < 300 * 1024, "peak RSS {peak_kb} kB");
 
     // Still serving.
@@ -400,4 +401,50 @@ async fn stale_and_orphaned_events_are_discarded_with_a_count() {
     }
     host.terminate().await;
     assert!(host.logged(&["dropped at shutdown", "count=3"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_limits_are_the_library_users_to_set() {
+    let mut slow = common::fixture("slow", "slow");
+    slow.reserved_concurrency = 1;
+    slow.timeout = Duration::from_secs(60);
+    let emulator = lambkin_emulator::Emulator::new([slow]).unwrap();
+    emulator.set_event_queue_limits(QueueLimits {
+        max_events: 2,
+        max_bytes: 1024,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(emulator.serve_listener(listener, async {
+        let _ = stopped.await;
+    }));
+    let path = "/2015-03-31/functions/slow/invocations";
+    let event = [("X-Amz-Invocation-Type", "Event")];
+    let slow_event = br#"{"sleep_ms": 30000}"#;
+
+    // Too many bytes for the queue: refused whatever the count.
+    let big = format!(r#"{{"pad": "{}"}}"#, "x".repeat(1024));
+    let reply = request(addr, "POST", path, &event, big.as_bytes()).await;
+    reply.assert_aws_error(429, "TooManyRequestsException");
+    // Two events (one running, one waiting) fill it; the third is refused.
+    for _ in 0..2 {
+        let reply = request(addr, "POST", path, &event, slow_event).await;
+        assert_eq!(reply.status, 202, "{}", reply.text());
+    }
+    let reply = request(addr, "POST", path, &event, slow_event).await;
+    reply.assert_aws_error(429, "TooManyRequestsException");
+    assert_eq!(
+        reply.json()["Reason"],
+        "ReservedFunctionInvocationRateLimitExceeded"
+    );
+    // The synchronous path is a different limit: every instance is busy.
+    let reply = request(addr, "POST", path, &[], br#"{"sleep_ms": 0}"#).await;
+    reply.assert_aws_error(429, "TooManyRequestsException");
+    assert_eq!(
+        reply.json()["Reason"],
+        "ReservedFunctionConcurrentInvocationLimitExceeded"
+    );
+    let _ = stop.send(());
+    bounded(server).await.unwrap().unwrap();
 }
