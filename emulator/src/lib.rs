@@ -17,6 +17,7 @@ mod body;
 mod clock;
 pub mod config;
 mod error;
+mod events;
 mod function_url;
 pub mod gateway;
 mod instance;
@@ -47,6 +48,7 @@ mod test_rng;
 
 pub use config::FunctionConfig;
 pub use error::Error;
+pub use events::QueueLimits;
 pub use invoke::{AppState, app};
 pub use listen::Limits;
 #[cfg(feature = "manage")]

@@ -387,6 +387,14 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
         // Beside the frozen builds (removed with them); elsewhere the system's temp dir.
         emulator.set_state_dir(project::versions_dir(&workspace.target_dir).join("deployed"));
     }
+    let event_dir = event_dir(&workspace);
+    if let Err(error) = emulator.set_event_dir(&event_dir) {
+        tracing::warn!(
+            dir = %event_dir.display(),
+            %error,
+            "asynchronous invocations are kept in memory only: they do not survive a restart"
+        );
+    }
     // The project's functions; the management API may add others while serving.
     let served: Vec<String> = planned.iter().map(|p| p.config.name.clone()).collect();
     let function_urls: Vec<String> = planned
@@ -450,6 +458,17 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
     // Tasks still running (a build, the file watchers) must not hold the exit up.
     runtime.shutdown_timeout(Duration::from_secs(1));
     served
+}
+
+/// Where `Event` invocations wait, so they survive a restart: `<target dir>/lambkin/events` in
+/// a Cargo project (not `target/lambkin/<pid>`, which goes when the emulator stops), else
+/// `.lambkin/events` in the directory served.
+fn event_dir(workspace: &project::Workspace) -> PathBuf {
+    if workspace.root.join("Cargo.toml").is_file() {
+        workspace.target_dir.join("lambkin").join("events")
+    } else {
+        workspace.root.join(".lambkin").join("events")
+    }
 }
 
 /// What to serve: the functions of a SAM/Serverless configuration if there is one, else every

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::Error;
+use crate::QueueLimits;
 use crate::config::FunctionConfig;
 use crate::instance::closed;
 use crate::invoke::{AppState, app};
@@ -106,6 +107,26 @@ impl Emulator {
         self.inner.state.manage().set_limits(limits);
     }
 
+    /// Keeps `Event` invocations under `dir` (created with mode 0700 if missing; the directory
+    /// is locked, so two emulators never share one): each accepted event is a file there until
+    /// it is done, and [`serve`](Emulator::serve) resumes the events it finds, with their
+    /// request ids and ages. Events of functions that no longer exist, or older than their
+    /// function's [`maximum_event_age`](FunctionConfig::maximum_event_age), are discarded (with
+    /// a log line and a count). Like AWS's, asynchronous invocation is then at-least-once: an
+    /// event running at shutdown runs again at the next start.
+    ///
+    /// Without an event directory (the default) events live in memory only and those left at
+    /// shutdown are lost.
+    pub fn set_event_dir(&self, dir: impl Into<std::path::PathBuf>) -> std::io::Result<()> {
+        self.inner.state.events().set_dir(dir.into())
+    }
+
+    /// Bounds each function's asynchronous (`Event`) queue (default: [`QueueLimits::default`]);
+    /// past a bound, `Event` invocations get 429 `TooManyRequestsException`.
+    pub fn set_event_queue_limits(&self, limits: QueueLimits) {
+        self.inner.state.events().set_limits(limits);
+    }
+
     /// Sets the build state the front reports (`x-lambkin-build`, `GET /_lambkin`).
     pub fn set_build_state(&self, state: crate::status::BuildState) {
         self.inner.state.set_build_state(state);
@@ -173,6 +194,7 @@ impl Emulator {
             state.function_urls().set_ip(addr.ip());
         }
         let reaper = tokio::spawn(reap(state.clone(), closing.subscribe()));
+        state.events().resume().await;
         let signal = {
             let emulator = self.clone();
             async move {
@@ -190,6 +212,7 @@ impl Emulator {
         listen::serve(listener, app(state.clone()), &limits, signal).await;
         closing.send_replace(true);
         reaper.abort();
+        state.events().report_shutdown();
         state.function_urls().clear();
         for pool in state.registry().pools() {
             pool.drain();
