@@ -165,7 +165,7 @@ impl Emulator {
         reaper.abort();
         state.function_urls().clear();
         for pool in state.registry().pools() {
-            pool.drain();
+            pool.drain().await;
         }
         #[cfg(feature = "manage")]
         state.manage().clear();
