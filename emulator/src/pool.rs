@@ -1,5 +1,5 @@
-//! Functions and their instances: cold starts on demand, warm reuse, idle reaping and reserved
-//! concurrency.
+//! Functions and their instances: cold starts on demand, warm reuse (idle instances frozen),
+//! idle reaping and reserved concurrency.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};

@@ -536,9 +536,7 @@ for g in $groups; do kill -s KILL -- "-$g"; done
                 }
             }
         }
-    }
 
-    impl Registry {
         /// Sends the list of groups, after emptying the watchdog's with `reset`.
         fn announce_all(&self, fd: RawFd, reset: bool) -> io::Result<()> {
             if reset {
