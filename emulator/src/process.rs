@@ -6,11 +6,16 @@
 //!   share a process group no other process can join. Stopping an instance (timeout, memory,
 //!   reload, reaping, shutdown) sends SIGKILL to the whole group, reaps the leader and waits
 //!   until no process of the group runs any more. Leaving the emulator's session also keeps a
-//!   terminal's Ctrl-C / Ctrl-Z away from functions: the emulator decides when they stop.
-//! * **Frozen while idle** (as Lambda freezes an execution environment once its runtime asks for
-//!   the next event): a parked instance's group gets SIGSTOP as soon as its runtime waits in
-//!   `/next`, and SIGCONT right before the next event is offered. Timers left by one invocation
-//!   fire in the next one, and no CPU is spent while idle.
+//!   terminal's Ctrl-C / Ctrl-Z away from functions: the emulator decides when they stop. (A
+//!   process that calls `setsid` itself, a daemon, leaves the group: it is neither measured nor
+//!   killed. Lambda confines it with cgroups, which need privileges or a delegated subtree the
+//!   emulator cannot count on.)
+//! * **Frozen while idle**, as Lambda "freezes the execution environment" once the runtime has
+//!   asked for the next event and none is pending
+//!   (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html>): a parked
+//!   instance's group gets SIGSTOP as soon as its runtime waits in `/next`, and SIGCONT right
+//!   before the next event is offered. Timers left by one invocation fire in the next one, and
+//!   no CPU is spent while idle.
 //! * **Memory is the group's**: every member's `/proc/<pid>/status`, anonymous memory summed and
 //!   file-backed pages (executables, libraries: mostly shared) counted once, the largest, so a
 //!   forking runtime is not charged its libraries once per process. Membership comes from the
