@@ -30,6 +30,7 @@ mod manage;
 #[cfg(feature = "package")]
 pub mod package;
 mod pool;
+mod process;
 #[cfg(any(feature = "reload", feature = "package"))]
 pub mod project;
 mod registry;

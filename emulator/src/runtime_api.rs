@@ -20,7 +20,7 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::body::{BodyError, read_limited};
 use crate::clock::epoch_ms;
@@ -76,6 +76,8 @@ pub(crate) struct Channel {
     /// Set when the instance is discarded: pending long polls end instead of lingering.
     closed: AtomicBool,
     events: mpsc::UnboundedSender<RuntimeEvent>,
+    /// How many `/next` long polls wait with nothing to hand out (an idle instance is frozen).
+    polling: watch::Sender<usize>,
 }
 
 #[derive(Debug, Default)]
@@ -98,6 +100,7 @@ impl Channel {
             wake: Notify::new(),
             closed: AtomicBool::new(false),
             events,
+            polling: watch::Sender::new(0),
         };
         (Arc::new(channel), rx)
     }
@@ -133,6 +136,11 @@ impl Channel {
         self.slot().first_poll
     }
 
+    /// How many `/next` long polls wait with nothing to hand out, as it changes.
+    pub(crate) fn polling(&self) -> watch::Receiver<usize> {
+        self.polling.subscribe()
+    }
+
     /// Ends every `/next` long poll; called when the instance is discarded.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
@@ -153,6 +161,9 @@ impl Channel {
             if let Some(delivery) = self.take_pending() {
                 return Some(delivery);
             }
+            // Counted while waiting, however the wait ends (a runtime may hang up).
+            self.polling.send_modify(|waiting| *waiting += 1);
+            let _waiting = Waiting(&self.polling);
             notified.await;
         }
     }
@@ -196,6 +207,15 @@ impl Channel {
         let _ = self
             .events
             .send(RuntimeEvent::Answered { request_id, answer });
+    }
+}
+
+/// One waiting `/next` in [`Channel::polling`], until dropped.
+struct Waiting<'a>(&'a watch::Sender<usize>);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|waiting| *waiting -= 1);
     }
 }
 

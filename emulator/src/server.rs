@@ -215,7 +215,7 @@ impl Emulator {
         state.events().report_shutdown();
         state.function_urls().clear();
         for pool in state.registry().pools() {
-            pool.drain();
+            pool.drain().await;
         }
         #[cfg(feature = "manage")]
         state.manage().clear();
