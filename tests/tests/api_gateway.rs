@@ -277,11 +277,12 @@ async fn routes_from_cargo_metadata_serve_the_examples() {
     assert_eq!(answer.body["resource"], "/rest/{proxy+}");
     assert_eq!(answer.body["name"], json!(["x", "y"]));
 
-    // A function without routes of its own answers under its name; its error is a 502.
+    // A function without routes of its own answers under its name, as an HTTP API route: its
+    // error is a 500.
     let answer = request(addr, "POST", "/errors", &[], r#"{"quantity":"900"}"#).await;
     assert_eq!(
         (answer.status, &answer.body),
-        (502, &json!({"message": "Internal server error"}))
+        (500, &json!({"message": "Internal Server Error"}))
     );
 }
 
