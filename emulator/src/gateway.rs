@@ -180,6 +180,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn api_gateway_invokes_under_a_request_id_of_its_own() {
+        for format in [
+            PayloadFormat::Rest,
+            PayloadFormat::Http,
+            PayloadFormat::HttpV1,
+        ] {
+            let id = lambda_request_id(format, "gateway-id");
+            assert_ne!(id, "gateway-id");
+            assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+            assert_ne!(id, lambda_request_id(format, "gateway-id"), "unique");
+        }
+        // A function URL's event carries the invocation's own id.
+        assert_eq!(lambda_request_id(PayloadFormat::FunctionUrl, "inv"), "inv");
+        let header = |format| request_id_header(format).map(|h| h.to_string());
+        assert_eq!(
+            header(PayloadFormat::Rest).as_deref(),
+            Some("x-amzn-requestid")
+        );
+        assert_eq!(
+            header(PayloadFormat::Http).as_deref(),
+            Some("apigw-requestid")
+        );
+        assert_eq!(
+            header(PayloadFormat::HttpV1).as_deref(),
+            Some("apigw-requestid")
+        );
+        assert_eq!(
+            header(PayloadFormat::FunctionUrl).as_deref(),
+            Some("x-amzn-requestid")
+        );
+        assert_eq!(header(PayloadFormat::Alb), None);
+    }
+
+    #[test]
     fn rest_only_gateways_answer_missing_routes_with_403() {
         let rest = RouteTable::new(vec![
             apigw::Route::parse("GET /a", "f", PayloadFormat::Rest).unwrap(),
