@@ -567,7 +567,8 @@ fn planned(spec: FunctionSpec, workspace: &project::Workspace) -> anyhow::Result
         .iter()
         .map(|route| {
             let key = route.key();
-            Route::parse(&key, spec.name.as_str(), route.payload.format())
+            route
+                .route(&spec.name)
                 .with_context(|| format!("function `{}`: route `{key}`", spec.name))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;

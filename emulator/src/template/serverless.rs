@@ -1,11 +1,12 @@
 //! Serverless Framework files (`serverless.yml`).
 //!
-//! Read: `provider.timeout`, `provider.memorySize`, `provider.environment` and
-//! `provider.httpApi.payload` as defaults; per function `handler`, `timeout`, `memorySize`,
-//! `reservedConcurrency`, `environment` (merged over the provider's), `url`, and `events` of kind
-//! `http` (REST API, payload 1.0) and `httpApi` (HTTP API, payload 2.0 unless the provider says
-//! `1.0`), in their object form (`path`, `method`) or short form (`GET /users/{id}`, and `'*'` for
-//! the HTTP API's `$default`). `http` paths are normalised as the framework does (a leading `/`
+//! Read: `provider.timeout`, `provider.memorySize`, `provider.environment`,
+//! `provider.httpApi.payload` and `provider.apiGateway.binaryMediaTypes` as defaults; per function
+//! `handler`, `timeout`, `memorySize`, `reservedConcurrency`, `environment` (merged over the
+//! provider's), `url`, and `events` of kind `http` (REST API, payload 1.0) and `httpApi` (HTTP
+//! API, payload 2.0 unless the provider says `1.0`: the 1.0 event with HTTP API answers), in
+//! their object form (`path`, `method`) or short form (`GET /users/{id}`, and `'*'` for the HTTP
+//! API's `$default`). `http` paths are normalised as the framework does (a leading `/`
 //! added, empty segments dropped). The framework's own defaults apply when nothing is set: 6 s and
 //! 1024 MB. Other event kinds are ignored with a note; `${…}` variables are not evaluated and are
 //! an error where the emulator needs the value.
@@ -31,7 +32,7 @@ use super::yaml::{Source, YPath, describe, key_text};
 use super::{
     Code, ConfigError, ErrorKind, Format, FunctionSpec, Payload, Problem, Project, RouteSpec,
     cargo, check_concurrency, check_env_name, check_function_name, check_memory, check_timeout,
-    duplicate_route, parse_method, resolve_code, validate_path,
+    duplicate_route, media_type, parse_method, resolve_code, validate_path,
 };
 
 /// The Serverless Framework's default timeout.
@@ -89,6 +90,7 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
             "provider",
         )?,
         http_api_payload: reader.http_api_payload(provider, &provider_path)?,
+        binary_media_types: reader.binary_media_types(provider, &provider_path)?,
     };
 
     let functions_path = root_path.key("functions");
@@ -149,6 +151,8 @@ struct Defaults {
     timeout: Option<Duration>,
     memory_mb: Option<u32>,
     http_api_payload: Payload,
+    /// `provider.apiGateway.binaryMediaTypes`, the REST API's.
+    binary_media_types: Vec<String>,
 }
 
 /// The file being read.
@@ -312,7 +316,7 @@ impl Reader<'_> {
             Value::Number(n) => n.as_f64().map(|f| format!("{f:.1}")),
             other => self.text(other, &path, "provider.httpApi.payload")?,
         };
-        match version.as_deref().map(Payload::from_version) {
+        match version.as_deref().map(Payload::from_http_api_version) {
             None => Ok(Payload::Http),
             Some(Some(p)) => Ok(p),
             Some(None) => Err(self.src.invalid(
@@ -324,6 +328,41 @@ impl Reader<'_> {
                 "write payload: '2.0' (the default) or '1.0'",
             )),
         }
+    }
+
+    /// `provider.apiGateway.binaryMediaTypes`: the media types the REST API (`http` events)
+    /// treats as binary.
+    fn binary_media_types(
+        &self,
+        provider: &Mapping,
+        provider_path: &YPath,
+    ) -> Result<Vec<String>, ConfigError> {
+        let api_path = provider_path.key("apiGateway");
+        let Some(api) =
+            self.mapping(provider.get("apiGateway"), &api_path, "provider.apiGateway")?
+        else {
+            return Ok(Vec::new());
+        };
+        let path = api_path.key("binaryMediaTypes");
+        let what = "provider.apiGateway.binaryMediaTypes";
+        let items = match api.get("binaryMediaTypes") {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Sequence(items)) => items,
+            Some(other) => {
+                return Err(self.src.invalid(
+                    &path,
+                    format!("{what} is {}, not a list", describe(other)),
+                    "write binaryMediaTypes: as a list, e.g. ['image/png', '*/*']",
+                ));
+            }
+        };
+        let mut types = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            if let Some(t) = self.text(item, &path.index(i), what)? {
+                types.push(media_type(&t));
+            }
+        }
+        Ok(types)
     }
 
     /// Merges an `environment:` mapping into `spec.env`.
@@ -483,7 +522,11 @@ impl Reader<'_> {
             let kind = key_text(kind).unwrap_or_default();
             let body_path = event_path.key(&kind);
             let route = match kind.as_str() {
-                "http" => self.http_event(&owner, body, &body_path, notes)?,
+                "http" => {
+                    let mut route = self.http_event(&owner, body, &body_path, notes)?;
+                    route.binary_media_types = defaults.binary_media_types.clone();
+                    route
+                }
                 "httpApi" => {
                     self.http_api_event(&owner, body, &body_path, defaults.http_api_payload)?
                 }
@@ -559,11 +602,7 @@ impl Reader<'_> {
             format!("/{}", joined.join("/"))
         };
         self.check(&at, &what, validate_path(&normalised))?;
-        Ok(RouteSpec {
-            method: method_value,
-            path: normalised,
-            payload: Payload::Rest,
-        })
+        Ok(RouteSpec::new(method_value, normalised, Payload::Rest))
     }
 
     /// `- httpApi: '*'`, `- httpApi: 'GET /users/{id}'` or `- httpApi: {method, path}`.
@@ -608,11 +647,7 @@ impl Reader<'_> {
             self.check(&method_at, &what, parse_method(&method))?
         };
         self.check(&path_at, &what, validate_path(&route_path))?;
-        Ok(RouteSpec {
-            method,
-            path: route_path,
-            payload,
-        })
+        Ok(RouteSpec::new(method, route_path, payload))
     }
 }
 
