@@ -9,7 +9,6 @@ use std::{
 };
 
 use tokio::{
-    io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
     sync::mpsc,
     time::timeout,
@@ -171,31 +170,7 @@ impl Watching {
             .kill_on_drop(true)
             .spawn()
             .expect("test project");
-        let (tx, output) = mpsc::unbounded_channel();
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let mut lines = BufReader::new(stream).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    eprintln!("  | {line}");
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        // Only the readers hold senders now: the channel closes when lambkin exits.
-        drop(tx);
+        let output = crate::merge_output(&mut child);
         let mut watching = Watching {
             child,
             addr: "127.0.0.1:0".parse().expect("test project"),
