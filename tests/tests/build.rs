@@ -13,7 +13,7 @@ use std::{
 use lambkin_emulator::FunctionConfig;
 use lambkin_tests::{
     Emulated,
-    project::{Project, REBUILD, Watching, lambkin_binary, repository, target_dir},
+    project::{Project, REBUILD, RELEASE_BUILD, Watching, lambkin_binary, repository, target_dir},
 };
 use serde_json::json;
 
@@ -163,11 +163,12 @@ fn build_info(generation: u32) -> String {
 async fn watch_release_serves_and_reloads_release_builds() {
     let project = Project::new("watch-release");
     project.answer(&build_info(1));
-    let lambkin = Watching::start_in(
+    let lambkin = Watching::start_within(
         &lambkin_binary(false),
         project.dir(),
         &["--release"],
         &target_dir(),
+        RELEASE_BUILD,
     )
     .await;
     let release = target_dir().join("release/watch-release");

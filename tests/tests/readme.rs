@@ -19,7 +19,7 @@ use std::{
 
 use lambkin_tests::{
     STEP, get, post,
-    project::{FIRST_BUILD, Watching, lambkin_binary, repository, target_dir},
+    project::{FIRST_BUILD, RELEASE_BUILD, Watching, lambkin_binary, repository, target_dir},
     shell::{self, Running},
 };
 use serde_json::{Value, json};
@@ -258,7 +258,17 @@ fn succeeded(command: &str, output: &Output) -> String {
 
 /// Runs `command` in `dir` (bounded by [`FIRST_BUILD`]), which must succeed; its stdout.
 async fn run(command: &str, dir: &Path, env: &[(&str, &str)]) -> String {
-    succeeded(command, &shell::run(command, dir, env, FIRST_BUILD).await)
+    run_within(command, dir, env, FIRST_BUILD).await
+}
+
+/// [`run`], bounded by `limit`.
+async fn run_within(
+    command: &str,
+    dir: &Path,
+    env: &[(&str, &str)],
+    limit: std::time::Duration,
+) -> String {
+    succeeded(command, &shell::run(command, dir, env, limit).await)
 }
 
 /// Whether the AWS CLI is installed (required when `LAMBKIN_REQUIRE_AWSCLI` is set).
@@ -467,7 +477,7 @@ async fn shipping_builds_and_deploys() {
     let zip = target_dir().join("lambda/hello/bootstrap.zip");
     let mut zips = Vec::new();
     for _ in 0..2 {
-        let stdout = run(BUILD_RELEASE, repository(), &env).await;
+        let stdout = run_within(BUILD_RELEASE, repository(), &env, RELEASE_BUILD).await;
         assert!(stdout.contains(&zip.display().to_string()), "{stdout}");
         zips.push(std::fs::read(&zip).unwrap());
     }
