@@ -102,8 +102,10 @@ pub(crate) async fn serve(
             Outcome::Unhandled(error) if is_timeout(&error) => apigw::timeout(),
             Outcome::Unhandled(_) => apigw::function_error(),
         },
-        Err(Refused::Throttled) => too_many_requests(),
-        Err(Refused::ShuttingDown | Refused::Internal) => apigw::internal_server_error(),
+        Err(Refused::Throttled(_)) => too_many_requests(),
+        Err(Refused::ShuttingDown | Refused::NoInstance | Refused::Internal) => {
+            apigw::internal_server_error()
+        }
     };
     let id_header = match format {
         PayloadFormat::Rest => "x-amzn-requestid",
