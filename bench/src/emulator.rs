@@ -276,8 +276,9 @@ fn emulator(
 ) -> anyhow::Result<Target> {
     let started = Instant::now();
     let mut config = FunctionConfig::new("hello", binary);
-    config.reserved_concurrency = instances;
+    config.reserved_concurrency = Some(instances);
     let emulator = Emulator::new([config])?;
+    emulator.set_max_instances(instances);
     serve(
         runtime,
         path,

@@ -30,8 +30,13 @@ pub struct FunctionConfig {
     pub timeout: Duration,
     /// Memory size in MB (Lambda's default: 128); an instance using more is killed.
     pub memory_mb: u32,
-    /// Most instances running at once (default 10); callers above it get 429.
-    pub reserved_concurrency: usize,
+    /// Reserved concurrency: at most this many invocations at once, set aside from the
+    /// account's limit; callers above it get 429 (0 throttles every invocation). `None` (the
+    /// default, as on AWS) shares the account's unreserved concurrency
+    /// ([`Emulator::set_account_concurrency`](crate::Emulator::set_account_concurrency)). This is
+    /// where the function starts; PutFunctionConcurrency and DeleteFunctionConcurrency change it
+    /// while the emulator runs.
+    pub reserved_concurrency: Option<usize>,
     /// How long an idle instance is kept warm before it is stopped.
     pub keep_alive: Duration,
     /// Retries of a failed asynchronous (`Event`) invocation (Lambda's default: 2).
@@ -63,7 +68,7 @@ pub struct FunctionConfig {
 }
 
 impl FunctionConfig {
-    /// A function with Lambda's defaults: 3 s timeout, 128 MB, reserved concurrency 10.
+    /// A function with Lambda's defaults: 3 s timeout, 128 MB, no reserved concurrency.
     pub fn new(name: impl Into<String>, executable: impl Into<PathBuf>) -> Self {
         FunctionConfig {
             name: name.into(),
@@ -71,7 +76,7 @@ impl FunctionConfig {
             working_dir: None,
             timeout: Duration::from_secs(3),
             memory_mb: 128,
-            reserved_concurrency: 10,
+            reserved_concurrency: None,
             keep_alive: Duration::from_secs(600),
             event_retries: 2,
             event_retry_delay: Duration::from_secs(60),
@@ -122,7 +127,7 @@ mod tests {
         let f = FunctionConfig::new("hello", "/bin/true");
         assert_eq!(f.timeout, Duration::from_secs(3));
         assert_eq!(f.memory_mb, 128);
-        assert_eq!(f.reserved_concurrency, 10);
+        assert_eq!(f.reserved_concurrency, None);
         assert_eq!(f.maximum_event_age, Duration::from_secs(21_600));
         assert_eq!(
             f.arn(),

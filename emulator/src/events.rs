@@ -4,7 +4,9 @@
 //!   counting those waiting, waiting for a retry and running). A full queue answers 429
 //!   `TooManyRequestsException`; the caller may retry, as it would when AWS throttles.
 //! * **Dispatched.** A dispatcher per function drains its queue into the function's instances, at
-//!   most its reserved concurrency at a time. A function error is retried with the same request
+//!   most as many at a time as the function may have instances locally; each attempt waits for
+//!   a unit of the function's concurrency (reserved, or the account's unreserved pool), as AWS's
+//!   queue holds events back while the function is at its limit. A function error is retried with the same request
 //!   id `event_retries` times, after `event_retry_delay` and then twice as long each time. A
 //!   throttled attempt or an emulator failure goes back to the queue, not counted as a retry,
 //!   after a wait growing from 1 second to 5 minutes. An event older than the function's
@@ -167,12 +169,11 @@ impl Events {
         lock(&self.store).clone()
     }
 
-    /// Accepts an event for `function` (registered under `key`): once this returns `Ok`, it is
+    /// Accepts an event for the function registered under `key`: once this returns `Ok`, it is
     /// queued, and written to the event directory if there is one.
     pub(crate) async fn enqueue(
         self: &Arc<Self>,
         key: String,
-        function: &Function,
         mut invocation: Invocation,
     ) -> Result<(), Rejected> {
         if *self.closing.borrow() {
@@ -188,7 +189,7 @@ impl Events {
             refusals: 0,
         };
         let limits = *lock(&self.limits);
-        if !self.reserve(&event, function, Some(limits)) {
+        if !self.reserve(&event, Some(limits)) {
             return Err(Rejected::Full);
         }
         if let Some(store) = self.store() {
@@ -203,20 +204,16 @@ impl Events {
 
     /// Counts `event` in its queue (created, with its dispatcher, if needed), unless that would
     /// pass `limits`.
-    fn reserve(
-        self: &Arc<Self>,
-        event: &Event,
-        function: &Function,
-        limits: Option<QueueLimits>,
-    ) -> bool {
+    fn reserve(self: &Arc<Self>, event: &Event, limits: Option<QueueLimits>) -> bool {
         let mut queues = lock(&self.queues);
         let queue = queues.entry(event.key.clone()).or_insert_with(|| {
-            // One permit per attempt running at once (the function's reserved concurrency).
+            // One permit per attempt under way: no more than the function's instances; its
+            // concurrency, which may change at run time, is the pool's to apply.
             let slots = Arc::new(Semaphore::new(
-                function
-                    .config()
-                    .reserved_concurrency
-                    .clamp(1, Semaphore::MAX_PERMITS),
+                self.registry
+                    .concurrency()
+                    .max_instances()
+                    .min(Semaphore::MAX_PERMITS),
             ));
             let wake = Arc::new(Notify::new());
             let dispatcher = self
@@ -426,9 +423,9 @@ impl Events {
                 Some(function) if event.age() > function.config().maximum_event_age => {
                     expired.push(event.invocation.request_id);
                 }
-                Some(function) => {
+                Some(_) => {
                     // Accepted before: never refused for the limits.
-                    self.reserve(&event, &function, None);
+                    self.reserve(&event, None);
                     self.push(event);
                     resumed += 1;
                 }

@@ -120,8 +120,10 @@ pub(crate) async fn serve(
             // A function error, a crash or the function's own timeout.
             Outcome::Unhandled(_) => apigw::integration_error(format),
         },
-        Some(Err(Refused::Throttled)) => too_many_requests(),
-        Some(Err(Refused::ShuttingDown | Refused::Internal)) => apigw::integration_error(format),
+        Some(Err(Refused::Throttled(_))) => too_many_requests(),
+        Some(Err(Refused::ShuttingDown | Refused::NoInstance | Refused::Internal)) => {
+            apigw::integration_error(format)
+        }
     };
     if let Some(name) = request_id_header(format)
         && let Ok(id) = HeaderValue::from_str(&mapped.request_id)

@@ -76,8 +76,10 @@ pub(crate) struct InvokeResult {
 /// Why an invocation was not run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refused {
-    /// Every instance the function may have is busy.
-    Throttled,
+    /// Over one of Lambda's concurrency limits.
+    Throttled(crate::concurrency::Limit),
+    /// Admitted, but no instance became free within the wait (the local instance cap).
+    NoInstance,
     /// The emulator is stopping.
     ShuttingDown,
     /// The emulator failed (a bug); logged where it happened.
@@ -340,7 +342,7 @@ impl Instance {
                     // Lost the race with `/next`: its Delivered event is queued.
                     if self.channel.withdraw(id) {
                         if self.process.is_none() {
-                            return Err(Refused::Throttled);
+                            return Err(Refused::Throttled(crate::concurrency::Limit::Reserved));
                         }
                         return self.finish(id, Ending::InitTimeout, None, 0).await;
                     }

@@ -273,7 +273,7 @@ async fn invoke(
         match kind {
             InvocationType::DryRun => Ok(with_request_id(StatusCode::NO_CONTENT.into_response(), &request_id)),
             InvocationType::Event => {
-                state.events.enqueue(key, &function, invocation).await?;
+                state.events.enqueue(key, invocation).await?;
                 Ok(with_request_id(StatusCode::ACCEPTED.into_response(), &request_id))
             }
             InvocationType::RequestResponse => {
@@ -487,11 +487,15 @@ impl AwsError {
 impl From<Refused> for AwsError {
     fn from(refused: Refused) -> Self {
         match refused {
-            // Every instance the function may run is busy.
-            Refused::Throttled => {
-                Self::throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
-            }
+            Refused::Throttled(limit) => Self::throttled(limit.reason()),
             Refused::ShuttingDown => Self::shutting_down(),
+            // The local instance cap, not a Lambda limit: not a 429, which would say the caller
+            // went over a limit AWS has. SDKs retry a `ServiceException`.
+            Refused::NoInstance => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ServiceException",
+                "No instance of the function became free in time: every instance lambkin may run for it locally is busy (raise --max-instances)".to_owned(),
+            ),
             Refused::Internal => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "ServiceException",
@@ -551,6 +555,7 @@ impl IntoResponse for AwsError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::concurrency::Limit;
 
     #[test]
     fn client_context_must_be_base64_json() {
@@ -572,7 +577,7 @@ mod tests {
 
     #[test]
     fn errors_have_aws_shape() {
-        let response = AwsError::from(Refused::Throttled).into_response();
+        let response = AwsError::from(Refused::Throttled(Limit::Account)).into_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(
             response.headers()["x-amzn-ErrorType"],
@@ -593,9 +598,14 @@ mod tests {
             serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["Reason"].clone()
         }
         assert_eq!(
-            reason(Refused::Throttled.into()).await,
+            reason(Refused::Throttled(Limit::Reserved).into()).await,
             "ReservedFunctionConcurrentInvocationLimitExceeded"
         );
+        assert_eq!(
+            reason(Refused::Throttled(Limit::Account).into()).await,
+            "ConcurrentInvocationLimitExceeded"
+        );
+        assert!(reason(Refused::NoInstance.into()).await.is_null());
         assert_eq!(
             reason(Rejected::Full.into()).await,
             "ReservedFunctionInvocationRateLimitExceeded"

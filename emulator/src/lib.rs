@@ -2,8 +2,8 @@
 //!
 //! `lambkin-emulator` runs functions the way Lambda does: every instance is a real child process
 //! with its own [Runtime API](runtime_api) listener, one invocation at a time, started on demand,
-//! reused while warm, reaped when idle, capped by the function's reserved concurrency and killed on
-//! timeout or when it outgrows its memory size. The public front speaks Lambda's
+//! reused while warm, reaped when idle, within Lambda's concurrency limits (the account's and
+//! the function's reserved concurrency) and killed on timeout or when it outgrows its memory size. The public front speaks Lambda's
 //! [Invoke API](invoke), so the AWS CLI and SDKs can call it with `--endpoint-url`.
 //!
 //! * [`Emulator`] serves a set of [`FunctionConfig`]s (what the `lambkin` command runs).
@@ -15,6 +15,7 @@
 pub mod apigw;
 mod body;
 mod clock;
+mod concurrency;
 pub mod config;
 mod error;
 mod events;
@@ -47,6 +48,7 @@ pub mod template;
 #[cfg(test)]
 mod test_rng;
 
+pub use concurrency::{DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_MAX_INSTANCES};
 pub use config::FunctionConfig;
 pub use error::Error;
 pub use events::QueueLimits;

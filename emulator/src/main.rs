@@ -97,6 +97,15 @@ struct FunctionArgs {
     /// Give every function the variables of this file (`KEY=VALUE` lines, `#` comments).
     #[arg(long, value_name = "FILE")]
     env_file: Option<PathBuf>,
+    /// The account's concurrency limit, as on AWS: functions without reserved concurrency share
+    /// it, less what is reserved, and get 429 beyond it.
+    #[arg(long, value_name = "N", default_value_t = lambkin_emulator::DEFAULT_ACCOUNT_CONCURRENCY)]
+    account_concurrency: usize,
+    /// Most instance processes of one function at once (a local cap, not AWS's): invocations
+    /// above it wait for a free instance instead of being throttled.
+    #[arg(long, value_name = "N", default_value_t = lambkin_emulator::DEFAULT_MAX_INSTANCES as u32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_instances: u32,
 }
 
 /// Rebuilding on change.
@@ -414,6 +423,8 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
     let emulator = Emulator::new(planned.iter().map(|p| p.config.clone()))?;
     emulator.set_gateway(gateway(&planned)?);
     emulator.set_deploy_limits(args.deployed.limits());
+    emulator.set_account_concurrency(args.functions.account_concurrency);
+    emulator.set_max_instances(args.functions.max_instances as usize);
     if workspace.root.join("Cargo.toml").is_file() {
         // Beside the frozen builds (removed with them); elsewhere the system's temp dir.
         emulator.set_state_dir(project::versions_dir(&workspace.target_dir).join("deployed"));
@@ -589,9 +600,7 @@ fn planned(spec: FunctionSpec, workspace: &project::Workspace) -> anyhow::Result
     if let Some(memory) = spec.memory_mb {
         config.memory_mb = memory;
     }
-    if let Some(concurrency) = spec.reserved_concurrency {
-        config.reserved_concurrency = concurrency;
-    }
+    config.reserved_concurrency = spec.reserved_concurrency;
     config.env = spec.env.clone();
     let routes = spec
         .routes
@@ -697,7 +706,7 @@ fn gateway(planned: &[Planned]) -> anyhow::Result<Gateway> {
 }
 
 /// Re-reads the configuration whenever one of its files changes and applies it: routes, and
-/// each function's timeout, memory and environment. An invalid edit keeps the last good
+/// each function's timeout, memory, environment and reserved concurrency. An invalid edit keeps the last good
 /// configuration; adding or removing functions needs a restart.
 async fn reconfigure(
     emulator: Emulator,
@@ -750,13 +759,16 @@ async fn apply(
         let changed = current.timeout != function.config.timeout
             || current.memory_mb != function.config.memory_mb
             || current.env != function.config.env;
+        // Like redeploying a template to AWS, the template's setting replaces one made since
+        // through PutFunctionConcurrency or DeleteFunctionConcurrency, if they differ.
         if current.reserved_concurrency != function.config.reserved_concurrency {
-            tracing::warn!(function = %name, "a new reserved concurrency takes effect after a restart");
+            let reserved = function.config.reserved_concurrency;
+            emulator.set_reserved_concurrency(name, reserved);
+            tracing::info!(function = %name, ?reserved, "reserved concurrency changed");
         }
         if changed {
             let mut config = function.config;
             config.executable = current.executable;
-            config.reserved_concurrency = current.reserved_concurrency;
             emulator.replace_function(config).await?;
         }
     }

@@ -1,5 +1,5 @@
 //! Functions and their instances: cold starts on demand, warm reuse (idle instances frozen),
-//! idle reaping and reserved concurrency.
+//! idle reaping, each invocation admitted by the function's [concurrency](crate::concurrency).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
@@ -7,10 +7,17 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde_json::json;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
+use crate::concurrency::Concurrency;
 use crate::config::FunctionConfig;
-use crate::instance::{self, INIT_TIMEOUT, Instance, Invocation, InvokeResult, Outcome, Refused};
+use crate::instance::{
+    self, INIT_TIMEOUT, Instance, Invocation, InvokeResult, Outcome, Refused, closed,
+};
+
+/// How many invocations' worth of time (init and timeout) a synchronous caller waits for an
+/// instance when the function has every instance the local cap allows.
+const LOCAL_WAIT_ROUNDS: u32 = 4;
 
 /// A function as the front sees it.
 #[derive(Debug)]
@@ -58,19 +65,21 @@ pub(crate) struct Pool {
     current: RwLock<(u64, Arc<FunctionConfig>)>,
     /// Warm instances, most recently used last.
     idle: Mutex<Vec<Instance>>,
-    /// One permit per instance allowed to run (reserved concurrency).
-    permits: Arc<Semaphore>,
+    /// The emulator's concurrency limits and counts, shared by every pool.
+    concurrency: Arc<Concurrency>,
     closing: watch::Receiver<bool>,
     /// No longer served (deleted): instances stop once their invocation is done.
     retired: AtomicBool,
 }
 
 impl Pool {
-    pub(crate) fn new(config: FunctionConfig, closing: watch::Receiver<bool>) -> Pool {
+    pub(crate) fn new(
+        config: FunctionConfig,
+        closing: watch::Receiver<bool>,
+        concurrency: Arc<Concurrency>,
+    ) -> Pool {
         Pool {
-            permits: Arc::new(Semaphore::new(
-                config.reserved_concurrency.min(Semaphore::MAX_PERMITS),
-            )),
+            concurrency,
             current: RwLock::new((0, Arc::new(config))),
             idle: Mutex::new(Vec::new()),
             closing,
@@ -95,7 +104,8 @@ impl Pool {
     /// first and traffic moves over once it has initialised (polled `/next`), so no request
     /// waits for the new version's cold start; if it cannot initialise, traffic moves anyway and
     /// the next request reports why. Idle instances of the old version are stopped, busy ones
-    /// finish and are then stopped. The reserved concurrency is fixed when the pool is created.
+    /// finish and are then stopped. The function's concurrency is not the configuration's: it is
+    /// kept apart, for all its versions (see [`Concurrency`]).
     pub(crate) async fn replace(&self, config: FunctionConfig) {
         let config = Arc::new(config);
         let version = self.current().0 + 1;
@@ -122,15 +132,19 @@ impl Pool {
         invocation: Invocation,
         queue: bool,
     ) -> Result<InvokeResult, Refused> {
-        let permit = if queue {
-            self.permits.clone().acquire_owned().await.ok()
-        } else {
-            self.permits.clone().try_acquire_owned().ok()
-        };
-        let Some(_permit) = permit else {
-            return Err(Refused::Throttled);
-        };
         let (version, config) = self.current();
+        // Over the local instance cap a synchronous caller waits about as long as the
+        // invocations ahead of it may take; a queued one as long as it takes.
+        let wait = if queue {
+            Duration::MAX
+        } else {
+            (INIT_TIMEOUT + config.timeout).saturating_mul(LOCAL_WAIT_ROUNDS)
+        };
+        let mut closing = self.closing.clone();
+        let _lease = tokio::select! {
+            lease = self.concurrency.acquire(&config.name, queue, wait) => lease?,
+            () = closed(&mut closing) => return Err(Refused::ShuttingDown),
+        };
         let mut instance = match self.warm(version) {
             Some(instance) => instance,
             None => match Instance::spawn(config.clone(), version).await {
@@ -138,7 +152,6 @@ impl Pool {
                 Err(error) => return Ok(spawn_failed(&config, &invocation.request_id, &error)),
             },
         };
-        let mut closing = self.closing.clone();
         let (result, reusable) = instance
             .invoke(&invocation, INIT_TIMEOUT, &mut closing)
             .await?;
@@ -251,7 +264,8 @@ impl Local {
         let started = Instant::now();
         let mut instance = tokio::time::timeout(bound, self.instance.lock())
             .await
-            .map_err(|_| Refused::Throttled)?;
+            // Local mode's single instance is its function's whole (reserved) concurrency.
+            .map_err(|_| Refused::Throttled(crate::concurrency::Limit::Reserved))?;
         let left = bound.saturating_sub(started.elapsed());
         let mut closing = self.closing.clone();
         let (result, _) = instance.invoke(&invocation, left, &mut closing).await?;

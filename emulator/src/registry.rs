@@ -8,6 +8,7 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tokio::sync::watch;
 
 use crate::VERSION_LATEST;
+use crate::concurrency::Concurrency;
 use crate::config::FunctionConfig;
 use crate::pool::{Function, Pool};
 
@@ -18,6 +19,8 @@ pub(crate) struct Registry {
     functions: RwLock<HashMap<String, Arc<Function>>>,
     /// Set when the emulator shuts down; every pool watches it.
     closing: watch::Receiver<bool>,
+    /// Concurrency limits and counts, by function name (all versions together).
+    concurrency: Arc<Concurrency>,
 }
 
 /// The bare name and qualifier of a name as Lambda's APIs take it: `hello`, `hello:1`,
@@ -48,7 +51,13 @@ impl Registry {
         Registry {
             functions: RwLock::new(functions),
             closing,
+            concurrency: Arc::default(),
         }
+    }
+
+    /// The functions' concurrency limits and counts.
+    pub(crate) fn concurrency(&self) -> &Arc<Concurrency> {
+        &self.concurrency
     }
 
     fn read(&self) -> RwLockReadGuard<'_, HashMap<String, Arc<Function>>> {
@@ -86,22 +95,35 @@ impl Registry {
     }
 
     /// Serves `config` under `key` with a pool of child-process instances; `false` (and nothing
-    /// changes) when the key is taken.
+    /// changes) when the key is taken. A new function (its `$LATEST`) starts with the
+    /// configuration's reserved concurrency; its versions share the function's.
     pub(crate) fn add(&self, key: String, config: FunctionConfig) -> bool {
         let mut functions = self.write();
         if functions.contains_key(&key) {
             return false;
         }
-        let pool = Arc::new(Pool::new(config, self.closing.clone()));
+        if key == config.name {
+            self.concurrency
+                .set_reserved(&config.name, config.reserved_concurrency);
+        }
+        let pool = Arc::new(Pool::new(
+            config,
+            self.closing.clone(),
+            self.concurrency.clone(),
+        ));
         functions.insert(key, Arc::new(Function::Pool(pool)));
         true
     }
 
     /// Stops serving `key`: new invocations no longer find it, idle instances stop, busy ones
-    /// finish their invocation and then stop.
+    /// finish their invocation and then stop. Removing a function's `$LATEST` (deleting the
+    /// function) removes its reserved concurrency.
     #[cfg(feature = "manage")]
     pub(crate) fn remove(&self, key: &str) -> bool {
         let removed = self.write().remove(key);
+        if !key.contains(':') {
+            self.concurrency.forget(key);
+        }
         if let Some(Function::Pool(pool)) = removed.as_deref() {
             pool.retire();
         }

@@ -75,10 +75,44 @@ impl Emulator {
         self.inner.state.set_gateway(gateway);
     }
 
-    /// The configuration `function` currently runs with (its latest executable included).
+    /// The configuration `function` currently runs with (its latest executable and its current
+    /// reserved concurrency included).
     pub fn function_config(&self, function: &str) -> Option<FunctionConfig> {
-        let config = self.inner.state.function(function)?.config();
-        Some((*config).clone())
+        let mut config = (*self.inner.state.function(function)?.config()).clone();
+        config.reserved_concurrency = self.concurrency().reserved(&config.name);
+        Some(config)
+    }
+
+    fn concurrency(&self) -> &crate::concurrency::Concurrency {
+        self.inner.state.registry().concurrency()
+    }
+
+    /// Sets the account's concurrency limit (default
+    /// [`DEFAULT_ACCOUNT_CONCURRENCY`](crate::DEFAULT_ACCOUNT_CONCURRENCY), AWS's default quota):
+    /// functions without reserved concurrency share it, less what is reserved, and are throttled
+    /// (429, `ConcurrentInvocationLimitExceeded`) beyond it.
+    pub fn set_account_concurrency(&self, limit: usize) {
+        self.concurrency().set_account_limit(limit);
+    }
+
+    /// Sets how many instance processes one function may have at once (default
+    /// [`DEFAULT_MAX_INSTANCES`](crate::DEFAULT_MAX_INSTANCES); at least 1). A local cap, not one
+    /// of Lambda's limits: invocations above it wait for an instance instead of being throttled.
+    pub fn set_max_instances(&self, max: usize) {
+        self.concurrency().set_max_instances(max);
+    }
+
+    /// Sets (`None`: removes) `function`'s reserved concurrency from now on, as
+    /// PutFunctionConcurrency and DeleteFunctionConcurrency do, but unchecked against the
+    /// account's limit. Returns `false` for an unknown function.
+    pub fn set_reserved_concurrency(&self, function: &str, reserved: Option<usize>) -> bool {
+        let Some(function) = self.inner.state.function(function) else {
+            return false;
+        };
+        // By the function's name: its versions share it.
+        self.concurrency()
+            .set_reserved(&function.config().name, reserved);
+        true
     }
 
     /// Keeps the code of functions deployed through the management API under `dir` (default: a

@@ -491,4 +491,113 @@ while True:
         let _ = std::fs::remove_dir_all(&cli.dir);
         emulator.stop().await;
     }
+
+    /// Runs `parallel` invocations of the fixture `slow` at once, each holding its unit of
+    /// concurrency for 3 s; their (200s, 429s), the 429s' reasons checked.
+    async fn hold(addr: SocketAddr, parallel: usize, reason: &str) -> (usize, usize) {
+        let mut calls = tokio::task::JoinSet::new();
+        for _ in 0..parallel {
+            calls.spawn(common::request(
+                addr,
+                "POST",
+                "/2015-03-31/functions/slow/invocations",
+                &[],
+                br#"{"sleep_ms": 3000}"#,
+            ));
+        }
+        let (mut ok, mut throttled) = (0, 0);
+        for reply in bounded(calls.join_all()).await {
+            if reply.status == 200 {
+                ok += 1;
+            } else {
+                reply.assert_aws_error(429, "TooManyRequestsException");
+                assert_eq!(reply.json()["Reason"], reason, "{}", reply.text());
+                throttled += 1;
+            }
+        }
+        (ok, throttled)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn aws_lambda_reserves_concurrency() {
+        let mut slow = fixture("slow", "slow");
+        slow.timeout = std::time::Duration::from_secs(20);
+        let emulator = Running::start(vec![slow]).await;
+        let cli = Cli {
+            addr: emulator.addr,
+            dir: std::env::temp_dir().join(format!("lambkin-awscli-conc-{}", std::process::id())),
+        };
+        std::fs::create_dir_all(&cli.dir).unwrap();
+        if aws(cli.addr, &cli.dir, &["list-functions"]).await.is_none() {
+            return;
+        }
+        let get = ["get-function-concurrency", "--function-name", "slow"];
+        let get_function = ["get-function", "--function-name", "slow"];
+        let put = |n: &'static str| {
+            [
+                "put-function-concurrency",
+                "--function-name",
+                "slow",
+                "--reserved-concurrent-executions",
+                n,
+            ]
+        };
+        let reserved = "ReservedFunctionConcurrentInvocationLimitExceeded";
+
+        // Unreserved at first: nothing to report, and more than ten run at once.
+        let none = cli.ok(&get).await;
+        assert!(none.get("ReservedConcurrentExecutions").is_none(), "{none}");
+        assert!(cli.ok(&get_function).await.get("Concurrency").is_none());
+        assert_eq!(hold(cli.addr, 12, reserved).await, (12, 0));
+
+        // A project function's reservation is a runtime setting, effective at once.
+        assert_eq!(
+            cli.ok(&put("1")).await,
+            json!({ "ReservedConcurrentExecutions": 1 })
+        );
+        assert_eq!(cli.ok(&get).await["ReservedConcurrentExecutions"], 1);
+        assert_eq!(
+            cli.ok(&get_function).await["Concurrency"],
+            json!({ "ReservedConcurrentExecutions": 1 })
+        );
+        assert_eq!(hold(cli.addr, 3, reserved).await, (1, 2));
+        cli.ok(&put("0")).await;
+        let invoke = ["invoke", "--function-name", "slow", "out.json"];
+        let stderr = cli.fails(&invoke, "TooManyRequestsException").await;
+        assert!(stderr.contains("Rate Exceeded."), "{stderr}");
+
+        // AWS keeps 100 of the account's 1,000 unreserved.
+        let stderr = cli
+            .fails(&put("901"), "InvalidParameterValueException")
+            .await;
+        assert!(
+            stderr.contains("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [100]."),
+            "{stderr}"
+        );
+        assert_eq!(cli.ok(&get).await["ReservedConcurrentExecutions"], 0);
+        cli.ok(&put("900")).await;
+        let unknown = [
+            "put-function-concurrency",
+            "--function-name",
+            "nope",
+            "--reserved-concurrent-executions",
+            "1",
+        ];
+        cli.fails(&unknown, "ResourceNotFoundException").await;
+
+        // Deleted: unreserved again.
+        let delete = ["delete-function-concurrency", "--function-name", "slow"];
+        assert_eq!(cli.ok(&delete).await, Value::Null);
+        assert!(
+            cli.ok(&get)
+                .await
+                .get("ReservedConcurrentExecutions")
+                .is_none()
+        );
+        assert!(cli.ok(&get_function).await.get("Concurrency").is_none());
+        assert_eq!(cli.ok(&invoke).await["StatusCode"], 200);
+
+        let _ = std::fs::remove_dir_all(&cli.dir);
+        emulator.stop().await;
+    }
 }

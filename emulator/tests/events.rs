@@ -406,7 +406,7 @@ async fn stale_and_orphaned_events_are_discarded_with_a_count() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queue_limits_are_the_library_users_to_set() {
     let mut slow = common::fixture("slow", "slow");
-    slow.reserved_concurrency = 1;
+    slow.reserved_concurrency = Some(1);
     slow.timeout = Duration::from_secs(60);
     let emulator = lambkin_emulator::Emulator::new([slow]).unwrap();
     emulator.set_event_queue_limits(QueueLimits {

@@ -345,7 +345,7 @@ async fn memory_is_measured_and_enforced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reserved_concurrency_throttles_and_event_runs_in_background() {
     let mut slow = fixture("slow", "slow");
-    slow.reserved_concurrency = 2;
+    slow.reserved_concurrency = Some(2);
     let emulator = Running::start(vec![slow]).await;
     let payload = br#"{"sleep_ms": 1500}"#;
     let (a, b) = tokio::join!(emulator.invoke("slow", &[], payload), async {

@@ -1,17 +1,20 @@
 //! Lambda's management API, the subset that deploys and inspects functions: CreateFunction
 //! (`ZipFile` code), GetFunction, GetFunctionConfiguration, UpdateFunctionCode,
-//! UpdateFunctionConfiguration, PublishVersion, ListVersionsByFunction, ListFunctions and
-//! DeleteFunction, with AWS's paths, shapes, status codes and errors, so `lambkin deploy
-//! --endpoint-url` and `aws lambda … --endpoint-url` work against the emulator.
+//! UpdateFunctionConfiguration, PublishVersion, ListVersionsByFunction, ListFunctions,
+//! DeleteFunction and Get/Put/DeleteFunctionConcurrency, with AWS's paths, shapes, status codes
+//! and errors, so `lambkin deploy --endpoint-url` and `aws lambda … --endpoint-url` work against
+//! the emulator.
 //!
 //! A deployed zip is checked and unpacked under the emulator's state directory (see
 //! [`code::unpack`]) and its `bootstrap` runs like any other function's executable. Updates are
 //! asynchronous as on AWS: the answer says `LastUpdateStatus: InProgress` while a warm instance of
 //! the new code starts, then `Successful`; a second update meanwhile is a
 //! `ResourceConflictException`. The project's own functions (built from source, hot-reloaded) are
-//! listed and described too, but only their source changes them.
+//! listed and described too, but only their source changes them (their reserved concurrency, a
+//! runtime setting on AWS too, is the exception).
 
 mod code;
+mod concurrency;
 mod model;
 mod storage;
 
@@ -103,6 +106,7 @@ pub(crate) fn routes() -> Router<AppState> {
                 .post(create_url_config)
                 .delete(delete_url_config),
         )
+        .merge(concurrency::routes())
         .route("/_lambkin/code/{name}/{revision}", get(download_code))
 }
 
@@ -785,6 +789,7 @@ async fn get_function(
             repository_type: "S3",
             location,
         },
+        concurrency: concurrency::of(&state, &name),
     };
     Ok(json(StatusCode::OK, &answer))
 }

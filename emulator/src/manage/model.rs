@@ -139,6 +139,20 @@ pub(crate) struct LoggingConfig {
 pub(crate) struct GetFunction {
     pub(crate) configuration: FunctionConfiguration,
     pub(crate) code: CodeLocation,
+    /// Only for a function with reserved concurrency.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) concurrency: Option<Concurrency>,
+}
+
+/// A function's reserved concurrency: GetFunction's `Concurrency`, the body of
+/// PutFunctionConcurrency and the answer of Get/PutFunctionConcurrency (an empty object when
+/// nothing is reserved).
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct Concurrency {
+    /// Signed, so a negative number is refused with AWS's message rather than a parse error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) reserved_concurrent_executions: Option<i64>,
 }
 
 /// Where a function's code can be downloaded.
