@@ -19,6 +19,7 @@ pub mod config;
 mod error;
 mod function_url;
 pub mod gateway;
+mod guard;
 mod instance;
 pub mod invoke;
 pub mod local;
