@@ -362,6 +362,13 @@ fn origin_authority(origin: &str) -> Option<&str> {
 }
 
 /// The management API takes requests signed with AWS Signature Version 4 (the form only).
+///
+/// The errors are AWS's: an unsigned request gets 403 `MissingAuthenticationTokenException`
+/// ("Missing Authentication Token"), what AWS's endpoints answer one (see
+/// <https://repost.aws/knowledge-center/api-gateway-authentication-token-errors>); a malformed
+/// signature gets 403 `IncompleteSignatureException`, Lambda's "IncompleteSignature: the request
+/// signature does not conform to AWS standards"
+/// (<https://docs.aws.amazon.com/lambda/latest/api/CommonErrors.html>).
 fn check_signature(headers: &HeaderMap) -> Result<(), Refusal> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         // What AWS answers an unsigned request.
