@@ -105,6 +105,11 @@ impl LocalFunction {
         self.child.id().unwrap_or_default()
     }
 
+    /// The address of its front (the Invoke API).
+    pub fn front(&self) -> SocketAddr {
+        self.front
+    }
+
     /// The function name it serves under.
     pub fn name(&self) -> &str {
         &self.name
