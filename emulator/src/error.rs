@@ -17,6 +17,11 @@ pub enum Error {
     /// [`Emulator::replace_function`](crate::Emulator::replace_function) named an unknown function.
     #[error("no function named `{0}`")]
     UnknownFunction(String),
+    /// A host name to allow that is not one (see [`Emulator::allow_host`](crate::Emulator::allow_host)).
+    #[error(
+        "invalid host `{0}` to allow: give a host name (api.example.test), a wildcard (*.example.test) or an IP address, without scheme or port"
+    )]
+    InvalidHost(String),
     /// Binding a listener failed.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

@@ -109,6 +109,10 @@ pub(crate) fn router(state: &AppState, function: &str) -> Option<Router> {
     Some(
         Router::new()
             .fallback(handler)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::guard::function_url,
+            ))
             .layer(axum::middleware::map_response_with_state(
                 state.clone(),
                 crate::status::add_build_header,

@@ -56,6 +56,8 @@ pub struct AppState {
     /// Deployed functions (the management API).
     #[cfg(feature = "manage")]
     manage: Arc<crate::manage::Store>,
+    /// The host names the listeners answer to, and the front's address.
+    hosts: Arc<crate::guard::HostPolicy>,
 }
 
 impl AppState {
@@ -86,7 +88,14 @@ impl AppState {
             function_urls: Arc::default(),
             #[cfg(feature = "manage")]
             manage: Arc::default(),
+            hosts: Arc::default(),
         }
+    }
+
+    /// The same state answering the hosts of `hosts`.
+    pub(crate) fn with_hosts(mut self, hosts: Arc<crate::guard::HostPolicy>) -> AppState {
+        self.hosts = hosts;
+        self
     }
 
     /// The API Gateway in force.
@@ -142,6 +151,11 @@ impl AppState {
         &self.function_urls
     }
 
+    /// The host names the listeners answer to, and the front's address.
+    pub(crate) fn hosts(&self) -> &crate::guard::HostPolicy {
+        &self.hosts
+    }
+
     /// What the management API keeps.
     #[cfg(feature = "manage")]
     pub(crate) fn manage(&self) -> &crate::manage::Store {
@@ -155,8 +169,19 @@ impl AppState {
     }
 }
 
+/// The path prefixes of Lambda's REST API, one per API version (functions, URLs, tags, layers, …).
+pub(crate) const LAMBDA_API_PREFIXES: [&str; 5] = [
+    "/2015-03-31/",
+    "/2021-10-31/",
+    "/2017-03-31/",
+    "/2018-10-31/",
+    "/2019-09-25/",
+];
+
 /// The front router: the Invoke API, the management API (feature `manage`), the status page, AWS-shaped errors for unknown Lambda API
 /// operations, and API Gateway for every other path. Every response carries the build state.
+/// Requests pass [the guard](crate::guard) first: allowed `Host`s only, no cross-site browser
+/// requests to the Lambda API or `/_lambkin`, SigV4-signed management calls.
 pub fn app(state: AppState) -> Router {
     let router = Router::new();
     #[cfg(feature = "manage")]
@@ -166,6 +191,10 @@ pub fn app(state: AppState) -> Router {
         .route("/_lambkin", get(status::page))
         .fallback(front_fallback)
         .method_not_allowed_fallback(unknown_operation)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::guard::front,
+        ))
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
             status::add_build_header,
@@ -178,17 +207,10 @@ async fn front_fallback(
     State(state): State<AppState>,
     request: axum::extract::Request,
 ) -> Response {
-    // Every API version prefix of Lambda's REST API (functions, URLs, tags, layers, …).
     let path = request.uri().path();
-    if [
-        "/2015-03-31/",
-        "/2021-10-31/",
-        "/2017-03-31/",
-        "/2018-10-31/",
-        "/2019-09-25/",
-    ]
-    .iter()
-    .any(|prefix| path.starts_with(prefix))
+    if LAMBDA_API_PREFIXES
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
     {
         return unknown_operation().await.into_response();
     }

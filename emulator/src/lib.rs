@@ -21,6 +21,7 @@ mod error;
 mod events;
 mod function_url;
 pub mod gateway;
+mod guard;
 mod instance;
 pub mod invoke;
 mod listen;

@@ -19,6 +19,7 @@ use tokio::sync::watch;
 
 use crate::Error;
 use crate::config::FunctionConfig;
+use crate::guard::HostPolicy;
 use crate::instance::{Instance, lambda_env};
 use crate::invoke::{AppState, app};
 use crate::listen::{self, Limits};
@@ -32,6 +33,8 @@ pub struct InProcess {
     function: FunctionConfig,
     front: TcpListener,
     runtime_api: TcpListener,
+    /// The host names the front answers to.
+    hosts: Arc<HostPolicy>,
 }
 
 impl InProcess {
@@ -45,11 +48,20 @@ impl InProcess {
         front.set_nonblocking(true)?;
         let runtime_api = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
         runtime_api.set_nonblocking(true)?;
+        let hosts = Arc::new(HostPolicy::default());
+        hosts.set_listen(front.local_addr()?);
         Ok(InProcess {
             function,
             front,
             runtime_api,
+            hosts,
         })
+    }
+
+    /// Also answers requests that name `name` as their host; see
+    /// [`Emulator::allow_host`](crate::Emulator::allow_host).
+    pub fn allow_host(&self, name: &str) -> Result<(), Error> {
+        self.hosts.allow(name)
     }
 
     /// The Runtime API address to put in `AWS_LAMBDA_RUNTIME_API` (host:port).
@@ -89,7 +101,8 @@ impl InProcess {
             config.name.clone(),
             Arc::new(Function::Local(Arc::new(local))),
         )]);
-        let state = AppState::new(Registry::new(functions, closing_rx), &config.region);
+        let state = AppState::new(Registry::new(functions, closing_rx), &config.region)
+            .with_hosts(self.hosts);
         let runtime = tokio::spawn(runtime_api::serve(runtime, channel));
         listen::serve(
             front,

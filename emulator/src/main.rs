@@ -75,6 +75,17 @@ struct ServeArgs {
     /// Address to listen on; anything but loopback exposes your functions to the network.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     bind: IpAddr,
+    /// Also answer requests for this host name (`*.domain` for its subdomains, or an IP
+    /// address; repeatable). Loopback names and the --bind address are always answered; other
+    /// hosts get 403, a guard against DNS rebinding. Also read from the workspace's
+    /// `[workspace.metadata.lambkin] allow-hosts`.
+    #[arg(
+        long = "allow-host",
+        value_name = "NAME",
+        env = "LAMBKIN_ALLOW_HOSTS",
+        value_delimiter = ','
+    )]
+    allow_hosts: Vec<String>,
 }
 
 /// Which functions to serve.
@@ -425,6 +436,9 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
     emulator.set_deploy_limits(args.deployed.limits());
     emulator.set_account_concurrency(args.functions.account_concurrency);
     emulator.set_max_instances(args.functions.max_instances as usize);
+    for name in args.serve.allow_hosts.iter().chain(&workspace.allow_hosts) {
+        emulator.allow_host(name)?;
+    }
     if workspace.root.join("Cargo.toml").is_file() {
         // Beside the frozen builds (removed with them); elsewhere the system's temp dir.
         emulator.set_state_dir(project::versions_dir(&workspace.target_dir).join("deployed"));

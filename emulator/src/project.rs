@@ -45,6 +45,8 @@ pub struct Workspace {
     pub target_dir: PathBuf,
     /// Every function binary of the selected members.
     pub functions: Vec<Discovered>,
+    /// Host names to answer besides loopback ones: `[workspace.metadata.lambkin] allow-hosts`.
+    pub allow_hosts: Vec<String>,
 }
 
 /// Why the workspace could not be read.
@@ -76,6 +78,7 @@ pub fn discover(
             root: dir.to_path_buf(),
             target_dir: dir.join("target"),
             functions: Vec::new(),
+            allow_hosts: Vec::new(),
         });
     }
     let output = std::process::Command::new(cargo)
@@ -154,10 +157,23 @@ pub fn functions_of(
             return Err(DiscoverError::NoSuchPackage(wanted.clone()));
         }
     }
+    let allow_hosts = match &metadata["metadata"]["lambkin"]["allow-hosts"] {
+        serde_json::Value::Null => Vec::new(),
+        serde_json::Value::Array(names) if names.iter().all(serde_json::Value::is_string) => names
+            .iter()
+            .filter_map(|name| name.as_str().map(str::to_owned))
+            .collect(),
+        _ => {
+            return Err(DiscoverError::Metadata(
+                "[workspace.metadata.lambkin] allow-hosts must be a list of host names".into(),
+            ));
+        }
+    };
     Ok(Workspace {
         root,
         target_dir,
         functions,
+        allow_hosts,
     })
 }
 
@@ -491,6 +507,24 @@ mod tests {
         assert!(matches!(
             functions_of(&metadata, &["nope".into()]),
             Err(DiscoverError::NoSuchPackage(_))
+        ));
+    }
+
+    #[test]
+    fn reads_allowed_hosts_from_workspace_metadata() {
+        let mut metadata = serde_json::json!({
+            "target_directory": "/w/target",
+            "workspace_root": "/w",
+            "workspace_members": [],
+            "packages": [],
+            "metadata": {"lambkin": {"allow-hosts": ["dev.test", "*.apps.test"]}},
+        });
+        let workspace = functions_of(&metadata, &[]).unwrap();
+        assert_eq!(workspace.allow_hosts, ["dev.test", "*.apps.test"]);
+        metadata["metadata"]["lambkin"]["allow-hosts"] = serde_json::json!("dev.test");
+        assert!(matches!(
+            functions_of(&metadata, &[]),
+            Err(DiscoverError::Metadata(_))
         ));
     }
 }

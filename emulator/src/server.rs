@@ -179,6 +179,14 @@ impl Emulator {
         Ok(url.map(|url| url.url))
     }
 
+    /// Also answers requests that name `name` as their host (`Host`, `Origin`): a host name,
+    /// `*.` and a domain (its subdomains), or an IP address; no scheme, no port (any port is
+    /// fine). Every listener already answers `localhost`, `*.localhost`, `127.0.0.1`, `[::1]`
+    /// and the address it listens on; any other host gets 403, a guard against DNS rebinding.
+    pub fn allow_host(&self, name: &str) -> Result<(), Error> {
+        self.inner.state.hosts().allow(name)
+    }
+
     /// The front router (same as `app(self.state())`).
     pub fn router(&self) -> Router {
         app(self.state())
@@ -226,6 +234,7 @@ impl Emulator {
         let Inner { state, closing, .. } = &*self.inner;
         if let Ok(addr) = listener.local_addr() {
             state.function_urls().set_ip(addr.ip());
+            state.hosts().set_listen(addr);
         }
         let reaper = tokio::spawn(reap(state.clone(), closing.subscribe()));
         state.events().resume().await;

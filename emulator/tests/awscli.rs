@@ -169,23 +169,7 @@ async fn aws_lambda_invoke_works() {
 #[cfg(feature = "manage")]
 mod manage {
     use super::*;
-
-    /// A zip of `(name, unix mode, contents)` entries, as a user's packaging script would make it.
-    fn zip_of(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
-        use std::io::Write;
-        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        for (name, mode, data) in entries {
-            let options = zip::write::SimpleFileOptions::default().unix_permissions(*mode);
-            if mode & 0o170_000 == 0o120_000 {
-                let target = std::str::from_utf8(data).unwrap();
-                writer.add_symlink(*name, target, options).unwrap();
-            } else {
-                writer.start_file(*name, options).unwrap();
-                writer.write_all(data).unwrap();
-            }
-        }
-        writer.finish().unwrap().into_inner()
-    }
+    use common::zip_of;
 
     /// A custom runtime in Python (the AWS CLI brings Python): answers which code it is.
     const PYTHON_BOOTSTRAP: &str = r#"#!/usr/bin/env python3

@@ -83,7 +83,7 @@ async fn bad_input_gets_its_answer_and_the_emulator_keeps_serving() {
     // A huge header: rejected (431 or 400), never a hang or a crash.
     let huge = "x".repeat(128 * 1024);
     let head = format!(
-        "POST {invoke} HTTP/1.1\r\nHost: x\r\nX-Huge: {huge}\r\nContent-Length: 2\r\n\r\n{{}}"
+        "POST {invoke} HTTP/1.1\r\nHost: localhost\r\nX-Huge: {huge}\r\nContent-Length: 2\r\n\r\n{{}}"
     );
     let status = raw(addr, head.as_bytes()).await;
     assert!(
@@ -144,12 +144,13 @@ async fn bad_input_gets_its_answer_and_the_emulator_keeps_serving() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_deployments_get_413_and_nothing_is_created() {
     use base64::Engine;
+    use common::SIGNED;
     let emulator = Running::start(vec![fixture("echo", "echo")]).await;
     let addr = emulator.addr;
     let functions = "/2015-03-31/functions";
 
     let too_long = vec![b' '; 70_167_212];
-    let message = request(addr, "POST", functions, &[], &too_long)
+    let message = request(addr, "POST", functions, &[SIGNED], &too_long)
         .await
         .assert_aws_error(413, "RequestEntityTooLargeException");
     assert!(message.contains("CreateFunction"), "{message}");
@@ -162,11 +163,17 @@ async fn oversized_deployments_get_413_and_nothing_is_created() {
         "Role": "arn:aws:iam::123456789012:role/lambda-exec",
         "Code": { "ZipFile": zip },
     });
-    let message = request(addr, "POST", functions, &[], create.to_string().as_bytes())
-        .await
-        .assert_aws_error(413, "RequestEntityTooLargeException");
+    let message = request(
+        addr,
+        "POST",
+        functions,
+        &[SIGNED],
+        create.to_string().as_bytes(),
+    )
+    .await
+    .assert_aws_error(413, "RequestEntityTooLargeException");
     assert!(message.contains("Zipped file size"), "{message}");
-    request(addr, "GET", &format!("{functions}/huge"), &[], b"")
+    request(addr, "GET", &format!("{functions}/huge"), &[SIGNED], b"")
         .await
         .assert_aws_error(404, "ResourceNotFoundException");
     still_serving(&emulator).await;

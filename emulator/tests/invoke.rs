@@ -161,7 +161,14 @@ async fn aws_errors_for_bad_requests() {
 
     // Under the Lambda API's prefix, an unknown path is an unknown operation (other paths
     // belong to the API Gateway front).
-    let reply = common::request(emulator.addr, "GET", "/2015-03-31/nowhere", &[], b"").await;
+    let reply = common::request(
+        emulator.addr,
+        "GET",
+        "/2015-03-31/nowhere",
+        &[common::SIGNED],
+        b"",
+    )
+    .await;
     reply.assert_aws_error(404, "UnknownOperationException");
     let path = "/2015-03-31/functions/echo/invocations";
     let reply = common::request(emulator.addr, "GET", path, &[], b"").await;

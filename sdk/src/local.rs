@@ -24,6 +24,17 @@ pub(crate) fn start(function: &str) -> Result<InProcess, String> {
     let server = InProcess::bind(config, front).map_err(|e| {
         format!("cannot serve `{function}` locally on {front}: {e} (set PORT to use another port)")
     })?;
+    // Host names the front answers besides loopback ones, as `lambkin watch` takes them.
+    for name in std::env::var("LAMBKIN_ALLOW_HOSTS")
+        .unwrap_or_default()
+        .split(',')
+    {
+        if !name.trim().is_empty() {
+            server
+                .allow_host(name)
+                .map_err(|e| format!("LAMBKIN_ALLOW_HOSTS: {e}"))?;
+        }
+    }
     // The environment an instance gets under `lambkin watch`, from the same place. What the
     // user set already stays, except the Runtime API, which is ours.
     for (name, value) in server.lambda_env() {

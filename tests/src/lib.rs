@@ -106,6 +106,11 @@ impl LocalFunction {
         self.child.id().unwrap_or_default()
     }
 
+    /// The address of its front (the Invoke API).
+    pub fn front(&self) -> SocketAddr {
+        self.front
+    }
+
     /// The function name it serves under.
     pub fn name(&self) -> &str {
         &self.name
@@ -196,6 +201,13 @@ impl Emulated {
         }
     }
 }
+
+/// An `Authorization` header in the form AWS Signature Version 4 gives it, as the management API
+/// requires (the emulator checks the form, not the keys: any credentials do).
+pub const SIGNED: (&str, &str) = (
+    "Authorization",
+    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
+);
 
 /// Runs `binary` to completion with exactly `env` (plus PATH), returning its status and output.
 pub async fn run_to_exit(binary: &str, env: &[(&str, &str)]) -> (ExitStatus, String) {

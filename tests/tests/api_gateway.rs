@@ -228,7 +228,15 @@ async fn rest_and_http_api_events_are_what_api_gateway_sends() {
         (answer.status, &answer.body),
         (404, &json!({"message": "Not Found"}))
     );
-    let answer = request(addr, "GET", "/2015-03-31/functions/nope", &[], Vec::new()).await;
+    let signed = &[lambkin_tests::SIGNED];
+    let answer = request(
+        addr,
+        "GET",
+        "/2015-03-31/functions/nope",
+        signed,
+        Vec::new(),
+    )
+    .await;
     assert_eq!(
         answer.headers["x-amzn-errortype"],
         "ResourceNotFoundException"
@@ -237,7 +245,7 @@ async fn rest_and_http_api_events_are_what_api_gateway_sends() {
         addr,
         "GET",
         "/2015-03-31/functions/nope/aliases",
-        &[],
+        signed,
         Vec::new(),
     )
     .await;

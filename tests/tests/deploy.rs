@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use lambkin_tests::project::{Project, lambkin_binary, target_dir};
-use lambkin_tests::{Emulated, get, request, try_post};
+use lambkin_tests::{Answer, Emulated, SIGNED, get, request, try_post};
 use serde_json::{Value, json};
 
 /// `lambkin deploy <function> --endpoint-url <emulator> <extra>` in `project`, building a debug
@@ -30,6 +30,11 @@ fn deploy(project: &Project, function: &str, addr: SocketAddr, extra: &[&str]) -
         .env_remove("AWS_PROFILE")
         .output()
         .unwrap()
+}
+
+/// A management API call, signed as the AWS CLI would sign it.
+async fn manage(addr: SocketAddr, method: &str, path: &str) -> Answer {
+    request(addr, method, path, &[SIGNED], Vec::new()).await
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -99,7 +104,7 @@ async fn deploys_updates_and_deletes_through_the_management_api() {
         &["--env", "STAGE=test"],
     ));
     assert!(stdout.contains("created deployed: version 1 ("), "{stdout}");
-    let config = get(addr, "/2015-03-31/functions/deployed/configuration").await;
+    let config = manage(addr, "GET", "/2015-03-31/functions/deployed/configuration").await;
     assert_eq!(config.body["Environment"]["Variables"]["STAGE"], "test");
     if let Some(output) = aws(
         addr,
@@ -125,7 +130,7 @@ async fn deploys_updates_and_deletes_through_the_management_api() {
         json!({"version": 1}),
         "version 1 keeps its code"
     );
-    let config = get(addr, "/2015-03-31/functions/deployed/configuration").await;
+    let config = manage(addr, "GET", "/2015-03-31/functions/deployed/configuration").await;
     assert_eq!(config.body["MemorySize"], 256);
     assert_eq!(config.body["Runtime"], "provided.al2023");
     assert_eq!(config.body["LastUpdateStatus"], "Successful");
@@ -157,7 +162,7 @@ async fn deploys_updates_and_deletes_through_the_management_api() {
     let answer = get(url_addr, "/anything").await;
     assert_eq!(answer.body, json!({"version": 2}), "{answer:?}");
     // The two statements AWS needs for a public URL were added (the emulator records them).
-    let policy = get(addr, "/2015-03-31/functions/deployed/policy").await;
+    let policy = manage(addr, "GET", "/2015-03-31/functions/deployed/policy").await;
     let policy: Value = serde_json::from_str(policy.body["Policy"].as_str().unwrap()).unwrap();
     let actions: Vec<&Value> = policy["Statement"]
         .as_array()
@@ -174,13 +179,8 @@ async fn deploys_updates_and_deletes_through_the_management_api() {
     );
     // Deleting the URL's configuration stops its listener.
     let url_config = "/2021-10-31/functions/deployed/url";
-    assert_eq!(
-        request(addr, "DELETE", url_config, &[], Vec::new())
-            .await
-            .status,
-        204
-    );
-    assert_eq!(get(addr, url_config).await.status, 404);
+    assert_eq!(manage(addr, "DELETE", url_config).await.status, 204);
+    assert_eq!(manage(addr, "GET", url_config).await.status, 404);
     let mut closed = false;
     for _ in 0..50 {
         if try_post(url_addr, "/", &[], String::new()).await.is_err() {

@@ -110,7 +110,7 @@ async fn configuration_edits_reload_and_bad_ones_keep_the_last_good_configuratio
         addr,
         "POST",
         "/2015-03-31/functions",
-        &[],
+        &[lambkin_tests::SIGNED],
         create.to_string(),
     )
     .await;

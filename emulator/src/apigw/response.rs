@@ -32,7 +32,7 @@ pub enum ResultError {
 }
 
 /// A JSON error body response: `{"message": …}` with `application/json`.
-fn message(status: StatusCode, text: &str) -> Response<Bytes> {
+pub(crate) fn message(status: StatusCode, text: &str) -> Response<Bytes> {
     let body = serde_json::json!({ "message": text }).to_string();
     raw_message(status, Bytes::from(body))
 }

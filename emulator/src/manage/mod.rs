@@ -27,7 +27,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path as UrlPath, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
@@ -773,15 +773,15 @@ async fn get_function(
     State(state): State<AppState>,
     name: Result<UrlPath<String>, PathRejection>,
     qualifier: Result<Query<QualifierQuery>, QueryRejection>,
-    headers: HeaderMap,
 ) -> Result<Response, AwsError> {
     let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
     let found = find(&state, &name).await?;
     let (revision, updating) = revision_at(&state, &name, &found, qualifier.as_deref())?;
+    // The front's own address, never the request's Host (which a DNS-rebinding page controls).
     let location = revision.code_dir().and_then(|dir| {
-        let host = headers.get(header::HOST)?.to_str().ok()?;
+        let base = state.hosts().base_url()?;
         let revision = dir.file_name()?.to_str()?;
-        Some(format!("http://{host}/_lambkin/code/{name}/{revision}"))
+        Some(format!("{base}/_lambkin/code/{name}/{revision}"))
     });
     let answer = GetFunction {
         configuration: revision.configuration(updating),

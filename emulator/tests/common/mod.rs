@@ -45,6 +45,13 @@ pub fn fixture(name: &str, behaviour: &str) -> FunctionConfig {
     config
 }
 
+/// An `Authorization` header in the form AWS Signature Version 4 gives it, as the management API
+/// requires (the emulator checks the form, not the keys: any credentials do).
+pub const SIGNED: (&str, &str) = (
+    "Authorization",
+    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
+);
+
 /// An emulator serving on an ephemeral port.
 pub struct Running {
     pub addr: SocketAddr,
@@ -156,7 +163,7 @@ pub async fn request(
         .expect("HTTP exchange")
 }
 
-/// One HTTP/1.1 exchange on a fresh connection.
+/// One HTTP/1.1 exchange on a fresh connection (`Host: addr` unless `headers` name one).
 pub async fn try_request(
     addr: SocketAddr,
     method: &str,
@@ -166,9 +173,15 @@ pub async fn try_request(
 ) -> std::io::Result<Reply> {
     let mut stream = TcpStream::connect(addr).await?;
     let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -197,6 +210,26 @@ pub async fn try_request(
         headers,
         body: raw[split + 4..].to_vec(),
     })
+}
+
+/// A zip of `(name, unix mode, contents)` entries, as a user's packaging script would make it.
+#[cfg(feature = "manage")]
+pub fn zip_of(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, mode, data) in entries {
+        let options = zip::write::SimpleFileOptions::default().unix_permissions(*mode);
+        if mode & 0o170_000 == 0o120_000 {
+            let target = std::str::from_utf8(data).expect("a symlink target");
+            writer
+                .add_symlink(*name, target, options)
+                .expect("zip entry");
+        } else {
+            writer.start_file(*name, options).expect("zip entry");
+            writer.write_all(data).expect("zip entry");
+        }
+    }
+    writer.finish().expect("zip").into_inner()
 }
 
 /// Whether process `pid` is gone (or a zombie waiting to be reaped).
