@@ -805,6 +805,37 @@ mod tests {
         assert!(!env.contains_key("AWS_ACCESS_KEY_ID") || config.pass_aws_credentials);
     }
 
+    #[test]
+    fn init_error_types_are_lambdas() {
+        let body = Bytes::from_static(br#"{"errorType":"Runtime.ImportModuleError"}"#);
+        let of = |header: Option<&str>, body: &Bytes| {
+            InitFailure::new(body.clone(), header.map(str::to_owned)).error_type
+        };
+        // The header first, else the body's type.
+        assert_eq!(
+            of(Some("Runtime.NoSuchHandler"), &body),
+            "Runtime.NoSuchHandler"
+        );
+        assert_eq!(of(None, &body), "Runtime.ImportModuleError");
+        // Only `Runtime.` and `Function.` types are kept.
+        assert_eq!(of(Some("Unhandled"), &body), "Runtime.Unknown");
+        assert_eq!(of(Some("Fixture.Failed"), &body), "Runtime.Unknown");
+        assert_eq!(of(Some("Function.x"), &body), "Function.Unknown");
+        assert_eq!(
+            of(Some("Function.ConfigMissing"), &body),
+            "Function.ConfigMissing"
+        );
+        assert_eq!(of(None, &Bytes::from_static(b"oops")), "Runtime.Unknown");
+    }
+
+    #[test]
+    fn billed_duration_includes_init() {
+        let ms = Duration::from_millis;
+        assert_eq!(billed_ms(Duration::from_micros(10_200), None), 11);
+        assert_eq!(billed_ms(ms(5), Some(Duration::from_micros(300_500))), 306);
+        assert_eq!(billed_ms(Duration::ZERO, None), 1);
+    }
+
     #[cfg(unix)]
     #[test]
     fn exit_descriptions() {
