@@ -22,11 +22,11 @@ use common::{Reply, Running, fixture};
 use lambkin_emulator::FunctionConfig;
 
 /// The runtime: reports an init error (`import-error`), allocates `MB` MB and crashes during
-/// init (`crash-init`), or prints `INIT_LINES` lines and one more during init and then serves
+/// init (`crash-init`), or prints `INIT_LINES` lines on stdout and stderr during init and then serves
 /// events, crashing after allocating the event's `mb` MB (`crash`) or answering with its
 /// open-file limits (`limits`).
 const BOOTSTRAP: &str = r#"#!/usr/bin/env python3
-import json, os, resource, sys, time, urllib.request
+import json, os, resource, socket, sys, time, urllib.request
 
 api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2018-06-01/runtime"
 mode = os.environ["MODE"]
@@ -36,6 +36,7 @@ def post(path, body, headers=None):
                                      headers=headers or {}, method="POST")
     urllib.request.urlopen(request).read()
 
+first = None
 if mode == "import-error":
     error = {"errorMessage": "Unable to import module 'app': No module named 'missing'",
              "errorType": "Runtime.ImportModuleError", "stackTrace": []}
@@ -44,15 +45,28 @@ if mode == "import-error":
 if mode == "crash-init":
     held = b"x" * (int(os.environ["MB"]) << 20)
     os._exit(4)
-for i in range(int(os.environ.get("INIT_LINES", "0"))):
-    print("init: step", i, "of a chatty start", file=sys.stderr if i % 2 else sys.stdout)
-print("init: loading the handler", flush=True)
-sys.stderr.flush()
+# One write per stream, right before the first /next: the pumps have the most to read.
+chatter = "".join(f"init: step {i} of a chatty start\n" for i in range(int(os.environ.get("INIT_LINES", "0"))))
 time.sleep(float(os.environ.get("INIT_SECONDS", "0")))
+host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+first = socket.create_connection((host, int(port)))
+os.write(1, chatter.encode())
+os.write(2, chatter.encode())
+first.sendall(b"GET /2018-06-01/runtime/invocation/next HTTP/1.0\r\n\r\n")
 while True:
-    with urllib.request.urlopen(api + "/invocation/next") as answer:
-        request_id = answer.headers["Lambda-Runtime-Aws-Request-Id"]
-        event = json.loads(answer.read() or b"{}")
+    if first is None:
+        with urllib.request.urlopen(api + "/invocation/next") as answer:
+            request_id = answer.headers["Lambda-Runtime-Aws-Request-Id"]
+            event = json.loads(answer.read() or b"{}")
+    else:
+        # The first /next goes out right after the chatter (HTTP/1.0: the answer ends at close).
+        answer = first.makefile("rb").read()
+        first.close()
+        first = None
+        head, _, body = answer.partition(b"\r\n\r\n")
+        request_id = next(line.split(b":", 1)[1].strip().decode() for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"lambda-runtime-aws-request-id:"))
+        event = json.loads(body or b"{}")
     print("handling " + request_id, flush=True)
     if mode == "crash":
         held = b"x" * (event["mb"] << 20)
@@ -208,8 +222,8 @@ async fn init_output_comes_before_start() {
         .iter()
         .map(|name| {
             let mut function = runtime.function(name, "limits");
-            // Much to read (less than a pipe holds: the runtime does not wait for the reader).
-            function.env.insert("INIT_LINES".into(), "1500".into());
+            // Some 10 KB on each stream, written just before the first `/next`.
+            function.env.insert("INIT_LINES".into(), "300".into());
             function
         })
         .collect();
