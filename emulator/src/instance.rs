@@ -90,11 +90,56 @@ pub(crate) enum Refused {
 #[derive(Debug)]
 enum Ending {
     Answered(Answer),
-    InitError(Bytes),
+    InitError(InitFailure),
     InitTimeout,
     Exited(io::Result<ExitStatus>),
     Timeout,
     OutOfMemory,
+}
+
+/// A runtime's `/init/error`: the error JSON the caller gets and the type REPORT shows.
+#[derive(Debug, Clone)]
+struct InitFailure {
+    body: Bytes,
+    error_type: String,
+}
+
+impl InitFailure {
+    /// The type is the runtime's `Lambda-Runtime-Function-Error-Type` header, which the
+    /// Runtime API documents as "the error type that the runtime encountered"
+    /// (<https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html#runtimes-api-initerror>)
+    /// and which the official runtime clients set (Python's `Runtime.ImportModuleError`, Node's
+    /// `Runtime.UserCodeSyntaxError`); a runtime that sends only a body gets its `errorType`.
+    /// Lambda keeps a type only if it names a `Runtime.` or `Function.` error (the rule of
+    /// `GetValidRuntimeOrFunctionErrorType` in aws/aws-lambda-runtime-interface-emulator):
+    /// anything else is reported as `Runtime.Unknown` (`Function.Unknown` for `Function.…`).
+    fn new(body: Bytes, header_type: Option<String>) -> InitFailure {
+        let posted = header_type.or_else(|| {
+            let doc = serde_json::from_slice::<serde_json::Value>(&body).ok()?;
+            doc.get("errorType")?.as_str().map(str::to_owned)
+        });
+        let posted = posted.unwrap_or_default();
+        let error_type = if names_runtime_or_function_error(&posted) {
+            posted
+        } else if posted.starts_with("Function.") {
+            "Function.Unknown".to_owned()
+        } else {
+            "Runtime.Unknown".to_owned()
+        };
+        InitFailure { body, error_type }
+    }
+}
+
+/// Whether `error_type` contains `Runtime.` or `Function.` followed by a capital letter and at
+/// least one more letter (`(Runtime|Function)\.[A-Z][a-zA-Z]+`, matched anywhere).
+fn names_runtime_or_function_error(error_type: &str) -> bool {
+    ["Runtime.", "Function."].iter().any(|category| {
+        error_type.match_indices(category).any(|(at, _)| {
+            let mut rest = error_type[at + category.len()..].chars();
+            rest.next().is_some_and(|c| c.is_ascii_uppercase())
+                && rest.next().is_some_and(|c| c.is_ascii_alphabetic())
+        })
+    })
 }
 
 /// Aborts a task when dropped.
@@ -126,8 +171,10 @@ pub(crate) struct Instance {
     pumps: Pumps,
     started: Instant,
     initialized: bool,
+    /// The current invocation's START line is logged.
+    start_logged: bool,
     /// The runtime's `/init/error`, if it reported one between invocations.
-    init_error: Option<Bytes>,
+    init_error: Option<InitFailure>,
     /// The last memory sample and when it was taken.
     memory_sample: Option<(Instant, Memory)>,
     span: Span,
@@ -179,6 +226,7 @@ impl Instance {
             pumps,
             started,
             initialized: false,
+            start_logged: false,
             init_error: None,
             memory_sample: None,
             span,
@@ -204,6 +252,7 @@ impl Instance {
             pumps: Pumps::default(),
             started: Instant::now(),
             initialized: false,
+            start_logged: false,
             init_error: None,
             memory_sample: None,
             span,
@@ -293,14 +342,16 @@ impl Instance {
         // before this invocation was offered.
         while let Ok(event) = self.events.try_recv() {
             match event {
-                RuntimeEvent::InitError { body } => self.init_error = Some(body),
+                RuntimeEvent::InitError { body, header_type } => {
+                    self.init_error = Some(InitFailure::new(body, header_type));
+                }
                 event => tracing::debug!(?event, "discarding a late Runtime API event"),
             }
         }
-        if let Some(body) = &self.init_error {
+        if let Some(failure) = &self.init_error {
             // Kept: in local mode every later invocation fails the same way.
-            let body = body.clone();
-            return self.finish(id, Ending::InitError(body), None, 0).await;
+            let failure = failure.clone();
+            return self.finish(id, Ending::InitError(failure), None, 0).await;
         }
         if self.initialized {
             self.capture.clear();
@@ -309,15 +360,13 @@ impl Instance {
         if let Some(process) = &mut self.process {
             process.group.thaw();
         }
-        self.channel.offer(Pending {
-            request_id: id.to_owned(),
-            payload: invocation.payload.clone(),
-            timeout: self.config.timeout,
-            function_arn: self.config.arn(),
-            trace_id: invocation.trace_id.clone(),
-            client_context: invocation.client_context.clone(),
-            cognito_identity: invocation.cognito_identity.clone(),
-        });
+        // A new instance gets its first event only once its runtime waits in `/next`, so that
+        // what it wrote during init is read first and goes before START, as in Lambda's log.
+        let mut offered = self.initialized;
+        if offered {
+            self.offer(invocation);
+        }
+        let mut polling = self.channel.polling();
 
         let give_up = sleep(deliver_within);
         tokio::pin!(give_up);
@@ -325,11 +374,17 @@ impl Instance {
         let delivered_at = loop {
             tokio::select! {
                 biased;
+                () = runtime_waits(&mut polling), if !offered => {
+                    self.pumps.settle().await;
+                    self.offer(invocation);
+                    offered = true;
+                }
                 event = self.events.recv() => match event {
                     Some(RuntimeEvent::Delivered { request_id, at }) if request_id == id => break at,
-                    Some(RuntimeEvent::InitError { body }) => {
-                        self.init_error = Some(body.clone());
-                        return self.finish(id, Ending::InitError(body), None, 0).await;
+                    Some(RuntimeEvent::InitError { body, header_type }) => {
+                        let failure = InitFailure::new(body, header_type);
+                        self.init_error = Some(failure.clone());
+                        return self.finish(id, Ending::InitError(failure), None, 0).await;
                     }
                     Some(event) => tracing::debug!(?event, "discarding a late Runtime API event"),
                     None => return Err(Refused::ShuttingDown),
@@ -340,7 +395,7 @@ impl Instance {
                 () = &mut give_up, if !gave_up => {
                     gave_up = true;
                     // Lost the race with `/next`: its Delivered event is queued.
-                    if self.channel.withdraw(id) {
+                    if !offered || self.channel.withdraw(id) {
                         if self.process.is_none() {
                             return Err(Refused::Throttled(crate::concurrency::Limit::Reserved));
                         }
@@ -360,10 +415,7 @@ impl Instance {
             ready.saturating_duration_since(self.started)
         });
         self.initialized = true;
-        self.capture.line(&format!(
-            "START RequestId: {id} Version: {}",
-            self.config.version
-        ));
+        self.log_start(id);
         let deadline = match delivered_at.checked_add(self.config.timeout) {
             Some(at) => sleep_until(at.into()),
             None => sleep(self.config.timeout), // absurdly long: tokio caps it
@@ -406,6 +458,34 @@ impl Instance {
             .await
     }
 
+    /// Offers `invocation` to the runtime's `/next`. A child process's START is logged first,
+    /// so that it precedes whatever the function prints for the event; local mode's (whose
+    /// output is not captured) once the event is delivered.
+    fn offer(&mut self, invocation: &Invocation) {
+        if self.process.is_some() {
+            self.log_start(&invocation.request_id);
+        }
+        self.channel.offer(Pending {
+            request_id: invocation.request_id.clone(),
+            payload: invocation.payload.clone(),
+            timeout: self.config.timeout,
+            function_arn: self.config.arn(),
+            trace_id: invocation.trace_id.clone(),
+            client_context: invocation.client_context.clone(),
+            cognito_identity: invocation.cognito_identity.clone(),
+        });
+    }
+
+    /// Logs the invocation's START line, unless it already was.
+    fn log_start(&mut self, id: &str) {
+        if !std::mem::replace(&mut self.start_logged, true) {
+            self.capture.line(&format!(
+                "START RequestId: {id} Version: {}",
+                self.config.version
+            ));
+        }
+    }
+
     /// Ends an invocation: stops the instance if it cannot be reused, writes END and REPORT,
     /// and builds what the caller gets.
     async fn finish(
@@ -419,21 +499,20 @@ impl Instance {
         let peak_kb = self
             .recent_memory()
             .map_or(peak_kb, |m| m.peak_kb.max(peak_kb));
+        // A process that crashed may have outgrown the last sample (or died before the first).
+        let exit_peak_kb = self.process.as_ref().and_then(|p| p.group.exit_peak_kb());
+        let peak_kb = peak_kb.max(exit_peak_kb.unwrap_or(0));
         // Local mode has one instance and cannot replace it: it is always kept.
         let reusable = self.process.is_none() || matches!(ending, Ending::Answered(_));
         if !reusable {
             self.stop().await;
         }
         self.pumps.settle().await;
-        if started.is_none() {
-            self.capture.line(&format!(
-                "START RequestId: {id} Version: {}",
-                self.config.version
-            ));
-        }
+        self.log_start(id);
+        self.start_logged = false;
 
         let (outcome, status) = self.outcome(id, ending);
-        if let (Outcome::Unhandled(body), Some(_)) = (&outcome, status) {
+        if let (Outcome::Unhandled(body), Some(_)) = (&outcome, &status) {
             // Errors the emulator makes up are logged as Lambda logs them.
             let message = serde_json::from_slice::<serde_json::Value>(body)
                 .ok()
@@ -443,21 +522,22 @@ impl Instance {
             }
         }
         self.capture.line(&format!("END RequestId: {id}"));
-        let ms = duration.as_secs_f64() * 1000.0;
+        let init = started.and_then(|(_, init)| init);
         let mut report = format!(
-            "REPORT RequestId: {id}\tDuration: {ms:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
-            (ms.ceil() as u64).max(1),
+            "REPORT RequestId: {id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB",
+            duration.as_secs_f64() * 1000.0,
+            billed_ms(duration, init),
             self.config.memory_mb,
             peak_kb.div_ceil(1024),
         );
-        if let Some((_, Some(init))) = started {
+        if let Some(init) = init {
             report.push_str(&format!(
                 "\tInit Duration: {:.2} ms",
                 init.as_secs_f64() * 1000.0
             ));
         }
         if let Some(status) = status {
-            report.push_str(status);
+            report.push_str(&status);
         }
         self.capture.line(&report);
         let log_tail = self.capture.take_tail();
@@ -465,7 +545,8 @@ impl Instance {
     }
 
     /// The caller's outcome, and the REPORT line's status for endings the emulator decided.
-    fn outcome(&self, id: &str, ending: Ending) -> (Outcome, Option<&'static str>) {
+    fn outcome(&self, id: &str, ending: Ending) -> (Outcome, Option<String>) {
+        let report = |status: &str| Some(status.to_owned());
         let error = |error_type: &str, message: String| {
             let body = json!({ "errorType": error_type, "errorMessage": message });
             Outcome::Unhandled(Bytes::from(body.to_string()))
@@ -481,11 +562,11 @@ impl Instance {
                         runtime_api::MAX_RESPONSE_BYTES
                     ),
                 ),
-                Some("\tStatus: error\tError Type: Function.ResponseSizeTooLarge"),
+                report("\tStatus: error\tError Type: Function.ResponseSizeTooLarge"),
             ),
-            Ending::InitError(body) => (
+            Ending::InitError(InitFailure { body, error_type }) => (
                 Outcome::Unhandled(body),
-                Some("\tStatus: error\tError Type: Runtime.InitError"),
+                Some(format!("\tStatus: error\tError Type: {error_type}")),
             ),
             Ending::InitTimeout => (
                 error(
@@ -495,7 +576,7 @@ impl Instance {
                         INIT_TIMEOUT.as_secs_f64()
                     ),
                 ),
-                Some("\tStatus: timeout"),
+                report("\tStatus: timeout"),
             ),
             Ending::Timeout => {
                 // Lambda's timeout error has no errorType.
@@ -507,7 +588,7 @@ impl Instance {
                 let body = json!({ "errorMessage": message });
                 (
                     Outcome::Unhandled(Bytes::from(body.to_string())),
-                    Some("\tStatus: timeout"),
+                    report("\tStatus: timeout"),
                 )
             }
             Ending::OutOfMemory => (
@@ -515,7 +596,7 @@ impl Instance {
                     "Runtime.OutOfMemory",
                     format!("RequestId: {id} Error: Runtime exited with error: signal: killed"),
                 ),
-                Some("\tStatus: error\tError Type: Runtime.OutOfMemory"),
+                report("\tStatus: error\tError Type: Runtime.OutOfMemory"),
             ),
             Ending::Exited(status) => (
                 error(
@@ -525,7 +606,7 @@ impl Instance {
                         describe_exit(&status)
                     ),
                 ),
-                Some("\tStatus: error\tError Type: Runtime.ExitError"),
+                report("\tStatus: error\tError Type: Runtime.ExitError"),
             ),
         }
     }
@@ -576,12 +657,31 @@ pub(crate) async fn closed(closing: &mut watch::Receiver<bool>) {
     let _ = closing.wait_for(|closing| *closing).await;
 }
 
+/// Resolves once the runtime waits in `/next` (`polling` counts those waits).
+async fn runtime_waits(polling: &mut watch::Receiver<usize>) {
+    if polling.wait_for(|waiting| *waiting > 0).await.is_err() {
+        // The channel is gone with the instance: nothing will ever wait.
+        std::future::pending::<()>().await;
+    }
+}
+
 /// Resolves when the child process exits; never in local mode.
 async fn exited(process: &mut Option<Process>) -> io::Result<ExitStatus> {
     match process {
         Some(process) => process.group.exited().await,
         None => std::future::pending().await,
     }
+}
+
+/// REPORT's Billed Duration in whole milliseconds (at least 1): the invocation's duration plus,
+/// on a cold start, the init it waited for. Lambda has always billed the init phase of custom
+/// runtimes (`provided.*`, which is what the emulator runs), and bills it for every
+/// configuration since 1 August 2025
+/// (<https://aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase/>).
+fn billed_ms(duration: Duration, init: Option<Duration>) -> u64 {
+    let billed = duration + init.unwrap_or_default();
+    let ms = billed.as_nanos().div_ceil(1_000_000);
+    u64::try_from(ms).unwrap_or(u64::MAX).max(1)
 }
 
 /// "exit status 1" or "signal: killed", as Lambda words it.
@@ -705,6 +805,37 @@ mod tests {
         assert_eq!(env["GREETING"], "hi");
         assert_eq!(env["TZ"], ":UTC");
         assert!(!env.contains_key("AWS_ACCESS_KEY_ID") || config.pass_aws_credentials);
+    }
+
+    #[test]
+    fn init_error_types_are_lambdas() {
+        let body = Bytes::from_static(br#"{"errorType":"Runtime.ImportModuleError"}"#);
+        let of = |header: Option<&str>, body: &Bytes| {
+            InitFailure::new(body.clone(), header.map(str::to_owned)).error_type
+        };
+        // The header first, else the body's type.
+        assert_eq!(
+            of(Some("Runtime.NoSuchHandler"), &body),
+            "Runtime.NoSuchHandler"
+        );
+        assert_eq!(of(None, &body), "Runtime.ImportModuleError");
+        // Only `Runtime.` and `Function.` types are kept.
+        assert_eq!(of(Some("Unhandled"), &body), "Runtime.Unknown");
+        assert_eq!(of(Some("Fixture.Failed"), &body), "Runtime.Unknown");
+        assert_eq!(of(Some("Function.x"), &body), "Function.Unknown");
+        assert_eq!(
+            of(Some("Function.ConfigMissing"), &body),
+            "Function.ConfigMissing"
+        );
+        assert_eq!(of(None, &Bytes::from_static(b"oops")), "Runtime.Unknown");
+    }
+
+    #[test]
+    fn billed_duration_includes_init() {
+        let ms = Duration::from_millis;
+        assert_eq!(billed_ms(Duration::from_micros(10_200), None), 11);
+        assert_eq!(billed_ms(ms(5), Some(Duration::from_micros(300_500))), 306);
+        assert_eq!(billed_ms(Duration::ZERO, None), 1);
     }
 
     #[cfg(unix)]

@@ -76,6 +76,10 @@ pub(crate) struct Group {
     freezer: Option<JoinHandle<()>>,
     /// [`Group::kill`] ran: nothing is left to do on drop.
     killed: bool,
+    /// Tells when the leader exits, before it is reaped (Linux); gone once it has.
+    exit_watch: Option<exit::Watch>,
+    /// The leader's peak resident memory over its life, learnt as it exited.
+    exit_peak_kb: Option<u64>,
 }
 
 /// Whether an instance is idle in its pool and whether it is stopped.
@@ -101,6 +105,9 @@ impl Group {
             freeze: Arc::default(),
             freezer: None,
             killed: false,
+            // Unreaped until waited for, so the pid is still the leader's.
+            exit_watch: exit::Watch::new(pgid),
+            exit_peak_kb: None,
         })
     }
 
@@ -124,12 +131,24 @@ impl Group {
             .is_some_and(|leader| matches!(leader.try_wait(), Ok(None)))
     }
 
-    /// Resolves when the leader exits.
+    /// Resolves when the leader exits (cancel-safe). Its peak memory is read before it is
+    /// reaped: see [`Group::exit_peak_kb`].
     pub(crate) async fn exited(&mut self) -> io::Result<ExitStatus> {
-        match &mut self.leader {
-            Some(leader) => leader.wait().await,
-            None => std::future::pending().await,
+        let Some(leader) = &mut self.leader else {
+            return std::future::pending().await;
+        };
+        if let Some(watch) = &self.exit_watch {
+            self.exit_peak_kb = watch.exited().await;
+            self.exit_watch = None;
         }
+        leader.wait().await
+    }
+
+    /// The most memory the leader (or a child it reaped) was resident in over its life, once
+    /// it has exited, as the kernel accounts it (`ru_maxrss`; Linux). A process that allocates
+    /// and crashes between two samples still shows what it used.
+    pub(crate) fn exit_peak_kb(&self) -> Option<u64> {
+        self.exit_peak_kb
     }
 
     /// The memory of the group's processes now (Linux), `None` once none is left.
@@ -618,17 +637,40 @@ mod watchdog {
     pub(super) fn release(_pgid: u32) {}
 }
 
-/// Makes the child lead a session (and so a process group) of its own, die with the emulator
-/// (Linux), and announce its group on the watchdog's socket `announce` before it runs anything.
+/// How many files a function may have open: Lambda's quota, "File descriptors: 1,024"
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>). The emulator
+/// (`lambkin` raises its own limit) does not pass a higher one on.
+#[cfg(unix)]
+const FUNCTION_OPEN_FILES: libc::rlim_t = 1024;
+
+/// Makes the child lead a session (and so a process group) of its own, open at most Lambda's
+/// number of files, die with the emulator (Linux), and announce its group on the watchdog's
+/// socket `announce` before it runs anything.
 #[cfg(unix)]
 fn isolate(command: &mut Command, announce: Option<std::os::fd::RawFd>) {
     #[cfg(target_os = "linux")]
     let parent = std::process::id();
-    // SAFETY: the closure runs between fork and exec and only calls async-signal-safe functions
-    // (setsid, prctl, getppid, getpid, send); its errors are plain errno values (no allocation).
+    // Soft and hard limit both, as in Lambda; never above the hard limit the emulator has (an
+    // unprivileged process cannot raise it).
+    let mut limit = libc::rlimit {
+        rlim_cur: FUNCTION_OPEN_FILES,
+        rlim_max: FUNCTION_OPEN_FILES,
+    };
+    let mut current = limit;
+    // SAFETY: getrlimit(2) writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut current) } == 0 {
+        limit.rlim_max = limit.rlim_max.min(current.rlim_max);
+        limit.rlim_cur = limit.rlim_max;
+    }
+    // SAFETY: the closure runs between fork and exec and only makes system calls (setsid,
+    // setrlimit, prctl, getppid, getpid, send) that take no lock and allocate nothing; its errors
+    // are plain errno values (no allocation).
     unsafe {
         command.pre_exec(move || {
             if libc::setsid() == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == -1 {
                 return Err(io::Error::last_os_error());
             }
             #[cfg(target_os = "linux")]
@@ -657,6 +699,79 @@ fn isolate(command: &mut Command, announce: Option<std::os::fd::RawFd>) {
 
 #[cfg(not(unix))]
 fn isolate(_command: &mut Command, _announce: Option<()>) {}
+
+/// Learning a leader's exit before tokio reaps it (Linux): a pidfd becomes readable when its
+/// process exits, and `waitid(…, WNOWAIT)` then reads its resource usage without reaping it.
+#[cfg(target_os = "linux")]
+mod exit {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+    use tokio::io::Interest;
+    use tokio::io::unix::AsyncFd;
+
+    /// A pidfd of one child process, registered with tokio.
+    #[derive(Debug)]
+    pub(super) struct Watch(AsyncFd<OwnedFd>);
+
+    impl Watch {
+        /// A watch on child `pid`, which must not have been reaped; `None` where pidfds are
+        /// unavailable (Linux before 5.3), and the peak is then not learnt.
+        pub(super) fn new(pid: u32) -> Option<Watch> {
+            let pid = libc::pid_t::try_from(pid).ok()?;
+            // SAFETY: pidfd_open(2) takes a pid and flags and returns a new (close-on-exec) fd.
+            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+            let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0)?;
+            // SAFETY: `fd` is a new descriptor that nothing else owns.
+            let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+            // SAFETY: the `OwnedFd` keeps its descriptor open, and the same, for as long as the
+            // `AsyncFd` owns it.
+            unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }
+                .ok()
+                .map(Watch)
+        }
+
+        /// Waits until the process has exited (cancel-safe), then returns its peak resident
+        /// memory in kB (`ru_maxrss` of it and the children it reaped), leaving it to be reaped.
+        pub(super) async fn exited(&self) -> Option<u64> {
+            let _ready = self.0.readable().await.ok()?;
+            // SAFETY: both are plain C structs for which all zeroes is a valid value.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+            // The system call, not libc's wrapper: only the former takes a `rusage`.
+            // SAFETY: waitid(2) writes `info` and `usage`, both valid for writes.
+            let done = unsafe {
+                libc::syscall(
+                    libc::SYS_waitid,
+                    libc::P_PIDFD,
+                    self.0.get_ref().as_raw_fd(),
+                    &mut info,
+                    libc::WEXITED | libc::WNOWAIT | libc::WNOHANG,
+                    &mut usage,
+                )
+            };
+            // SAFETY: `si_pid` is set for a child's state change and left zero otherwise.
+            let exited = done == 0 && unsafe { info.si_pid() } != 0;
+            exited.then(|| u64::try_from(usage.ru_maxrss).unwrap_or(0))
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod exit {
+    /// Nothing to watch here: a leader's peak is known only from samples.
+    #[derive(Debug)]
+    pub(super) enum Watch {}
+
+    impl Watch {
+        pub(super) fn new(_pid: u32) -> Option<Watch> {
+            None
+        }
+
+        pub(super) async fn exited(&self) -> Option<u64> {
+            match *self {}
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -52,8 +52,12 @@ pub(crate) enum RuntimeEvent {
     Delivered { request_id: String, at: Instant },
     /// The runtime answered this request.
     Answered { request_id: String, answer: Answer },
-    /// The runtime could not initialise (`/runtime/init/error`); the body is its error JSON.
-    InitError { body: Bytes },
+    /// The runtime could not initialise (`/runtime/init/error`); the body is its error JSON,
+    /// `header_type` its `Lambda-Runtime-Function-Error-Type`, if sent.
+    InitError {
+        body: Bytes,
+        header_type: Option<String>,
+    },
 }
 
 /// A runtime's answer to one invocation.
@@ -390,8 +394,13 @@ async fn init_error(
         Err(BodyError::Failed | BodyError::TimedOut) => Bytes::new(),
     };
     tracing::debug!("runtime reported an init error");
+    let header_type = headers
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let _ = channel.events.send(RuntimeEvent::InitError {
         body: error_document(&headers, bytes, "Runtime.InitError"),
+        header_type,
     });
     Ok(accepted())
 }

@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Reply, Running, fixture};
+use common::{Reply, Running, fixture, processes};
 use lambkin_emulator::apigw::{EventOptions, PayloadFormat, Route, RouteTable};
 use lambkin_emulator::gateway::Gateway;
 
@@ -84,15 +84,6 @@ fn check(function: &str, expected: &str, reply: &Reply) -> bool {
     false
 }
 
-fn children() -> Vec<String> {
-    let mut pids = Vec::new();
-    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
-        let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-        pids.extend(children.split_whitespace().map(str::to_owned));
-    }
-    pids
-}
-
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
@@ -110,6 +101,8 @@ fn rss_kb() -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_request_gets_its_aws_answer_and_nothing_leaks() {
     let fds_before = open_fds();
+    // Every process the functions start carries it, however it was started.
+    let marker = processes::new_marker("fault");
     let functions: Vec<_> = FUNCTIONS
         .iter()
         .filter(|(name, _)| *name != "malformed")
@@ -119,6 +112,7 @@ async fn every_request_gets_its_aws_answer_and_nothing_leaks() {
             config.timeout = Duration::from_secs(if *name == "slow" { 1 } else { 20 });
             // A panic's backtrace of this debug binary would be symbolised past 128 MB.
             config.env.insert("RUST_BACKTRACE".into(), "0".into());
+            config.env.insert(processes::MARKER.into(), marker.clone());
             config
         })
         .collect();
@@ -182,16 +176,16 @@ async fn every_request_gets_its_aws_answer_and_nothing_leaks() {
         rss[ROUNDS - 1] <= rss[1] + SLACK_KB,
         "RSS grew across rounds: {rss:?} kB"
     );
-    // Every instance is gone, and so are their pipes and sockets.
-    let gone = common::bounded(async {
-        while !children()
-            .iter()
-            .all(|pid| common::process_gone(pid.parse().unwrap()))
-        {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    });
-    gone.await;
+    // Every instance is gone, whatever it started, and so are their pipes and sockets.
+    let left = processes::wait_none(|| {
+        let mut left = processes::marked(&marker);
+        left.extend(processes::children());
+        left.sort();
+        left.dedup();
+        left
+    })
+    .await;
+    assert!(left.is_empty(), "processes left running: {left:?}");
     // Pipes and sockets close as their tasks see the ends; give them a bounded moment.
     let mut fds_after = open_fds();
     for _ in 0..100 {

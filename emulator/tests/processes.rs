@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::processes::{MARKER, new_marker};
 use common::{Running, bounded};
 use lambkin_emulator::FunctionConfig;
 use serde_json::Value;
@@ -40,9 +41,6 @@ while :; do
 done
 "#;
 
-/// The variable every process of a test's function inherits.
-const MARKER: &str = "LAMBKIN_TEST_MARKER";
-
 /// A directory holding the shell function (and, for the `lambkin` binary, a SAM template).
 struct ShellFunction {
     dir: PathBuf,
@@ -51,7 +49,7 @@ struct ShellFunction {
 
 impl ShellFunction {
     fn new(test: &str) -> ShellFunction {
-        let marker = format!("{test}-{}", uuid::Uuid::new_v4().simple());
+        let marker = new_marker(test);
         let dir = std::env::temp_dir().join(format!("lambkin-{marker}"));
         std::fs::create_dir_all(dir.join("fn")).unwrap();
         let bootstrap = dir.join("fn/bootstrap");
@@ -82,34 +80,16 @@ impl ShellFunction {
 
     /// Live (not zombie) processes carrying this function's marker, with their command lines.
     fn processes(&self) -> Vec<(u32, String)> {
-        let wanted = format!("{MARKER}={}", self.marker);
-        let mut found = Vec::new();
-        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
-                continue;
-            };
-            let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
-            let marked = environ.split(|&b| b == 0).any(|v| v == wanted.as_bytes());
-            if marked && !common::process_gone(u64::from(pid)) {
-                let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-                let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-                found.push((pid, cmdline.trim().to_owned()));
-            }
-        }
-        found
+        common::processes::marked(&self.marker)
     }
 
     /// Waits until no process carries the marker; false if some still do after a few seconds.
     async fn all_gone(&self) -> bool {
-        let give_up = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < give_up {
-            if self.processes().is_empty() {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let left = common::processes::wait_none(|| self.processes()).await;
+        if !left.is_empty() {
+            eprintln!("still running: {left:?}");
         }
-        eprintln!("still running: {:?}", self.processes());
-        false
+        left.is_empty()
     }
 
     /// Waits until a process with `cmdline` carries the marker, and returns its pid.

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test crate uses a different subset
 
+pub mod processes;
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
