@@ -1,8 +1,17 @@
-//! Reading request bodies under Lambda's size limits, without axum's own (non-AWS) rejections.
+//! Reading request bodies under Lambda's size limits, without axum's own (non-AWS) rejections,
+//! and within the listener's time limits ([`TimedBody`]).
 
-use axum::body::Body;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::BoxError;
+use axum::body::{Body, HttpBody};
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
+use hyper::body::{Frame, SizeHint};
+use tokio::time::{Instant, Sleep, sleep};
 
 /// Past this many bytes over the limit an oversized body is no longer drained; the connection
 /// is dropped.
@@ -18,6 +27,98 @@ pub(crate) enum BodyError {
     TooLarge,
     /// The client went away or sent a malformed body.
     Failed,
+    /// The client paused too long within the body, or took too long for all of it.
+    TimedOut,
+}
+
+/// The error a [`TimedBody`] fails with.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body was not received in time")]
+pub(crate) struct BodyTimedOut;
+
+/// A request body that fails with [`BodyTimedOut`] when the client pauses longer than `stall`
+/// between two pieces of it, or takes longer than `total` for all of it.
+///
+/// The clocks start when the body is first read, so a handler that reads it late is not
+/// charged for its own delay.
+#[derive(Debug)]
+pub(crate) struct TimedBody<B> {
+    inner: B,
+    stall: Duration,
+    total: Duration,
+    /// Set at the first read.
+    clocks: Option<Clocks>,
+}
+
+/// The deadlines of a [`TimedBody`].
+#[derive(Debug)]
+struct Clocks {
+    /// For the next piece.
+    next: Pin<Box<Sleep>>,
+    /// For the end of the body.
+    end: Pin<Box<Sleep>>,
+}
+
+impl<B> TimedBody<B> {
+    pub(crate) fn new(inner: B, stall: Duration, total: Duration) -> Self {
+        TimedBody {
+            inner,
+            stall,
+            total,
+            clocks: None,
+        }
+    }
+}
+
+impl<B> HttpBody for TimedBody<B>
+where
+    B: HttpBody<Data = Bytes> + Unpin,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        let (stall, total) = (this.stall, this.total);
+        let Clocks { next, end } = this.clocks.get_or_insert_with(|| Clocks {
+            next: Box::pin(sleep(stall)),
+            end: Box::pin(sleep(total)),
+        });
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(frame) => {
+                next.as_mut().reset(Instant::now() + stall);
+                Poll::Ready(frame.map(|frame| frame.map_err(Into::into)))
+            }
+            Poll::Pending => {
+                if next.as_mut().poll(cx).is_ready() || end.as_mut().poll(cx).is_ready() {
+                    Poll::Ready(Some(Err(BodyTimedOut.into())))
+                } else {
+                    Poll::Pending
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// What a failed read of a body means.
+fn failure(error: axum::Error) -> BodyError {
+    if error.into_inner().is::<BodyTimedOut>() {
+        BodyError::TimedOut
+    } else {
+        BodyError::Failed
+    }
 }
 
 /// Reads the whole body if it is at most `limit` bytes.
@@ -26,7 +127,7 @@ pub(crate) async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, 
     let mut rest = BytesMut::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
-        let Ok(data) = frame.map_err(|_| BodyError::Failed)?.into_data() else {
+        let Ok(data) = frame.map_err(failure)?.into_data() else {
             continue; // trailers
         };
         seen = seen.saturating_add(data.len());
@@ -59,12 +160,8 @@ pub(crate) async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::HttpBody;
-    use hyper::body::Frame;
     use std::collections::VecDeque;
     use std::convert::Infallible;
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
 
     /// A body arriving in several chunks.
     struct Chunks(VecDeque<&'static [u8]>);
@@ -97,5 +194,65 @@ mod tests {
         let one = read_limited(Body::from("xyz"), 3).await;
         assert_eq!(one, Ok(Bytes::from_static(b"xyz")));
         assert_eq!(read_limited(Body::empty(), 0).await, Ok(Bytes::new()));
+    }
+
+    /// A body sending `left` pieces (`b"x"`), one every `every`; then its end, or nothing more
+    /// if it `stalls`.
+    struct Trickle {
+        tick: tokio::time::Interval,
+        left: usize,
+        stalls: bool,
+    }
+
+    impl Trickle {
+        fn new(every_ms: u64, left: usize, stalls: bool) -> TimedBody<Trickle> {
+            let every = Duration::from_millis(every_ms);
+            let tick = tokio::time::interval_at(Instant::now() + every, every);
+            let body = Trickle { tick, left, stalls };
+            TimedBody::new(body, Duration::from_secs(1), Duration::from_secs(10))
+        }
+    }
+
+    impl HttpBody for Trickle {
+        type Data = Bytes;
+        type Error = Infallible;
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            if self.left == 0 {
+                return if self.stalls {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(None)
+                };
+            }
+            if self.tick.poll_tick(cx).is_pending() {
+                return Poll::Pending;
+            }
+            self.left -= 1;
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"x")))))
+        }
+    }
+
+    // Paused time: the clock jumps ahead whenever every task waits, so these take no real time.
+    #[tokio::test(start_paused = true)]
+    async fn time_limits() {
+        let read = |body| read_limited(Body::new(body), 1 << 20);
+        let started = Instant::now();
+        // Pieces within the pause limit, the whole within the total: read.
+        let ok = read(Trickle::new(900, 5, false)).await;
+        assert_eq!(ok, Ok(Bytes::from_static(b"xxxxx")));
+        // Three pieces, then a pause: cut one second after the last piece.
+        let started_stall = Instant::now();
+        let stalled = read(Trickle::new(500, 3, true)).await;
+        assert_eq!(stalled, Err(BodyError::TimedOut));
+        assert_eq!(started_stall.elapsed(), Duration::from_millis(2500));
+        // Never pausing long, never ending: cut at the total.
+        let slow = Instant::now();
+        let endless = read(Trickle::new(500, usize::MAX, false)).await;
+        assert_eq!(endless, Err(BodyError::TimedOut));
+        assert_eq!(slow.elapsed(), Duration::from_secs(10));
+        assert!(started.elapsed() > Duration::from_secs(12));
     }
 }

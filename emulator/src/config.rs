@@ -39,6 +39,11 @@ pub struct FunctionConfig {
     /// Wait before the first retry of a failed `Event` invocation, doubled for each further one
     /// (Lambda waits 1 minute, then 2).
     pub event_retry_delay: Duration,
+    /// How long an `Event` invocation may wait in the asynchronous queue, retries included;
+    /// older events are discarded (Lambda's `MaximumEventAgeInSeconds`: 6 hours by default, and
+    /// AWS accepts 60 seconds to 6 hours; any duration is taken here, so tests can age events
+    /// quickly).
+    pub maximum_event_age: Duration,
     /// Region in ARNs and in `AWS_REGION` (default `us-east-1`).
     pub region: String,
     /// The user's environment variables.
@@ -55,6 +60,10 @@ pub struct FunctionConfig {
     /// `AWS_PROFILE` on to instances (off by default, so a function never uses real credentials
     /// by accident).
     pub pass_aws_credentials: bool,
+    /// The deployed code it runs (functions of the management API): held by every pool and
+    /// instance using this configuration, so the code leaves the disk after the last of them.
+    #[cfg(feature = "manage")]
+    pub(crate) code: Option<std::sync::Arc<crate::manage::CodeDir>>,
 }
 
 impl FunctionConfig {
@@ -70,12 +79,15 @@ impl FunctionConfig {
             keep_alive: Duration::from_secs(600),
             event_retries: 2,
             event_retry_delay: Duration::from_secs(60),
+            maximum_event_age: Duration::from_secs(6 * 60 * 60),
             region: "us-east-1".to_owned(),
             env: BTreeMap::new(),
             version: VERSION_LATEST.to_owned(),
             handler: None,
             logging: LoggingConfig::default(),
             pass_aws_credentials: false,
+            #[cfg(feature = "manage")]
+            code: None,
         }
     }
 
@@ -253,6 +265,7 @@ mod tests {
         assert_eq!(f.timeout, Duration::from_secs(3));
         assert_eq!(f.memory_mb, 128);
         assert_eq!(f.reserved_concurrency, 10);
+        assert_eq!(f.maximum_event_age, Duration::from_secs(21_600));
         assert_eq!(
             f.arn(),
             "arn:aws:lambda:us-east-1:012345678912:function:hello"

@@ -14,6 +14,7 @@ use crate::Error;
 use crate::apigw::{EventOptions, PayloadFormat, Route, RouteTable};
 use crate::gateway::{self, Gateway};
 use crate::invoke::AppState;
+use crate::listen::{self, Limits};
 
 /// A function URL being served.
 #[derive(Debug, Clone)]
@@ -42,6 +43,8 @@ pub(crate) struct FunctionUrl {
 pub(crate) struct FunctionUrls {
     /// The address of the front, whose IP new listeners bind.
     ip: Mutex<IpAddr>,
+    /// The limits new listeners serve under (the front's).
+    limits: Mutex<Limits>,
     urls: Mutex<HashMap<String, FunctionUrl>>,
 }
 
@@ -49,6 +52,7 @@ impl Default for FunctionUrls {
     fn default() -> Self {
         FunctionUrls {
             ip: Mutex::new(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            limits: Mutex::default(),
             urls: Mutex::default(),
         }
     }
@@ -62,6 +66,11 @@ impl FunctionUrls {
     /// Binds new function URLs on `ip` (the front's).
     pub(crate) fn set_ip(&self, ip: IpAddr) {
         *lock(&self.ip) = ip;
+    }
+
+    /// Serves new function URLs under `limits`.
+    pub(crate) fn set_limits(&self, limits: Limits) {
+        *lock(&self.limits) = limits;
     }
 
     /// `function`'s URL, if it has one.
@@ -130,16 +139,11 @@ pub(crate) async fn start(
             source,
         })?;
     let local = listener.local_addr().map_err(Error::Serve)?;
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let limits = lock(&urls.limits).clone();
     let stop = Arc::new(tokio::sync::Notify::new());
     let stopped = stop.clone();
     tokio::spawn(async move {
-        let served = axum::serve(listener, service)
-            .with_graceful_shutdown(async move { stopped.notified().await })
-            .await;
-        if let Err(error) = served {
-            tracing::error!(%error, "function URL listener stopped");
-        }
+        listen::serve(listener, router, &limits, stopped.notified()).await;
     });
     let url = FunctionUrl {
         url: format!("http://{local}/"),

@@ -71,6 +71,7 @@ pub(crate) async fn serve(
     let body = match read_limited(body, apigw::MAX_REQUEST_BODY).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => return into_axum(apigw::payload_too_large()),
+        Err(BodyError::TimedOut) => return into_axum(apigw::request_timeout()),
         Err(BodyError::Failed) => return into_axum(apigw::internal_server_error()),
     };
     let request = http::Request::from_parts(parts, body);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{MissedTickBehavior, interval_at, sleep, sleep_until};
@@ -21,6 +21,7 @@ use crate::clock::{date_path, rfc3339};
 use crate::config::{FunctionConfig, LogFormat};
 use crate::logs;
 use crate::logs::{Capture, Pumps};
+use crate::process::{Group, Memory};
 use crate::runtime_api::{self, Answer, Channel, Pending, RuntimeEvent};
 
 /// Longest wait for a new instance's first `/next` (Lambda's init phase limit).
@@ -106,8 +107,7 @@ impl Drop for AbortOnDrop {
 
 #[derive(Debug)]
 struct Process {
-    child: Child,
-    pid: Option<u32>,
+    group: Group,
     _runtime_api: AbortOnDrop,
 }
 
@@ -151,27 +151,24 @@ impl Instance {
             .current_dir(task_root(&config))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        die_with_parent(&mut command);
+            .stderr(Stdio::piped());
         let started = Instant::now();
-        let mut child = command.spawn()?;
-        let pid = child.id();
+        let mut group = Group::spawn(&mut command)?;
         let capture = Arc::new(Capture::default());
         let mut pumps = Pumps::default();
-        if let Some(stdout) = child.stdout.take() {
+        let (stdout, stderr) = group.output();
+        if let Some(stdout) = stdout {
             pumps.add(stdout, capture.clone(), span.clone());
         }
-        if let Some(stderr) = child.stderr.take() {
+        if let Some(stderr) = stderr {
             pumps.add(stderr, capture.clone(), span.clone());
         }
-        span.in_scope(|| tracing::debug!(?pid, "instance started"));
+        span.in_scope(|| tracing::debug!(pid = group.id(), "instance started"));
         Ok(Instance {
             config,
             version,
             process: Some(Process {
-                child,
-                pid,
+                group,
                 _runtime_api: server,
             }),
             channel,
@@ -215,8 +212,17 @@ impl Instance {
     /// Whether the child process is still running (an idle instance may have died).
     pub(crate) fn is_alive(&mut self) -> bool {
         match &mut self.process {
-            Some(process) => matches!(process.child.try_wait(), Ok(None)),
+            Some(process) => process.group.is_alive(),
             None => true,
+        }
+    }
+
+    /// The instance goes idle in its pool: its processes are frozen once its runtime waits for
+    /// the next event (as Lambda freezes an idle execution environment); [`Instance::invoke`]
+    /// thaws them.
+    pub(crate) fn park(&mut self) {
+        if let Some(process) = &mut self.process {
+            process.group.park(self.channel.polling());
         }
     }
 
@@ -296,6 +302,10 @@ impl Instance {
         }
         if self.initialized {
             self.capture.clear();
+        }
+        // After the clear: what a timer left by the last invocation prints now belongs to this one.
+        if let Some(process) = &mut self.process {
+            process.group.thaw();
         }
         self.channel.offer(Pending {
             request_id: id.to_owned(),
@@ -518,12 +528,11 @@ impl Instance {
         }
     }
 
-    /// Memory of the instance's process, from `/proc` (Linux only).
+    /// Memory of the instance's processes, from `/proc` (Linux only).
     fn sample_memory(&mut self) -> Option<Memory> {
-        let memory = match &self.process {
-            Some(Process { pid: Some(pid), .. }) => Memory::read(&format!("/proc/{pid}/status")),
-            Some(_) => None,
-            None => Memory::read("/proc/self/status"),
+        let memory = match &mut self.process {
+            Some(process) => process.group.memory(),
+            None => Memory::of_self(),
         };
         if let Some(memory) = memory {
             self.memory_sample = Some((Instant::now(), memory));
@@ -540,19 +549,18 @@ impl Instance {
         }
     }
 
-    /// Kills and reaps the child process.
-    async fn stop(&mut self) {
+    /// Kills the instance's processes and waits until they are gone.
+    pub(crate) async fn stop(&mut self) {
         self.channel.close();
         if let Some(process) = &mut self.process {
-            let _ = process.child.start_kill();
-            let _ = tokio::time::timeout(Duration::from_secs(5), process.child.wait()).await;
+            process.group.kill().await;
         }
     }
 }
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        // The child itself is killed by `kill_on_drop`.
+        // The processes are killed when the group is dropped.
         self.channel.close();
         if self.process.is_some() {
             self.span.in_scope(|| tracing::debug!("instance stopped"));
@@ -569,7 +577,7 @@ pub(crate) async fn closed(closing: &mut watch::Receiver<bool>) {
 /// Resolves when the child process exits; never in local mode.
 async fn exited(process: &mut Option<Process>) -> io::Result<ExitStatus> {
     match process {
-        Some(process) => process.child.wait().await,
+        Some(process) => process.group.exited().await,
         None => std::future::pending().await,
     }
 }
@@ -599,39 +607,6 @@ fn describe_exit(status: &io::Result<ExitStatus>) -> String {
         }
     }
     status.to_string()
-}
-
-/// A process's memory, in kB.
-#[derive(Debug, Clone, Copy)]
-struct Memory {
-    resident_kb: u64,
-    peak_kb: u64,
-}
-
-impl Memory {
-    fn read(path: &str) -> Option<Memory> {
-        use std::io::Read;
-        // Sized up front: /proc files report no length, so read_to_string would grow in steps.
-        let mut status = String::with_capacity(4096);
-        std::fs::File::open(path)
-            .ok()?
-            .read_to_string(&mut status)
-            .ok()?;
-        Memory::parse(&status)
-    }
-
-    fn parse(status: &str) -> Option<Memory> {
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        };
-        Some(Memory {
-            resident_kb: field("VmRSS:")?,
-            peak_kb: field("VmHWM:")?,
-        })
-    }
 }
 
 /// The function's working directory: configured, or the executable's directory.
@@ -728,32 +703,6 @@ pub(crate) fn lambda_env(
     env
 }
 
-/// Makes the child die with the emulator, even when the emulator is killed (Linux).
-fn die_with_parent(command: &mut Command) {
-    #[cfg(target_os = "linux")]
-    {
-        let parent = std::process::id();
-        // SAFETY: the closure runs between fork and exec and only calls async-signal-safe
-        // functions (prctl, getppid).
-        unsafe {
-            command.pre_exec(move || {
-                // The signal fires when the spawning *thread* exits; the emulator spawns from
-                // runtime worker threads, which live as long as the emulator.
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                    return Err(io::Error::last_os_error());
-                }
-                // The parent may have died before prctl took effect.
-                if u32::try_from(libc::getppid()).ok() != Some(parent) {
-                    return Err(io::Error::other("the emulator exited"));
-                }
-                Ok(())
-            });
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = command;
-}
-
 /// Emits a line in a function's log outside any instance (e.g. a failed start).
 pub(crate) fn log_line(config: &FunctionConfig, line: &str) {
     tracing::info_span!("function", name = %config.name).in_scope(|| logs::emit(line));
@@ -762,15 +711,6 @@ pub(crate) fn log_line(config: &FunctionConfig, line: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_proc_status() {
-        let status = "Name:\tx\nVmHWM:\t   20480 kB\nVmRSS:\t   10240 kB\n";
-        let memory = Memory::parse(status).unwrap();
-        assert_eq!(memory.peak_kb, 20480);
-        assert_eq!(memory.resident_kb, 10240);
-        assert!(Memory::parse("Name: x").is_none());
-    }
 
     #[test]
     fn environment_is_lambdas() {

@@ -25,8 +25,9 @@ use tokio::sync::watch;
 use crate::ACCOUNT_ID;
 use crate::apigw::{EventOptions, PayloadFormat, RouteTable};
 use crate::body::{BodyError, read_limited};
+use crate::events::{Events, Rejected};
 use crate::gateway::{self, Gateway};
-use crate::instance::{Invocation, InvokeResult, Outcome, Refused};
+use crate::instance::{Invocation, Outcome, Refused};
 use crate::pool::Function;
 use crate::registry::Registry;
 use crate::status::{self, BuildState};
@@ -50,6 +51,8 @@ pub struct AppState {
     build: Arc<watch::Sender<BuildState>>,
     /// Function URLs being served.
     function_urls: Arc<crate::function_url::FunctionUrls>,
+    /// Asynchronous invocations: queues, dispatchers, the event directory.
+    events: Arc<Events>,
     /// Deployed functions (the management API).
     #[cfg(feature = "manage")]
     manage: Arc<crate::manage::Store>,
@@ -69,8 +72,11 @@ impl AppState {
             tracing::warn!(%error, "no default API Gateway routes");
             RouteTable::default()
         });
+        let registry = Arc::new(registry);
+        let events = Arc::new(Events::new(registry.clone(), registry.closing()));
         AppState {
-            registry: Arc::new(registry),
+            registry,
+            events,
             region: region.into(),
             gateway: Arc::new(RwLock::new(Arc::new(Gateway::new(
                 routes,
@@ -124,6 +130,11 @@ impl AppState {
     /// The functions served.
     pub(crate) fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// The asynchronous invocation queues.
+    pub(crate) fn events(&self) -> &Arc<Events> {
+        &self.events
     }
 
     /// The function URLs served.
@@ -212,7 +223,7 @@ async fn invoke(
     let span = tracing::info_span!("invoke", %request_id);
     async move {
         let Path(name) = name.map_err(|e| AwsError::invalid_parameter(e.body_text()))?;
-        let function = resolve(&state, &name, query.as_deref())?;
+        let (key, function) = resolve(&state, &name, query.as_deref())?;
         let kind = match header(&headers, "x-amz-invocation-type")? {
             None | Some("RequestResponse") => InvocationType::RequestResponse,
             Some("Event") => InvocationType::Event,
@@ -244,22 +255,14 @@ async fn invoke(
         let payload = match read_limited(body, limit).await {
             Ok(payload) => payload,
             Err(BodyError::TooLarge) => return Err(AwsError::too_large(limit, operation)),
+            Err(BodyError::TimedOut) => return Err(AwsError::request_timeout()),
             Err(BodyError::Failed) => {
                 return Err(AwsError::invalid_request_content(
                     "Could not read the request body".to_owned(),
                 ));
             }
         };
-        let payload = if payload.iter().all(u8::is_ascii_whitespace) {
-            // Lambda invokes with `{}` when the caller sends no payload.
-            Bytes::from_static(b"{}")
-        } else if let Err(error) = serde_json::from_slice::<serde::de::IgnoredAny>(&payload) {
-            return Err(AwsError::invalid_request_content(format!(
-                "Could not parse request body into json: Could not parse payload into json: {error}"
-            )));
-        } else {
-            payload
-        };
+        let payload = json_payload(payload)?;
         let invocation = Invocation {
             request_id: request_id.clone(),
             payload,
@@ -270,7 +273,7 @@ async fn invoke(
         match kind {
             InvocationType::DryRun => Ok(with_request_id(StatusCode::NO_CONTENT.into_response(), &request_id)),
             InvocationType::Event => {
-                tokio::spawn(run_event(function, invocation).in_current_span());
+                state.events.enqueue(key, &function, invocation).await?;
                 Ok(with_request_id(StatusCode::ACCEPTED.into_response(), &request_id))
             }
             InvocationType::RequestResponse => {
@@ -306,32 +309,23 @@ async fn invoke(
     .await
 }
 
-/// Runs an asynchronous invocation, retrying a function error as Lambda does (same request id,
-/// `event_retries` times, waiting `event_retry_delay` and then twice as long each time).
-async fn run_event(function: Arc<Function>, invocation: Invocation) {
-    let config = function.config();
-    let mut delay = config.event_retry_delay;
-    for attempt in 0..=config.event_retries {
-        match function.invoke(invocation.clone(), true).await {
-            Ok(InvokeResult {
-                outcome: Outcome::Success(_),
-                ..
-            }) => return,
-            Ok(_) if attempt < config.event_retries => {
-                tracing::warn!(?delay, "asynchronous invocation failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = delay.saturating_mul(2);
-            }
-            Ok(_) => tracing::warn!(
-                attempts = attempt + 1,
-                "asynchronous invocation failed; giving up"
-            ),
-            Err(refused) => {
-                tracing::warn!(?refused, "asynchronous invocation dropped");
-                return;
-            }
-        }
+/// The payload Lambda runs with: `{}` for an empty body, else the body if it is JSON.
+///
+/// The whole body must be UTF-8: serde_json does not check the contents of strings it skips.
+fn json_payload(payload: Bytes) -> Result<Bytes, AwsError> {
+    if payload.iter().all(u8::is_ascii_whitespace) {
+        // Lambda invokes with `{}` when the caller sends no payload.
+        return Ok(Bytes::from_static(b"{}"));
     }
+    let invalid = |error: &dyn std::fmt::Display| {
+        AwsError::invalid_request_content(format!(
+            "Could not parse request body into json: Could not parse payload into json: {error}"
+        ))
+    };
+    let text = std::str::from_utf8(&payload)
+        .map_err(|error| invalid(&format_args!("Invalid UTF-8: {error}")))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(text).map_err(|error| invalid(&error))?;
+    Ok(payload)
 }
 
 /// A header as text; a value that is not text is an invalid parameter.
@@ -345,8 +339,12 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Aws
         .transpose()
 }
 
-/// The function a (possibly qualified, possibly ARN) name refers to.
-fn resolve(state: &AppState, name: &str, query: Option<&str>) -> Result<Arc<Function>, AwsError> {
+/// The function a (possibly qualified, possibly ARN) name refers to, and its registry key.
+fn resolve(
+    state: &AppState,
+    name: &str,
+    query: Option<&str>,
+) -> Result<(String, Arc<Function>), AwsError> {
     let (bare, qualifier) = crate::registry::split_name(name);
     let query_qualifier = query
         .into_iter()
@@ -355,7 +353,9 @@ fn resolve(state: &AppState, name: &str, query: Option<&str>) -> Result<Arc<Func
         .map(|q| q.replace("%24", "$"));
     let qualifier = qualifier.map(str::to_owned).or(query_qualifier);
     let found = state.registry.get(bare, qualifier.as_deref());
-    found.ok_or_else(|| AwsError::function_not_found(&state.region, bare, qualifier.as_deref()))
+    let function = found
+        .ok_or_else(|| AwsError::function_not_found(&state.region, bare, qualifier.as_deref()))?;
+    Ok((crate::registry::key(bare, qualifier.as_deref()), function))
 }
 
 /// `X-Amz-Client-Context` is base64 JSON; the Runtime API passes on the JSON itself.
@@ -400,6 +400,8 @@ pub(crate) struct AwsError {
     status: StatusCode,
     error_type: &'static str,
     message: String,
+    /// The `Reason` of a `TooManyRequestsException` (one of AWS's `ThrottleReason` values).
+    reason: Option<&'static str>,
 }
 
 impl AwsError {
@@ -408,7 +410,28 @@ impl AwsError {
             status,
             error_type,
             message,
+            reason: None,
         }
+    }
+
+    /// 429 `TooManyRequestsException` for `reason`, with AWS's message.
+    fn throttled(reason: &'static str) -> Self {
+        AwsError {
+            reason: Some(reason),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequestsException",
+                "Rate Exceeded.".to_owned(),
+            )
+        }
+    }
+
+    fn shutting_down() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceException",
+            "The emulator is shutting down".to_owned(),
+        )
     }
 
     /// 404 `ResourceNotFoundException` for `name` (at `qualifier`).
@@ -441,6 +464,17 @@ impl AwsError {
         )
     }
 
+    /// 408 `RequestTimeoutException`: the request body came too slowly (the listener's
+    /// limits). AWS's SDKs retry this error type as transient (`TRANSIENT_ERRORS` in
+    /// aws-runtime's retry classifiers).
+    pub(crate) fn request_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "RequestTimeoutException",
+            "The request body was not received in time".to_owned(),
+        )
+    }
+
     pub(crate) fn too_large(limit: usize, operation: &str) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -453,21 +487,39 @@ impl AwsError {
 impl From<Refused> for AwsError {
     fn from(refused: Refused) -> Self {
         match refused {
-            Refused::Throttled => Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "TooManyRequestsException",
-                "Rate Exceeded.".to_owned(),
-            ),
-            Refused::ShuttingDown => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "ServiceException",
-                "The emulator is shutting down".to_owned(),
-            ),
+            // Every instance the function may run is busy.
+            Refused::Throttled => {
+                Self::throttled("ReservedFunctionConcurrentInvocationLimitExceeded")
+            }
+            Refused::ShuttingDown => Self::shutting_down(),
             Refused::Internal => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "ServiceException",
                 "The emulator failed to run the invocation".to_owned(),
             ),
+        }
+    }
+}
+
+impl From<Rejected> for AwsError {
+    fn from(rejected: Rejected) -> Self {
+        match rejected {
+            // AWS's asynchronous queue throttles on the invocation rate it accepts, not on
+            // concurrency: the rate reasons of `ThrottleReason` (Invoke API reference,
+            // https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html#API_Invoke_Errors;
+            // https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html: requests per
+            // second are limited as well as concurrency). Each emulated function has its own
+            // limits, as a function with reserved concurrency does.
+            Rejected::Full => Self::throttled("ReservedFunctionInvocationRateLimitExceeded"),
+            Rejected::ShuttingDown => Self::shutting_down(),
+            Rejected::Store(error) => {
+                tracing::error!(%error, "cannot store an asynchronous invocation");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "ServiceException",
+                    format!("The emulator could not store the event: {error}"),
+                )
+            }
         }
     }
 }
@@ -480,8 +532,8 @@ impl IntoResponse for AwsError {
             "User"
         };
         let mut body = json!({ "Type": kind, "message": self.message });
-        if self.status == StatusCode::TOO_MANY_REQUESTS {
-            body["Reason"] = json!("ReservedFunctionConcurrentInvocationLimitExceeded");
+        if let Some(reason) = self.reason {
+            body["Reason"] = json!(reason);
         }
         let response = (
             self.status,
@@ -527,5 +579,47 @@ mod tests {
             "TooManyRequestsException"
         );
         assert!(response.headers().contains_key("x-amzn-RequestId"));
+    }
+
+    /// The `Reason` of a 429 says which limit was hit; other errors have none.
+    #[tokio::test]
+    async fn throttle_reasons_come_from_the_cause() {
+        async fn reason(error: AwsError) -> serde_json::Value {
+            let body = error.into_response().into_body();
+            let bytes = http_body_util::BodyExt::collect(body)
+                .await
+                .unwrap()
+                .to_bytes();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()["Reason"].clone()
+        }
+        assert_eq!(
+            reason(Refused::Throttled.into()).await,
+            "ReservedFunctionConcurrentInvocationLimitExceeded"
+        );
+        assert_eq!(
+            reason(Rejected::Full.into()).await,
+            "ReservedFunctionInvocationRateLimitExceeded"
+        );
+        assert!(reason(Rejected::ShuttingDown.into()).await.is_null());
+        assert!(
+            reason(AwsError::invalid_parameter("x".to_owned()))
+                .await
+                .is_null()
+        );
+    }
+
+    #[test]
+    fn payloads_must_be_utf8_json() {
+        assert_eq!(json_payload(Bytes::from_static(b" \n")).unwrap(), "{}");
+        assert_eq!(json_payload(Bytes::from_static(b"[1]")).unwrap(), "[1]");
+        for bad in [&b"{\"a\":\"\xff\"}"[..], b"{", b"\"\xed\xa0\x80\""] {
+            let error = json_payload(Bytes::copy_from_slice(bad)).unwrap_err();
+            assert_eq!(error.error_type, "InvalidRequestContentException");
+            assert!(
+                error
+                    .message
+                    .starts_with("Could not parse request body into json: ")
+            );
+        }
     }
 }

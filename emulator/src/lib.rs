@@ -17,10 +17,12 @@ mod body;
 mod clock;
 pub mod config;
 mod error;
+mod events;
 mod function_url;
 pub mod gateway;
 mod instance;
 pub mod invoke;
+mod listen;
 pub mod local;
 mod logs;
 #[cfg(feature = "manage")]
@@ -28,6 +30,7 @@ mod manage;
 #[cfg(feature = "package")]
 pub mod package;
 mod pool;
+mod process;
 #[cfg(any(feature = "reload", feature = "package"))]
 pub mod project;
 mod registry;
@@ -37,6 +40,8 @@ pub mod runtime_api;
 #[cfg(feature = "cli")]
 pub mod samples;
 mod server;
+#[cfg(any(feature = "manage", feature = "reload", feature = "package"))]
+mod state_dir;
 pub mod status;
 pub mod template;
 #[cfg(test)]
@@ -44,7 +49,11 @@ mod test_rng;
 
 pub use config::FunctionConfig;
 pub use error::Error;
+pub use events::QueueLimits;
 pub use invoke::{AppState, app};
+pub use listen::Limits;
+#[cfg(feature = "manage")]
+pub use manage::DeployLimits;
 pub use server::Emulator;
 
 /// The account id in every ARN the emulator makes up (the one AWS's own emulator uses).

@@ -15,13 +15,13 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::sync::Arc;
 
-use axum::serve::ListenerExt;
 use tokio::sync::watch;
 
 use crate::Error;
 use crate::config::FunctionConfig;
 use crate::instance::{Instance, lambda_env};
 use crate::invoke::{AppState, app};
+use crate::listen::{self, Limits};
 use crate::pool::{Function, Local};
 use crate::registry::Registry;
 use crate::runtime_api::{self, Channel};
@@ -91,12 +91,14 @@ impl InProcess {
         )]);
         let state = AppState::new(Registry::new(functions, closing_rx), &config.region);
         let runtime = tokio::spawn(runtime_api::serve(runtime, channel));
-        let front = front.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let front_app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let served = axum::serve(front, front_app).await;
+        listen::serve(
+            front,
+            app(state),
+            &Limits::default(),
+            std::future::pending(),
+        )
+        .await;
         runtime.abort();
-        served.map_err(Error::Serve)
+        Ok(())
     }
 }

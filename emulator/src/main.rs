@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
@@ -13,7 +14,7 @@ use lambkin_emulator::package::{self, Arch, Toolchain};
 use lambkin_emulator::project::{self, Discovered, Reloadable};
 use lambkin_emulator::reload;
 use lambkin_emulator::template::{self, Code, FunctionSpec};
-use lambkin_emulator::{Emulator, FunctionConfig, samples};
+use lambkin_emulator::{DeployLimits, Emulator, FunctionConfig, samples};
 
 /// A local AWS Lambda for Rust functions.
 ///
@@ -58,6 +59,8 @@ struct WatchArgs {
     functions: FunctionArgs,
     #[command(flatten)]
     reload: ReloadArgs,
+    #[command(flatten)]
+    deployed: DeployedArgs,
 }
 
 /// Where the emulator listens.
@@ -101,6 +104,91 @@ struct ReloadArgs {
     /// Do not rebuild and reload functions when their sources change.
     #[arg(long)]
     no_reload: bool,
+}
+
+/// Caps on what the management API takes (`lambkin deploy`, `aws lambda create-function`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Deployed functions")]
+struct DeployedArgs {
+    /// Most functions deployed through the management API at once (the project's own are not
+    /// counted).
+    #[arg(long, value_name = "N", default_value_t = DeployLimits::default().max_functions)]
+    max_functions: usize,
+    /// Most deployed code on disk at once, unpacked code and zips together: bytes, or with a
+    /// unit (500MiB, 2GiB, 1GB).
+    #[arg(long, value_name = "SIZE", default_value_t = Size(DeployLimits::default().max_code_bytes))]
+    max_code_size: Size,
+}
+
+impl DeployedArgs {
+    fn limits(&self) -> DeployLimits {
+        DeployLimits {
+            max_functions: self.max_functions,
+            max_code_bytes: self.max_code_size.0,
+        }
+    }
+}
+
+/// A size in bytes, written with an optional unit: `KiB`/`MiB`/`GiB`/`TiB` (or `K`/`M`/`G`/`T`)
+/// are powers of 1024, `KB`/`MB`/`GB`/`TB` powers of 1000.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Size(u64);
+
+const SIZE_UNITS: [(&str, u64); 13] = [
+    ("TiB", 1 << 40),
+    ("GiB", 1 << 30),
+    ("MiB", 1 << 20),
+    ("KiB", 1 << 10),
+    ("TB", 1_000_000_000_000),
+    ("GB", 1_000_000_000),
+    ("MB", 1_000_000),
+    ("KB", 1_000),
+    ("T", 1 << 40),
+    ("G", 1 << 30),
+    ("M", 1 << 20),
+    ("K", 1 << 10),
+    ("B", 1),
+];
+
+impl std::str::FromStr for Size {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Size, String> {
+        let text = text.trim();
+        let digits = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(digits);
+        let unit = unit.trim();
+        let scale = match unit {
+            "" => Some(1),
+            _ => SIZE_UNITS
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(unit))
+                .map(|(_, scale)| *scale),
+        };
+        let bytes = number
+            .parse::<u64>()
+            .ok()
+            .zip(scale)
+            .and_then(|(n, scale)| n.checked_mul(scale));
+        bytes
+            .map(Size)
+            .ok_or_else(|| format!("`{text}` is not a size (e.g. 2147483648, 500MiB, 2GiB, 1GB)"))
+    }
+}
+
+impl std::fmt::Display for Size {
+    /// The largest binary unit that divides the size exactly.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = SIZE_UNITS[..4]
+            .iter()
+            .find(|(_, scale)| self.0 != 0 && self.0 % scale == 0);
+        match unit {
+            Some((name, scale)) => write!(f, "{}{name}", self.0 / scale),
+            None => write!(f, "{}", self.0),
+        }
+    }
 }
 
 /// Options of `lambkin build`.
@@ -212,6 +300,8 @@ struct EventArgs {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging();
+    #[cfg(unix)]
+    raise_open_files_limit();
     match cli.command {
         Some(Command::Watch(args)) => watch(args),
         None => watch(cli.watch),
@@ -272,8 +362,9 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    // Builds and deployed code of emulators killed before they could clean up.
+    project::remove_stale_versions(&workspace.target_dir);
     if !rust.is_empty() {
-        project::remove_stale_versions(&workspace.target_dir);
         tracing::info!("building {} function(s)", rust.len());
         let executables = runtime.block_on(project::build(&cargo, &rust, &[]))?;
         for function in &mut planned {
@@ -291,9 +382,18 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
     }
     let emulator = Emulator::new(planned.iter().map(|p| p.config.clone()))?;
     emulator.set_gateway(gateway(&planned)?);
+    emulator.set_deploy_limits(args.deployed.limits());
     if workspace.root.join("Cargo.toml").is_file() {
         // Beside the frozen builds (removed with them); elsewhere the system's temp dir.
         emulator.set_state_dir(project::versions_dir(&workspace.target_dir).join("deployed"));
+    }
+    let event_dir = event_dir(&workspace);
+    if let Err(error) = emulator.set_event_dir(&event_dir) {
+        tracing::warn!(
+            dir = %event_dir.display(),
+            %error,
+            "asynchronous invocations are kept in memory only: they do not survive a restart"
+        );
     }
     // The project's functions; the management API may add others while serving.
     let served: Vec<String> = planned.iter().map(|p| p.config.name.clone()).collect();
@@ -312,7 +412,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
         })
         .collect();
     let addr = SocketAddr::new(args.serve.bind, args.serve.port);
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
@@ -354,7 +454,21 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
         // The frozen versions die with the emulator (best effort: a crash leaves them behind).
         let _ = std::fs::remove_dir_all(project::versions_dir(&workspace.target_dir));
         Ok(served?)
-    })
+    });
+    // Tasks still running (a build, the file watchers) must not hold the exit up.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served
+}
+
+/// Where `Event` invocations wait, so they survive a restart: `<target dir>/lambkin/events` in
+/// a Cargo project (not `target/lambkin/<pid>`, which goes when the emulator stops), else
+/// `.lambkin/events` in the directory served.
+fn event_dir(workspace: &project::Workspace) -> PathBuf {
+    if workspace.root.join("Cargo.toml").is_file() {
+        workspace.target_dir.join("lambkin").join("events")
+    } else {
+        workspace.root.join(".lambkin").join("events")
+    }
 }
 
 /// What to serve: the functions of a SAM/Serverless configuration if there is one, else every
@@ -632,29 +746,100 @@ fn print_out(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Ctrl-C or SIGTERM.
+/// Resolves at the first Ctrl-C or SIGTERM; a second one exits the process at once (the
+/// function processes die with it), however the graceful shutdown is doing.
 async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
+    let mut signals = match Signals::new() {
+        Ok(signals) => signals,
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for Ctrl-C and SIGTERM");
+            return std::future::pending().await;
         }
     };
+    signals.recv().await;
+    tokio::spawn(async move {
+        let code = signals.recv().await;
+        tracing::warn!("second signal: exiting now");
+        std::process::exit(code);
+    });
+}
+
+/// The signals that stop `lambkin`, listened for from start to exit (so a second one is not
+/// missed between two listeners).
+struct Signals {
     #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+        #[cfg(not(unix))]
+        Ok(Signals {})
     }
+
+    /// Waits for the next signal; returns the exit code it calls for (128 + its number).
+    async fn recv(&mut self) -> i32 {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => 128 + libc::SIGINT,
+                _ = self.terminate.recv() => 128 + libc::SIGTERM,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            130
+        }
+    }
+}
+
+/// Raises the soft limit on open files to the hard limit: every connection, and every
+/// function instance (its pipes and Runtime API listener), takes descriptors, and the usual
+/// soft limit of 1024 would make new requests hang long before the connection cap.
+#[cfg(unix)]
+fn raise_open_files_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        let error = std::io::Error::last_os_error();
+        tracing::debug!(%error, "cannot read the open files limit");
+        return;
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: setrlimit only reads the struct it is given.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            limit = raised;
+        } else {
+            // macOS refuses more than OPEN_MAX even under an unlimited hard limit.
+            let error = std::io::Error::last_os_error();
+            tracing::debug!(%error, "cannot raise the open files limit");
+        }
+    }
+    tracing::debug!(
+        soft = limit.rlim_cur,
+        hard = limit.rlim_max,
+        "open files limit"
+    );
 }
 
 fn build(args: BuildArgs) -> anyhow::Result<()> {
@@ -933,6 +1118,38 @@ mod tests {
             planned.config.executable,
             PathBuf::from("/srv/py/bootstrap")
         );
+    }
+
+    #[test]
+    fn deploy_limits() {
+        let cli = Cli::try_parse_from(["lambkin"]).unwrap();
+        assert_eq!(cli.watch.deployed.limits(), DeployLimits::default());
+        assert_eq!(Size(2 << 30).to_string(), "2GiB");
+        assert_eq!(Size(1000).to_string(), "1000");
+        let cli = Cli::try_parse_from([
+            "lambkin",
+            "--max-functions",
+            "3",
+            "--max-code-size",
+            "500MiB",
+        ])
+        .unwrap();
+        let limits = cli.watch.deployed.limits();
+        assert_eq!(
+            (limits.max_functions, limits.max_code_bytes),
+            (3, 500 << 20)
+        );
+        for (text, bytes) in [
+            ("12", 12),
+            ("1 GB", 1_000_000_000),
+            ("2g", 2 << 30),
+            ("7B", 7),
+        ] {
+            assert_eq!(text.parse::<Size>(), Ok(Size(bytes)), "{text}");
+        }
+        for bad in ["", "GiB", "1.5GiB", "-1", "1 PiB", "99999999999TiB"] {
+            assert!(bad.parse::<Size>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Functions and their instances: cold starts on demand, warm reuse, idle reaping and reserved
-//! concurrency.
+//! Functions and their instances: cold starts on demand, warm reuse (idle instances frozen),
+//! idle reaping and reserved concurrency.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
@@ -100,7 +100,10 @@ impl Pool {
         let config = Arc::new(config);
         let version = self.current().0 + 1;
         let warm = match Instance::spawn(config.clone(), version).await {
-            Ok(mut instance) => instance.wait_ready(INIT_TIMEOUT).await.then_some(instance),
+            Ok(mut instance) => instance.wait_ready(INIT_TIMEOUT).await.then(|| {
+                instance.park();
+                instance
+            }),
             Err(error) => {
                 tracing::warn!(function = %config.name, %error, "the new version did not start");
                 None
@@ -142,6 +145,7 @@ impl Pool {
         let closing = *closing.borrow() || self.retired.load(Ordering::Acquire);
         if reusable && instance.version() == self.current().0 && !closing {
             instance.idle_since = Instant::now();
+            instance.park();
             self.idle().push(instance);
         }
         Ok(result)
@@ -174,17 +178,21 @@ impl Pool {
         }
     }
 
-    /// Stops every idle instance (busy ones stop when they see `closing`).
-    pub(crate) fn drain(&self) {
+    /// Stops every idle instance and waits until their processes are gone (busy ones stop when
+    /// they see `closing`).
+    pub(crate) async fn drain(&self) {
         let idle = std::mem::take(&mut *self.idle());
-        drop(idle);
+        for mut instance in idle {
+            instance.stop().await;
+        }
     }
 
     /// Stops serving: idle instances stop now, busy ones once their invocation is done.
     #[cfg(feature = "manage")]
     pub(crate) fn retire(&self) {
         self.retired.store(true, Ordering::Release);
-        self.drain();
+        // Dropped instances are killed at once and reaped in the background.
+        drop(std::mem::take(&mut *self.idle()));
     }
 }
 

@@ -276,7 +276,7 @@ pub fn freeze(
     version: u64,
 ) -> std::io::Result<PathBuf> {
     let dir = versions_dir(target_dir).join(function);
-    std::fs::create_dir_all(&dir)?;
+    crate::state_dir::create(&dir)?;
     let frozen = dir.join(format!(
         "{version}-{}",
         executable
@@ -291,34 +291,17 @@ pub fn freeze(
     Ok(frozen)
 }
 
-/// Removes the frozen versions of emulators that are no longer running (killed before they
-/// could clean up), so they do not pile up in the target dir.
+/// Removes the frozen versions (and deployed code) of emulators that are no longer running
+/// (killed before they could clean up), so they do not pile up in the target dir. Those of
+/// running emulators are never touched.
 pub fn remove_stale_versions(target_dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(target_dir.join("lambkin")) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let pid = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok());
-        // SAFETY: kill with signal 0 only checks whether the process exists.
-        let gone = pid.is_some_and(|pid| {
-            pid > 0
-                && unsafe { libc::kill(pid, 0) } == -1
-                && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
-        });
-        if gone {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
+    crate::state_dir::sweep_pids(&target_dir.join("lambkin"));
 }
 
-/// Where this process freezes its versions.
+/// Where this process freezes its versions: `<target>/lambkin/<pid>`, private to the user
+/// (mode 0700) once created.
 pub fn versions_dir(target_dir: &Path) -> PathBuf {
-    target_dir
-        .join("lambkin")
-        .join(std::process::id().to_string())
+    crate::state_dir::of_this_process(&target_dir.join("lambkin"))
 }
 
 /// What the reload loop needs to rebuild and swap one function.
@@ -431,15 +414,18 @@ mod tests {
 
     #[test]
     fn stale_versions_of_dead_emulators_are_removed() {
-        let target = std::env::temp_dir().join(format!("lambkin-stale-{}", std::process::id()));
+        use std::os::unix::fs::PermissionsExt;
+        let target =
+            std::env::temp_dir().join(format!("lambkin-stale-{}", uuid::Uuid::new_v4().simple()));
         let dead = target.join("lambkin").join(i32::MAX.to_string());
-        let alive = versions_dir(&target);
-        for dir in [&dead, &alive] {
-            std::fs::create_dir_all(dir).unwrap();
-        }
+        std::fs::create_dir_all(&dead).unwrap();
+        let frozen = freeze(Path::new("/bin/true"), &target, "f", 1).unwrap();
         remove_stale_versions(&target);
         assert!(!dead.exists());
-        assert!(alive.exists());
+        assert!(frozen.exists(), "this emulator is alive");
+        let mode = |dir: &Path| std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&versions_dir(&target)), 0o700);
+        assert_eq!(mode(&versions_dir(&target).join("f")), 0o700);
         std::fs::remove_dir_all(&target).unwrap();
     }
 

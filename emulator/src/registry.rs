@@ -63,6 +63,11 @@ impl Registry {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Set when the emulator shuts down.
+    pub(crate) fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.clone()
+    }
+
     /// The function `name` at `qualifier`.
     pub(crate) fn get(&self, name: &str, qualifier: Option<&str>) -> Option<Arc<Function>> {
         self.read().get(&key(name, qualifier)).cloned()

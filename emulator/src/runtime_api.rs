@@ -17,14 +17,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt;
 use bytes::Bytes;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 
 use crate::body::{BodyError, read_limited};
 use crate::clock::epoch_ms;
+use crate::listen::{self, Limits};
 
 /// Largest response (or error) body a runtime may post, in bytes.
 pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
@@ -76,6 +76,8 @@ pub(crate) struct Channel {
     /// Set when the instance is discarded: pending long polls end instead of lingering.
     closed: AtomicBool,
     events: mpsc::UnboundedSender<RuntimeEvent>,
+    /// How many `/next` long polls wait with nothing to hand out (an idle instance is frozen).
+    polling: watch::Sender<usize>,
 }
 
 #[derive(Debug, Default)]
@@ -98,6 +100,7 @@ impl Channel {
             wake: Notify::new(),
             closed: AtomicBool::new(false),
             events,
+            polling: watch::Sender::new(0),
         };
         (Arc::new(channel), rx)
     }
@@ -133,6 +136,11 @@ impl Channel {
         self.slot().first_poll
     }
 
+    /// How many `/next` long polls wait with nothing to hand out, as it changes.
+    pub(crate) fn polling(&self) -> watch::Receiver<usize> {
+        self.polling.subscribe()
+    }
+
     /// Ends every `/next` long poll; called when the instance is discarded.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
@@ -153,6 +161,9 @@ impl Channel {
             if let Some(delivery) = self.take_pending() {
                 return Some(delivery);
             }
+            // Counted while waiting, however the wait ends (a runtime may hang up).
+            self.polling.send_modify(|waiting| *waiting += 1);
+            let _waiting = Waiting(&self.polling);
             notified.await;
         }
     }
@@ -199,15 +210,20 @@ impl Channel {
     }
 }
 
-/// Serves one instance's Runtime API on `listener` until the task is dropped.
-pub(crate) async fn serve(listener: TcpListener, channel: Arc<Channel>) {
-    let listener = listener.tap_io(|tcp| {
-        // Each invocation is a few small exchanges; Nagle's delay would dominate them.
-        let _ = tcp.set_nodelay(true);
-    });
-    if let Err(error) = axum::serve(listener, router(channel)).await {
-        tracing::warn!(%error, "Runtime API listener stopped");
+/// One waiting `/next` in [`Channel::polling`], until dropped.
+struct Waiting<'a>(&'a watch::Sender<usize>);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.send_modify(|waiting| *waiting -= 1);
     }
+}
+
+/// Serves one instance's Runtime API on `listener` until the task is dropped (its connections
+/// with it).
+pub(crate) async fn serve(listener: TcpListener, channel: Arc<Channel>) {
+    let limits = Limits::runtime_api();
+    listen::serve(listener, router(channel), &limits, std::future::pending()).await;
 }
 
 /// The Runtime API of one instance.
@@ -370,7 +386,7 @@ async fn init_error(
     let bytes = match read_limited(body, MAX_RESPONSE_BYTES).await {
         Ok(bytes) => bytes,
         Err(BodyError::TooLarge) => Bytes::from_static(b"{}"),
-        Err(BodyError::Failed) => Bytes::new(),
+        Err(BodyError::Failed | BodyError::TimedOut) => Bytes::new(),
     };
     tracing::debug!("runtime reported an init error");
     let _ = channel.events.send(RuntimeEvent::InitError {
@@ -386,7 +402,7 @@ fn body_failed(channel: &Channel, id: String, error: BodyError) -> ApiError {
             channel.answer(id, Answer::TooLarge);
             ApiError::too_large()
         }
-        BodyError::Failed => {
+        BodyError::Failed | BodyError::TimedOut => {
             let body = json!({
                 "errorMessage": "the runtime's answer could not be read",
                 "errorType": "Runtime.InvalidResponse",

@@ -3,18 +3,19 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::Error;
+use crate::QueueLimits;
 use crate::config::FunctionConfig;
 use crate::instance::closed;
 use crate::invoke::{AppState, app};
+use crate::listen::{self, Limits};
 use crate::pool::Function;
 use crate::registry::Registry;
 
@@ -34,6 +35,8 @@ pub struct Emulator {
 struct Inner {
     state: AppState,
     closing: watch::Sender<bool>,
+    /// The front's limits (function URLs keep their own copy).
+    limits: Mutex<Limits>,
 }
 
 impl Emulator {
@@ -54,7 +57,11 @@ impl Emulator {
         }
         let state = AppState::new(registry, region.as_deref().unwrap_or("us-east-1"));
         Ok(Emulator {
-            inner: Arc::new(Inner { state, closing }),
+            inner: Arc::new(Inner {
+                state,
+                closing,
+                limits: Mutex::default(),
+            }),
         })
     }
 
@@ -79,6 +86,45 @@ impl Emulator {
     #[cfg(feature = "manage")]
     pub fn set_state_dir(&self, dir: std::path::PathBuf) {
         self.inner.state.manage().set_dir(dir);
+    }
+
+    /// Serves the front and function URLs under these limits instead of the defaults (for
+    /// listeners started afterwards).
+    pub fn set_limits(&self, limits: Limits) {
+        self.inner.state.function_urls().set_limits(limits.clone());
+        *self
+            .inner
+            .limits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = limits;
+    }
+
+    /// Caps the functions and the bytes of code deployed through the management API (default:
+    /// [`DeployLimits::default`](crate::DeployLimits)). Deployments over them are refused as AWS
+    /// refuses them; what is already deployed stays.
+    #[cfg(feature = "manage")]
+    pub fn set_deploy_limits(&self, limits: crate::DeployLimits) {
+        self.inner.state.manage().set_limits(limits);
+    }
+
+    /// Keeps `Event` invocations under `dir` (created with mode 0700 if missing; the directory
+    /// is locked, so two emulators never share one): each accepted event is a file there until
+    /// it is done, and [`serve`](Emulator::serve) resumes the events it finds, with their
+    /// request ids and ages. Events of functions that no longer exist, or older than their
+    /// function's [`maximum_event_age`](FunctionConfig::maximum_event_age), are discarded (with
+    /// a log line and a count). Like AWS's, asynchronous invocation is then at-least-once: an
+    /// event running at shutdown runs again at the next start.
+    ///
+    /// Without an event directory (the default) events live in memory only and those left at
+    /// shutdown are lost.
+    pub fn set_event_dir(&self, dir: impl Into<std::path::PathBuf>) -> std::io::Result<()> {
+        self.inner.state.events().set_dir(dir.into())
+    }
+
+    /// Bounds each function's asynchronous (`Event`) queue (default: [`QueueLimits::default`]);
+    /// past a bound, `Event` invocations get 429 `TooManyRequestsException`.
+    pub fn set_event_queue_limits(&self, limits: QueueLimits) {
+        self.inner.state.events().set_limits(limits);
     }
 
     /// Sets the build state the front reports (`x-lambkin-build`, `GET /_lambkin`).
@@ -133,22 +179,22 @@ impl Emulator {
         self.serve_listener(listener, shutdown).await
     }
 
-    /// Serves on `listener` until `shutdown` resolves; then every instance is stopped (busy ones
-    /// answer their callers with a `ServiceException`) before this returns. An emulator serves
-    /// once: after a shutdown its functions refuse every invocation.
+    /// Serves on `listener` until `shutdown` resolves; then the listener closes, requests in
+    /// flight have the grace period of the [`Limits`] to finish (every instance is stopped at
+    /// once: busy ones answer their callers with a `ServiceException`), every connection still
+    /// open is dropped, and the emulator's instances are drained before this returns. An
+    /// emulator serves once: after a shutdown its functions refuse every invocation.
     pub async fn serve_listener(
         self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
-        let Inner { state, closing } = &*self.inner;
+        let Inner { state, closing, .. } = &*self.inner;
         if let Ok(addr) = listener.local_addr() {
             state.function_urls().set_ip(addr.ip());
         }
         let reaper = tokio::spawn(reap(state.clone(), closing.subscribe()));
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
+        state.events().resume().await;
         let signal = {
             let emulator = self.clone();
             async move {
@@ -157,19 +203,23 @@ impl Emulator {
                 emulator.inner.closing.send_replace(true);
             }
         };
-        let front = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(listener, front)
-            .with_graceful_shutdown(signal)
-            .await;
+        let limits = self
+            .inner
+            .limits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        listen::serve(listener, app(state.clone()), &limits, signal).await;
         closing.send_replace(true);
         reaper.abort();
+        state.events().report_shutdown();
         state.function_urls().clear();
         for pool in state.registry().pools() {
-            pool.drain();
+            pool.drain().await;
         }
         #[cfg(feature = "manage")]
         state.manage().clear();
-        served.map_err(Error::Serve)
+        Ok(())
     }
 }
 

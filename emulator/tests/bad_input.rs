@@ -55,6 +55,31 @@ async fn bad_input_gets_its_answer_and_the_emulator_keeps_serving() {
         .await
         .assert_aws_error(400, "InvalidRequestContentException");
 
+    // Invalid UTF-8 inside a JSON string (which a JSON parser skipping the value would not
+    // check), synchronous and asynchronous: 400, and nothing is run.
+    for body in [
+        &b"{\"a\":\"\xff\xfe\"}"[..],
+        b"[\"\xc3\x28\"]",
+        b"\"\xed\xa0\x80\"",
+    ] {
+        for kind in ["RequestResponse", "Event"] {
+            let reply = request(
+                addr,
+                "POST",
+                invoke,
+                &[("X-Amz-Invocation-Type", kind)],
+                body,
+            )
+            .await;
+            let message = reply.assert_aws_error(400, "InvalidRequestContentException");
+            assert!(
+                message.starts_with("Could not parse request body into json: "),
+                "{message}"
+            );
+            still_serving(&emulator).await;
+        }
+    }
+
     // A huge header: rejected (431 or 400), never a hang or a crash.
     let huge = "x".repeat(128 * 1024);
     let head = format!(

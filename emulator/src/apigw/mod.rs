@@ -13,7 +13,7 @@ pub mod route;
 pub use request::{EventError, EventOptions, MappedEvent, to_event};
 pub use response::{
     MAX_REQUEST_BODY, ResultError, from_result, function_error, internal_server_error, not_found,
-    payload_too_large, timeout, try_from_result,
+    payload_too_large, request_timeout, timeout, try_from_result,
 };
 pub use route::{PayloadFormat, Route, RouteError, RouteMatch, RouteTable};
 

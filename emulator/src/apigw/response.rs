@@ -82,6 +82,12 @@ pub fn payload_too_large() -> Response<Bytes> {
     message(StatusCode::PAYLOAD_TOO_LARGE, "Request Entity Too Large")
 }
 
+/// The answer to a request body that came too slowly (the emulator's listener limits): 408
+/// `{"message":"Request Timeout"}`.
+pub fn request_timeout() -> Response<Bytes> {
+    message(StatusCode::REQUEST_TIMEOUT, "Request Timeout")
+}
+
 /// Maps a function result to the HTTP response; a malformed result becomes
 /// [`internal_server_error`].
 pub fn from_result(format: PayloadFormat, result: &[u8]) -> Response<Bytes> {

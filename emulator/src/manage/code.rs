@@ -30,6 +30,9 @@ pub(crate) enum CodeError {
     /// Over [`MAX_UNZIPPED_BYTES`] once unpacked (declared or actual).
     #[error("Unzipped size must be smaller than {MAX_UNZIPPED_BYTES} bytes")]
     UnzippedTooLarge,
+    /// More than the emulator's code storage has room for (declared or actual).
+    #[error("Code storage limit exceeded")]
+    StorageExceeded,
     /// An entry that would land outside the function's directory, or a link.
     #[error("Could not unzip uploaded file: entry `{entry}` {why}")]
     Unsafe {
@@ -110,12 +113,14 @@ fn entry_path(name: &str, unix_mode: Option<u32>) -> Result<PathBuf, CodeError> 
     Ok(relative)
 }
 
-/// Unpacks `zip` into `dir` (created; it must not exist yet). Every entry is checked before
-/// anything is written: names that escape `dir` or are absolute, symbolic links, and sizes over
-/// Lambda's limits (as declared, and again as actually inflated) refuse the whole zip. File
-/// modes are kept, as Lambda keeps them: a `bootstrap` zipped without its executable bit does
-/// not run here either.
-pub(crate) fn unpack(zip: &[u8], dir: &Path) -> Result<(), CodeError> {
+/// Unpacks `zip` into `dir` (created with its parents, mode 0700; it must not exist yet) and
+/// returns the bytes written. Every entry is checked before anything is written: names that
+/// escape `dir` or are absolute, symbolic links, and sizes over Lambda's limit or over `room`
+/// (the bytes the emulator's code storage has left) refuse the whole zip, as declared and again
+/// as actually inflated (a header may lie), so nothing is ever written past them; a refused zip
+/// leaves nothing behind. File modes are kept, as Lambda keeps them: a `bootstrap` zipped
+/// without its executable bit does not run here either.
+pub(crate) fn unpack(zip: &[u8], dir: &Path, room: u64) -> Result<u64, CodeError> {
     if zip.len() > MAX_ZIP_BYTES {
         return Err(CodeError::ZipTooLarge);
     }
@@ -136,19 +141,26 @@ pub(crate) fn unpack(zip: &[u8], dir: &Path) -> Result<(), CodeError> {
         }
         entries.push((path, entry.is_dir(), entry.unix_mode()));
     }
-    fs::create_dir_all(dir.parent().unwrap_or(dir))?;
-    fs::create_dir(dir)?;
-    extract(&mut archive, entries, dir).inspect_err(|_| {
+    if declared > room {
+        return Err(CodeError::StorageExceeded);
+    }
+    if dir.exists() {
+        return Err(io::Error::from(io::ErrorKind::AlreadyExists).into());
+    }
+    crate::state_dir::create(dir)?;
+    extract(&mut archive, entries, dir, room).inspect_err(|_| {
         let _ = fs::remove_dir_all(dir);
     })
 }
 
-/// Writes the checked `entries` of `archive` under `dir`.
+/// Writes the checked `entries` of `archive` under `dir`, at most `room` bytes; the bytes
+/// written.
 fn extract(
     archive: &mut zip::ZipArchive<io::Cursor<&[u8]>>,
     entries: Vec<(PathBuf, bool, Option<u32>)>,
     dir: &Path,
-) -> Result<(), CodeError> {
+    room: u64,
+) -> Result<u64, CodeError> {
     let mut written = 0u64;
     for (index, (path, is_dir, mode)) in entries.into_iter().enumerate() {
         let target = dir.join(&path);
@@ -173,17 +185,20 @@ fn extract(
             if read == 0 {
                 break;
             }
-            // A header may lie about the size: never inflate past the limit.
+            // A header may lie about the size: never inflate past the limits.
             written += read as u64;
             if written > MAX_UNZIPPED_BYTES {
                 return Err(CodeError::UnzippedTooLarge);
+            }
+            if written > room {
+                return Err(CodeError::StorageExceeded);
             }
             file.write_all(&buffer[..read])?;
         }
         file.flush()?;
         set_mode(&target, mode)?;
     }
-    Ok(())
+    Ok(written)
 }
 
 /// The entry's permission bits (owner-readable at least), or 0644 when the zip has none.
@@ -230,7 +245,9 @@ mod tests {
             ("lib/data.txt", 0o644, b"data"),
         ]);
         let dir = temp_dir("ok");
-        unpack(&zip, &dir).unwrap();
+        assert_eq!(unpack(&zip, &dir, u64::MAX).unwrap(), 10 + 4);
+        let private = fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(private & 0o777, 0o700);
         let mode = fs::metadata(dir.join("bootstrap"))
             .unwrap()
             .permissions()
@@ -252,7 +269,7 @@ mod tests {
         ] {
             let zip = zip_of(&[("bootstrap", 0o755, b"ok"), (name, mode, b"x")]);
             let dir = temp_dir("bad");
-            let error = unpack(&zip, &dir).unwrap_err().to_string();
+            let error = unpack(&zip, &dir, u64::MAX).unwrap_err().to_string();
             assert!(error.contains(why), "{name}: {error}");
             assert!(!dir.exists(), "{name}: nothing may be written");
         }
@@ -262,7 +279,7 @@ mod tests {
     fn clashing_entries_are_the_zips_fault() {
         let zip = zip_of(&[("a", 0o644, b"file"), ("a/b", 0o644, b"under a file")]);
         let dir = temp_dir("clash");
-        let error = unpack(&zip, &dir).unwrap_err();
+        let error = unpack(&zip, &dir, u64::MAX).unwrap_err();
         assert!(matches!(error, CodeError::Entry { .. }), "{error}");
         assert!(!dir.exists());
     }
@@ -271,32 +288,71 @@ mod tests {
     fn refuses_what_is_not_a_zip_or_too_big() {
         let dir = temp_dir("junk");
         assert!(matches!(
-            unpack(b"not a zip", &dir),
+            unpack(b"not a zip", &dir, u64::MAX),
             Err(CodeError::NotAZip)
         ));
         let big = vec![0; MAX_ZIP_BYTES + 1];
-        assert!(matches!(unpack(&big, &dir), Err(CodeError::ZipTooLarge)));
+        assert!(matches!(
+            unpack(&big, &dir, u64::MAX),
+            Err(CodeError::ZipTooLarge)
+        ));
         assert!(!dir.exists());
+    }
+
+    /// A zip of one `bootstrap` of `mib` MiB of zeros (a few KB per MiB, deflated).
+    fn zeros(mib: usize) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        let options = SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .compression_level(Some(1))
+            .large_file(mib >= 4096);
+        writer.start_file("bootstrap", options).unwrap();
+        let chunk = vec![0u8; 1 << 20];
+        for _ in 0..mib {
+            writer.write_all(&chunk).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    /// `zip` (one entry, no zip64) with headers that declare `size` bytes unpacked.
+    fn lying_about_size(mut zip: Vec<u8>, size: u32) -> Vec<u8> {
+        // Local file header: uncompressed size at offset 22; central directory header: at 24.
+        for (signature, offset) in [(b"PK\x03\x04", 22), (b"PK\x01\x02", 24)] {
+            let at = zip.windows(4).position(|w| w == signature).unwrap() + offset;
+            zip[at..at + 4].copy_from_slice(&size.to_le_bytes());
+        }
+        zip
+    }
+
+    #[test]
+    fn stays_within_the_room_left() {
+        let zip = zeros(2);
+        let dir = temp_dir("room");
+        // Declared over the room: refused before anything is written.
+        assert!(matches!(
+            unpack(&zip, &dir, (2 << 20) - 1),
+            Err(CodeError::StorageExceeded)
+        ));
+        assert!(!dir.exists());
+        // Declared within the room but inflating past it: stopped while unpacking.
+        let liar = lying_about_size(zip.clone(), 1000);
+        assert!(matches!(
+            unpack(&liar, &dir, 1 << 20),
+            Err(CodeError::StorageExceeded)
+        ));
+        assert!(!dir.exists(), "nothing may be left");
+        assert_eq!(unpack(&zip, &dir, 2 << 20).unwrap(), 2 << 20);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
     fn refuses_a_zip_bomb() {
         // 251 MiB of zeros deflates to a few hundred KB.
-        let mut writer = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
-        let options = SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .compression_level(Some(1))
-            .large_file(true);
-        writer.start_file("bootstrap", options).unwrap();
-        let chunk = vec![0u8; 1 << 20];
-        for _ in 0..251 {
-            writer.write_all(&chunk).unwrap();
-        }
-        let zip = writer.finish().unwrap().into_inner();
+        let zip = zeros(251);
         assert!(zip.len() < MAX_ZIP_BYTES);
         let dir = temp_dir("bomb");
         assert!(matches!(
-            unpack(&zip, &dir),
+            unpack(&zip, &dir, u64::MAX),
             Err(CodeError::UnzippedTooLarge)
         ));
         assert!(!dir.exists());

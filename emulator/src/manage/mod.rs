@@ -13,10 +13,11 @@
 
 mod code;
 mod model;
+mod storage;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use axum::Router;
@@ -41,6 +42,9 @@ use model::{
     CodeLocation, EnvironmentIn, EnvironmentOut, EphemeralStorage, FunctionConfiguration,
     GetFunction, ListQuery, LoggingConfig, QualifierQuery, TracingConfig,
 };
+pub(crate) use storage::CodeDir;
+pub use storage::DeployLimits;
+use storage::Usage;
 
 /// The runtimes whose code is an executable `bootstrap`, the only kind the emulator runs.
 const RUNTIMES: [&str; 3] = ["provided.al2023", "provided.al2", "provided"];
@@ -107,6 +111,9 @@ pub(crate) fn routes() -> Router<AppState> {
 pub(crate) struct Store {
     /// Unpacked code: `<dir>/<function>/<revision>/` and the zip beside it.
     dir: Mutex<PathBuf>,
+    limits: Mutex<DeployLimits>,
+    /// The bytes of all code on disk (each revision's [`CodeDir`] gives its own back).
+    usage: Arc<Usage>,
     deployed: Mutex<HashMap<String, Deployed>>,
     /// Serialises the operations that change functions.
     writes: tokio::sync::Mutex<()>,
@@ -140,11 +147,14 @@ struct Revision {
     code_size: u64,
     last_modified: String,
     revision_id: String,
-    /// The unpacked code (`None` for the project's functions).
-    code_dir: Option<PathBuf>,
 }
 
 impl Revision {
+    /// The unpacked code (`None` for the project's functions).
+    fn code_dir(&self) -> Option<&Path> {
+        self.config.code.as_deref().map(CodeDir::path)
+    }
+
     fn arn(&self) -> String {
         let arn = self.config.arn();
         if self.config.version == VERSION_LATEST {
@@ -203,6 +213,7 @@ impl Revision {
         config.version.clone_from(&self.config.version);
         config.executable.clone_from(&self.config.executable);
         config.working_dir.clone_from(&self.config.working_dir);
+        config.code.clone_from(&self.config.code);
         config == self.config
             && self.code_sha256 == published.code_sha256
             && self.role == published.role
@@ -212,13 +223,15 @@ impl Revision {
 
 impl Default for Store {
     fn default() -> Self {
+        // Code left by emulators killed before they could clean up. Once per process is enough:
+        // a process that is gone stays gone.
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        SWEPT.call_once(|| crate::state_dir::sweep_temp(&std::env::temp_dir()));
         Store {
             // One per emulator: several may run in one process (tests), each clearing its own.
-            dir: Mutex::new(std::env::temp_dir().join(format!(
-                "lambkin-{}-{}",
-                std::process::id(),
-                uuid::Uuid::new_v4().simple()
-            ))),
+            dir: Mutex::new(crate::state_dir::new_temp()),
+            limits: Mutex::default(),
+            usage: Arc::default(),
             deployed: Mutex::default(),
             policies: Mutex::default(),
             writes: tokio::sync::Mutex::default(),
@@ -235,6 +248,15 @@ impl Store {
     /// Keeps deployed code under `dir` from now on.
     pub(crate) fn set_dir(&self, dir: PathBuf) {
         *lock(&self.dir) = dir;
+    }
+
+    /// Caps the functions and code deployed from now on.
+    pub(crate) fn set_limits(&self, limits: DeployLimits) {
+        *lock(&self.limits) = limits;
+    }
+
+    fn limits(&self) -> DeployLimits {
+        *lock(&self.limits)
     }
 
     /// Removes all deployed code (when the emulator stops).
@@ -276,7 +298,6 @@ impl Store {
             code_size: size,
             last_modified: crate::clock::last_modified(modified),
             revision_id: revision_id.to_string(),
-            code_dir: None,
         }
     }
 
@@ -337,6 +358,16 @@ fn conflict(message: String) -> AwsError {
     AwsError::new(StatusCode::CONFLICT, "ResourceConflictException", message)
 }
 
+/// AWS has no quota on the number of functions, so no error of its own for this cap. Of
+/// CreateFunction's errors, `ResourceConflictException` (409) fits best: the request conflicts
+/// with the functions already there and succeeds once one is deleted, and SDKs do not retry it
+/// (they would retry a `ServiceException` or `TooManyRequestsException` that cannot succeed).
+fn too_many_functions(max: usize) -> AwsError {
+    conflict(format!(
+        "This emulator serves at most {max} deployed functions. Delete one, or raise the limit (lambkin watch --max-functions)."
+    ))
+}
+
 fn validation(message: String) -> AwsError {
     AwsError::new(StatusCode::BAD_REQUEST, "ValidationException", message)
 }
@@ -379,6 +410,7 @@ async fn json_body<T: DeserializeOwned + Default>(
     let bytes = match read_limited(body, limit).await {
         Ok(bytes) => bytes,
         Err(BodyError::TooLarge) => return Err(AwsError::too_large(limit, operation)),
+        Err(BodyError::TimedOut) => return Err(AwsError::request_timeout()),
         Err(BodyError::Failed) => {
             return Err(AwsError::invalid_request_content(
                 "Could not read the request body".to_owned(),
@@ -542,43 +574,55 @@ fn zip_file(
         .map_err(|_| AwsError::invalid_parameter("ZipFile is not valid base64.".to_owned()))
 }
 
-/// Unpacks `zip` into a new revision directory of `name` and keeps the zip beside it.
+/// Unpacks `zip` into a new revision directory of `name` and keeps the zip beside it, within
+/// the room the code storage has left (as the zip declares it, and as it inflates). Callers hold
+/// the store's write lock, so the room cannot shrink meanwhile. A refused zip leaves nothing
+/// behind.
 async fn store_code(
     state: &AppState,
     name: &str,
     zip: Vec<u8>,
-) -> Result<(PathBuf, String, u64), AwsError> {
+) -> Result<(Arc<CodeDir>, String, u64), AwsError> {
+    let store = state.manage();
     let revision = uuid::Uuid::new_v4().to_string();
-    let dir = state.manage().function_dir(name).join(&revision);
-    let unpacked = {
-        let dir = dir.clone();
-        tokio::task::spawn_blocking(move || {
-            code::unpack(&zip, &dir)?;
-            std::fs::write(dir.with_extension("zip"), &zip).inspect_err(|_| {
-                let _ = std::fs::remove_file(dir.with_extension("zip"));
-                let _ = std::fs::remove_dir_all(&dir);
-            })?;
-            Ok::<_, CodeError>((code::sha256(&zip), zip.len() as u64))
-        })
-        .await
-    };
-    let (sha, size) = match unpacked {
-        Ok(Ok(done)) => done,
-        Ok(Err(CodeError::ZipTooLarge)) => {
-            return Err(AwsError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLargeException",
-                CodeError::ZipTooLarge.to_string(),
-            ));
+    let mut code = CodeDir::new(store.function_dir(name).join(revision), store.usage.clone());
+    let max = store.limits().max_code_bytes;
+    let usage = store.usage.clone();
+    // Dropped on any error, `code` removes what was written.
+    let stored = tokio::task::spawn_blocking(move || {
+        let size = zip.len() as u64;
+        let room = usage.room(max).saturating_sub(size);
+        let unpacked = code::unpack(&zip, code.path(), room)?;
+        std::fs::write(code.zip(), &zip)?;
+        if !code.charge(unpacked + size, max) {
+            return Err(CodeError::StorageExceeded);
         }
+        Ok((Arc::new(code), code::sha256(&zip), size))
+    })
+    .await;
+    match stored {
+        Ok(Ok(stored)) => Ok(stored),
+        Ok(Err(CodeError::ZipTooLarge)) => Err(AwsError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLargeException",
+            CodeError::ZipTooLarge.to_string(),
+        )),
+        // As AWS answers a deployment over the account's code storage quota (CreateFunction,
+        // UpdateFunctionCode: https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html#API_CreateFunction_Errors).
+        Ok(Err(CodeError::StorageExceeded)) => Err(AwsError::new(
+            StatusCode::BAD_REQUEST,
+            "CodeStorageExceededException",
+            format!(
+                "Code storage limit exceeded: this emulator keeps at most {max} bytes of deployed code (unpacked, and the zips), {} of them in use, and this code does not fit. Delete functions, or raise the limit (lambkin watch --max-code-size).",
+                store.usage.used()
+            ),
+        )),
         Ok(Err(CodeError::Io(error))) => {
-            let _ = std::fs::remove_dir_all(&dir);
-            return Err(service_error(format!("Could not store the code: {error}")));
+            Err(service_error(format!("Could not store the code: {error}")))
         }
-        Ok(Err(refused)) => return Err(AwsError::invalid_parameter(refused.to_string())),
-        Err(_) => return Err(service_error("Could not unpack the code".to_owned())),
-    };
-    Ok((dir, sha, size))
+        Ok(Err(refused)) => Err(AwsError::invalid_parameter(refused.to_string())),
+        Err(_) => Err(service_error("Could not unpack the code".to_owned())),
+    }
 }
 
 fn now() -> String {
@@ -629,9 +673,14 @@ async fn create_function(State(state): State<AppState>, body: Body) -> Result<Re
     if state.manage().deployed(&name).is_some() || state.function(&name).is_some() {
         return Err(conflict(format!("Function already exist: {name}")));
     }
-    let (dir, code_sha256, code_size) = store_code(&state, &name, zip).await?;
-    let mut config = FunctionConfig::new(&name, dir.join("bootstrap"));
-    config.working_dir = Some(dir.clone());
+    let max_functions = state.manage().limits().max_functions;
+    if lock(&state.manage().deployed).len() >= max_functions {
+        return Err(too_many_functions(max_functions));
+    }
+    let (code, code_sha256, code_size) = store_code(&state, &name, zip).await?;
+    let mut config = FunctionConfig::new(&name, code.path().join("bootstrap"));
+    config.working_dir = Some(code.path().to_owned());
+    config.code = Some(code);
     config.region = state.region().to_owned();
     config.handler = request.handler;
     config.env = env.unwrap_or_default();
@@ -651,7 +700,6 @@ async fn create_function(State(state): State<AppState>, body: Body) -> Result<Re
         code_size,
         last_modified: now(),
         revision_id: uuid::Uuid::new_v4().to_string(),
-        code_dir: Some(dir),
     };
     let mut deployed = Deployed {
         latest,
@@ -731,7 +779,7 @@ async fn get_function(
     let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
     let found = find(&state, &name).await?;
     let (revision, updating) = revision_at(&state, &name, &found, qualifier.as_deref())?;
-    let location = revision.code_dir.as_ref().and_then(|dir| {
+    let location = revision.code_dir().and_then(|dir| {
         let host = headers.get(header::HOST)?.to_str().ok()?;
         let revision = dir.file_name()?.to_str()?;
         Some(format!("http://{host}/_lambkin/code/{name}/{revision}"))
@@ -784,7 +832,8 @@ fn update_latest(
     revision: Revision,
     publish_too: bool,
 ) -> FunctionConfiguration {
-    let previous = std::mem::replace(&mut deployed.latest, revision);
+    // The previous code leaves the disk once neither a version nor an instance runs it.
+    deployed.latest = revision;
     deployed.updating = true;
     let shown = if publish_too {
         publish(state, &mut deployed, None)
@@ -794,17 +843,6 @@ fn update_latest(
     let config = deployed.latest.config.clone();
     let name = config.name.clone();
     let revision_id = deployed.latest.revision_id.clone();
-    // No version serves the previous zip any more. Its unpacked code stays until the function
-    // is deleted: instances of the old code may still be starting or running from it.
-    if let Some(dir) = previous.code_dir.filter(|dir| {
-        !deployed
-            .versions
-            .values()
-            .chain([&deployed.latest])
-            .any(|r| r.code_dir.as_ref() == Some(dir))
-    }) {
-        let _ = std::fs::remove_file(dir.with_extension("zip"));
-    }
     lock(&state.manage().deployed).insert(name.clone(), deployed);
     // The pool of this function, taken now: one deleted and created again meanwhile is another.
     let pool = match state.registry().get(&name, None).as_deref() {
@@ -847,11 +885,11 @@ async fn update_code(
         request.s3_bucket.as_ref(),
         request.image_uri.as_ref(),
     )?;
-    let (dir, code_sha256, code_size) = store_code(&state, &name, zip).await?;
+    let (code, code_sha256, code_size) = store_code(&state, &name, zip).await?;
     let mut revision = deployed.latest.clone();
-    revision.config.executable = dir.join("bootstrap");
-    revision.config.working_dir = Some(dir.clone());
-    revision.code_dir = Some(dir.clone());
+    revision.config.executable = code.path().join("bootstrap");
+    revision.config.working_dir = Some(code.path().to_owned());
+    revision.config.code = Some(code);
     revision.code_sha256 = code_sha256;
     revision.code_size = code_size;
     revision.last_modified = now();
@@ -860,8 +898,7 @@ async fn update_code(
         revision.architectures = architectures;
     }
     if request.dry_run == Some(true) {
-        let _ = std::fs::remove_file(dir.with_extension("zip"));
-        let _ = std::fs::remove_dir_all(&dir);
+        // Dropped with the revision, the code leaves the disk.
         return Ok(json(StatusCode::OK, &revision.configuration(false)));
     }
     let shown = update_latest(&state, deployed, revision, request.publish == Some(true));
@@ -1059,9 +1096,8 @@ async fn delete_function(
             }
             state.function_urls().remove(&name);
             lock(&state.manage().policies).remove(&name);
+            // Its code leaves the disk once the instances still running it stop.
             lock(&state.manage().deployed).remove(&name);
-            // Running instances keep their open files; nothing new starts from here.
-            let _ = std::fs::remove_dir_all(state.manage().function_dir(&name));
             tracing::info!(function = %name, "deleted through the management API");
         }
         Some(VERSION_LATEST) => {

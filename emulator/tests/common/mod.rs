@@ -66,6 +66,11 @@ impl Running {
         if let Some(gateway) = gateway {
             emulator.set_gateway(gateway);
         }
+        Running::serve(emulator).await
+    }
+
+    /// Serves `emulator` (configured by the caller) on an ephemeral port.
+    pub async fn serve(emulator: Emulator) -> Running {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel();

@@ -1,0 +1,727 @@
+//! Asynchronous (`Event`) invocations, queued and run as Lambda runs them.
+//!
+//! * **Bounded.** Each function has a queue holding at most [`QueueLimits`] (events and bytes,
+//!   counting those waiting, waiting for a retry and running). A full queue answers 429
+//!   `TooManyRequestsException`; the caller may retry, as it would when AWS throttles.
+//! * **Dispatched.** A dispatcher per function drains its queue into the function's instances, at
+//!   most its reserved concurrency at a time. A function error is retried with the same request
+//!   id `event_retries` times, after `event_retry_delay` and then twice as long each time. A
+//!   throttled attempt or an emulator failure goes back to the queue, not counted as a retry,
+//!   after a wait growing from 1 second to 5 minutes. An event older than the function's
+//!   `maximum_event_age`, or whose function was deleted, is discarded. Every discarded event
+//!   gets a log line. (AWS: <https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html>.)
+//! * **Persistent.** With an event directory ([`Emulator::set_event_dir`](crate::Emulator::set_event_dir))
+//!   every accepted event is a file there, written (temporary file, then rename) before the 202
+//!   is sent and removed once the event is done (succeeded, given up, or discarded). When the
+//!   emulator serves again from that directory, the events found are resumed with their request
+//!   ids, ages and failed attempts. Events that had not run, and events that were running at
+//!   shutdown, run again: like AWS's, asynchronous invocation is at-least-once. Without a
+//!   directory events live in memory only, and those left at shutdown are lost (with a log line
+//!   saying how many). The files survive the emulator being killed, not the machine crashing
+//!   (they are not synced to disk).
+//!
+//! The queue's model (an event, its failed attempts, and one place where it ends) is where
+//! retry settings, destinations and dead-letter queues plug in.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
+use tracing::Instrument;
+
+use crate::instance::{Invocation, InvokeResult, Outcome, Refused, closed};
+use crate::pool::Function;
+use crate::registry::{Registry, split_name};
+
+/// How much one function's asynchronous queue holds: events waiting to run, waiting for a retry,
+/// and running. Past either limit, new `Event` invocations of the function get 429.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// Most events (default 10,000).
+    pub max_events: usize,
+    /// Most payload bytes (default 64 MiB: 64 of the largest, 1 MB, events).
+    pub max_bytes: usize,
+}
+
+impl Default for QueueLimits {
+    fn default() -> Self {
+        QueueLimits {
+            max_events: 10_000,
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// First wait before a throttled event is tried again; it doubles up to [`MAX_BACKOFF`] (AWS:
+/// "from 1 second after the first attempt to a maximum of 5 minutes").
+const FIRST_BACKOFF: Duration = Duration::from_secs(1);
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+/// Event files end with this; a write in progress ends with [`TMP`].
+const EVENT: &str = "event";
+const TMP: &str = "tmp";
+
+/// Why an event was not accepted.
+#[derive(Debug)]
+pub(crate) enum Rejected {
+    /// The function's queue is full.
+    Full,
+    /// The emulator is stopping.
+    ShuttingDown,
+    /// The event could not be written to the event directory.
+    Store(io::Error),
+}
+
+/// An accepted event and what happened to it so far.
+#[derive(Debug)]
+struct Event {
+    /// The function's registry key (`name`, or `name:N` for a published version).
+    key: String,
+    invocation: Invocation,
+    enqueued: SystemTime,
+    /// Attempts that ended in a function error.
+    failures: u32,
+    /// Attempts in a row that could not run (throttled, emulator failure); not persisted.
+    refusals: u32,
+}
+
+impl Event {
+    fn age(&self) -> Duration {
+        self.enqueued.elapsed().unwrap_or_default()
+    }
+
+    fn size(&self) -> usize {
+        self.invocation.payload.len()
+    }
+}
+
+/// How an event left the queue.
+#[derive(Debug, Clone, Copy)]
+enum Ending {
+    Succeeded,
+    /// Failed on its last retry.
+    Failed,
+    /// Older than its function's maximum event age.
+    Expired,
+    /// Its function was deleted.
+    Orphaned,
+}
+
+/// One function's queue. It exists while it holds events; its dispatcher runs as long.
+#[derive(Debug)]
+struct Queue {
+    ready: VecDeque<Event>,
+    /// Events accepted and not yet done (ready, waiting for a retry, or running).
+    held: usize,
+    held_bytes: usize,
+    /// Wakes the dispatcher: an event is ready, or one is done.
+    wake: Arc<Notify>,
+}
+
+/// The asynchronous queues of every function, and where events are kept.
+#[derive(Debug)]
+pub(crate) struct Events {
+    registry: Arc<Registry>,
+    closing: watch::Receiver<bool>,
+    limits: Mutex<QueueLimits>,
+    store: Mutex<Option<Arc<Store>>>,
+    queues: Mutex<HashMap<String, Queue>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Events {
+    pub(crate) fn new(registry: Arc<Registry>, closing: watch::Receiver<bool>) -> Events {
+        Events {
+            registry,
+            closing,
+            limits: Mutex::new(QueueLimits::default()),
+            store: Mutex::new(None),
+            queues: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Keeps events under `dir` from now on (created 0700 if missing). Fails when another
+    /// emulator uses it.
+    pub(crate) fn set_dir(&self, dir: PathBuf) -> io::Result<()> {
+        let store = Store::open(dir)?;
+        *lock(&self.store) = Some(Arc::new(store));
+        Ok(())
+    }
+
+    pub(crate) fn set_limits(&self, limits: QueueLimits) {
+        *lock(&self.limits) = limits;
+    }
+
+    fn store(&self) -> Option<Arc<Store>> {
+        lock(&self.store).clone()
+    }
+
+    /// Accepts an event for `function` (registered under `key`): once this returns `Ok`, it is
+    /// queued, and written to the event directory if there is one.
+    pub(crate) async fn enqueue(
+        self: &Arc<Self>,
+        key: String,
+        function: &Function,
+        mut invocation: Invocation,
+    ) -> Result<(), Rejected> {
+        if *self.closing.borrow() {
+            return Err(Rejected::ShuttingDown);
+        }
+        // An exact-size copy: the body may sit in a larger buffer, and the limit counts bytes held.
+        invocation.payload = Bytes::copy_from_slice(&invocation.payload);
+        let event = Event {
+            key,
+            invocation,
+            enqueued: SystemTime::now(),
+            failures: 0,
+            refusals: 0,
+        };
+        let limits = *lock(&self.limits);
+        if !self.reserve(&event, function, Some(limits)) {
+            return Err(Rejected::Full);
+        }
+        if let Some(store) = self.store() {
+            if let Err(error) = store.write(&event).await {
+                self.release(&event);
+                return Err(Rejected::Store(error));
+            }
+        }
+        self.push(event);
+        Ok(())
+    }
+
+    /// Counts `event` in its queue (created, with its dispatcher, if needed), unless that would
+    /// pass `limits`.
+    fn reserve(
+        self: &Arc<Self>,
+        event: &Event,
+        function: &Function,
+        limits: Option<QueueLimits>,
+    ) -> bool {
+        let mut queues = lock(&self.queues);
+        let queue = queues.entry(event.key.clone()).or_insert_with(|| {
+            // One permit per attempt running at once (the function's reserved concurrency).
+            let slots = Arc::new(Semaphore::new(
+                function
+                    .config()
+                    .reserved_concurrency
+                    .clamp(1, Semaphore::MAX_PERMITS),
+            ));
+            let wake = Arc::new(Notify::new());
+            let dispatcher = self
+                .clone()
+                .dispatch(event.key.clone(), slots, wake.clone());
+            tokio::spawn(
+                dispatcher.instrument(tracing::info_span!("events", function = %event.key)),
+            );
+            Queue {
+                ready: VecDeque::new(),
+                held: 0,
+                held_bytes: 0,
+                wake,
+            }
+        });
+        let size = event.size();
+        if let Some(limits) = limits {
+            if queue.held >= limits.max_events
+                || queue.held_bytes.saturating_add(size) > limits.max_bytes
+            {
+                return false;
+            }
+        }
+        queue.held += 1;
+        queue.held_bytes += size;
+        true
+    }
+
+    /// Puts a reserved event (back) in its queue.
+    fn push(&self, event: Event) {
+        let mut queues = lock(&self.queues);
+        // The reservation keeps the queue alive.
+        if let Some(queue) = queues.get_mut(&event.key) {
+            queue.ready.push_back(event);
+            queue.wake.notify_one();
+        }
+    }
+
+    /// Uncounts a reserved event.
+    fn release(&self, event: &Event) {
+        let mut queues = lock(&self.queues);
+        if let Some(queue) = queues.get_mut(&event.key) {
+            queue.held = queue.held.saturating_sub(1);
+            queue.held_bytes = queue.held_bytes.saturating_sub(event.size());
+            queue.wake.notify_one();
+        }
+    }
+
+    /// Drains the queue of `key` into the function's instances until it is empty or the emulator
+    /// closes; an empty queue is removed.
+    async fn dispatch(self: Arc<Self>, key: String, slots: Arc<Semaphore>, wake: Arc<Notify>) {
+        let mut closing = self.closing.clone();
+        loop {
+            let permit = tokio::select! {
+                permit = slots.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => return,
+                },
+                () = closed(&mut closing) => return,
+            };
+            let event = loop {
+                {
+                    let mut queues = lock(&self.queues);
+                    let Some(queue) = queues.get_mut(&key) else {
+                        return;
+                    };
+                    if let Some(event) = queue.ready.pop_front() {
+                        break event;
+                    }
+                    if queue.held == 0 {
+                        queues.remove(&key);
+                        return;
+                    }
+                }
+                tokio::select! {
+                    () = wake.notified() => {}
+                    () = closed(&mut closing) => return,
+                }
+            };
+            let (name, qualifier) = split_name(&key);
+            let Some(function) = self.registry.get(name, qualifier) else {
+                self.finish(event, Ending::Orphaned).await;
+                continue;
+            };
+            if event.age() > function.config().maximum_event_age {
+                self.finish(event, Ending::Expired).await;
+                continue;
+            }
+            let span = tracing::info_span!("event", request_id = %event.invocation.request_id);
+            tokio::spawn(
+                self.clone()
+                    .attempt(function, event, permit)
+                    .instrument(span),
+            );
+        }
+    }
+
+    /// Runs one attempt of `event`, then ends it or schedules the next.
+    async fn attempt(
+        self: Arc<Self>,
+        function: Arc<Function>,
+        mut event: Event,
+        permit: OwnedSemaphorePermit,
+    ) {
+        let result = function.invoke(event.invocation.clone(), true).await;
+        drop(permit);
+        let config = function.config();
+        let delay = match result {
+            Ok(InvokeResult {
+                outcome: Outcome::Success(_),
+                ..
+            }) => return self.finish(event, Ending::Succeeded).await,
+            Ok(_) if event.failures < config.event_retries => {
+                event.failures += 1;
+                event.refusals = 0;
+                let delay = config
+                    .event_retry_delay
+                    .saturating_mul(2u32.saturating_pow(event.failures - 1));
+                tracing::warn!(?delay, "asynchronous invocation failed; retrying");
+                if let Some(store) = self.store() {
+                    // So a restart does not grant it more retries.
+                    if let Err(error) = store.write(&event).await {
+                        tracing::warn!(%error, "cannot record the failed attempt");
+                    }
+                }
+                delay
+            }
+            Ok(_) => return self.finish(event, Ending::Failed).await,
+            // Left in the event directory, if any: it runs again at the next start.
+            Err(Refused::ShuttingDown) => return,
+            Err(refused) => {
+                event.refusals += 1;
+                let delay = FIRST_BACKOFF
+                    .saturating_mul(2u32.saturating_pow(event.refusals - 1))
+                    .min(MAX_BACKOFF);
+                tracing::warn!(
+                    ?refused,
+                    ?delay,
+                    "asynchronous invocation could not run; back to the queue"
+                );
+                delay
+            }
+        };
+        let mut closing = self.closing.clone();
+        tokio::select! {
+            () = tokio::time::sleep(delay) => self.push(event),
+            () = closed(&mut closing) => {}
+        }
+    }
+
+    /// Ends an event: logged, removed from the event directory, uncounted.
+    async fn finish(&self, event: Event, ending: Ending) {
+        let request_id = event.invocation.request_id.as_str();
+        match ending {
+            Ending::Succeeded => {}
+            Ending::Failed => tracing::warn!(
+                request_id,
+                attempts = event.failures + 1,
+                "asynchronous invocation failed; giving up"
+            ),
+            Ending::Expired => tracing::warn!(
+                request_id,
+                age = ?event.age(),
+                "asynchronous invocation discarded: older than the function's maximum event age"
+            ),
+            Ending::Orphaned => tracing::warn!(
+                request_id,
+                "asynchronous invocation discarded: its function no longer exists"
+            ),
+        }
+        if let Some(store) = self.store() {
+            store
+                .remove(std::slice::from_ref(&event.invocation.request_id))
+                .await;
+        }
+        self.release(&event);
+    }
+
+    /// Queues the events found in the event directory, except those of functions that no longer
+    /// exist and those past their maximum age, which are removed; each group is logged with a
+    /// count.
+    pub(crate) async fn resume(self: &Arc<Self>) {
+        let Some(store) = self.store() else {
+            return;
+        };
+        let loaded = {
+            let store = store.clone();
+            tokio::task::spawn_blocking(move || store.load()).await
+        };
+        let (events, unreadable) = match loaded {
+            Ok(Ok(loaded)) => loaded,
+            Ok(Err(error)) => {
+                tracing::error!(dir = %store.dir.display(), %error, "cannot read the event directory");
+                return;
+            }
+            Err(error) => {
+                tracing::error!(%error, "reading the event directory failed");
+                return;
+            }
+        };
+        let (mut resumed, mut expired, mut orphaned) = (0, Vec::new(), Vec::new());
+        // Grouped for the counts below; removed before they are logged.
+        for event in events {
+            let (name, qualifier) = split_name(&event.key);
+            match self.registry.get(name, qualifier) {
+                None => orphaned.push(event.invocation.request_id),
+                Some(function) if event.age() > function.config().maximum_event_age => {
+                    expired.push(event.invocation.request_id);
+                }
+                Some(function) => {
+                    // Accepted before: never refused for the limits.
+                    self.reserve(&event, &function, None);
+                    self.push(event);
+                    resumed += 1;
+                }
+            }
+        }
+        let discarded = [expired.as_slice(), orphaned.as_slice()].concat();
+        store.remove(&discarded).await;
+        let dir = store.dir.display();
+        if resumed > 0 {
+            tracing::info!(count = resumed, %dir, "resuming asynchronous invocations");
+        }
+        if !expired.is_empty() {
+            tracing::warn!(
+                count = expired.len(),
+                %dir,
+                "discarded asynchronous invocations older than their function's maximum event age"
+            );
+        }
+        if !orphaned.is_empty() {
+            tracing::warn!(
+                count = orphaned.len(),
+                %dir,
+                "discarded asynchronous invocations of functions that no longer exist"
+            );
+        }
+        if unreadable > 0 {
+            tracing::warn!(count = unreadable, %dir, "left unreadable event files alone");
+        }
+    }
+
+    /// Says what becomes of the events still held when the emulator stops.
+    pub(crate) fn report_shutdown(&self) {
+        let held: usize = lock(&self.queues).values().map(|q| q.held).sum();
+        if held == 0 {
+            return;
+        }
+        match self.store() {
+            Some(store) => tracing::info!(
+                count = held,
+                dir = %store.dir.display(),
+                "asynchronous invocations kept for the next start"
+            ),
+            None => tracing::warn!(
+                count = held,
+                "asynchronous invocations dropped at shutdown: no event directory is set"
+            ),
+        }
+    }
+}
+
+/// An event file's first line; the payload follows it.
+#[derive(Debug, Serialize, Deserialize)]
+struct Record {
+    function: String,
+    request_id: String,
+    /// Milliseconds since the Unix epoch.
+    enqueued_ms: u64,
+    failures: u32,
+    trace_id: String,
+    client_context: Option<String>,
+    cognito_identity: Option<String>,
+}
+
+/// The event directory: one file per event, `<request id>.event`, and an exclusive lock on the
+/// directory itself, held while the emulator runs (released by the kernel when it exits).
+#[derive(Debug)]
+struct Store {
+    dir: PathBuf,
+    _lock: File,
+}
+
+impl Store {
+    fn open(dir: PathBuf) -> io::Result<Store> {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)?;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
+        let lock = File::open(&dir)?;
+        // SAFETY: flock(2) on a descriptor owned by `lock`, which outlives the call.
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let error = io::Error::last_os_error();
+            if error.kind() == io::ErrorKind::WouldBlock {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    format!("{} is used by another emulator", dir.display()),
+                ));
+            }
+            return Err(error);
+        }
+        Ok(Store { dir, _lock: lock })
+    }
+
+    fn path(&self, request_id: &str, extension: &str) -> PathBuf {
+        self.dir.join(format!("{request_id}.{extension}"))
+    }
+
+    /// Writes (or rewrites) `event`'s file atomically.
+    async fn write(self: &Arc<Self>, event: &Event) -> io::Result<()> {
+        let enqueued_ms = event
+            .enqueued
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let invocation = &event.invocation;
+        let record = Record {
+            function: event.key.clone(),
+            request_id: invocation.request_id.clone(),
+            enqueued_ms,
+            failures: event.failures,
+            trace_id: invocation.trace_id.clone(),
+            client_context: invocation.client_context.clone(),
+            cognito_identity: invocation.cognito_identity.clone(),
+        };
+        let payload = invocation.payload.clone();
+        let store = self.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            let tmp = store.path(&record.request_id, TMP);
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            let mut header = serde_json::to_vec(&record)?;
+            header.push(b'\n');
+            file.write_all(&header)?;
+            file.write_all(&payload)?;
+            drop(file);
+            fs::rename(&tmp, store.path(&record.request_id, EVENT))
+        });
+        written.await.map_err(io::Error::other)?
+    }
+
+    /// Removes the files of these events.
+    async fn remove(self: &Arc<Self>, request_ids: &[String]) {
+        if request_ids.is_empty() {
+            return;
+        }
+        let store = self.clone();
+        let ids = request_ids.to_vec();
+        let removed = tokio::task::spawn_blocking(move || {
+            for id in ids {
+                match fs::remove_file(store.path(&id, EVENT)) {
+                    Err(error) if error.kind() != io::ErrorKind::NotFound => {
+                        tracing::warn!(request_id = %id, %error, "cannot remove an event file");
+                    }
+                    _ => {}
+                }
+            }
+        });
+        if let Err(error) = removed.await {
+            tracing::warn!(%error, "removing event files failed");
+        }
+    }
+
+    /// The events in the directory, oldest first, and how many files could not be read.
+    /// Leftover temporary files (events whose 202 was never sent) are removed.
+    fn load(&self) -> io::Result<(Vec<Event>, usize)> {
+        let mut events = Vec::new();
+        let mut unreadable = 0;
+        for entry in fs::read_dir(&self.dir)? {
+            let path = entry?.path();
+            match path.extension().and_then(|e| e.to_str()) {
+                Some(EVENT) => match read_event(&path) {
+                    Some(event) => events.push(event),
+                    None => unreadable += 1,
+                },
+                Some(TMP) => {
+                    let _ = fs::remove_file(&path);
+                }
+                _ => {}
+            }
+        }
+        events.sort_by_key(|event| event.enqueued);
+        Ok((events, unreadable))
+    }
+}
+
+/// One event file, `None` if it is not one this emulator wrote.
+fn read_event(path: &Path) -> Option<Event> {
+    let bytes = fs::read(path).ok()?;
+    let split = bytes.iter().position(|&b| b == b'\n')?;
+    let record: Record = serde_json::from_slice(&bytes[..split]).ok()?;
+    // The request id names the file, so it must be one the emulator could have made.
+    let stem = path.file_stem().and_then(|s| s.to_str());
+    let plain = record
+        .request_id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !plain || stem != Some(record.request_id.as_str()) {
+        return None;
+    }
+    let payload = Bytes::copy_from_slice(&bytes[split + 1..]);
+    Some(Event {
+        key: record.function,
+        invocation: Invocation {
+            request_id: record.request_id,
+            payload,
+            trace_id: record.trace_id,
+            client_context: record.client_context,
+            cognito_identity: record.cognito_identity,
+        },
+        enqueued: UNIX_EPOCH + Duration::from_millis(record.enqueued_ms),
+        failures: record.failures,
+        refusals: 0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("lambkin-events-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn event(request_id: &str, payload: &[u8]) -> Event {
+        Event {
+            key: "hello:3".to_owned(),
+            invocation: Invocation {
+                request_id: request_id.to_owned(),
+                payload: Bytes::copy_from_slice(payload),
+                trace_id: "Root=1-00000000-000000000000000000000000".to_owned(),
+                client_context: Some(r#"{"custom":{"a":"b"}}"#.to_owned()),
+                cognito_identity: None,
+            },
+            enqueued: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
+            failures: 1,
+            refusals: 4,
+        }
+    }
+
+    #[tokio::test]
+    async fn events_round_trip_through_their_files() {
+        let dir = temp_dir("round-trip");
+        let store = Arc::new(Store::open(dir.clone()).unwrap());
+        let mode = fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        // A payload with a newline: only the first line is the record.
+        let payload = b"{\"a\":\n\"\xc3\xa9\"}";
+        store.write(&event("b-2", payload)).await.unwrap();
+        store.write(&event("a-1", b"{}")).await.unwrap();
+        // A write that never finished, a stranger's file, and a file whose record does not match
+        // its name.
+        fs::write(dir.join("c-3.tmp"), b"half").unwrap();
+        fs::write(dir.join("notes.txt"), b"mine").unwrap();
+        fs::copy(dir.join("a-1.event"), dir.join("other.event")).unwrap();
+
+        let (events, unreadable) = store.load().unwrap();
+        assert_eq!(unreadable, 1);
+        assert!(!dir.join("c-3.tmp").exists());
+        assert!(dir.join("notes.txt").exists());
+        let ids: Vec<&str> = events
+            .iter()
+            .map(|e| e.invocation.request_id.as_str())
+            .collect();
+        assert_eq!(ids.len(), 2);
+        let loaded = events
+            .iter()
+            .find(|e| e.invocation.request_id == "b-2")
+            .unwrap();
+        let original = event("b-2", payload);
+        assert_eq!(loaded.key, original.key);
+        assert_eq!(loaded.invocation.payload, original.invocation.payload);
+        assert_eq!(loaded.invocation.trace_id, original.invocation.trace_id);
+        assert_eq!(
+            loaded.invocation.client_context,
+            original.invocation.client_context
+        );
+        assert_eq!(loaded.enqueued, original.enqueued);
+        assert_eq!((loaded.failures, loaded.refusals), (1, 0));
+
+        store.remove(&["a-1".to_owned(), "b-2".to_owned()]).await;
+        assert_eq!(store.load().unwrap().0.len(), 0);
+        drop(store);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn one_emulator_per_event_directory() {
+        let dir = temp_dir("lock");
+        let first = Store::open(dir.clone()).unwrap();
+        let error = Store::open(dir.clone()).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
+        assert!(error.to_string().contains("another emulator"), "{error}");
+        drop(first);
+        assert!(
+            Store::open(dir.clone()).is_ok(),
+            "the lock goes with its holder"
+        );
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
