@@ -721,8 +721,8 @@ pub(crate) fn is_os_only_runtime(runtime: &str) -> bool {
 /// The note for a function of a managed runtime, which is not served.
 pub(crate) fn managed_runtime_note(function: &str, runtime: &str) -> String {
     format!(
-        "function `{function}` (runtime {runtime}) is not served: lambkin runs the OS-only \
-         runtimes (provided.al2023, provided.al2) only. To run it here, give it Runtime \
+        "function `{function}` (runtime {runtime}) is not served: lambkin runs only the OS-only \
+         runtimes (provided.al2023, provided.al2). To run it here, give it Runtime \
          provided.al2023 and an executable `bootstrap` that starts the language's runtime \
          interface client with the handler, e.g. `exec python3 -m awslambdaric \"$_HANDLER\"` \
          (pip install awslambdaric) or `exec npx aws-lambda-ric \"$_HANDLER\"`"
