@@ -67,64 +67,97 @@ pub(crate) async fn serve(
     let Some(matched) = gateway.routes.find(&parts.method, parts.uri.path()) else {
         return into_axum(apigw::not_found(gateway.missing_format()));
     };
-    let format = matched.route.format();
+    let route = &matched.route;
+    let format = route.format();
     let body = match read_limited(body, apigw::MAX_REQUEST_BODY).await {
         Ok(body) => body,
         Err(BodyError::TooLarge) => return into_axum(apigw::payload_too_large()),
         Err(BodyError::TimedOut) => return into_axum(apigw::request_timeout()),
-        Err(BodyError::Failed) => return into_axum(apigw::internal_server_error()),
+        Err(BodyError::Failed) => return into_axum(apigw::integration_error(format)),
     };
     let request = http::Request::from_parts(parts, body);
     let mapped = match apigw::to_event(&request, peer, &matched, &gateway.options) {
         Ok(mapped) => mapped,
         Err(error) => {
             tracing::error!(%error, "could not build the API Gateway event");
-            return into_axum(apigw::internal_server_error());
+            return into_axum(apigw::integration_error(format));
         }
     };
-    let Some(function) = lookup(matched.route.function()) else {
+    let Some(function) = lookup(route.function()) else {
         tracing::error!(
-            function = matched.route.function(),
+            function = route.function(),
             "a route names an unknown function"
         );
-        return into_axum(apigw::internal_server_error());
+        return into_axum(apigw::integration_error(format));
     };
+    let decode_base64 = format != PayloadFormat::Rest
+        || apigw::accepts_binary(request.headers(), route, &gateway.options);
     let invocation = Invocation {
-        request_id: mapped.request_id.clone(),
+        request_id: lambda_request_id(format, &mapped.request_id),
         payload: Bytes::from(mapped.event.to_string()),
         trace_id: mapped.trace_id,
         client_context: None,
         cognito_identity: None,
     };
-    let mut response = match function.invoke(invocation, false).await {
-        Ok(result) => match result.outcome {
-            Outcome::Success(body) => apigw::from_result(format, &body),
-            Outcome::Unhandled(error) if is_timeout(&error) => apigw::timeout(),
-            Outcome::Unhandled(_) => apigw::function_error(),
+    // The invocation runs in a task of its own: when API Gateway stops waiting, the function
+    // runs on to its own end (and timeout), as in AWS.
+    let invoked = function.invoke(invocation, false);
+    let result = match route.integration_timeout() {
+        Some(limit) => tokio::time::timeout(limit, invoked).await.ok(),
+        None => Some(invoked.await),
+    };
+    let mut response = match result {
+        None => {
+            tracing::warn!(
+                function = route.function(),
+                route = route.key(),
+                "the integration timed out; the function runs on"
+            );
+            apigw::integration_timeout(format)
+        }
+        Some(Ok(result)) => match result.outcome {
+            Outcome::Success(body) => apigw::from_result_with(format, &body, decode_base64),
+            // A function error, a crash or the function's own timeout.
+            Outcome::Unhandled(_) => apigw::integration_error(format),
         },
-        Err(Refused::Throttled) => too_many_requests(),
-        Err(Refused::ShuttingDown | Refused::Internal) => apigw::internal_server_error(),
+        Some(Err(Refused::Throttled)) => too_many_requests(),
+        Some(Err(Refused::ShuttingDown | Refused::Internal)) => apigw::integration_error(format),
     };
-    let id_header = match format {
-        PayloadFormat::Rest => "x-amzn-requestid",
-        _ => "apigw-requestid",
-    };
-    if let Ok(id) = HeaderValue::from_str(&mapped.request_id) {
-        response
-            .headers_mut()
-            .insert(HeaderName::from_static(id_header), id);
+    if let Some(name) = request_id_header(format)
+        && let Ok(id) = HeaderValue::from_str(&mapped.request_id)
+    {
+        response.headers_mut().insert(name, id);
     }
     into_axum(response)
 }
 
-/// Lambda's timeout error is the only one without an `errorType`, with this message.
-fn is_timeout(error: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(error).is_ok_and(|e| {
-        e.get("errorType").is_none()
-            && e["errorMessage"]
-                .as_str()
-                .is_some_and(|m| m.contains("Task timed out after"))
-    })
+/// The request id of the Lambda invocation behind a request whose event carries
+/// `event_request_id`.
+///
+/// API Gateway's request id (`requestContext.requestId`) is its own: the function is invoked
+/// under a new one, as any Lambda invocation is. A function URL's event carries the invocation's
+/// own id.
+fn lambda_request_id(format: PayloadFormat, event_request_id: &str) -> String {
+    match format {
+        PayloadFormat::Rest | PayloadFormat::Http | PayloadFormat::HttpV1 => {
+            uuid::Uuid::new_v4().to_string()
+        }
+        PayloadFormat::FunctionUrl | PayloadFormat::Alb => event_request_id.to_owned(),
+    }
+}
+
+/// The response header carrying the event's request id: `x-amzn-RequestId` (REST APIs, function
+/// URLs), `apigw-requestid` (HTTP APIs); ALBs add none.
+fn request_id_header(format: PayloadFormat) -> Option<HeaderName> {
+    match format {
+        PayloadFormat::Rest | PayloadFormat::FunctionUrl => {
+            Some(HeaderName::from_static("x-amzn-requestid"))
+        }
+        PayloadFormat::Http | PayloadFormat::HttpV1 => {
+            Some(HeaderName::from_static("apigw-requestid"))
+        }
+        PayloadFormat::Alb => None,
+    }
 }
 
 /// API Gateway's answer when the function is throttled.
@@ -148,14 +181,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn timeouts_are_told_apart_from_other_errors() {
-        let timeout =
-            br#"{"errorMessage":"2026-01-01T00:00:00Z 1-2-3 Task timed out after 3.00 seconds"}"#;
-        assert!(is_timeout(timeout));
-        assert!(!is_timeout(
-            br#"{"errorType":"Boom","errorMessage":"Task timed out after lunch"}"#
-        ));
-        assert!(!is_timeout(b"not json"));
+    fn api_gateway_invokes_under_a_request_id_of_its_own() {
+        for format in [
+            PayloadFormat::Rest,
+            PayloadFormat::Http,
+            PayloadFormat::HttpV1,
+        ] {
+            let id = lambda_request_id(format, "gateway-id");
+            assert_ne!(id, "gateway-id");
+            assert!(uuid::Uuid::parse_str(&id).is_ok(), "{id}");
+            assert_ne!(id, lambda_request_id(format, "gateway-id"), "unique");
+        }
+        // A function URL's event carries the invocation's own id.
+        assert_eq!(lambda_request_id(PayloadFormat::FunctionUrl, "inv"), "inv");
+        let header = |format| request_id_header(format).map(|h| h.to_string());
+        assert_eq!(
+            header(PayloadFormat::Rest).as_deref(),
+            Some("x-amzn-requestid")
+        );
+        assert_eq!(
+            header(PayloadFormat::Http).as_deref(),
+            Some("apigw-requestid")
+        );
+        assert_eq!(
+            header(PayloadFormat::HttpV1).as_deref(),
+            Some("apigw-requestid")
+        );
+        assert_eq!(
+            header(PayloadFormat::FunctionUrl).as_deref(),
+            Some("x-amzn-requestid")
+        );
+        assert_eq!(header(PayloadFormat::Alb), None);
     }
 
     #[test]

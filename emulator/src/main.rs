@@ -61,6 +61,8 @@ struct WatchArgs {
     reload: ReloadArgs,
     #[command(flatten)]
     deployed: DeployedArgs,
+    #[command(flatten)]
+    profile: ProfileArgs,
 }
 
 /// Where the emulator listens.
@@ -191,11 +193,34 @@ impl std::fmt::Display for Size {
     }
 }
 
+/// The cargo profile the served functions are built with (the first build and every rebuild).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Building")]
+struct ProfileArgs {
+    /// Build the functions with the `release` profile.
+    #[arg(long, conflicts_with = "profile")]
+    release: bool,
+    /// Build the functions with this cargo profile.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+}
+
+impl ProfileArgs {
+    /// The `cargo build` arguments selecting the profile.
+    fn cargo_args(&self) -> Vec<String> {
+        match (&self.profile, self.release) {
+            (Some(name), _) => vec!["--profile".to_owned(), name.clone()],
+            (None, true) => vec!["--release".to_owned()],
+            (None, false) => Vec::new(),
+        }
+    }
+}
+
 /// Options of `lambkin build`.
 #[derive(Debug, Args)]
 struct BuildArgs {
-    /// Build with the `lambda` profile: release, thin LTO, one codegen unit, no symbols
-    /// (unless the workspace defines its own `[profile.lambda]`).
+    /// Build with the `lambda-release` profile: release, thin LTO, one codegen unit, no symbols
+    /// (unless the workspace defines its own `[profile.lambda-release]`).
     #[arg(long)]
     release: bool,
     /// Build for arm64 (Graviton).
@@ -245,7 +270,7 @@ struct DeployArgs {
     /// Build for arm64 (Graviton) instead of x86_64.
     #[arg(long)]
     arm64: bool,
-    /// Deploy a debug build instead of the `lambda` release profile (quicker to build).
+    /// Deploy a debug build instead of the `lambda-release` profile (quicker to build).
     #[arg(long)]
     debug: bool,
     /// Read the functions from this SAM template or serverless.yml.
@@ -297,23 +322,28 @@ struct EventArgs {
     kind: samples::Kind,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging();
     #[cfg(unix)]
     raise_open_files_limit();
-    match cli.command {
+    let done = match cli.command {
         Some(Command::Watch(args)) => watch(args),
         None => watch(cli.watch),
         Some(Command::Build(args)) => build(args),
         Some(Command::Deploy(args)) => deploy(args),
         Some(Command::Invoke(args)) => invoke(args),
-        Some(Command::Event(args)) => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&samples::event(args.kind))?
-            );
-            Ok(())
+        Some(Command::Event(args)) => serde_json::to_string_pretty(&samples::event(args.kind))
+            .map_err(anyhow::Error::from)
+            .and_then(|event| print_out(&event)),
+    };
+    match done {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            // The message and its causes, one line: not anyhow's `Debug` form, which adds a
+            // stack backtrace whenever RUST_BACKTRACE is set (as it often is in Rust shells).
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
         }
     }
 }
@@ -353,6 +383,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
         env_file: args.functions.env_file.clone(),
     };
     let (mut planned, config_file) = settings.plan(&workspace)?;
+    let cargo_args = args.profile.cargo_args();
     let rust: Vec<&Discovered> = planned.iter().filter_map(|p| p.rust.as_ref()).collect();
     if planned.is_empty() {
         tracing::warn!(
@@ -366,7 +397,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
     project::remove_stale_versions(&workspace.target_dir);
     if !rust.is_empty() {
         tracing::info!("building {} function(s)", rust.len());
-        let executables = runtime.block_on(project::build(&cargo, &rust, &[]))?;
+        let executables = runtime.block_on(project::build(&cargo, &rust, &cargo_args))?;
         for function in &mut planned {
             if let Some(exe) = function.rust.as_ref().and_then(|d| executables.get(&d.bin)) {
                 function.config.executable =
@@ -420,7 +451,7 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
         // Watch first: once "serving" is printed, every edit is seen.
         if !args.reload.no_reload && !reloadable.is_empty() {
             let target_dir = workspace.target_dir.clone();
-            match project::hot_reload(emulator.clone(), cargo, target_dir, reloadable) {
+            match project::hot_reload(emulator.clone(), cargo, cargo_args, target_dir, reloadable) {
                 Ok(reloader) => {
                     tokio::spawn(reloader);
                 }
@@ -570,7 +601,8 @@ fn planned(spec: FunctionSpec, workspace: &project::Workspace) -> anyhow::Result
         .iter()
         .map(|route| {
             let key = route.key();
-            Route::parse(&key, spec.name.as_str(), route.payload.format())
+            route
+                .route(&spec.name)
                 .with_context(|| format!("function `{}`: route `{key}`", spec.name))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -861,7 +893,11 @@ fn build(args: BuildArgs) -> anyhow::Result<()> {
         Arch::X86_64
     };
     for artifact in build_for_lambda(&cargo, &workspace, &functions, args.release, arch)? {
-        println!("{:<20} {}", artifact.function, artifact.zip.display());
+        print_out(&format!(
+            "{:<20} {}",
+            artifact.function,
+            artifact.zip.display()
+        ))?;
     }
     Ok(())
 }
@@ -1150,6 +1186,24 @@ mod tests {
         for bad in ["", "GiB", "1.5GiB", "-1", "1 PiB", "99999999999TiB"] {
             assert!(bad.parse::<Size>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn watch_builds_with_the_chosen_profile() {
+        let profile = |args: &[&str]| {
+            let cli = Cli::try_parse_from(args).unwrap();
+            match cli.command {
+                Some(Command::Watch(a)) => a.profile.cargo_args(),
+                _ => cli.watch.profile.cargo_args(),
+            }
+        };
+        assert!(profile(&["lambkin"]).is_empty());
+        assert_eq!(profile(&["lambkin", "watch", "--release"]), ["--release"]);
+        assert_eq!(
+            profile(&["lambkin", "--profile", "bench"]),
+            ["--profile", "bench"]
+        );
+        assert!(Cli::try_parse_from(["lambkin", "--release", "--profile", "x"]).is_err());
     }
 
     #[test]

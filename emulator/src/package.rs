@@ -135,14 +135,20 @@ pub struct Toolchain {
     pub cross_linker: bool,
 }
 
-/// The profile Lambda builds use unless the workspace defines its own `[profile.lambda]`:
-/// release, smaller and faster to start (thin LTO, one codegen unit, no symbols). Panics still
-/// unwind, so a panicking handler answers with an error and the instance survives.
-const LAMBDA_PROFILE: [&str; 4] = [
-    "profile.lambda.inherits=\"release\"",
-    "profile.lambda.lto=\"thin\"",
-    "profile.lambda.codegen-units=1",
-    "profile.lambda.strip=\"symbols\"",
+/// The cargo profile of `lambkin build --release` (and `lambkin deploy`). Not `lambda`: cargo
+/// writes a profile's output to `target/<profile>/`, and `target/lambda/<function>/` is where the
+/// packaged functions go (cargo-lambda's layout), so a `lambda` profile's binary
+/// `target/lambda/<function>` would clash with the directory of the same name.
+pub const LAMBDA_PROFILE: &str = "lambda-release";
+
+/// The settings of [`LAMBDA_PROFILE`] unless the workspace defines it: release, smaller and
+/// faster to start (thin LTO, one codegen unit, no symbols). Panics still unwind, so a panicking
+/// handler answers with an error and the instance survives.
+const LAMBDA_PROFILE_SETTINGS: [(&str, &str); 4] = [
+    ("inherits", "\"release\""),
+    ("lto", "\"thin\""),
+    ("codegen-units", "1"),
+    ("strip", "\"symbols\""),
 ];
 
 /// The `cargo build` arguments of a Lambda build: the profile and, when cross-compiling, the
@@ -155,10 +161,11 @@ pub fn cargo_args(
 ) -> Result<Vec<String>, PackageError> {
     let mut args = Vec::new();
     if release {
-        args.extend(["--profile".to_owned(), "lambda".to_owned()]);
+        args.extend(["--profile".to_owned(), LAMBDA_PROFILE.to_owned()]);
         if !defines_lambda_profile(workspace_manifest) {
-            for setting in LAMBDA_PROFILE {
-                args.extend(["--config".to_owned(), setting.to_owned()]);
+            for (key, value) in LAMBDA_PROFILE_SETTINGS {
+                let setting = format!("profile.{LAMBDA_PROFILE}.{key}={value}");
+                args.extend(["--config".to_owned(), setting]);
             }
         }
     }
@@ -192,11 +199,13 @@ pub fn cargo_args(
     Ok(args)
 }
 
-/// Whether the manifest has a `[profile.lambda]` table of its own.
+/// Whether the manifest has a `[profile.lambda-release]` table of its own.
 fn defines_lambda_profile(manifest: &str) -> bool {
-    manifest.lines().map(str::trim).any(|line| {
+    let table = format!("[profile.{LAMBDA_PROFILE}]");
+    let subtable = format!("[profile.{LAMBDA_PROFILE}.");
+    manifest.lines().any(|line| {
         let line = line.split('#').next().unwrap_or_default().trim();
-        line == "[profile.lambda]" || line.starts_with("[profile.lambda.")
+        line == table || line.starts_with(&subtable)
     })
 }
 
@@ -237,6 +246,10 @@ pub async fn build_for_lambda(
             path: dir.clone(),
             source,
         };
+        // Earlier lambkins built with a `lambda` profile, whose binary sits exactly here.
+        if dir.is_file() {
+            std::fs::remove_file(&dir).map_err(io)?;
+        }
         std::fs::create_dir_all(&dir).map_err(io)?;
         let bootstrap = dir.join("bootstrap");
         std::fs::copy(executable, &bootstrap).map_err(io)?;
@@ -379,18 +392,26 @@ mod tests {
     }
 
     #[test]
-    fn release_builds_use_the_lambda_profile_unless_the_user_has_one() {
+    fn release_builds_use_the_lambda_release_profile_unless_the_user_has_one() {
         let host = Arch::host().unwrap();
         let args = cargo_args(true, host, "[workspace]\n", &Toolchain::default()).unwrap();
-        assert_eq!(&args[..2], ["--profile", "lambda"]);
+        assert_eq!(&args[..2], ["--profile", "lambda-release"]);
         assert!(
-            args.contains(&"profile.lambda.lto=\"thin\"".to_owned()),
+            args.contains(&"profile.lambda-release.lto=\"thin\"".to_owned()),
             "{args:?}"
         );
-        let own = "[profile.lambda] # mine\ninherits = \"release\"\n";
+        let own = "[profile.lambda-release] # mine\ninherits = \"release\"\n";
         assert_eq!(
             cargo_args(true, host, own, &Toolchain::default()).unwrap(),
-            ["--profile", "lambda"]
+            ["--profile", "lambda-release"]
+        );
+        // An older `[profile.lambda]` is not this profile: ours is still configured.
+        let old = "[profile.lambda]\ninherits = \"release\"\n";
+        assert!(
+            cargo_args(true, host, old, &Toolchain::default())
+                .unwrap()
+                .len()
+                > 2
         );
         assert!(
             cargo_args(false, host, "", &Toolchain::default())

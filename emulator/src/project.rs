@@ -201,7 +201,7 @@ pub enum BuildError {
     #[error("cannot run `cargo build`: {0}")]
     Spawn(#[from] std::io::Error),
     /// cargo ran and failed; its diagnostics were shown as it printed them.
-    #[error("`cargo build` failed ({0}); the previous version keeps serving")]
+    #[error("`cargo build` failed ({0})")]
     Failed(std::process::ExitStatus),
     /// cargo succeeded without producing a binary that was asked for.
     #[error("`cargo build` produced no executable for `{0}`")]
@@ -315,13 +315,15 @@ pub struct Reloadable {
 }
 
 /// Starts watching every function's sources and path dependencies, and returns the reload loop:
-/// on a settled change it rebuilds the affected functions (one cargo build at a time) and swaps
-/// the new versions in; a failed build keeps the previous version serving. The watch is in
-/// place when this returns, so no edit made after it is missed.
+/// on a settled change it rebuilds the affected functions (one cargo build at a time, with
+/// `cargo_args`, the profile of the first build) and swaps the new versions in; a failed build
+/// keeps the previous version serving. The watch is in place when this returns, so no edit made
+/// after it is missed.
 #[cfg(feature = "reload")]
 pub fn hot_reload(
     emulator: Emulator,
     cargo: OsString,
+    cargo_args: Vec<String>,
     target_dir: PathBuf,
     functions: Vec<Reloadable>,
 ) -> Result<impl std::future::Future<Output = ()>, reload::WatchError> {
@@ -363,7 +365,7 @@ pub fn hot_reload(
                 .filter_map(|name| functions.get(name))
                 .map(|f| &f.discovered)
                 .collect();
-            match build(&cargo, &targets, &[]).await {
+            match build(&cargo, &targets, &cargo_args).await {
                 Ok(executables) => {
                     version += 1;
                     for name in &affected {
@@ -398,7 +400,7 @@ pub fn hot_reload(
                     emulator.set_build_state(BuildState::Ready);
                 }
                 Err(error) => {
-                    tracing::error!(%error, "build failed");
+                    tracing::error!(%error, "build failed; the previous version keeps serving");
                     emulator.set_build_state(BuildState::Failed {
                         functions: affected.into_iter().collect(),
                     });

@@ -3,6 +3,7 @@
 
 pub mod awscli;
 pub mod project;
+pub mod shell;
 
 use std::{
     net::SocketAddr,
@@ -218,7 +219,7 @@ pub async fn run_to_exit(binary: &str, env: &[(&str, &str)]) -> (ExitStatus, Str
 }
 
 /// Forwards stdout and stderr line by line into one channel (and to the test's output).
-fn merge_output(child: &mut Child) -> mpsc::UnboundedReceiver<String> {
+pub(crate) fn merge_output(child: &mut Child) -> mpsc::UnboundedReceiver<String> {
     let (tx, rx) = mpsc::unbounded_channel();
     if let Some(stdout) = child.stdout.take() {
         forward(BufReader::new(stdout), tx.clone());

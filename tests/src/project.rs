@@ -9,7 +9,6 @@ use std::{
 };
 
 use tokio::{
-    io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
     sync::mpsc,
     time::timeout,
@@ -68,6 +67,9 @@ pub fn lambkin_binary(release: bool) -> PathBuf {
 
 /// The first build of the project compiles the SDK: allow for a slow machine.
 pub const FIRST_BUILD: Duration = Duration::from_secs(600);
+/// The first optimised build (release, LTO) of a project and its dependencies: allow for a slow
+/// machine.
+pub const RELEASE_BUILD: Duration = Duration::from_secs(1800);
 /// An incremental rebuild of one small function.
 pub const REBUILD: Duration = Duration::from_secs(180);
 
@@ -152,12 +154,23 @@ impl Watching {
     }
 
     /// Starts `lambkin watch --port 0 <args>` in `dir`, sharing `target_dir`, and waits
-    /// (bounded) until it serves.
+    /// (bounded by [`FIRST_BUILD`]) until it serves.
     pub async fn start_in(
         lambkin: &Path,
         dir: &Path,
         args: &[&str],
         target_dir: &Path,
+    ) -> Watching {
+        Watching::start_within(lambkin, dir, args, target_dir, FIRST_BUILD).await
+    }
+
+    /// [`Watching::start_in`], waiting up to `limit` (e.g. [`RELEASE_BUILD`]).
+    pub async fn start_within(
+        lambkin: &Path,
+        dir: &Path,
+        args: &[&str],
+        target_dir: &Path,
+        limit: Duration,
     ) -> Watching {
         let mut child = Command::new(lambkin)
             .args(["watch", "--port", "0"])
@@ -171,39 +184,13 @@ impl Watching {
             .kill_on_drop(true)
             .spawn()
             .expect("test project");
-        let (tx, output) = mpsc::unbounded_channel();
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                let mut lines = BufReader::new(stream).lines();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    eprintln!("  | {line}");
-                    let _ = tx.send(line);
-                }
-            });
-        }
-        // Only the readers hold senders now: the channel closes when lambkin exits.
-        drop(tx);
+        let output = crate::merge_output(&mut child);
         let mut watching = Watching {
             child,
             addr: "127.0.0.1:0".parse().expect("test project"),
             output,
         };
-        let line = watching
-            .wait_for(FIRST_BUILD, |l| l.contains("serving"))
-            .await;
+        let line = watching.wait_for(limit, |l| l.contains("serving")).await;
         let url = line
             .split_whitespace()
             .find(|w| w.starts_with("http://"))

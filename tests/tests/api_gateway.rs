@@ -21,12 +21,24 @@ fn echoed(answer: &Answer) -> Value {
 struct SamProject(PathBuf);
 
 impl SamProject {
-    fn new() -> SamProject {
-        let dir = std::env::temp_dir().join(format!("lambkin-sam-{}", std::process::id()));
+    /// A project named `name` (unique per test) whose `template.yaml` is `template`, where
+    /// `{fixtures}` stands for the tests crate's directory.
+    fn new(name: &str, template: &str) -> SamProject {
+        let dir = std::env::temp_dir().join(format!("lambkin-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let fixtures = repository().join("tests");
-        let template = format!(
-            r#"AWSTemplateFormatVersion: "2010-09-09"
+        let template = template.replace("{fixtures}", &fixtures.display().to_string());
+        std::fs::write(dir.join("template.yaml"), template).unwrap();
+        SamProject(dir)
+    }
+
+    fn template(&self) -> PathBuf {
+        self.0.join("template.yaml")
+    }
+}
+
+/// REST and HTTP API routes to the `echo-http` and `echo` fixtures.
+const ECHO_TEMPLATE: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31
 Globals:
   Function:
@@ -42,13 +54,8 @@ Resources:
         Item:
           Type: Api
           Properties:
-            Path: /items/{{id}}
+            Path: /items/{id}
             Method: get
-        Upload:
-          Type: Api
-          Properties:
-            Path: /upload
-            Method: post
   HttpEcho:
     Type: AWS::Serverless::Function
     Properties:
@@ -59,7 +66,7 @@ Resources:
         Files:
           Type: HttpApi
           Properties:
-            Path: /files/{{proxy+}}
+            Path: /files/{proxy+}
             Method: ANY
         Exact:
           Type: HttpApi
@@ -78,13 +85,7 @@ Resources:
           Properties:
             Path: /raw
             Method: POST
-"#,
-            fixtures = fixtures.display()
-        );
-        std::fs::write(dir.join("template.yaml"), template).unwrap();
-        SamProject(dir)
-    }
-}
+"#;
 
 impl Drop for SamProject {
     fn drop(&mut self) {
@@ -98,8 +99,8 @@ async fn watch(dir: &Path, args: &[&str]) -> Watching {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_and_http_api_events_are_what_api_gateway_sends() {
-    let project = SamProject::new();
-    let template = project.0.join("template.yaml");
+    let project = SamProject::new("sam", ECHO_TEMPLATE);
+    let template = project.template();
     let lambkin = watch(
         repository(),
         &["--no-reload", "--template", template.to_str().unwrap()],
@@ -189,13 +190,14 @@ async fn rest_and_http_api_events_are_what_api_gateway_sends() {
     assert_eq!(event["routeKey"], "GET /files/readme");
     assert_ne!(event["requestContext"]["requestId"], first_id);
 
-    // Binary bodies arrive base64-encoded.
+    // HTTP APIs base64 binary bodies (REST APIs only those of their binaryMediaTypes: see
+    // `errors_timeouts_request_ids_and_binary_media_are_api_gateways`).
     let binary = vec![0u8, 159, 146, 150, 255];
     let event = echoed(
         &request(
             addr,
             "POST",
-            "/upload",
+            "/files/upload.bin",
             &[("content-type", "application/octet-stream")],
             binary.clone(),
         )
@@ -277,11 +279,12 @@ async fn routes_from_cargo_metadata_serve_the_examples() {
     assert_eq!(answer.body["resource"], "/rest/{proxy+}");
     assert_eq!(answer.body["name"], json!(["x", "y"]));
 
-    // A function without routes of its own answers under its name; its error is a 502.
+    // A function without routes of its own answers under its name, as an HTTP API route: its
+    // error is a 500.
     let answer = request(addr, "POST", "/errors", &[], r#"{"quantity":"900"}"#).await;
     assert_eq!(
         (answer.status, &answer.body),
-        (502, &json!({"message": "Internal server error"}))
+        (500, &json!({"message": "Internal Server Error"}))
     );
 }
 
@@ -302,4 +305,207 @@ async fn the_sam_and_serverless_examples_route_the_same_way() {
             .unwrap_or_default();
         assert!(functions >= 3, "{dir}: {status:?}");
     }
+}
+
+/// The `apigw-probe` fixture behind a REST API and an HTTP API (payload 2.0 and 1.0): a 3 s
+/// function timeout, routes with the default integration timeout and routes with a 500 ms one,
+/// and `image/png` as the REST API's binary media type.
+const PROBE_TEMPLATE: &str = r#"Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Timeout: 3
+  Api:
+    BinaryMediaTypes: [image~1png]
+Resources:
+  RestProbe:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: {fixtures}
+      Handler: apigw-probe
+      Runtime: provided.al2023
+      Events:
+        Probe:
+          Type: Api
+          Properties: {Path: /rest/probe, Method: ANY}
+        Short:
+          Type: Api
+          Properties: {Path: /rest/short, Method: GET, TimeoutInMillis: 500}
+  HttpProbe:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: {fixtures}
+      Handler: apigw-probe
+      Runtime: provided.al2023
+      Events:
+        Probe:
+          Type: HttpApi
+          Properties: {Path: /http/probe, Method: ANY}
+        Short:
+          Type: HttpApi
+          Properties: {Path: /http/short, Method: GET, TimeoutInMillis: 500}
+        V1:
+          Type: HttpApi
+          Properties:
+            Path: /v1/probe
+            Method: GET
+            PayloadFormatVersion: "1.0"
+            TimeoutInMillis: 500
+"#;
+
+/// The probe's answer: its Lambda request id and the event it received.
+fn probed(answer: &Answer) -> (String, Value) {
+    assert_eq!(answer.status, 200, "{answer:?}");
+    let id = answer.body["lambdaRequestId"].as_str().unwrap().to_owned();
+    (id, answer.body["event"].clone())
+}
+
+/// Whether `id` is a lowercase hyphenated UUID, as Lambda's request ids are.
+fn is_uuid(id: &str) -> bool {
+    let groups: Vec<&str> = id.split('-').collect();
+    groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
+        && groups.iter().all(|g| {
+            g.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        })
+}
+
+/// Waits (bounded) until the function that timed out at the gateway has written `marker`, and
+/// returns what it wrote: its Lambda request id.
+async fn ran_on(marker: &Path) -> String {
+    tokio::time::timeout(lambkin_tests::STEP, async {
+        loop {
+            if let Ok(id) = std::fs::read_to_string(marker)
+                && !id.is_empty()
+            {
+                return id;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the function ran on after the integration timeout")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_timeouts_request_ids_and_binary_media_are_api_gateways() {
+    let project = SamProject::new("probe", PROBE_TEMPLATE);
+    let template = project.template();
+    let lambkin = watch(
+        repository(),
+        &["--no-reload", "--template", template.to_str().unwrap()],
+    )
+    .await;
+    let addr = lambkin.addr;
+    let marker = |name: &str| project.0.join(name);
+
+    // The function has a request id of its own; API Gateway's is the event's and the header's.
+    let answer = request(addr, "GET", "/rest/probe", &[], Vec::new()).await;
+    let (lambda_id, event) = probed(&answer);
+    let gateway_id = event["requestContext"]["requestId"].as_str().unwrap();
+    assert_eq!(answer.headers["x-amzn-requestid"], gateway_id);
+    assert_ne!(lambda_id, gateway_id);
+    assert!(
+        is_uuid(&lambda_id) && is_uuid(gateway_id),
+        "{lambda_id} {gateway_id}"
+    );
+    let answer = request(addr, "GET", "/http/probe", &[], Vec::new()).await;
+    let (lambda_id, event) = probed(&answer);
+    let gateway_id = event["requestContext"]["requestId"].as_str().unwrap();
+    assert_eq!(answer.headers["apigw-requestid"], gateway_id);
+    assert_ne!(lambda_id, gateway_id);
+    assert!(is_uuid(&lambda_id), "{lambda_id}");
+    let second = probed(&request(addr, "GET", "/http/probe", &[], Vec::new()).await).0;
+    assert_ne!(second, lambda_id, "a new id per invocation");
+
+    // A function error: REST 502, HTTP API 500 (payload 2.0 and 1.0 alike).
+    let rest_502 = (502, json!({"message": "Internal server error"}));
+    let http_500 = (500, json!({"message": "Internal Server Error"}));
+    let answer = request(addr, "GET", "/rest/probe?fail=1", &[], Vec::new()).await;
+    assert_eq!((answer.status, answer.body), rest_502);
+    let answer = request(addr, "GET", "/http/probe?fail=1", &[], Vec::new()).await;
+    assert_eq!((answer.status, answer.body.clone()), http_500);
+    assert!(answer.headers.contains_key("apigw-requestid"));
+    let answer = request(addr, "GET", "/v1/probe?fail=1", &[], Vec::new()).await;
+    assert_eq!((answer.status, answer.body), http_500);
+
+    // The function's own 3 s timeout, well inside the integration timeout: the same answers.
+    let answer = request(addr, "GET", "/rest/probe?sleep_ms=5000", &[], Vec::new()).await;
+    assert_eq!((answer.status, answer.body), rest_502);
+    let answer = request(addr, "GET", "/http/probe?sleep_ms=5000", &[], Vec::new()).await;
+    assert_eq!((answer.status, answer.body), http_500);
+
+    // Past the 500 ms integration timeout: REST 504, HTTP API 503; the function runs on to its
+    // end (it writes the marker 2.5 s in, inside its 3 s timeout).
+    let cases = [
+        (
+            "/rest/short",
+            504,
+            json!({"message": "Endpoint request timed out"}),
+        ),
+        (
+            "/http/short",
+            503,
+            json!({"message": "Service Unavailable"}),
+        ),
+        ("/v1/probe", 503, json!({"message": "Service Unavailable"})),
+    ];
+    for (path, status, body) in cases {
+        let file = marker(&format!("ran{}", path.replace('/', "-")));
+        let query = format!("{path}?sleep_ms=2500&touch={}", file.display());
+        let answer = request(addr, "GET", &query, &[], Vec::new()).await;
+        assert_eq!((answer.status, answer.body), (status, body), "{path}");
+        assert!(
+            !file.exists(),
+            "{path}: the gateway answered before the function ended"
+        );
+        assert!(is_uuid(&ran_on(&file).await), "{path}");
+    }
+    // Quick answers on the same routes are unaffected; the 1.0 event is the REST shape.
+    let (_, event) = probed(&request(addr, "GET", "/v1/probe", &[], Vec::new()).await);
+    assert_eq!(event["version"], "1.0");
+    assert_eq!(event["requestContext"]["stage"], "$default");
+    assert!(
+        event["headers"]["host"].is_string(),
+        "lowercase names: {event}"
+    );
+
+    // REST binaryMediaTypes: a request body is base64 only when its type is one of them...
+    let png = vec![0u8, 159, 146, 150, 255];
+    let upload = |content_type: &'static str| {
+        let body = png.clone();
+        async move {
+            let headers = [("content-type", content_type)];
+            request(addr, "POST", "/rest/probe", &headers, body).await
+        }
+    };
+    let (_, event) = probed(&upload("image/png").await);
+    assert_eq!(
+        (&event["body"], &event["isBase64Encoded"]),
+        (&json!("AJ+Slv8="), &json!(true))
+    );
+    let (_, event) = probed(&upload("application/octet-stream").await);
+    assert_eq!(
+        (&event["body"], &event["isBase64Encoded"]),
+        (
+            &json!("\u{0}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}"),
+            &json!(false)
+        ),
+        "not a binary media type: passed as UTF-8 text"
+    );
+    // ... and a base64 result is decoded only when the first Accept type is one of them.
+    let binary = |path: &'static str, accept: &'static str| async move {
+        request(addr, "GET", path, &[("accept", accept)], Vec::new()).await
+    };
+    let answer = binary("/rest/probe?binary=1", "image/png").await;
+    assert_eq!(answer.headers["content-length"], "5", "{answer:?}");
+    assert_eq!(answer.body, json!("\u{0}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}"));
+    let answer = binary("/rest/probe?binary=1", "*/*").await;
+    assert_eq!(
+        (answer.status, answer.body),
+        (200, json!("AJ+Slv8=")),
+        "sent as the base64 text it is"
+    );
+    // HTTP APIs always decode.
+    let answer = binary("/http/probe?binary=1", "*/*").await;
+    assert_eq!(answer.headers["content-length"], "5", "{answer:?}");
 }

@@ -110,16 +110,16 @@ async fn a_python_bootstrap_serves_through_api_gateway() {
         "a function URL event"
     );
 
-    // A result API Gateway cannot turn into a response: 502.
+    // A result an HTTP API cannot turn into a response: 500.
     let answer = request(addr, "GET", "/malformed", &[], Vec::new()).await;
     assert_eq!(
         (answer.status, &answer.body),
-        (502, &json!({"message": "Internal server error"}))
+        (500, &json!({"message": "Internal Server Error"}))
     );
 
-    // Past the function's 1 s timeout: the instance is killed, API Gateway answers 504.
+    // Past the function's 1 s timeout: the instance is killed, the HTTP API answers 500.
     let answer = request(addr, "GET", "/slow", &[], Vec::new()).await;
-    assert_eq!(answer.status, 504, "{answer:?}");
+    assert_eq!(answer.status, 500, "{answer:?}");
     // ... and the next request gets a fresh instance.
     let answer = request(addr, "GET", "/again", &[], Vec::new()).await;
     assert_eq!(answer.status, 201, "{answer:?}");

@@ -3,19 +3,24 @@
 //! Pure functions over `http` types, no I/O: [`RouteTable::find`] picks the route for a request,
 //! [`to_event`] builds the event API Gateway (REST payload 1.0, HTTP API payload 2.0), a Lambda
 //! function URL or an ALB would send, and [`from_result`] turns the function's result into the
-//! HTTP response those services would return. The `not_found`, `function_error`, `timeout` and
-//! `payload_too_large` helpers are the answers API Gateway gives on its own.
+//! HTTP response those services would return. The `not_found`, `integration_error`,
+//! `integration_timeout` and `payload_too_large` helpers are the answers API Gateway gives on its
+//! own.
 
 pub mod request;
 pub mod response;
 pub mod route;
 
-pub use request::{EventError, EventOptions, MappedEvent, to_event};
+pub use request::{EventError, EventOptions, MappedEvent, accepts_binary, to_event};
 pub use response::{
-    MAX_REQUEST_BODY, ResultError, from_result, function_error, internal_server_error, not_found,
-    payload_too_large, request_timeout, timeout, try_from_result,
+    MAX_REQUEST_BODY, ResultError, from_result, from_result_with, integration_error,
+    integration_timeout, internal_server_error, not_found, payload_too_large, request_timeout,
+    try_from_result, try_from_result_with,
 };
-pub use route::{PayloadFormat, Route, RouteError, RouteMatch, RouteTable};
+pub use route::{
+    HTTP_INTEGRATION_TIMEOUT, PayloadFormat, REST_INTEGRATION_TIMEOUT, Route, RouteError,
+    RouteMatch, RouteTable,
+};
 
 #[cfg(test)]
 mod tests;

@@ -21,11 +21,11 @@ use aws_lambda_events::lambda_function_urls::{
 use aws_lambda_events::query_map::QueryMap;
 use base64::Engine;
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, COOKIE, HOST, USER_AGENT};
+use http::header::{ACCEPT, CONTENT_TYPE, COOKIE, HOST, USER_AGENT};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Version};
 use serde_json::Value;
 
-use super::route::{PayloadFormat, RouteMatch, percent_decode};
+use super::route::{PayloadFormat, Route, RouteMatch, percent_decode};
 use crate::clock;
 
 /// The API id the emulator reports (`requestContext.apiId`), the one `sam local` uses too.
@@ -49,8 +49,9 @@ pub struct EventOptions {
     pub stage: String,
     /// Stage variables (`stageVariables`); `null` when empty, as AWS sends it.
     pub stage_variables: HashMap<String, String>,
-    /// REST API `binaryMediaTypes` (`image/png`, `image/*`, `*/*`): request bodies of these
-    /// content types are base64-encoded.
+    /// REST API `binaryMediaTypes` (`image/png`, `image/*`, `*/*`) of every REST route, on top
+    /// of the route's own API's ([`Route::binary_media_types`]): request bodies of these content
+    /// types are base64-encoded, and see [`accepts_binary`].
     pub binary_media_types: Vec<String>,
     /// The region in the ALB target group ARN.
     pub region: String,
@@ -367,15 +368,19 @@ fn is_text_type(content_type: Option<&str>) -> bool {
         )
 }
 
-/// Whether a content type matches one of a REST API's `binaryMediaTypes`.
-fn is_binary_media_type(content_type: Option<&str>, binary_media_types: &[String]) -> bool {
-    let mime = content_type
+/// Whether a media type (a `Content-Type` or `Accept` value; parameters ignored) matches one of
+/// a REST API's `binaryMediaTypes`, which may end in `/*` or be `*/*`.
+fn is_binary_media_type<'t>(
+    media_type: Option<&str>,
+    binary_media_types: impl IntoIterator<Item = &'t String>,
+) -> bool {
+    let mime = media_type
         .and_then(|ct| ct.split(';').next())
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
     let (ty, _) = mime.split_once('/').unwrap_or((mime.as_str(), ""));
-    binary_media_types.iter().any(|b| {
+    binary_media_types.into_iter().any(|b| {
         let b = b.trim().to_ascii_lowercase();
         b == "*/*"
             || (!mime.is_empty() && b == mime)
@@ -384,12 +389,51 @@ fn is_binary_media_type(content_type: Option<&str>, binary_media_types: &[String
     })
 }
 
+/// The `binaryMediaTypes` that apply to `route`: its API's and the gateway-wide ones.
+fn binary_media_types<'a>(
+    route: &'a Route,
+    options: &'a EventOptions,
+) -> impl Iterator<Item = &'a String> {
+    route
+        .binary_media_types()
+        .iter()
+        .chain(&options.binary_media_types)
+}
+
+/// Whether a REST API answers `headers`' request with binary: its first `Accept` media type is
+/// one of the `binaryMediaTypes` (then a result body marked `isBase64Encoded` is decoded; else it
+/// is sent as the base64 text it is).
+///
+/// "API Gateway uses the first Accept header from clients to determine if a response should
+/// return binary media":
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/lambda-proxy-binary-media.html>,
+/// <https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings-workflow.html>.
+pub fn accepts_binary(headers: &HeaderMap, route: &Route, options: &EventOptions) -> bool {
+    let first = headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next());
+    is_binary_media_type(first, binary_media_types(route, options))
+}
+
 /// The body as the event carries it: `(body, isBase64Encoded)`; base64 when `binary` says so or
 /// when the bytes are not UTF-8 (a JSON string cannot carry them otherwise).
 fn encode_body(body: &Bytes, binary: bool) -> (String, bool) {
     match std::str::from_utf8(body) {
         Ok(text) if !binary => (text.to_owned(), false),
         _ => (base64::engine::general_purpose::STANDARD.encode(body), true),
+    }
+}
+
+/// A REST API request body as the event carries it: base64 only when its content type is one of
+/// the `binaryMediaTypes`; otherwise it is text, and bytes that are not UTF-8 are replaced
+/// (U+FFFD), as API Gateway passes a payload it does not treat as binary as a UTF-8 string
+/// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings-workflow.html>).
+fn rest_body(body: &Bytes, binary: bool) -> (String, bool) {
+    if binary {
+        encode_body(body, true)
+    } else {
+        (String::from_utf8_lossy(body).into_owned(), false)
     }
 }
 
@@ -495,12 +539,16 @@ fn v1_event(
     ctx.apiid = Some(API_ID.to_owned());
 
     let body = (!parts.body().is_empty()).then(|| {
-        let binary = if http_api {
-            !is_text_type(parts.content_type())
+        if http_api {
+            // HTTP APIs base64 every body whose content type is not text, in either format.
+            encode_body(parts.body(), !is_text_type(parts.content_type()))
         } else {
-            is_binary_media_type(parts.content_type(), &options.binary_media_types)
-        };
-        encode_body(parts.body(), binary)
+            let types = binary_media_types(&matched.route, options);
+            rest_body(
+                parts.body(),
+                is_binary_media_type(parts.content_type(), types),
+            )
+        }
     });
 
     let mut ev = ApiGatewayProxyRequest::default();
@@ -536,8 +584,10 @@ fn v1_event(
             // HTTP APIs mark the format; their header names are lowercase.
             obj.insert("version".to_owned(), Value::from("1.0"));
         } else {
-            // REST APIs pass header names as the client wrote them; HTTP/1.1 clients write them
-            // in title case, and the `http` crate has already lowercased them.
+            // REST APIs pass header names as the client wrote them (HTTP APIs lowercase them).
+            // The original case is gone (the `http` crate lowercases names), so this writes
+            // them as HTTP/1.1 clients usually do, and as API Gateway adds its own
+            // (`X-Forwarded-For`, `X-Amzn-Trace-Id`): in title case.
             for key in ["headers", "multiValueHeaders"] {
                 if let Some(Value::Object(map)) = obj.remove(key) {
                     let titled = map.into_iter().map(|(k, v)| (title_case(&k), v)).collect();

@@ -34,26 +34,63 @@ pub enum ResultError {
 /// A JSON error body response: `{"message": …}` with `application/json`.
 fn message(status: StatusCode, text: &str) -> Response<Bytes> {
     let body = serde_json::json!({ "message": text }).to_string();
-    let mut res = Response::new(Bytes::from(body));
+    raw_message(status, Bytes::from(body))
+}
+
+/// An error response with `body` as it is, `application/json`.
+fn raw_message(status: StatusCode, body: Bytes) -> Response<Bytes> {
+    let mut res = Response::new(body);
     *res.status_mut() = status;
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     res
 }
 
-/// 502 `{"message":"Internal server error"}`: a malformed result or a failed invocation.
+/// A REST API's answer to a failed integration: 502 `{"message": "Internal server error"}` (the
+/// spacing is REST's own).
+///
+/// "If the function runs but returns an error, or returns a response in the wrong format, API
+/// Gateway returns a 502": <https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html>.
 pub fn internal_server_error() -> Response<Bytes> {
-    message(StatusCode::BAD_GATEWAY, "Internal server error")
+    raw_message(
+        StatusCode::BAD_GATEWAY,
+        Bytes::from_static(br#"{"message": "Internal server error"}"#),
+    )
 }
 
-/// The answer to an invocation that ended in a function error (unhandled error, crash): 502.
-pub fn function_error() -> Response<Bytes> {
-    internal_server_error()
+/// The answer to an invocation that failed (an unhandled error, a crash, the function's own
+/// timeout) or whose result is malformed.
+///
+/// REST APIs (and function URLs and ALBs here) answer [`internal_server_error`]; HTTP APIs, in
+/// either payload format, answer 500 `{"message":"Internal Server Error"}`
+/// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html>).
+pub fn integration_error(format: PayloadFormat) -> Response<Bytes> {
+    match format {
+        PayloadFormat::Http | PayloadFormat::HttpV1 => {
+            message(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+        }
+        PayloadFormat::Rest | PayloadFormat::FunctionUrl | PayloadFormat::Alb => {
+            internal_server_error()
+        }
+    }
 }
 
-/// The answer when the invocation timed out: 504 `{"message":"Endpoint request timed out"}`.
-pub fn timeout() -> Response<Bytes> {
-    message(StatusCode::GATEWAY_TIMEOUT, "Endpoint request timed out")
+/// The answer when the integration timeout passed before the function answered (the function
+/// itself runs on): REST APIs 504 `{"message": "Endpoint request timed out"}`, HTTP APIs 503
+/// `{"message":"Service Unavailable"}`.
+///
+/// The timeouts are those of <https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html>
+/// (see [`super::Route::integration_timeout`]); function URLs and ALBs have none.
+pub fn integration_timeout(format: PayloadFormat) -> Response<Bytes> {
+    match format {
+        PayloadFormat::Http | PayloadFormat::HttpV1 => {
+            message(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+        }
+        PayloadFormat::Rest | PayloadFormat::FunctionUrl | PayloadFormat::Alb => raw_message(
+            StatusCode::GATEWAY_TIMEOUT,
+            Bytes::from_static(br#"{"message": "Endpoint request timed out"}"#),
+        ),
+    }
 }
 
 /// The answer when no route matches: 404 `{"message":"Not Found"}` for HTTP APIs (either payload
@@ -88,20 +125,45 @@ pub fn request_timeout() -> Response<Bytes> {
     message(StatusCode::REQUEST_TIMEOUT, "Request Timeout")
 }
 
-/// Maps a function result to the HTTP response; a malformed result becomes
-/// [`internal_server_error`].
+/// Maps a function result to the HTTP response; a malformed result becomes the format's
+/// [`integration_error`]. A body marked `isBase64Encoded` is decoded.
 pub fn from_result(format: PayloadFormat, result: &[u8]) -> Response<Bytes> {
-    try_from_result(format, result).unwrap_or_else(|_| internal_server_error())
+    from_result_with(format, result, true)
+}
+
+/// [`from_result`], decoding a body marked `isBase64Encoded` only when `decode_base64` says so
+/// (see [`try_from_result_with`]).
+pub fn from_result_with(
+    format: PayloadFormat,
+    result: &[u8],
+    decode_base64: bool,
+) -> Response<Bytes> {
+    try_from_result_with(format, result, decode_base64)
+        .unwrap_or_else(|_| integration_error(format))
 }
 
 /// Maps a function result to the HTTP response, saying why a malformed result is malformed.
 ///
 /// Payload format 1.0 (REST APIs, HTTP APIs set to 1.0) and ALBs require an object with
-/// `statusCode`. HTTP APIs (2.0) and function URLs infer a response from any other valid JSON: 200, `content-type: application/json`, the result as
-/// body (an HTTP API sends a JSON string result as its text; a function URL sends the JSON).
+/// `statusCode`. HTTP APIs (2.0) and function URLs infer a response from any other valid JSON:
+/// 200, `content-type: application/json`, the result as body (an HTTP API sends a JSON string
+/// result as its text; a function URL sends the JSON).
 pub fn try_from_result(
     format: PayloadFormat,
     result: &[u8],
+) -> Result<Response<Bytes>, ResultError> {
+    try_from_result_with(format, result, true)
+}
+
+/// [`try_from_result`], where `decode_base64` says whether a body marked `isBase64Encoded` is
+/// decoded or sent as the base64 text it is.
+///
+/// HTTP APIs, function URLs and ALBs always decode it; a REST API only when the request's first
+/// `Accept` media type is one of its `binaryMediaTypes` (see [`super::request::accepts_binary`]).
+pub fn try_from_result_with(
+    format: PayloadFormat,
+    result: &[u8],
+    decode_base64: bool,
 ) -> Result<Response<Bytes>, ResultError> {
     let value: Value = serde_json::from_slice(result).map_err(|_| ResultError::NotJson)?;
     let structured = value.as_object().filter(|o| o.contains_key("statusCode"));
@@ -122,7 +184,7 @@ pub fn try_from_result(
             }
         };
     };
-    structured_response(format, obj)
+    structured_response(format, obj, decode_base64)
 }
 
 /// A header value from JSON: strings as they are, numbers and booleans as text, `null` skipped.
@@ -151,6 +213,7 @@ fn object_field<'a>(
 fn structured_response(
     format: PayloadFormat,
     obj: &Map<String, Value>,
+    decode_base64: bool,
 ) -> Result<Response<Bytes>, ResultError> {
     let status = match obj.get("statusCode") {
         Some(Value::Number(n)) => n.as_u64(),
@@ -223,7 +286,7 @@ fn structured_response(
     };
     let body = match obj.get("body") {
         None | Some(Value::Null) => Bytes::new(),
-        Some(Value::String(s)) if is_base64 => Bytes::from(
+        Some(Value::String(s)) if is_base64 && decode_base64 => Bytes::from(
             base64::engine::general_purpose::STANDARD
                 .decode(s.trim())
                 .map_err(|_| ResultError::BadBase64)?,

@@ -7,6 +7,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::time::Duration;
 
 use http::Method;
 
@@ -99,6 +100,12 @@ pub enum PayloadFormat {
     Alb,
 }
 
+/// A REST API's default (and, without a quota increase, longest) integration timeout: 29 s.
+pub const REST_INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
+
+/// An HTTP API's default and longest integration timeout: 30 s.
+pub const HTTP_INTEGRATION_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// One segment of a route path template.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Segment {
@@ -116,6 +123,10 @@ pub struct Route {
     segments: Vec<Segment>,
     function: String,
     format: PayloadFormat,
+    /// The integration timeout set on the route; `None` takes the format's default.
+    integration_timeout: Option<Duration>,
+    /// The `binaryMediaTypes` of the REST API the route belongs to.
+    binary_media_types: Vec<String>,
 }
 
 /// Characters API Gateway accepts in a path variable name (alphanumerics, `_`, `-`, `.`).
@@ -147,6 +158,8 @@ impl Route {
                 segments: Vec::new(),
                 function,
                 format,
+                integration_timeout: None,
+                binary_media_types: Vec::new(),
             });
         }
         let malformed = || RouteError::Malformed {
@@ -194,6 +207,8 @@ impl Route {
             segments,
             function: function.into(),
             format,
+            integration_timeout: None,
+            binary_media_types: Vec::new(),
         })
     }
 
@@ -225,6 +240,40 @@ impl Route {
     /// The payload format of the events this route sends.
     pub fn format(&self) -> PayloadFormat {
         self.format
+    }
+
+    /// Sets the integration timeout (SAM `TimeoutInMillis`): how long API Gateway waits for the
+    /// function before answering on its own.
+    pub fn with_integration_timeout(mut self, timeout: Duration) -> Self {
+        self.integration_timeout = Some(timeout);
+        self
+    }
+
+    /// How long API Gateway waits for the function: the route's own setting, else the default
+    /// of its API type. `None` for function URLs and ALBs, which wait as long as the function
+    /// runs.
+    ///
+    /// The defaults are the longest AWS allows: 29 s for REST APIs, 30 s for HTTP APIs
+    /// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html>, and
+    /// `TimeoutInMillis` of `AWS::ApiGateway::Method` Integration / `AWS::ApiGatewayV2::Integration`).
+    pub fn integration_timeout(&self) -> Option<Duration> {
+        let default = match self.format {
+            PayloadFormat::Rest => Some(REST_INTEGRATION_TIMEOUT),
+            PayloadFormat::Http | PayloadFormat::HttpV1 => Some(HTTP_INTEGRATION_TIMEOUT),
+            PayloadFormat::FunctionUrl | PayloadFormat::Alb => None,
+        };
+        default.map(|d| self.integration_timeout.unwrap_or(d))
+    }
+
+    /// Sets the `binaryMediaTypes` of the route's REST API (`image/png`, `image/*`, `*/*`).
+    pub fn with_binary_media_types(mut self, types: Vec<String>) -> Self {
+        self.binary_media_types = types;
+        self
+    }
+
+    /// The `binaryMediaTypes` of the route's REST API (empty for other formats).
+    pub fn binary_media_types(&self) -> &[String] {
+        &self.binary_media_types
     }
 
     /// Matches a raw (still percent-encoded) request path; the parameters are decoded.

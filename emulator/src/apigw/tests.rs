@@ -327,11 +327,27 @@ fn rest_path_stays_encoded_and_parameters_are_decoded() {
 #[test]
 fn rest_binary_bodies() {
     let png = [0x89, b'P', b'N', b'G', 0, 0xFF];
-    // Not UTF-8: base64 whatever the content type.
+    // Without binaryMediaTypes a REST API passes any body as UTF-8 text: bytes that are not
+    // UTF-8 are replaced, and isBase64Encoded stays false.
     let ev = event(
         PayloadFormat::Rest,
         "POST /up",
         &request("POST", "/up", &[("content-type", "image/png")], &png),
+    );
+    assert_eq!(
+        (ev["body"].as_str(), ev["isBase64Encoded"].as_bool()),
+        (Some("\u{FFFD}PNG\0\u{FFFD}"), Some(false))
+    );
+    // A content type among binaryMediaTypes: base64, UTF-8 or not.
+    let opts = EventOptions {
+        binary_media_types: vec!["application/octet-stream".into(), "image/*".into()],
+        ..EventOptions::default()
+    };
+    let ev = map(
+        PayloadFormat::Rest,
+        "POST /up",
+        &request("POST", "/up", &[("content-type", "image/png")], &png),
+        &opts,
     );
     assert_eq!(ev["isBase64Encoded"], true);
     assert_eq!(
@@ -340,11 +356,6 @@ fn rest_binary_bodies() {
             .unwrap(),
         png
     );
-    // UTF-8 text of a binary media type: base64 too.
-    let opts = EventOptions {
-        binary_media_types: vec!["application/octet-stream".into(), "image/*".into()],
-        ..EventOptions::default()
-    };
     let req = request(
         "POST",
         "/up",
@@ -373,6 +384,83 @@ fn rest_binary_bodies() {
         (ev["body"].as_str(), ev["isBase64Encoded"].as_bool()),
         (Some("{}"), Some(false))
     );
+}
+
+#[test]
+fn a_routes_own_binary_media_types_apply_to_its_rest_events() {
+    let route = Route::parse("POST /up", "fn", PayloadFormat::Rest)
+        .unwrap()
+        .with_binary_media_types(vec!["*/*".into()]);
+    let table = RouteTable::new(vec![route]).unwrap();
+    let req = request("POST", "/up", &[("content-type", "text/plain")], b"hi");
+    let matched = table.find(req.method(), "/up").unwrap();
+    let ev = super::to_event(&req, peer("10.1.2.3"), &matched, &EventOptions::default())
+        .unwrap()
+        .event;
+    // `*/*` makes every body binary, text included.
+    assert_eq!(
+        (ev["body"].as_str(), ev["isBase64Encoded"].as_bool()),
+        (Some("aGk="), Some(true))
+    );
+}
+
+#[test]
+fn rest_answers_binary_when_the_first_accept_type_is_binary() {
+    let route = Route::parse("GET /img", "fn", PayloadFormat::Rest)
+        .unwrap()
+        .with_binary_media_types(vec!["image/png".into(), "application/*".into()]);
+    let opts = EventOptions::default();
+    let accepts = |accept: Option<&str>| {
+        let mut headers = HeaderMap::new();
+        if let Some(a) = accept {
+            headers.insert(http::header::ACCEPT, HeaderValue::from_str(a).unwrap());
+        }
+        accepts_binary(&headers, &route, &opts)
+    };
+    assert!(accepts(Some("image/png")));
+    assert!(accepts(Some("image/png;q=0.9, text/html")));
+    assert!(accepts(Some("application/pdf")));
+    // Only the first media type counts; `*/*` is not `image/png`.
+    assert!(!accepts(Some("text/html, image/png")));
+    assert!(!accepts(Some("*/*")));
+    assert!(!accepts(None));
+    // With `*/*` among the types, every request is answered in binary.
+    let all = route.clone().with_binary_media_types(vec!["*/*".into()]);
+    assert!(accepts_binary(&HeaderMap::new(), &all, &opts));
+
+    // The result body is decoded only then; otherwise the base64 text goes out as it is.
+    let result = br#"{"statusCode":200,"headers":{"content-type":"image/png"},"body":"AJ+Slv8=","isBase64Encoded":true}"#;
+    let decoded = from_result_with(PayloadFormat::Rest, result, true);
+    assert_eq!(decoded.body().as_ref(), [0, 159, 146, 150, 255]);
+    let kept = from_result_with(PayloadFormat::Rest, result, false);
+    assert_eq!(kept.body().as_ref(), b"AJ+Slv8=");
+    assert_eq!(kept.status(), StatusCode::OK);
+    // HTTP APIs always decode.
+    let http = from_result(PayloadFormat::Http, result);
+    assert_eq!(http.body().as_ref(), [0, 159, 146, 150, 255]);
+}
+
+#[test]
+fn integration_timeouts_default_to_the_api_types_limits() {
+    let timeout = |format| {
+        Route::parse("GET /a", "fn", format)
+            .unwrap()
+            .integration_timeout()
+    };
+    // https://docs.aws.amazon.com/apigateway/latest/developerguide/limits.html
+    assert_eq!(timeout(PayloadFormat::Rest), Some(Duration::from_secs(29)));
+    assert_eq!(timeout(PayloadFormat::Http), Some(Duration::from_secs(30)));
+    assert_eq!(
+        timeout(PayloadFormat::HttpV1),
+        Some(Duration::from_secs(30))
+    );
+    // Function URLs and ALBs wait for the function.
+    assert_eq!(timeout(PayloadFormat::FunctionUrl), None);
+    assert_eq!(timeout(PayloadFormat::Alb), None);
+    let set = Route::parse("GET /a", "fn", PayloadFormat::Http)
+        .unwrap()
+        .with_integration_timeout(Duration::from_millis(250));
+    assert_eq!(set.integration_timeout(), Some(Duration::from_millis(250)));
 }
 
 // ---------------------------------------------------------------- HTTP API (payload 2.0)
@@ -886,7 +974,7 @@ fn v2_infers_a_response_from_any_other_json() {
 }
 
 #[test]
-fn malformed_results_are_502() {
+fn malformed_results_are_integration_errors() {
     let cases: &[(PayloadFormat, &str, ResultError)] = &[
         (PayloadFormat::Http, "not json", ResultError::NotJson),
         (PayloadFormat::Http, "", ResultError::NotJson),
@@ -969,9 +1057,19 @@ fn malformed_results_are_502() {
             *err,
             "{result}"
         );
+        // A malformed result is a failed integration: REST 502, HTTP APIs 500.
         let res = from_result(*format, result.as_bytes());
-        assert_eq!(res.status(), StatusCode::BAD_GATEWAY);
-        assert_eq!(body_of(&res), r#"{"message":"Internal server error"}"#);
+        let expected = match format {
+            PayloadFormat::Http | PayloadFormat::HttpV1 => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"message":"Internal Server Error"}"#,
+            ),
+            _ => (
+                StatusCode::BAD_GATEWAY,
+                r#"{"message": "Internal server error"}"#,
+            ),
+        };
+        assert_eq!((res.status(), body_of(&res).as_str()), expected, "{result}");
         assert_eq!(res.headers()["content-type"], "application/json");
     }
     // Accepted leniencies: a numeric string status, an absent body, bare multi-value strings.
@@ -1004,15 +1102,46 @@ fn gateway_answers() {
             r#"{"message":"Missing Authentication Token"}"#.to_owned()
         )
     );
-    let fe = function_error();
+    // A function error, a crash, the function's own timeout or a malformed result: REST APIs
+    // 502 (https://docs.aws.amazon.com/lambda/latest/dg/services-apigateway-errors.html), HTTP
+    // APIs 500 in either payload format
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-troubleshooting-lambda.html).
+    let failed = |format| {
+        let res = integration_error(format);
+        (res.status(), body_of(&res))
+    };
+    let rest_502 = (
+        StatusCode::BAD_GATEWAY,
+        r#"{"message": "Internal server error"}"#.to_owned(),
+    );
+    let http_500 = (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        r#"{"message":"Internal Server Error"}"#.to_owned(),
+    );
+    assert_eq!(failed(PayloadFormat::Rest), rest_502);
+    assert_eq!(failed(PayloadFormat::Http), http_500);
+    assert_eq!(failed(PayloadFormat::HttpV1), http_500);
+    let res = internal_server_error();
+    assert_eq!((res.status(), body_of(&res)), rest_502);
+    // The integration timeout: REST 504, HTTP APIs 503 (either payload format).
+    let timed_out = |format| {
+        let res = integration_timeout(format);
+        assert_eq!(res.headers()["content-type"], "application/json");
+        (res.status(), body_of(&res))
+    };
     assert_eq!(
-        (fe.status(), body_of(&fe)),
+        timed_out(PayloadFormat::Rest),
         (
-            StatusCode::BAD_GATEWAY,
-            r#"{"message":"Internal server error"}"#.to_owned()
+            StatusCode::GATEWAY_TIMEOUT,
+            r#"{"message": "Endpoint request timed out"}"#.to_owned()
         )
     );
-    assert_eq!(timeout().status(), StatusCode::GATEWAY_TIMEOUT);
+    let http_503 = (
+        StatusCode::SERVICE_UNAVAILABLE,
+        r#"{"message":"Service Unavailable"}"#.to_owned(),
+    );
+    assert_eq!(timed_out(PayloadFormat::Http), http_503);
+    assert_eq!(timed_out(PayloadFormat::HttpV1), http_503);
     let big = payload_too_large();
     assert_eq!(
         (big.status(), body_of(&big)),
@@ -1209,10 +1338,11 @@ fn http_api_payload_1_0_has_the_documented_shape() {
         (Some("YWI="), Some(true))
     );
 
-    // Responses are read as 1.0: no inference; no route is a 404.
+    // Responses are read as 1.0 (no inference) with HTTP API answers: a malformed one is a 500,
+    // no route is a 404.
     assert_eq!(
         from_result(PayloadFormat::HttpV1, br#""hi""#).status(),
-        StatusCode::BAD_GATEWAY
+        StatusCode::INTERNAL_SERVER_ERROR
     );
     assert_eq!(
         from_result(PayloadFormat::HttpV1, br#"{"statusCode":201}"#).status(),

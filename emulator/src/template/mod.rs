@@ -165,19 +165,31 @@ pub struct RouteSpec {
     pub path: String,
     /// The event format the function receives.
     pub payload: Payload,
+    /// The integration timeout (SAM `TimeoutInMillis`); `None` for the API type's default.
+    pub integration_timeout: Option<Duration>,
+    /// The `binaryMediaTypes` of the REST API the route belongs to (`image/png`, `*/*`).
+    pub binary_media_types: Vec<String>,
 }
 
 impl RouteSpec {
     /// The route key of the catch-all route.
     pub const DEFAULT: &'static str = "$default";
 
+    /// A route for `method` (`None`: `ANY`) and `path` in `payload` format, with the API's
+    /// defaults.
+    pub fn new(method: Option<String>, path: impl Into<String>, payload: Payload) -> Self {
+        RouteSpec {
+            method,
+            path: path.into(),
+            payload,
+            integration_timeout: None,
+            binary_media_types: Vec::new(),
+        }
+    }
+
     /// The `$default` route in `payload` format.
     pub fn default_route(payload: Payload) -> Self {
-        RouteSpec {
-            method: None,
-            path: Self::DEFAULT.to_owned(),
-            payload,
-        }
+        Self::new(None, Self::DEFAULT, payload)
     }
 
     /// Whether this is the `$default` route.
@@ -193,6 +205,16 @@ impl RouteSpec {
         }
         format!("{} {}", self.method.as_deref().unwrap_or("ANY"), self.path)
     }
+
+    /// The front's route for this one, invoking `function`.
+    pub fn route(&self, function: &str) -> Result<crate::apigw::Route, crate::apigw::RouteError> {
+        let mut route = crate::apigw::Route::parse(&self.key(), function, self.payload.format())?
+            .with_binary_media_types(self.binary_media_types.clone());
+        if let Some(timeout) = self.integration_timeout {
+            route = route.with_integration_timeout(timeout);
+        }
+        Ok(route)
+    }
 }
 
 /// The API Gateway event format a route delivers.
@@ -202,6 +224,8 @@ pub enum Payload {
     Rest,
     /// HTTP API, payload format 2.0.
     Http,
+    /// HTTP API set to payload format 1.0: the REST-shaped event, HTTP API answers.
+    HttpV1,
     /// An Application Load Balancer target group (Cargo metadata `payload = "alb"`).
     Alb,
 }
@@ -216,11 +240,21 @@ impl Payload {
         }
     }
 
+    /// An HTTP API's `PayloadFormatVersion`: `"1.0"` → [`Payload::HttpV1`], `"2.0"` →
+    /// [`Payload::Http`].
+    pub fn from_http_api_version(version: &str) -> Option<Self> {
+        match Self::from_version(version)? {
+            Payload::Rest => Some(Payload::HttpV1),
+            other => Some(other),
+        }
+    }
+
     /// The event format the front builds for routes of this payload.
     pub fn format(self) -> crate::apigw::PayloadFormat {
         match self {
             Payload::Rest => crate::apigw::PayloadFormat::Rest,
             Payload::Http => crate::apigw::PayloadFormat::Http,
+            Payload::HttpV1 => crate::apigw::PayloadFormat::HttpV1,
             Payload::Alb => crate::apigw::PayloadFormat::Alb,
         }
     }
@@ -228,7 +262,7 @@ impl Payload {
     /// The payload format version: `"1.0"` or `"2.0"` (`"alb"` for a load balancer).
     pub fn version(self) -> &'static str {
         match self {
-            Payload::Rest => "1.0",
+            Payload::Rest | Payload::HttpV1 => "1.0",
             Payload::Http => "2.0",
             Payload::Alb => "alb",
         }
@@ -555,11 +589,7 @@ pub(crate) fn parse_route_key(key: &str, payload: Payload) -> Result<RouteSpec, 
     };
     let method = parse_method(method)?;
     validate_path(path)?;
-    Ok(RouteSpec {
-        method,
-        path: path.to_owned(),
-        payload,
-    })
+    Ok(RouteSpec::new(method, path, payload))
 }
 
 /// Checks a timeout in seconds (1 to 900).
@@ -571,6 +601,43 @@ pub(crate) fn check_timeout(seconds: i64) -> Result<Duration, Problem> {
             format!("a timeout is a whole number of seconds from 1 to {MAX_TIMEOUT_SECS}"),
         )),
     }
+}
+
+/// The shortest integration timeout API Gateway accepts, in ms.
+pub const MIN_INTEGRATION_TIMEOUT_MS: u64 = 50;
+
+/// Checks an integration timeout (`TimeoutInMillis`) of a route of `payload`: 50 ms to 29 s for
+/// REST APIs, to 30 s for HTTP APIs (SAM `Api` and `HttpApi` events,
+/// <https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-function-api.html>;
+/// `AWS::ApiGatewayV2::Integration` `TimeoutInMillis`).
+pub(crate) fn check_integration_timeout(ms: i64, payload: Payload) -> Result<Duration, Problem> {
+    let (max, api) = match payload {
+        Payload::Rest => (
+            crate::apigw::REST_INTEGRATION_TIMEOUT,
+            "a REST API (Api event)",
+        ),
+        _ => (
+            crate::apigw::HTTP_INTEGRATION_TIMEOUT,
+            "an HTTP API (HttpApi event)",
+        ),
+    };
+    let max_ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
+    match u64::try_from(ms) {
+        Ok(m) if (MIN_INTEGRATION_TIMEOUT_MS..=max_ms).contains(&m) => Ok(Duration::from_millis(m)),
+        _ => Err(Problem::invalid(
+            format!("integration timeout {ms} ms is out of API Gateway's range"),
+            format!(
+                "the integration timeout of {api} is a whole number of milliseconds from \
+                 {MIN_INTEGRATION_TIMEOUT_MS} to {max_ms}"
+            ),
+        )),
+    }
+}
+
+/// A `binaryMediaTypes` entry as written in a template: SAM and OpenAPI files may write `/` as
+/// `~1` (`image~1png`, `*~1*`).
+pub(crate) fn media_type(entry: &str) -> String {
+    entry.trim().replace("~1", "/")
 }
 
 /// Checks a memory size in MB (128 to 10240).

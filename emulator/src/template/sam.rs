@@ -2,11 +2,14 @@
 //!
 //! Read: `AWS::Serverless::Function` resources (`CodeUri`, `Handler`, `Runtime`, `Timeout`,
 //! `MemorySize`, `Environment.Variables`, `ReservedConcurrentExecutions`, `LoggingConfig`,
-//! `FunctionUrlConfig`, `Events` of type `Api` and `HttpApi`, `Metadata.BuildProperties.Binary`),
-//! with `Globals.Function` merged under each (the function's own value wins; environment
-//! variables and `LoggingConfig` fields are merged one by one). Plain `AWS::Lambda::Function`
-//! resources whose `Code` is a local path are read too (no events, no globals, as CloudFormation
-//! does). Other resource types and event types are ignored with a note.
+//! `FunctionUrlConfig`, `Events` of type `Api` and `HttpApi` (`Path`, `Method`,
+//! `TimeoutInMillis`, `HttpApi`'s `PayloadFormatVersion`; an `Api` event's REST API's
+//! `BinaryMediaTypes`, from `Globals.Api` and the `AWS::Serverless::Api` its `RestApiId` names),
+//! `Metadata.BuildProperties.Binary`), with `Globals.Function` merged under each (the function's
+//! own value wins; environment variables and `LoggingConfig` fields are merged one by one). Plain
+//! `AWS::Lambda::Function` resources whose `Code` is a local path are read too (no events, no
+//! globals, as CloudFormation does). Other resource types and event types are ignored with a
+//! note.
 //!
 //! `Handler` is kept as written: it is the instances' `_HANDLER` (a `bootstrap` script passes it
 //! to its runtime interface client, e.g. `exec python3 -m awslambdaric "$_HANDLER"`) and, for a
@@ -27,9 +30,10 @@ use serde_yaml::{Mapping, Value};
 use super::yaml::{Source, YPath, describe, key_text};
 use super::{
     ConfigError, ErrorKind, Format, FunctionSpec, LoggingFields, Payload, Problem, Project,
-    RouteSpec, check_concurrency, check_env_name, check_function_name, check_log_format,
-    check_log_group, check_log_level, check_memory, check_timeout, duplicate_route,
-    is_os_only_runtime, managed_runtime_note, parse_method, resolve_code, validate_path,
+    RouteSpec, check_concurrency, check_env_name, check_function_name, check_integration_timeout,
+    check_log_format, check_log_group, check_log_level, check_memory, check_timeout,
+    duplicate_route, is_os_only_runtime, managed_runtime_note, media_type, parse_method,
+    resolve_code, validate_path,
 };
 use crate::config::LoggingConfig;
 
@@ -59,9 +63,12 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
             "a SAM template declares its functions under Resources: as AWS::Serverless::Function",
         ));
     };
-    let globals = match optional_mapping(&src, &root, &root_path, "Globals")? {
-        Some(g) => optional_mapping(&src, g, &root_path.key("Globals"), "Function")?,
-        None => None,
+    let (globals, api_globals) = match optional_mapping(&src, &root, &root_path, "Globals")? {
+        Some(g) => (
+            optional_mapping(&src, g, &root_path.key("Globals"), "Function")?,
+            optional_mapping(&src, g, &root_path.key("Globals"), "Api")?,
+        ),
+        None => (None, None),
     };
 
     let sam = Sam {
@@ -69,6 +76,7 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
         parameters,
         resources,
         globals,
+        api_globals,
         base: &base,
     };
     let resources_path = root_path.key("Resources");
@@ -186,6 +194,8 @@ struct Sam<'a> {
     parameters: Option<&'a Mapping>,
     resources: &'a Mapping,
     globals: Option<&'a Mapping>,
+    /// `Globals.Api`: settings of the implicit REST API and every `AWS::Serverless::Api`.
+    api_globals: Option<&'a Mapping>,
     base: &'a Path,
 }
 
@@ -788,7 +798,7 @@ impl<'a> Sam<'a> {
                         Some(other) => key_text(&other),
                         None => Some("2.0".to_owned()),
                     };
-                    match version.as_deref().and_then(Payload::from_version) {
+                    match version.as_deref().and_then(Payload::from_http_api_version) {
                         Some(payload) => payload,
                         None => {
                             return Err(self.src.invalid(
@@ -807,10 +817,15 @@ impl<'a> Sam<'a> {
             Payload::Rest
         };
 
-        let (route_path, method) = match (path_field, method_field, payload, kind) {
-            (None, None, _, "HttpApi") => return Ok(Some(RouteSpec::default_route(payload))),
-            (Some(p), Some(m), _, _) => (p, m),
-            (p, _, _, _) => {
+        let mut route = match (path_field, method_field) {
+            (None, None) if kind == "HttpApi" => RouteSpec::default_route(payload),
+            (Some(route_path), Some(method)) => {
+                let method =
+                    parse_method(&method.0).map_err(|e| self.at(&method.1, id, name, e))?;
+                validate_path(&route_path.0).map_err(|e| self.at(&route_path.1, id, name, e))?;
+                RouteSpec::new(method, route_path.0, payload)
+            }
+            (p, _) => {
                 let missing = if p.is_none() { "Path" } else { "Method" };
                 let hint = if kind == "HttpApi" {
                     "give both Path and Method, or neither for the $default route"
@@ -824,13 +839,104 @@ impl<'a> Sam<'a> {
                 ));
             }
         };
-        let method = parse_method(&method.0).map_err(|e| self.at(&method.1, id, name, e))?;
-        validate_path(&route_path.0).map_err(|e| self.at(&route_path.1, id, name, e))?;
-        Ok(Some(RouteSpec {
-            method,
-            path: route_path.0,
-            payload,
-        }))
+        if let Some(v) = props.get("TimeoutInMillis") {
+            let p = props_path.key("TimeoutInMillis");
+            if let Some(ms) = self.integer(v, &p, &format!("{what}: TimeoutInMillis"))? {
+                let timeout = check_integration_timeout(ms, payload)
+                    .map_err(|e| self.at(&p, id, &format!("event `{name}`"), e))?;
+                route.integration_timeout = Some(timeout);
+            }
+        }
+        if kind == "Api" {
+            route.binary_media_types = self.binary_media_types(props)?;
+        }
+        Ok(Some(route))
+    }
+
+    /// The `BinaryMediaTypes` of the REST API an `Api` event belongs to: `Globals.Api`'s, then
+    /// those of the `AWS::Serverless::Api` its `RestApiId` names (SAM appends a resource's list
+    /// to the global one); a plain `AWS::ApiGateway::RestApi` has only its own.
+    fn binary_media_types(&self, props: &Mapping) -> Result<Vec<String>, ConfigError> {
+        let api = props.get("RestApiId").and_then(ref_name).and_then(|name| {
+            let resource = self.resources.get(name)?.as_mapping()?;
+            let kind = resource.get("Type")?.as_str()?;
+            matches!(kind, "AWS::Serverless::Api" | "AWS::ApiGateway::RestApi")
+                .then(|| (name, resource, kind == "AWS::Serverless::Api"))
+        });
+        let mut types = Vec::new();
+        let globals = match api {
+            Some((_, _, serverless)) => serverless,
+            // No RestApiId: the implicit API, which takes Globals.Api as well.
+            None => !props.contains_key("RestApiId"),
+        };
+        if globals && let Some(v) = self.api_globals.and_then(|g| g.get("BinaryMediaTypes")) {
+            let p = YPath::root()
+                .key("Globals")
+                .key("Api")
+                .key("BinaryMediaTypes");
+            types.extend(self.media_types(v, &p, "Globals.Api.BinaryMediaTypes")?);
+        }
+        if let Some((name, resource, _)) = api
+            && let Some(v) = resource
+                .get("Properties")
+                .and_then(|p| p.get("BinaryMediaTypes"))
+        {
+            let p = YPath::root()
+                .key("Resources")
+                .key(name)
+                .key("Properties")
+                .key("BinaryMediaTypes");
+            types.extend(self.media_types(v, &p, &format!("API `{name}`: BinaryMediaTypes"))?);
+        }
+        Ok(types)
+    }
+
+    /// A list of media types: a sequence of strings, or one comma-separated string (a `!Ref` to
+    /// a `CommaDelimitedList` parameter).
+    fn media_types(
+        &self,
+        value: &Value,
+        path: &YPath,
+        what: &str,
+    ) -> Result<Vec<String>, ConfigError> {
+        let hint = "BinaryMediaTypes is a list of media types such as image/png or */*";
+        let items = match self.resolve(value, path, what)? {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Sequence(items)) => items,
+            Some(Value::String(list)) => {
+                return Ok(list
+                    .split(',')
+                    .filter(|t| !t.trim().is_empty())
+                    .map(media_type)
+                    .collect());
+            }
+            Some(other) => {
+                return Err(self.src.invalid(
+                    path,
+                    format!("{what} is {}", describe(&other)),
+                    hint,
+                ));
+            }
+        };
+        let mut types = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let p = path.index(i);
+            match self.string(item, &p, what)? {
+                Some(t) if !t.trim().is_empty() => types.push(media_type(&t)),
+                Some(_) | None => {}
+            }
+        }
+        Ok(types)
+    }
+}
+
+/// The resource a `!Ref Name` / `{"Ref": Name}` (or a plain name) refers to.
+fn ref_name(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str(),
+        Value::Mapping(m) if m.len() == 1 => m.get("Ref").and_then(Value::as_str),
+        Value::String(name) => Some(name),
+        _ => None,
     }
 }
 

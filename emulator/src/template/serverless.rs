@@ -1,13 +1,14 @@
 //! Serverless Framework files (`serverless.yml`).
 //!
 //! Read: `provider.runtime`, `provider.timeout`, `provider.memorySize`, `provider.environment`,
-//! `provider.logs.lambda` and `provider.httpApi.payload` as defaults; per function `handler`,
-//! `runtime`, `timeout`, `memorySize`, `reservedConcurrency`, `environment` (merged over the
-//! provider's), `logs` (`logFormat`, `applicationLogLevel`, `systemLogLevel`, `logGroup`, merged
-//! field by field over `provider.logs.lambda`), `url`, and `events` of kind
-//! `http` (REST API, payload 1.0) and `httpApi` (HTTP API, payload 2.0 unless the provider says
-//! `1.0`), in their object form (`path`, `method`) or short form (`GET /users/{id}`, and `'*'` for
-//! the HTTP API's `$default`). `http` paths are normalised as the framework does (a leading `/`
+//! `provider.logs.lambda`, `provider.httpApi.payload` and `provider.apiGateway.binaryMediaTypes`
+//! as defaults; per function `handler`, `runtime`, `timeout`, `memorySize`,
+//! `reservedConcurrency`, `environment` (merged over the provider's), `logs` (`logFormat`,
+//! `applicationLogLevel`, `systemLogLevel`, `logGroup`, merged field by field over
+//! `provider.logs.lambda`), `url`, and `events` of kind `http` (REST API, payload 1.0) and
+//! `httpApi` (HTTP API, payload 2.0 unless the provider says `1.0`: the 1.0 event with HTTP API
+//! answers), in their object form (`path`, `method`) or short form (`GET /users/{id}`, and `'*'`
+//! for the HTTP API's `$default`). `http` paths are normalised as the framework does (a leading `/`
 //! added, empty segments dropped). The framework's own defaults apply when nothing is set: 6 s and
 //! 1024 MB. Other event kinds are ignored with a note; `${…}` variables are not evaluated and are
 //! an error where the emulator needs the value.
@@ -41,8 +42,8 @@ use super::{
     Code, ConfigError, ErrorKind, Format, FunctionSpec, LoggingFields, Payload, Problem, Project,
     RouteSpec, bootstrap_code, cargo, check_concurrency, check_env_name, check_function_name,
     check_log_format, check_log_group, check_log_level, check_memory, check_timeout,
-    duplicate_route, is_os_only_runtime, managed_runtime_note, parse_method, resolve_code,
-    validate_path,
+    duplicate_route, is_os_only_runtime, managed_runtime_note, media_type, parse_method,
+    resolve_code, validate_path,
 };
 
 /// The Serverless Framework's default timeout.
@@ -105,6 +106,7 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
             None => None,
         },
         logging: reader.provider_logging(provider, &provider_path)?,
+        binary_media_types: reader.binary_media_types(provider, &provider_path)?,
     };
 
     let functions_path = root_path.key("functions");
@@ -184,6 +186,8 @@ struct Defaults {
     runtime: Option<String>,
     /// `provider.logs.lambda`, and where it is.
     logging: (LoggingFields, YPath),
+    /// `provider.apiGateway.binaryMediaTypes`, the REST API's.
+    binary_media_types: Vec<String>,
 }
 
 /// The file being read.
@@ -347,7 +351,7 @@ impl Reader<'_> {
             Value::Number(n) => n.as_f64().map(|f| format!("{f:.1}")),
             other => self.text(other, &path, "provider.httpApi.payload")?,
         };
-        match version.as_deref().map(Payload::from_version) {
+        match version.as_deref().map(Payload::from_http_api_version) {
             None => Ok(Payload::Http),
             Some(Some(p)) => Ok(p),
             Some(None) => Err(self.src.invalid(
@@ -359,6 +363,41 @@ impl Reader<'_> {
                 "write payload: '2.0' (the default) or '1.0'",
             )),
         }
+    }
+
+    /// `provider.apiGateway.binaryMediaTypes`: the media types the REST API (`http` events)
+    /// treats as binary.
+    fn binary_media_types(
+        &self,
+        provider: &Mapping,
+        provider_path: &YPath,
+    ) -> Result<Vec<String>, ConfigError> {
+        let api_path = provider_path.key("apiGateway");
+        let Some(api) =
+            self.mapping(provider.get("apiGateway"), &api_path, "provider.apiGateway")?
+        else {
+            return Ok(Vec::new());
+        };
+        let path = api_path.key("binaryMediaTypes");
+        let what = "provider.apiGateway.binaryMediaTypes";
+        let items = match api.get("binaryMediaTypes") {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Sequence(items)) => items,
+            Some(other) => {
+                return Err(self.src.invalid(
+                    &path,
+                    format!("{what} is {}, not a list", describe(other)),
+                    "write binaryMediaTypes: as a list, e.g. ['image/png', '*/*']",
+                ));
+            }
+        };
+        let mut types = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            if let Some(t) = self.text(item, &path.index(i), what)? {
+                types.push(media_type(&t));
+            }
+        }
+        Ok(types)
     }
 
     /// Merges an `environment:` mapping into `spec.env`.
@@ -599,7 +638,11 @@ impl Reader<'_> {
             let kind = key_text(kind).unwrap_or_default();
             let body_path = event_path.key(&kind);
             let route = match kind.as_str() {
-                "http" => self.http_event(&owner, body, &body_path, notes)?,
+                "http" => {
+                    let mut route = self.http_event(&owner, body, &body_path, notes)?;
+                    route.binary_media_types = defaults.binary_media_types.clone();
+                    route
+                }
                 "httpApi" => {
                     self.http_api_event(&owner, body, &body_path, defaults.http_api_payload)?
                 }
@@ -675,11 +718,7 @@ impl Reader<'_> {
             format!("/{}", joined.join("/"))
         };
         self.check(&at, &what, validate_path(&normalised))?;
-        Ok(RouteSpec {
-            method: method_value,
-            path: normalised,
-            payload: Payload::Rest,
-        })
+        Ok(RouteSpec::new(method_value, normalised, Payload::Rest))
     }
 
     /// `- httpApi: '*'`, `- httpApi: 'GET /users/{id}'` or `- httpApi: {method, path}`.
@@ -724,11 +763,7 @@ impl Reader<'_> {
             self.check(&method_at, &what, parse_method(&method))?
         };
         self.check(&path_at, &what, validate_path(&route_path))?;
-        Ok(RouteSpec {
-            method,
-            path: route_path,
-            payload,
-        })
+        Ok(RouteSpec::new(method, route_path, payload))
     }
 }
 

@@ -100,6 +100,15 @@ fn payload_versions() {
     assert_eq!(Payload::from_version("3.0"), None);
     assert_eq!(Payload::Rest.version(), "1.0");
     assert_eq!(Payload::Http.version(), "2.0");
+    // An HTTP API's 1.0 is the REST-shaped event on an HTTP API.
+    assert_eq!(Payload::from_http_api_version("1.0"), Some(Payload::HttpV1));
+    assert_eq!(Payload::from_http_api_version("2.0"), Some(Payload::Http));
+    assert_eq!(Payload::from_http_api_version("3.0"), None);
+    assert_eq!(Payload::HttpV1.version(), "1.0");
+    assert_eq!(
+        Payload::HttpV1.format(),
+        crate::apigw::PayloadFormat::HttpV1
+    );
 }
 
 #[test]
@@ -306,7 +315,8 @@ fn example_projects_load() {
     );
     let web = &sam.functions[2];
     assert_eq!(web.routes[0], RouteSpec::default_route(Payload::Http));
-    assert_eq!(web.routes[1].payload, Payload::Rest);
+    // `PayloadFormatVersion: "1.0"` on an HttpApi event: still an HTTP API.
+    assert_eq!(web.routes[1].payload, Payload::HttpV1);
     assert!(sam.notes.iter().any(|n| n.contains("UsersTable")));
     assert!(sam.notes.iter().any(|n| n.contains("Schedule")));
     assert!(sls.notes.iter().any(|n| n.contains("schedule")));

@@ -83,16 +83,8 @@ serve = false
     assert_eq!(
         api.routes,
         [
-            RouteSpec {
-                method: Some("GET".into()),
-                path: "/users/{id}".into(),
-                payload: Payload::Http
-            },
-            RouteSpec {
-                method: None,
-                path: "/files/{proxy+}".into(),
-                payload: Payload::Http
-            },
+            RouteSpec::new(Some("GET".into()), "/users/{id}", Payload::Http),
+            RouteSpec::new(None, "/files/{proxy+}", Payload::Http),
         ]
     );
 

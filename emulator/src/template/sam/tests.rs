@@ -193,16 +193,9 @@ fn reads_every_field() {
     assert_eq!(
         users.routes,
         [
-            RouteSpec {
-                method: Some("GET".into()),
-                path: "/users/{id}".into(),
-                payload: Payload::Http
-            },
-            RouteSpec {
-                method: Some("POST".into()),
-                path: "/v1/users".into(),
-                payload: Payload::Rest
-            },
+            RouteSpec::new(Some("GET".into()), "/users/{id}", Payload::Http),
+            // An HTTP API set to payload 1.0: the REST-shaped event, HTTP API answers.
+            RouteSpec::new(Some("POST".into()), "/v1/users", Payload::HttpV1),
         ]
     );
 
@@ -294,7 +287,155 @@ Resources:
           Properties: {Path: /x, Method: get, PayloadFormatVersion: 1.0}
 ";
     let p = parse(&tmp, text).unwrap();
-    assert_eq!(p.functions[0].routes[0].payload, Payload::Rest);
+    assert_eq!(p.functions[0].routes[0].payload, Payload::HttpV1);
+}
+
+#[test]
+fn integration_timeouts_are_read_and_checked_per_api_type() {
+    let tmp = project();
+    let text = "\
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/users
+      Events:
+        Rest:
+          Type: Api
+          Properties: {Path: /rest, Method: get, TimeoutInMillis: 29000}
+        Http:
+          Type: HttpApi
+          Properties: {Path: /http, Method: get, TimeoutInMillis: 30000}
+        Short:
+          Type: HttpApi
+          Properties: {TimeoutInMillis: \"50\"}
+        Default:
+          Type: Api
+          Properties: {Path: /default, Method: get}
+";
+    let p = parse(&tmp, text).unwrap();
+    let timeouts: Vec<(String, Option<Duration>)> = p.functions[0]
+        .routes
+        .iter()
+        .map(|r| (r.key(), r.integration_timeout))
+        .collect();
+    assert_eq!(
+        timeouts,
+        [
+            ("GET /rest".to_owned(), Some(Duration::from_secs(29))),
+            ("GET /http".to_owned(), Some(Duration::from_secs(30))),
+            ("$default".to_owned(), Some(Duration::from_millis(50))),
+            ("GET /default".to_owned(), None),
+        ]
+    );
+    // The front's routes take them; unset, the API type's default applies.
+    let routes: Vec<_> = p.functions[0]
+        .routes
+        .iter()
+        .map(|r| r.route("Fn").unwrap().integration_timeout())
+        .collect();
+    assert_eq!(
+        routes,
+        [
+            Some(Duration::from_secs(29)),
+            Some(Duration::from_secs(30)),
+            Some(Duration::from_millis(50)),
+            Some(Duration::from_secs(29)),
+        ]
+    );
+
+    // Out of range: REST 50..=29000 ms, HTTP APIs 50..=30000 ms.
+    for (kind, ms) in [
+        ("Api", 30000),
+        ("Api", 49),
+        ("HttpApi", 30001),
+        ("HttpApi", 0),
+    ] {
+        let err = error(&with_props(&format!(
+            "      Events:\n        E:\n          Type: {kind}\n          Properties:\n            \
+             Path: /a\n            Method: get\n            TimeoutInMillis: {ms}\n"
+        )));
+        assert!(
+            err.message.contains("integration timeout"),
+            "{kind} {ms}: {err}"
+        );
+        assert_eq!(err.kind, ErrorKind::Invalid);
+        assert_eq!(err.line, Some(15), "{kind} {ms}: {err}");
+        let max = if kind == "Api" { "29000" } else { "30000" };
+        assert!(err.hint.as_deref().unwrap().contains(max), "{err}");
+    }
+}
+
+#[test]
+fn rest_routes_take_their_apis_binary_media_types() {
+    let tmp = project();
+    let text = "\
+Globals:
+  Api:
+    BinaryMediaTypes: [image~1png]
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/users
+      Events:
+        Implicit:
+          Type: Api
+          Properties: {Path: /implicit, Method: get}
+        Explicit:
+          Type: Api
+          Properties: {Path: /explicit, Method: get, RestApiId: !Ref Files}
+        Plain:
+          Type: Api
+          Properties: {Path: /plain, Method: get, RestApiId: {Ref: Raw}}
+        Http:
+          Type: HttpApi
+          Properties: {Path: /http, Method: get}
+  Files:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      BinaryMediaTypes: ['*~1*', application/pdf]
+  Raw:
+    Type: AWS::ApiGateway::RestApi
+    Properties:
+      BinaryMediaTypes: [font/woff2]
+";
+    let p = parse(&tmp, text).unwrap();
+    let types: Vec<Vec<String>> = p.functions[0]
+        .routes
+        .iter()
+        .map(|r| r.binary_media_types.clone())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            vec!["image/png".to_owned()],
+            // SAM appends an API's own list to Globals.Api's.
+            vec![
+                "image/png".to_owned(),
+                "*/*".to_owned(),
+                "application/pdf".to_owned()
+            ],
+            // Globals do not reach a plain CloudFormation RestApi.
+            vec!["font/woff2".to_owned()],
+            Vec::new(),
+        ]
+    );
+    let route = p.functions[0].routes[1].route("Fn").unwrap();
+    assert_eq!(
+        route.binary_media_types(),
+        ["image/png", "*/*", "application/pdf"]
+    );
+
+    let err = error(&format!(
+        "Globals:\n  Api:\n    BinaryMediaTypes: {{a: b}}\n{}",
+        with_props(
+            "      Events:\n        E:\n          Type: Api\n          Properties: {Path: /a, Method: get}\n"
+        )
+    ));
+    assert!(err.message.contains("BinaryMediaTypes"), "{err}");
+    assert_eq!(err.line, Some(3), "{err}");
 }
 
 /// A template with one function whose Properties are `props` (indented by 6).

@@ -186,9 +186,42 @@ functions:
     let f = &p.functions[0];
     assert_eq!(f.timeout, Some(Duration::from_secs(6)));
     assert_eq!(f.memory_mb, Some(1024));
-    assert_eq!(f.routes[0].payload, Payload::Rest);
+    // An HTTP API with payload 1.0: the REST-shaped event, HTTP API answers.
+    assert_eq!(f.routes[0].payload, Payload::HttpV1);
     assert!(!f.function_url);
     assert!(f.env.is_empty());
+}
+
+#[test]
+fn rest_routes_take_the_providers_binary_media_types() {
+    let tmp = service();
+    let text = "\
+service: s
+provider:
+  name: aws
+  apiGateway:
+    binaryMediaTypes: ['image/*', '*~1*']
+functions:
+  users:
+    handler: crates/users
+    events:
+      - http: GET x
+      - httpApi: 'GET /y'
+";
+    let p = parse(&tmp, text).unwrap();
+    let routes = &p.functions[0].routes;
+    assert_eq!(routes[0].binary_media_types, ["image/*", "*/*"]);
+    // HTTP APIs have no binaryMediaTypes.
+    assert!(routes[1].binary_media_types.is_empty());
+
+    let err = parse(
+        &tmp,
+        "service: s\nprovider:\n  apiGateway:\n    binaryMediaTypes: image/png\nfunctions:\n  \
+         users:\n    handler: crates/users\n",
+    )
+    .unwrap_err();
+    assert!(err.message.contains("binaryMediaTypes"), "{err}");
+    assert_eq!(err.line, Some(4), "{err}");
 }
 
 /// A service with one function `f` whose body is `body` (indented by 4).
