@@ -55,8 +55,12 @@ pub struct FunctionConfig {
     pub env: BTreeMap<String, String>,
     /// The version served: `$LATEST`, or the number of a published version.
     pub version: String,
-    /// `_HANDLER` of its instances (the function name when `None`).
+    /// The handler as configured (SAM `Handler`, serverless.yml `handler`, CreateFunction's
+    /// `Handler`): `_HANDLER` of its instances and GetFunction's `Handler`. When `None`,
+    /// [`DEFAULT_HANDLER`] (see [`FunctionConfig::handler`]).
     pub handler: Option<String>,
+    /// Lambda's advanced logging controls (`LoggingConfig`).
+    pub logging: LoggingConfig,
     /// Pass the emulator's `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` and
     /// `AWS_PROFILE` on to instances (off by default, so a function never uses real credentials
     /// by accident).
@@ -85,6 +89,7 @@ impl FunctionConfig {
             env: BTreeMap::new(),
             version: VERSION_LATEST.to_owned(),
             handler: None,
+            logging: LoggingConfig::default(),
             pass_aws_credentials: false,
             #[cfg(feature = "manage")]
             code: None,
@@ -99,6 +104,20 @@ impl FunctionConfig {
         )
     }
 
+    /// The handler string: the configured one, else [`DEFAULT_HANDLER`].
+    pub fn handler(&self) -> &str {
+        self.handler.as_deref().unwrap_or(DEFAULT_HANDLER)
+    }
+
+    /// The CloudWatch log group the function logs to: the configured `LogGroup`, else Lambda's
+    /// default `/aws/lambda/<name>`.
+    pub fn log_group(&self) -> String {
+        self.logging
+            .log_group
+            .clone()
+            .unwrap_or_else(|| format!("/aws/lambda/{}", self.name))
+    }
+
     /// Rejects names Lambda would reject (they also end up in URLs and ARNs).
     pub(crate) fn validate(&self) -> Result<(), Error> {
         if is_function_name(&self.name) {
@@ -106,6 +125,129 @@ impl FunctionConfig {
         } else {
             Err(Error::InvalidFunctionName(self.name.clone()))
         }
+    }
+}
+
+/// The handler of a function that configures none.
+///
+/// For the OS-only runtimes (`provided.al2023`, `provided.al2`) Lambda passes the configured
+/// handler through as `_HANDLER` and gives it no meaning of its own; a function built from Rust
+/// is its executable, which Lambda runs as `bootstrap`, and `bootstrap` is what `lambkin deploy`
+/// and cargo-lambda configure on AWS. So a function whose configuration names no handler (Cargo
+/// metadata, a workspace binary) shows `bootstrap`, as it would once deployed.
+pub const DEFAULT_HANDLER: &str = "bootstrap";
+
+/// Lambda's advanced logging controls for a function: the API's `LoggingConfig`.
+///
+/// AWS: <https://docs.aws.amazon.com/lambda/latest/api/API_LoggingConfig.html> and
+/// <https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html>. The log
+/// levels apply only to the JSON format ("to use log-level filtering, your function must be
+/// configured to use the JSON log format"); with JSON, a level left unset is `INFO`, as
+/// GetFunctionConfiguration reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoggingConfig {
+    /// `LogFormat`: `Text` (Lambda's default) or `JSON`.
+    pub format: LogFormat,
+    /// `ApplicationLogLevel` (JSON only): the level of the function's own logs.
+    pub application_level: Option<LogLevel>,
+    /// `SystemLogLevel` (JSON only; `DEBUG`, `INFO` or `WARN`): the level of Lambda's platform
+    /// lines.
+    pub system_level: Option<LogLevel>,
+    /// `LogGroup`; `/aws/lambda/<function>` when `None`.
+    pub log_group: Option<String>,
+}
+
+impl LoggingConfig {
+    /// The application log level in effect: `None` for the Text format, the configured level or
+    /// `INFO` for JSON.
+    pub fn effective_application_level(&self) -> Option<LogLevel> {
+        self.json_level(self.application_level)
+    }
+
+    /// The system log level in effect: `None` for the Text format, the configured level or
+    /// `INFO` for JSON.
+    pub fn effective_system_level(&self) -> Option<LogLevel> {
+        self.json_level(self.system_level)
+    }
+
+    fn json_level(&self, level: Option<LogLevel>) -> Option<LogLevel> {
+        (self.format == LogFormat::Json).then(|| level.unwrap_or(LogLevel::Info))
+    }
+}
+
+/// `LoggingConfig.LogFormat`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum LogFormat {
+    /// Plain text lines (Lambda's default).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogFormat {
+    /// All formats, as the API spells them.
+    pub const ALL: [LogFormat; 2] = [LogFormat::Json, LogFormat::Text];
+
+    /// The API's spelling: `Text` or `JSON` (also the value of `AWS_LAMBDA_LOG_FORMAT`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "Text",
+            LogFormat::Json => "JSON",
+        }
+    }
+
+    /// Reads the API's spelling (exactly, as Lambda validates it).
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.as_str() == text)
+    }
+}
+
+/// A log level of `LoggingConfig` (`ApplicationLogLevel`, `SystemLogLevel`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LogLevel {
+    /// `TRACE` (application logs only).
+    Trace,
+    /// `DEBUG`.
+    Debug,
+    /// `INFO`.
+    Info,
+    /// `WARN`.
+    Warn,
+    /// `ERROR` (application logs only).
+    Error,
+    /// `FATAL` (application logs only).
+    Fatal,
+}
+
+impl LogLevel {
+    /// The levels `ApplicationLogLevel` takes.
+    pub const APPLICATION: [LogLevel; 6] = [
+        LogLevel::Trace,
+        LogLevel::Debug,
+        LogLevel::Info,
+        LogLevel::Warn,
+        LogLevel::Error,
+        LogLevel::Fatal,
+    ];
+    /// The levels `SystemLogLevel` takes.
+    pub const SYSTEM: [LogLevel; 3] = [LogLevel::Debug, LogLevel::Info, LogLevel::Warn];
+
+    /// The API's spelling (`TRACE`, …; also the value of `AWS_LAMBDA_LOG_LEVEL`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "TRACE",
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Info => "INFO",
+            LogLevel::Warn => "WARN",
+            LogLevel::Error => "ERROR",
+            LogLevel::Fatal => "FATAL",
+        }
+    }
+
+    /// Reads the API's spelling (exactly, as Lambda validates it) among `allowed`.
+    pub fn parse(text: &str, allowed: &[LogLevel]) -> Option<Self> {
+        allowed.iter().copied().find(|l| l.as_str() == text)
     }
 }
 
@@ -133,6 +275,49 @@ mod tests {
             f.arn(),
             "arn:aws:lambda:us-east-1:012345678912:function:hello"
         );
+    }
+
+    #[test]
+    fn handler_and_log_group_defaults() {
+        let mut f = FunctionConfig::new("hello", "/bin/true");
+        assert_eq!(f.handler(), "bootstrap");
+        assert_eq!(f.log_group(), "/aws/lambda/hello");
+        f.handler = Some("app.handler".into());
+        f.logging.log_group = Some("/shared".into());
+        assert_eq!(f.handler(), "app.handler");
+        assert_eq!(f.log_group(), "/shared");
+    }
+
+    #[test]
+    fn logging_values_are_spelt_as_lambdas_api() {
+        assert_eq!(LogFormat::parse("JSON"), Some(LogFormat::Json));
+        assert_eq!(LogFormat::parse("Text"), Some(LogFormat::Text));
+        assert_eq!(LogFormat::parse("json"), None);
+        assert_eq!(
+            LogLevel::parse("TRACE", &LogLevel::APPLICATION),
+            Some(LogLevel::Trace)
+        );
+        assert_eq!(LogLevel::parse("TRACE", &LogLevel::SYSTEM), None);
+        assert_eq!(LogLevel::parse("debug", &LogLevel::APPLICATION), None);
+        for level in LogLevel::APPLICATION {
+            assert_eq!(
+                LogLevel::parse(level.as_str(), &LogLevel::APPLICATION),
+                Some(level)
+            );
+        }
+    }
+
+    #[test]
+    fn levels_apply_to_json_only_and_default_to_info() {
+        let mut logging = LoggingConfig::default();
+        assert_eq!(logging.format, LogFormat::Text);
+        assert_eq!(logging.effective_application_level(), None);
+        assert_eq!(logging.effective_system_level(), None);
+        logging.format = LogFormat::Json;
+        assert_eq!(logging.effective_application_level(), Some(LogLevel::Info));
+        assert_eq!(logging.effective_system_level(), Some(LogLevel::Info));
+        logging.application_level = Some(LogLevel::Fatal);
+        assert_eq!(logging.effective_application_level(), Some(LogLevel::Fatal));
     }
 
     #[test]

@@ -616,6 +616,9 @@ fn planned(spec: FunctionSpec, workspace: &project::Workspace) -> anyhow::Result
     }
     config.reserved_concurrency = spec.reserved_concurrency;
     config.env = spec.env.clone();
+    // `_HANDLER` and GetFunction's `Handler`: what the configuration wrote, as AWS passes it.
+    config.handler = spec.handler.clone();
+    config.logging = spec.logging.clone();
     let routes = spec
         .routes
         .iter()
@@ -720,8 +723,8 @@ fn gateway(planned: &[Planned]) -> anyhow::Result<Gateway> {
 }
 
 /// Re-reads the configuration whenever one of its files changes and applies it: routes, and
-/// each function's timeout, memory, environment and reserved concurrency. An invalid edit keeps the last good
-/// configuration; adding or removing functions needs a restart.
+/// each function's timeout, memory, environment, handler, logging and reserved concurrency. An
+/// invalid edit keeps the last good configuration; adding or removing functions needs a restart.
 async fn reconfigure(
     emulator: Emulator,
     settings: Settings,
@@ -772,7 +775,9 @@ async fn apply(
         };
         let changed = current.timeout != function.config.timeout
             || current.memory_mb != function.config.memory_mb
-            || current.env != function.config.env;
+            || current.env != function.config.env
+            || current.handler != function.config.handler
+            || current.logging != function.config.logging;
         // Like redeploying a template to AWS, the template's setting replaces one made since
         // through PutFunctionConcurrency or DeleteFunctionConcurrency, if they differ.
         if current.reserved_concurrency != function.config.reserved_concurrency {
@@ -1151,6 +1156,31 @@ mod tests {
         assert_eq!(cli.watch.select.packages, ["a"]);
         let cli = Cli::try_parse_from(["lambkin", "watch", "--no-reload"]).unwrap();
         assert!(matches!(cli.command, Some(Command::Watch(a)) if a.reload.no_reload));
+    }
+
+    #[test]
+    fn planned_functions_keep_the_handler_and_logging_config() {
+        let workspace = project::Workspace {
+            root: PathBuf::from("/nowhere"),
+            target_dir: PathBuf::from("/nowhere/target"),
+            functions: Vec::new(),
+            allow_hosts: Vec::new(),
+        };
+        let mut spec = FunctionSpec::new(
+            "py",
+            Code::Bootstrap {
+                dir: PathBuf::from("/srv/py"),
+            },
+        );
+        spec.handler = Some("app.handler".into());
+        spec.logging.format = lambkin_emulator::config::LogFormat::Json;
+        let planned = planned(spec.clone(), &workspace).unwrap();
+        assert_eq!(planned.config.handler.as_deref(), Some("app.handler"));
+        assert_eq!(planned.config.logging, spec.logging);
+        assert_eq!(
+            planned.config.executable,
+            PathBuf::from("/srv/py/bootstrap")
+        );
     }
 
     #[test]

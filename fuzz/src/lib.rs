@@ -446,6 +446,14 @@ fn check_function(function: &FunctionSpec) {
     if let Some(memory) = function.memory_mb {
         assert!((128..=10_240).contains(&memory), "{name}: {memory} MB");
     }
+    // Log levels filter JSON logs only: a configuration with levels and Text is refused.
+    let logging = &function.logging;
+    if logging.format == lambkin_emulator::config::LogFormat::Text {
+        assert!(
+            logging.application_level.is_none() && logging.system_level.is_none(),
+            "{name}: {logging:?}"
+        );
+    }
     for route in &function.routes {
         if let Err(e) = Route::parse(&route.key(), name.as_str(), route.payload.format()) {
             panic!("{name}: accepted route {route:?} is rejected by the front: {e}");

@@ -1,6 +1,7 @@
 //! End-to-end harness: starts real function binaries (as users run them) and talks HTTP to
 //! them. Every wait is bounded, so a hang fails the test instead of stalling CI.
 
+pub mod awscli;
 pub mod project;
 pub mod shell;
 

@@ -5,9 +5,9 @@
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::{Command, Output};
 
+use lambkin_tests::awscli::aws;
 use lambkin_tests::project::{Project, lambkin_binary, target_dir};
 use lambkin_tests::{Answer, Emulated, SIGNED, get, request, try_post};
 use serde_json::{Value, json};
@@ -49,34 +49,6 @@ fn succeeded(output: &Output) -> String {
         text(&output.stderr)
     );
     text(&output.stdout)
-}
-
-/// `aws lambda <args> --endpoint-url <emulator>`; `None` when the AWS CLI is not installed
-/// (unless `LAMBKIN_REQUIRE_AWSCLI` is set).
-fn aws(addr: SocketAddr, dir: &Path, args: &[&str]) -> Option<Output> {
-    let output = Command::new("aws")
-        .arg("lambda")
-        .args(args)
-        .args(["--endpoint-url", &format!("http://{addr}")])
-        .current_dir(dir)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env_remove("AWS_PROFILE")
-        .output();
-    match output {
-        Ok(output) => Some(output),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            assert!(
-                std::env::var_os("LAMBKIN_REQUIRE_AWSCLI").is_none(),
-                "the AWS CLI is required"
-            );
-            eprintln!("skipped the AWS CLI steps: `aws` is not installed (pip install awscli)");
-            None
-        }
-        Err(e) => panic!("cannot run aws: {e}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

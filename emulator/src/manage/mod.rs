@@ -35,7 +35,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::de::DeserializeOwned;
 
 use crate::body::{BodyError, read_limited};
-use crate::config::FunctionConfig;
+use crate::config::{FunctionConfig, LogLevel};
 use crate::invoke::{AppState, AwsError};
 use crate::pool::Function;
 use crate::registry::{key, split_name};
@@ -175,10 +175,7 @@ impl Revision {
             function_arn: self.arn(),
             runtime: self.runtime.clone(),
             role: self.role.clone(),
-            handler: config
-                .handler
-                .clone()
-                .unwrap_or_else(|| config.name.clone()),
+            handler: config.handler().to_owned(),
             code_size: self.code_size,
             description: self.description.clone(),
             timeout: config.timeout.as_secs(),
@@ -199,8 +196,16 @@ impl Revision {
             architectures: self.architectures.clone(),
             ephemeral_storage: EphemeralStorage { size: 512 },
             logging_config: LoggingConfig {
-                log_format: "Text",
-                log_group: format!("/aws/lambda/{}", config.name),
+                log_format: config.logging.format.as_str(),
+                application_log_level: config
+                    .logging
+                    .effective_application_level()
+                    .map(LogLevel::as_str),
+                system_log_level: config
+                    .logging
+                    .effective_system_level()
+                    .map(LogLevel::as_str),
+                log_group: config.log_group(),
             },
         }
     }
@@ -1345,6 +1350,37 @@ mod tests {
         assert!(environment(env("AWS_REGION")).is_err());
         assert!(environment(env("1X")).is_err());
         assert!(environment(env("A-B")).is_err());
+    }
+
+    #[test]
+    fn configurations_show_the_handler_and_the_logging_config() {
+        let store = Store::default();
+        let mut config = FunctionConfig::new("py", "/nonexistent/bootstrap");
+        let shown =
+            serde_json::to_value(store.project_revision(&config).configuration(false)).unwrap();
+        assert_eq!(shown["Handler"], "bootstrap");
+        assert_eq!(
+            shown["LoggingConfig"],
+            serde_json::json!({"LogFormat": "Text", "LogGroup": "/aws/lambda/py"}),
+            "levels only with JSON"
+        );
+
+        config.handler = Some("app.handler".into());
+        config.logging.format = crate::config::LogFormat::Json;
+        config.logging.system_level = Some(LogLevel::Warn);
+        config.logging.log_group = Some("/custom".into());
+        let shown =
+            serde_json::to_value(store.project_revision(&config).configuration(false)).unwrap();
+        assert_eq!(shown["Handler"], "app.handler");
+        assert_eq!(
+            shown["LoggingConfig"],
+            serde_json::json!({
+                "LogFormat": "JSON",
+                "ApplicationLogLevel": "INFO",
+                "SystemLogLevel": "WARN",
+                "LogGroup": "/custom",
+            })
+        );
     }
 
     #[test]

@@ -125,11 +125,15 @@ pub(crate) struct EphemeralStorage {
     pub(crate) size: u32,
 }
 
-/// `LoggingConfig`.
+/// `LoggingConfig` (the levels only with the JSON format, as AWS answers).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct LoggingConfig {
     pub(crate) log_format: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) application_log_level: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) system_log_level: Option<&'static str>,
     pub(crate) log_group: String,
 }
 

@@ -7,6 +7,8 @@
 //! memory = 256                        # MB, 128 to 10240
 //! payload = "2.0"                     # "2.0" (HTTP API, the default), "1.0" (REST API), "alb"
 //! env = { LOG_LEVEL = "debug" }
+//! log_format = "JSON"                 # LoggingConfig.LogFormat: "Text" (default) or "JSON"
+//! log_level = "DEBUG"                 # its ApplicationLogLevel (JSON only): TRACE … FATAL
 //! routes = ["GET /users/{id}"]        # only when the package has a single binary
 //!
 //! [package.metadata.lambkin.functions.admin]   # one binary; overrides the package's settings
@@ -27,9 +29,11 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::{
-    Code, ConfigError, ErrorKind, FunctionSpec, Payload, Problem, check_concurrency,
-    check_env_name, check_function_name, check_memory, check_timeout, parse_route_key,
+    Code, ConfigError, ErrorKind, FunctionSpec, LoggingFields, Payload, Problem, check_concurrency,
+    check_env_name, check_function_name, check_log_format, check_log_level, check_memory,
+    check_timeout, parse_route_key,
 };
+use crate::config::{LogFormat, LogLevel};
 
 /// A package's name and binary targets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +43,7 @@ pub(crate) struct PackageInfo {
 }
 
 /// The keys `[package.metadata.lambkin]` and its `functions.<bin>` tables accept.
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 10] = [
     "routes",
     "payload",
     "timeout",
@@ -48,6 +52,8 @@ const KEYS: [&str; 8] = [
     "serve",
     "function_url",
     "reserved_concurrency",
+    "log_format",
+    "log_level",
 ];
 
 /// The name and binaries of the package whose manifest is `text` (in `dir`, for target
@@ -329,6 +335,17 @@ pub fn parse_package_metadata(
         spec.reserved_concurrency = settings.reserved_concurrency;
         spec.env = settings.env;
         spec.function_url = settings.function_url.unwrap_or(false);
+        let logging = LoggingFields {
+            format: settings.log_format.as_ref().map(|(f, _)| *f),
+            application_level: settings.log_level.as_ref().map(|(l, _)| *l),
+            ..LoggingFields::default()
+        };
+        let level_at = settings.log_level.map(|(_, span)| span).unwrap_or(0..0);
+        spec.logging = doc.check(
+            level_at,
+            &format!("{base_field}.log_level"),
+            logging.finish(),
+        )?;
         let payload = settings.payload.unwrap_or(Payload::Http);
         for (key, span) in &settings.routes {
             let route = parse_route_key(key, payload)
@@ -360,6 +377,9 @@ struct Settings {
     env: BTreeMap<String, String>,
     serve: Option<bool>,
     function_url: Option<bool>,
+    log_format: Option<(LogFormat, Range<usize>)>,
+    /// The application log level, and where it is written.
+    log_level: Option<(LogLevel, Range<usize>)>,
 }
 
 impl Settings {
@@ -376,6 +396,8 @@ impl Settings {
         self.env.extend(own.env);
         self.serve = own.serve.or(self.serve);
         self.function_url = own.function_url.or(self.function_url);
+        self.log_format = own.log_format.or(self.log_format);
+        self.log_level = own.log_level.or(self.log_level);
         self
     }
 }
@@ -535,6 +557,23 @@ impl Doc<'_> {
                         s.serve = Some(b);
                     } else {
                         s.function_url = Some(b);
+                    }
+                }
+                "log_format" | "log_level" => {
+                    let Some(text) = value.get_ref().as_str() else {
+                        return Err(self.invalid(
+                            value.span(),
+                            &f,
+                            format!("`{name}` is a {}, not a string", value.get_ref().type_str()),
+                            "write log_format = \"JSON\" or log_level = \"DEBUG\"",
+                        ));
+                    };
+                    if name == "log_format" {
+                        let format = self.check(value.span(), &f, check_log_format(text))?;
+                        s.log_format = Some((format, value.span()));
+                    } else {
+                        let level = self.check(value.span(), &f, check_log_level(text, false))?;
+                        s.log_level = Some((level, value.span()));
                     }
                 }
                 "env" => {

@@ -29,6 +29,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::config::{LogFormat, LogLevel, LoggingConfig};
+
 pub use cargo::{package_functions, parse_package_metadata};
 pub use sam::parse_sam;
 pub use serverless::parse_serverless;
@@ -100,6 +102,9 @@ pub struct FunctionSpec {
     pub code: Code,
     /// The handler string as written (`_HANDLER` for the instances), if any.
     pub handler: Option<String>,
+    /// Lambda's logging controls (SAM `LoggingConfig`, Serverless `logs`, Cargo `log_format` /
+    /// `log_level`).
+    pub logging: LoggingConfig,
     /// Longest run of one invocation (1 s to 900 s).
     pub timeout: Option<Duration>,
     /// Memory size in MB (128 to 10240).
@@ -121,6 +126,7 @@ impl FunctionSpec {
             name: name.into(),
             code,
             handler: None,
+            logging: LoggingConfig::default(),
             timeout: None,
             memory_mb: None,
             reserved_concurrency: None,
@@ -684,6 +690,112 @@ pub(crate) fn check_env_name(name: &str) -> Result<(), Problem> {
     }
 }
 
+/// Lambda's logging controls as a configuration file writes them, each checked on its own,
+/// before they are combined (see [`LoggingFields::finish`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct LoggingFields {
+    pub format: Option<LogFormat>,
+    pub application_level: Option<LogLevel>,
+    pub system_level: Option<LogLevel>,
+    pub log_group: Option<String>,
+}
+
+impl LoggingFields {
+    /// These fields with `own`'s on top, field by field (SAM's Globals and Serverless's
+    /// provider-level `logs.lambda` merge this way under a function's own).
+    pub(crate) fn overlay(self, own: LoggingFields) -> LoggingFields {
+        LoggingFields {
+            format: own.format.or(self.format),
+            application_level: own.application_level.or(self.application_level),
+            system_level: own.system_level.or(self.system_level),
+            log_group: own.log_group.or(self.log_group),
+        }
+    }
+
+    /// The function's `LoggingConfig`. Levels need the JSON format (AWS: "to use log-level
+    /// filtering, your function must be configured to use the JSON log format"); a level with
+    /// Text is refused, as the AWS CDK refuses it, rather than silently ignored.
+    pub(crate) fn finish(self) -> Result<LoggingConfig, Problem> {
+        let format = self.format.unwrap_or_default();
+        if format == LogFormat::Text
+            && (self.application_level.is_some() || self.system_level.is_some())
+        {
+            return Err(Problem::invalid(
+                "a log level is set but the log format is Text; Lambda filters by level only \
+                 JSON logs",
+                "set the log format to JSON too, or remove the log level",
+            ));
+        }
+        Ok(LoggingConfig {
+            format,
+            application_level: self.application_level,
+            system_level: self.system_level,
+            log_group: self.log_group,
+        })
+    }
+}
+
+/// Checks a log format: `JSON` or `Text`, spelt as Lambda's API does.
+pub(crate) fn check_log_format(text: &str) -> Result<LogFormat, Problem> {
+    LogFormat::parse(text).ok_or_else(|| {
+        Problem::invalid(
+            format!("log format `{text}` is neither JSON nor Text"),
+            "write JSON or Text (Lambda's spelling)",
+        )
+    })
+}
+
+/// Checks an application (`system: false`) or system log level, spelt as Lambda's API does.
+pub(crate) fn check_log_level(text: &str, system: bool) -> Result<LogLevel, Problem> {
+    let (allowed, kind): (&[LogLevel], &str) = if system {
+        (&LogLevel::SYSTEM, "a system")
+    } else {
+        (&LogLevel::APPLICATION, "an application")
+    };
+    LogLevel::parse(text, allowed).ok_or_else(|| {
+        let names: Vec<&str> = allowed.iter().map(|l| l.as_str()).collect();
+        Problem::invalid(
+            format!("`{text}` is not {kind} log level Lambda accepts"),
+            format!("write one of {}", names.join(", ")),
+        )
+    })
+}
+
+/// Checks a CloudWatch log group name (Lambda: 1 to 512 of letters, digits, `.-_/#`).
+pub(crate) fn check_log_group(name: &str) -> Result<String, Problem> {
+    let ok = (1..=512).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_/#".contains(&b));
+    if ok {
+        Ok(name.to_owned())
+    } else {
+        Err(Problem::invalid(
+            format!("`{name}` is not a log group name Lambda accepts"),
+            "use 1 to 512 letters, digits and `.-_/#`, e.g. /aws/lambda/my-function",
+        ))
+    }
+}
+
+/// Whether a function of runtime `runtime` is one lambkin runs: the OS-only runtimes
+/// (`provided`, `provided.al2`, `provided.al2023`), whose code is an executable `bootstrap` or a
+/// Rust package. A managed runtime (`python3.12`, `nodejs22.x`, …) would need that language's
+/// runtime, which lambkin does not bring.
+pub(crate) fn is_os_only_runtime(runtime: &str) -> bool {
+    runtime == "provided" || runtime.starts_with("provided.")
+}
+
+/// The note for a function of a managed runtime, which is not served.
+pub(crate) fn managed_runtime_note(function: &str, runtime: &str) -> String {
+    format!(
+        "function `{function}` (runtime {runtime}) is not served: lambkin runs only the OS-only \
+         runtimes (provided.al2023, provided.al2). To run it here, give it Runtime \
+         provided.al2023 and an executable `bootstrap` that starts the language's runtime \
+         interface client with the handler, e.g. `exec python3 -m awslambdaric \"$_HANDLER\"` \
+         (pip install awslambdaric) or `exec npx aws-lambda-ric \"$_HANDLER\"`"
+    )
+}
+
 /// The function among `functions` that already has `route`'s key, if any.
 pub(crate) fn duplicate_route(functions: &[FunctionSpec], route: &RouteSpec) -> Option<String> {
     functions
@@ -747,17 +859,8 @@ pub(crate) fn resolve_code(
             bin: Some(chosen),
         });
     }
-    let bootstrap = dir.join("bootstrap");
-    if bootstrap.is_file() {
-        if !is_executable(&bootstrap) {
-            return Err(Problem::code(
-                format!("`{}` is not executable", bootstrap.display()),
-                format!("run `chmod +x {}`", bootstrap.display()),
-            ));
-        }
-        return Ok(Code::Bootstrap {
-            dir: dir.to_path_buf(),
-        });
+    if let Some(code) = bootstrap_code(dir)? {
+        return Ok(code);
     }
     Err(Problem::code(
         format!(
@@ -767,6 +870,24 @@ pub(crate) fn resolve_code(
         "lambkin runs Rust packages and provided.al2023-style `bootstrap` executables; point \
          the code directory at one of them",
     ))
+}
+
+/// The `bootstrap` executable in `dir` as a function's code; `None` when there is none, an error
+/// when it is not executable.
+pub(crate) fn bootstrap_code(dir: &Path) -> Result<Option<Code>, Problem> {
+    let bootstrap = dir.join("bootstrap");
+    if !bootstrap.is_file() {
+        return Ok(None);
+    }
+    if !is_executable(&bootstrap) {
+        return Err(Problem::code(
+            format!("`{}` is not executable", bootstrap.display()),
+            format!("run `chmod +x {}`", bootstrap.display()),
+        ));
+    }
+    // Canonical, as resolve_code makes every code directory.
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    Ok(Some(Code::Bootstrap { dir }))
 }
 
 /// Picks the binary of `package` a function runs.

@@ -1,14 +1,21 @@
 //! AWS SAM templates (`template.yaml`).
 //!
 //! Read: `AWS::Serverless::Function` resources (`CodeUri`, `Handler`, `Runtime`, `Timeout`,
-//! `MemorySize`, `Environment.Variables`, `ReservedConcurrentExecutions`, `FunctionUrlConfig`,
-//! `Events` of type `Api` and `HttpApi` (`Path`, `Method`, `TimeoutInMillis`, `HttpApi`'s
-//! `PayloadFormatVersion`; an `Api` event's REST API's `BinaryMediaTypes`, from `Globals.Api` and
-//! the `AWS::Serverless::Api` its `RestApiId` names), `Metadata.BuildProperties.Binary`), with
-//! `Globals.Function` merged under each (the function's own value wins; environment variables
-//! are merged one by one). Plain `AWS::Lambda::Function` resources whose `Code` is a local path
-//! are read too (no events, no globals, as CloudFormation does). Other resource types and event
-//! types are ignored with a note.
+//! `MemorySize`, `Environment.Variables`, `ReservedConcurrentExecutions`, `LoggingConfig`,
+//! `FunctionUrlConfig`, `Events` of type `Api` and `HttpApi` (`Path`, `Method`,
+//! `TimeoutInMillis`, `HttpApi`'s `PayloadFormatVersion`; an `Api` event's REST API's
+//! `BinaryMediaTypes`, from `Globals.Api` and the `AWS::Serverless::Api` its `RestApiId` names),
+//! `Metadata.BuildProperties.Binary`), with `Globals.Function` merged under each (the function's
+//! own value wins; environment variables and `LoggingConfig` fields are merged one by one). Plain
+//! `AWS::Lambda::Function` resources whose `Code` is a local path are read too (no events, no
+//! globals, as CloudFormation does). Other resource types and event types are ignored with a
+//! note.
+//!
+//! `Handler` is kept as written: it is the instances' `_HANDLER` (a `bootstrap` script passes it
+//! to its runtime interface client, e.g. `exec python3 -m awslambdaric "$_HANDLER"`) and, for a
+//! Rust package with several binaries, may name the binary. Functions of a managed runtime
+//! (`Runtime: python3.12`, …) are not served, with a note saying how to serve them through
+//! `provided.al2023`; a template with no other function is an error.
 //!
 //! Intrinsic functions: `!Ref P` / `{"Ref": P}` to a parameter resolves to `Parameters.P.Default`;
 //! `AWS::Region`, `AWS::AccountId`, `AWS::Partition` and `AWS::URLSuffix` resolve to the
@@ -22,11 +29,13 @@ use serde_yaml::{Mapping, Value};
 
 use super::yaml::{Source, YPath, describe, key_text};
 use super::{
-    ConfigError, ErrorKind, Format, FunctionSpec, Payload, Problem, Project, RouteSpec,
-    check_concurrency, check_env_name, check_function_name, check_integration_timeout,
-    check_memory, check_timeout, duplicate_route, media_type, parse_method, resolve_code,
-    validate_path,
+    ConfigError, ErrorKind, Format, FunctionSpec, LoggingFields, Payload, Problem, Project,
+    RouteSpec, check_concurrency, check_env_name, check_function_name, check_integration_timeout,
+    check_log_format, check_log_group, check_log_level, check_memory, check_timeout,
+    duplicate_route, is_os_only_runtime, managed_runtime_note, media_type, parse_method,
+    resolve_code, validate_path,
 };
+use crate::config::LoggingConfig;
 
 /// Reads an AWS SAM template. `file` is where `text` came from: it names the file in errors, and
 /// `CodeUri`s are relative to its directory.
@@ -73,6 +82,8 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
     let resources_path = root_path.key("Resources");
     let mut functions: Vec<FunctionSpec> = Vec::new();
     let mut notes = Vec::new();
+    // Functions left out for their managed runtime.
+    let mut managed = 0;
     for (key, resource) in resources {
         let Some(id) = key_text(key) else {
             return Err(src.invalid(
@@ -116,6 +127,10 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
                 continue;
             }
         };
+        let Some(function) = function else {
+            managed += 1;
+            continue;
+        };
         for route in &function.routes {
             if let Some(first) = duplicate_route(&functions, route) {
                 return Err(src.invalid(
@@ -129,6 +144,16 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
             }
         }
         functions.push(function);
+    }
+    if functions.is_empty() && managed > 0 {
+        return Err(ConfigError::new(
+            file,
+            ErrorKind::Unsupported,
+            format!(
+                "no function of the template can be served: {}",
+                notes.join("; ")
+            ),
+        ));
     }
     if functions.is_empty() {
         return Err(src.invalid(
@@ -342,7 +367,8 @@ impl<'a> Sam<'a> {
         }
     }
 
-    /// Reads one function resource (`cfn`: a plain `AWS::Lambda::Function`).
+    /// Reads one function resource (`cfn`: a plain `AWS::Lambda::Function`); `None`, with a
+    /// note, for a function of a managed runtime.
     fn function(
         &self,
         id: &str,
@@ -350,7 +376,7 @@ impl<'a> Sam<'a> {
         path: &YPath,
         cfn: bool,
         notes: &mut Vec<String>,
-    ) -> Result<FunctionSpec, ConfigError> {
+    ) -> Result<Option<FunctionSpec>, ConfigError> {
         // The logical id becomes the function's name: in URLs, ARNs and log groups.
         check_function_name(id).map_err(|p| self.src.error(path, p))?;
         let empty = Mapping::new();
@@ -369,6 +395,15 @@ impl<'a> Sam<'a> {
                 },
             )
         };
+
+        let runtime = match get("Runtime") {
+            Some((v, p)) => self.string(v, &p, &what("Runtime"))?,
+            None => None,
+        };
+        if let Some(runtime) = runtime.filter(|r| !is_os_only_runtime(r)) {
+            notes.push(managed_runtime_note(id, &runtime));
+            return Ok(None);
+        }
 
         if let Some((v, p)) = get("PackageType") {
             if self.string(v, &p, &what("PackageType"))?.as_deref() == Some("Image") {
@@ -431,10 +466,6 @@ impl<'a> Sam<'a> {
             Some((v, p)) => self.string(v, &p, &what("Handler"))?,
             None => None,
         };
-        let runtime = match get("Runtime") {
-            Some((v, p)) => self.string(v, &p, &what("Runtime"))?,
-            None => None,
-        };
         let binary_path = path.key("Metadata").key("BuildProperties").key("Binary");
         let binary = match resource
             .get("Metadata")
@@ -446,16 +477,10 @@ impl<'a> Sam<'a> {
         };
         let code_dir = self.base.join(&code_uri);
         let code = resolve_code(&code_dir, binary.as_deref(), handler.as_deref()).map_err(|p| {
-            let mut problem = Problem {
+            let problem = Problem {
                 message: what(&format!("{code_key} `{code_uri}`: {}", p.message)),
                 ..p
             };
-            if let Some(r) = runtime.as_deref().filter(|r| !r.starts_with("provided")) {
-                problem.hint = Some(format!(
-                    "{} (runtime `{r}` runs here only through an executable bootstrap)",
-                    problem.hint.unwrap_or_default()
-                ));
-            }
             let at = if binary.is_some() {
                 &binary_path
             } else {
@@ -466,6 +491,7 @@ impl<'a> Sam<'a> {
 
         let mut spec = FunctionSpec::new(id, code);
         spec.handler = handler;
+        spec.logging = self.logging(id, props, &props_path, globals)?;
         if let Some((v, p)) = get("Timeout") {
             if let Some(n) = self.integer(v, &p, &what("Timeout"))? {
                 spec.timeout = Some(check_timeout(n).map_err(|e| self.at(&p, id, "Timeout", e))?);
@@ -538,7 +564,88 @@ impl<'a> Sam<'a> {
                 }
             }
         }
-        Ok(spec)
+        Ok(Some(spec))
+    }
+
+    /// `LoggingConfig`: Globals.Function's fields, then the function's own over them.
+    fn logging(
+        &self,
+        id: &str,
+        props: &Mapping,
+        props_path: &YPath,
+        use_globals: bool,
+    ) -> Result<LoggingConfig, ConfigError> {
+        let global = self
+            .globals
+            .filter(|_| use_globals)
+            .and_then(|g| g.get("LoggingConfig"))
+            .map(|v| {
+                let at = YPath::root().key("Globals").key("Function");
+                (v, at.key("LoggingConfig"))
+            });
+        let own = props
+            .get("LoggingConfig")
+            .map(|v| (v, props_path.key("LoggingConfig")));
+        let mut fields = LoggingFields::default();
+        let mut at = props_path.clone();
+        for (value, path) in global.into_iter().chain(own) {
+            fields = fields.overlay(self.logging_fields(id, value, &path)?);
+            at = path;
+        }
+        fields
+            .finish()
+            .map_err(|p| self.at(&at, id, "LoggingConfig", p))
+    }
+
+    /// The fields of one `LoggingConfig` mapping, each checked.
+    fn logging_fields(
+        &self,
+        id: &str,
+        value: &Value,
+        path: &YPath,
+    ) -> Result<LoggingFields, ConfigError> {
+        let what = format!("function `{id}`: LoggingConfig");
+        let hint = "LoggingConfig takes LogFormat (JSON or Text), ApplicationLogLevel, \
+                    SystemLogLevel and LogGroup";
+        let config = match self.resolve(value, path, &what)? {
+            None | Some(Value::Null) => return Ok(LoggingFields::default()),
+            Some(Value::Mapping(m)) => m,
+            Some(other) => {
+                return Err(self.src.invalid(
+                    path,
+                    format!("{what} is {}, not a mapping", describe(&other)),
+                    hint,
+                ));
+            }
+        };
+        let mut fields = LoggingFields::default();
+        for (key, value) in &config {
+            let name = key_text(key).unwrap_or_default();
+            let p = path.key(&name);
+            let field = format!("LoggingConfig.{name}");
+            let Some(text) = self.string(value, &p, &format!("{what}.{name}"))? else {
+                continue;
+            };
+            let at = |e: Problem| self.at(&p, id, &field, e);
+            match name.as_str() {
+                "LogFormat" => fields.format = Some(check_log_format(&text).map_err(at)?),
+                "ApplicationLogLevel" => {
+                    fields.application_level = Some(check_log_level(&text, false).map_err(at)?);
+                }
+                "SystemLogLevel" => {
+                    fields.system_level = Some(check_log_level(&text, true).map_err(at)?);
+                }
+                "LogGroup" => fields.log_group = Some(check_log_group(&text).map_err(at)?),
+                _ => {
+                    return Err(self.src.invalid(
+                        &p,
+                        format!("{what}: unknown field `{name}`"),
+                        hint,
+                    ));
+                }
+            }
+        }
+        Ok(fields)
     }
 
     /// Attaches a field position and the function's name to a validation problem.

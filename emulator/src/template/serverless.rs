@@ -1,12 +1,14 @@
 //! Serverless Framework files (`serverless.yml`).
 //!
-//! Read: `provider.timeout`, `provider.memorySize`, `provider.environment`,
-//! `provider.httpApi.payload` and `provider.apiGateway.binaryMediaTypes` as defaults; per function
-//! `handler`, `timeout`, `memorySize`, `reservedConcurrency`, `environment` (merged over the
-//! provider's), `url`, and `events` of kind `http` (REST API, payload 1.0) and `httpApi` (HTTP
-//! API, payload 2.0 unless the provider says `1.0`: the 1.0 event with HTTP API answers), in
-//! their object form (`path`, `method`) or short form (`GET /users/{id}`, and `'*'` for the HTTP
-//! API's `$default`). `http` paths are normalised as the framework does (a leading `/`
+//! Read: `provider.runtime`, `provider.timeout`, `provider.memorySize`, `provider.environment`,
+//! `provider.logs.lambda`, `provider.httpApi.payload` and `provider.apiGateway.binaryMediaTypes`
+//! as defaults; per function `handler`, `runtime`, `timeout`, `memorySize`,
+//! `reservedConcurrency`, `environment` (merged over the provider's), `logs` (`logFormat`,
+//! `applicationLogLevel`, `systemLogLevel`, `logGroup`, merged field by field over
+//! `provider.logs.lambda`), `url`, and `events` of kind `http` (REST API, payload 1.0) and
+//! `httpApi` (HTTP API, payload 2.0 unless the provider says `1.0`: the 1.0 event with HTTP API
+//! answers), in their object form (`path`, `method`) or short form (`GET /users/{id}`, and `'*'`
+//! for the HTTP API's `$default`). `http` paths are normalised as the framework does (a leading `/`
 //! added, empty segments dropped). The framework's own defaults apply when nothing is set: 6 s and
 //! 1024 MB. Other event kinds are ignored with a note; `${…}` variables are not evaluated and are
 //! an error where the emulator needs the value.
@@ -21,7 +23,14 @@
 //!    `<dir>` (the `sls-rust` plugin's convention);
 //! 3. `<package>` or `<package>.<bin>` (`handler: my-api.users`): a package of the Cargo
 //!    workspace whose root `Cargo.toml` is next to the `serverless.yml` (the `serverless-rust`
-//!    plugin's convention).
+//!    plugin's convention);
+//! 4. otherwise, an executable `bootstrap` next to the `serverless.yml`: the framework packages
+//!    the service directory as every function's code, so `handler: app.handler` with
+//!    `runtime: provided.al2023` runs that `bootstrap`, which gets the handler as `_HANDLER`.
+//!
+//! The handler string itself is the instances' `_HANDLER`, as the framework deploys it. A function
+//! of a managed runtime (`runtime: nodejs20.x`, …) is not served, with a note; with no `runtime`
+//! anywhere the function is taken as `provided.al2023`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -30,9 +39,11 @@ use serde_yaml::{Mapping, Value};
 
 use super::yaml::{Source, YPath, describe, key_text};
 use super::{
-    Code, ConfigError, ErrorKind, Format, FunctionSpec, Payload, Problem, Project, RouteSpec,
-    cargo, check_concurrency, check_env_name, check_function_name, check_memory, check_timeout,
-    duplicate_route, media_type, parse_method, resolve_code, validate_path,
+    Code, ConfigError, ErrorKind, Format, FunctionSpec, LoggingFields, Payload, Problem, Project,
+    RouteSpec, bootstrap_code, cargo, check_concurrency, check_env_name, check_function_name,
+    check_log_format, check_log_group, check_log_level, check_memory, check_timeout,
+    duplicate_route, is_os_only_runtime, managed_runtime_note, media_type, parse_method,
+    resolve_code, validate_path,
 };
 
 /// The Serverless Framework's default timeout.
@@ -90,6 +101,11 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
             "provider",
         )?,
         http_api_payload: reader.http_api_payload(provider, &provider_path)?,
+        runtime: match provider.get("runtime") {
+            Some(v) => reader.text(v, &provider_path.key("runtime"), "provider.runtime")?,
+            None => None,
+        },
+        logging: reader.provider_logging(provider, &provider_path)?,
         binary_media_types: reader.binary_media_types(provider, &provider_path)?,
     };
 
@@ -104,6 +120,8 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
     };
     let mut specs: Vec<FunctionSpec> = Vec::new();
     let mut notes = Vec::new();
+    // Functions left out for their managed runtime.
+    let mut managed = 0;
     for (key, function) in functions {
         let name = key_text(key).unwrap_or_default();
         let path = functions_path.key(&name);
@@ -117,6 +135,10 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
             &defaults,
             &mut notes,
         )?;
+        let Some(spec) = spec else {
+            managed += 1;
+            continue;
+        };
         for (i, route) in spec.routes.iter().enumerate() {
             if let Some(first) = duplicate_route(&specs, route) {
                 return Err(src.invalid(
@@ -130,6 +152,16 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
             }
         }
         specs.push(spec);
+    }
+    if specs.is_empty() && managed > 0 {
+        return Err(ConfigError::new(
+            file,
+            ErrorKind::Unsupported,
+            format!(
+                "no function of the file can be served: {}",
+                notes.join("; ")
+            ),
+        ));
     }
     if specs.is_empty() {
         return Err(src.invalid(
@@ -151,6 +183,9 @@ struct Defaults {
     timeout: Option<Duration>,
     memory_mb: Option<u32>,
     http_api_payload: Payload,
+    runtime: Option<String>,
+    /// `provider.logs.lambda`, and where it is.
+    logging: (LoggingFields, YPath),
     /// `provider.apiGateway.binaryMediaTypes`, the REST API's.
     binary_media_types: Vec<String>,
 }
@@ -398,7 +433,69 @@ impl Reader<'_> {
         Ok(())
     }
 
-    /// Reads one function.
+    /// `provider.logs.lambda` (and where it is, for errors about the combination).
+    fn provider_logging(
+        &self,
+        provider: &Mapping,
+        provider_path: &YPath,
+    ) -> Result<(LoggingFields, YPath), ConfigError> {
+        let logs_path = provider_path.key("logs");
+        let lambda_path = logs_path.key("lambda");
+        let logs = self.mapping(provider.get("logs"), &logs_path, "provider.logs")?;
+        let fields = match logs.and_then(|l| l.get("lambda")) {
+            Some(lambda) => self.logging_fields(lambda, &lambda_path, "provider.logs.lambda")?,
+            None => LoggingFields::default(),
+        };
+        Ok((fields, lambda_path))
+    }
+
+    /// The fields of a `logs.lambda` (provider) or `logs` (function) mapping, each checked.
+    fn logging_fields(
+        &self,
+        value: &Value,
+        path: &YPath,
+        what: &str,
+    ) -> Result<LoggingFields, ConfigError> {
+        let mut fields = LoggingFields::default();
+        let Some(logs) = self.mapping(Some(value), path, what)? else {
+            return Ok(fields);
+        };
+        for (key, value) in logs {
+            let name = key_text(key).unwrap_or_default();
+            let p = path.key(&name);
+            let field = format!("{what}.{name}");
+            let Some(text) = self.text(value, &p, &field)? else {
+                continue;
+            };
+            match name.as_str() {
+                "logFormat" => {
+                    fields.format = Some(self.check(&p, &field, check_log_format(&text))?);
+                }
+                "applicationLogLevel" => {
+                    fields.application_level =
+                        Some(self.check(&p, &field, check_log_level(&text, false))?);
+                }
+                "systemLogLevel" => {
+                    fields.system_level =
+                        Some(self.check(&p, &field, check_log_level(&text, true))?);
+                }
+                "logGroup" => {
+                    fields.log_group = Some(self.check(&p, &field, check_log_group(&text))?);
+                }
+                _ => {
+                    return Err(self.src.invalid(
+                        &p,
+                        format!("{what}: unknown key `{name}`"),
+                        "the keys are logFormat, applicationLogLevel, systemLogLevel and \
+                         logGroup",
+                    ));
+                }
+            }
+        }
+        Ok(fields)
+    }
+
+    /// Reads one function; `None`, with a note, for a function of a managed runtime.
     #[allow(clippy::too_many_arguments)]
     fn function(
         &self,
@@ -409,7 +506,7 @@ impl Reader<'_> {
         provider_path: &YPath,
         defaults: &Defaults,
         notes: &mut Vec<String>,
-    ) -> Result<FunctionSpec, ConfigError> {
+    ) -> Result<Option<FunctionSpec>, ConfigError> {
         let owner = format!("function `{name}`");
         let Some(function) = self.mapping(Some(function), path, &owner)? else {
             return Err(self.src.invalid(
@@ -427,6 +524,17 @@ impl Reader<'_> {
                     hint: Some("use handler: with the function's package directory instead".into()),
                 },
             ));
+        }
+        let runtime = match function.get("runtime") {
+            Some(v) => self.text(v, &path.key("runtime"), &format!("{owner}: runtime"))?,
+            None => None,
+        };
+        if let Some(runtime) = runtime
+            .or_else(|| defaults.runtime.clone())
+            .filter(|r| !is_os_only_runtime(r))
+        {
+            notes.push(managed_runtime_note(name, &runtime));
+            return Ok(None);
         }
         let handler_path = path.key("handler");
         let handler = match function.get("handler") {
@@ -452,6 +560,14 @@ impl Reader<'_> {
         })?;
         let mut spec = FunctionSpec::new(name, code);
         spec.handler = Some(handler);
+        let (provider_logs, mut logs_at) = defaults.logging.clone();
+        let mut logging = provider_logs;
+        if let Some(v) = function.get("logs") {
+            logs_at = path.key("logs");
+            let own = self.logging_fields(v, &logs_at, &format!("{owner}: logs"))?;
+            logging = logging.overlay(own);
+        }
+        spec.logging = self.check(&logs_at, &format!("{owner}: logs"), logging.finish())?;
         spec.timeout = self
             .timeout(function.get("timeout"), &path.key("timeout"), &owner)?
             .or(defaults.timeout)
@@ -547,7 +663,7 @@ impl Reader<'_> {
             }
             spec.routes.push(route);
         }
-        Ok(spec)
+        Ok(Some(spec))
     }
 
     /// `- http: GET users/{id}` or `- http: {path, method}` (REST API).
@@ -675,12 +791,16 @@ fn resolve_handler(base: &Path, handler: &str) -> Result<Code, Problem> {
             return resolve_code(&dir, bin, None);
         }
     }
+    // The service directory is the code, its `bootstrap` the executable.
+    if let Some(code) = bootstrap_code(base)? {
+        return Ok(code);
+    }
     Err(Problem::code(
         "names no directory, `<dir>.<bin>`, nor package of the Cargo workspace next to \
          serverless.yml",
         "set handler: to the function's package directory relative to serverless.yml (e.g. \
          `handler: ../hello`), `<dir>.<bin>` for one binary of a package, or a workspace \
-         package name",
+         package name; or put an executable `bootstrap` next to serverless.yml",
     ))
 }
 

@@ -243,6 +243,30 @@ fn errors_name_the_line_and_the_key() {
             "package.metadata.lambkin.env.A",
         ),
         (
+            "log_format = \"json\"",
+            "neither JSON nor Text",
+            7,
+            "package.metadata.lambkin.log_format",
+        ),
+        (
+            "log_level = \"LOUD\"",
+            "not an application log level",
+            7,
+            "package.metadata.lambkin.log_level",
+        ),
+        (
+            "log_level = 3",
+            "not a string",
+            7,
+            "package.metadata.lambkin.log_level",
+        ),
+        (
+            "log_level = \"DEBUG\"",
+            "log format is Text",
+            7,
+            "package.metadata.lambkin.log_level",
+        ),
+        (
             "timout = 3",
             "unknown key `timout`",
             7,
@@ -266,6 +290,23 @@ fn errors_name_the_line_and_the_key() {
         }
         assert!(err.hint.is_some(), "{line}");
     }
+}
+
+#[test]
+fn log_format_and_level_make_the_logging_config() {
+    let manifest = format!(
+        "{HEADER}\n[package.metadata.lambkin]\nlog_format = \"JSON\"\n\n[package.metadata.lambkin.functions.worker]\nlog_level = \"WARN\"\n"
+    );
+    let (_tmp, r) = read(&manifest, &["worker"]);
+    let functions = r.unwrap();
+    let [shop, worker] = &functions[..] else {
+        panic!("{functions:?}")
+    };
+    assert_eq!(shop.logging.format, LogFormat::Json);
+    assert_eq!(shop.logging.application_level, None);
+    assert_eq!(worker.logging.format, LogFormat::Json, "the package's");
+    assert_eq!(worker.logging.application_level, Some(LogLevel::Warn));
+    assert_eq!(shop.handler, None, "Cargo metadata names no handler");
 }
 
 #[test]

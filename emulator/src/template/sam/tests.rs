@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::config::{LogFormat, LogLevel, LoggingConfig};
 use crate::template::testutil::TempDir;
 use crate::template::{Code, ErrorKind, Payload};
 
@@ -623,11 +624,18 @@ fn code_problems_are_errors() {
         assert!(err.message.contains(needle), "{props}: {err}");
         assert!(err.line.is_some(), "{props}: {err}");
     }
-    // A non-provided runtime is mentioned in the hint when the code cannot be run.
+    // A template whose only function has a managed runtime serves nothing: an error saying how
+    // to serve it through provided.al2023.
     let err = error(
-        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: functions/nowhere\n      Runtime: python3.12\n",
+        "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: functions/nowhere\n      Runtime: python3.12\n      Handler: app.handler\n",
     );
-    assert!(err.hint.unwrap().contains("python3.12"));
+    assert_eq!(err.kind, ErrorKind::Unsupported, "{err}");
+    assert!(err.message.contains("runtime python3.12"), "{err}");
+    assert!(
+        err.message
+            .contains("exec python3 -m awslambdaric \"$_HANDLER\""),
+        "{err}"
+    );
     // A Metadata binary that does not exist points at the Metadata.
     let err = error(
         "Resources:\n  Fn:\n    Type: AWS::Serverless::Function\n    Metadata:\n      BuildProperties:\n        Binary: nope\n    Properties:\n      CodeUri: functions/multi\n",
@@ -751,4 +759,137 @@ Resources:
         "{err}"
     );
     assert_eq!(err.line, Some(13));
+}
+
+#[test]
+fn handler_and_logging_config_are_read_with_globals_merged_field_by_field() {
+    let tmp = project();
+    let text = "\
+Globals:
+  Function:
+    Runtime: provided.al2023
+    LoggingConfig:
+      LogFormat: JSON
+      SystemLogLevel: WARN
+Parameters:
+  Level:
+    Type: String
+    Default: DEBUG
+Resources:
+  Py:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/legacy
+      Handler: app.handler
+      LoggingConfig:
+        ApplicationLogLevel: !Ref Level
+        LogGroup: /custom/py-logs
+  Users:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/users
+  Plain:
+    Type: AWS::Lambda::Function
+    Properties:
+      Code: functions/orders
+      Handler: bootstrap
+      Runtime: provided.al2
+";
+    let p = parse(&tmp, text).unwrap();
+    let [py, users, plain] = &p.functions[..] else {
+        panic!("{:?}", p.functions)
+    };
+    assert_eq!(py.handler.as_deref(), Some("app.handler"));
+    assert_eq!(
+        py.logging,
+        LoggingConfig {
+            format: LogFormat::Json,
+            application_level: Some(LogLevel::Debug),
+            system_level: Some(LogLevel::Warn),
+            log_group: Some("/custom/py-logs".into()),
+        }
+    );
+    assert_eq!(users.handler, None);
+    assert_eq!(users.logging.format, LogFormat::Json, "from Globals");
+    assert_eq!(users.logging.application_level, None);
+    assert_eq!(
+        users.logging.effective_application_level(),
+        Some(LogLevel::Info)
+    );
+    // A plain CloudFormation function takes nothing from Globals.
+    assert_eq!(plain.handler.as_deref(), Some("bootstrap"));
+    assert_eq!(plain.logging, LoggingConfig::default());
+}
+
+#[test]
+fn functions_of_managed_runtimes_are_left_out_with_a_note() {
+    let tmp = project();
+    let text = "\
+Resources:
+  Py:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: py/
+      Handler: app.handler
+      Runtime: python3.12
+  Users:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/users
+      Runtime: provided.al2023
+";
+    let p = parse(&tmp, text).unwrap();
+    let names: Vec<&str> = p.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["Users"]);
+    let note = p.notes.iter().find(|n| n.contains("`Py`")).unwrap();
+    assert!(
+        note.contains("python3.12") && note.contains("provided.al2023"),
+        "{note}"
+    );
+}
+
+#[test]
+fn bad_logging_configs_are_errors_with_positions() {
+    let cases: &[(&str, &str, u32)] = &[
+        (
+            "      LoggingConfig:\n        LogFormat: json\n",
+            "neither JSON nor Text",
+            10,
+        ),
+        (
+            "      LoggingConfig:\n        LogFormat: JSON\n        ApplicationLogLevel: VERBOSE\n",
+            "not an application log level",
+            11,
+        ),
+        (
+            "      LoggingConfig:\n        LogFormat: JSON\n        SystemLogLevel: TRACE\n",
+            "not a system log level",
+            11,
+        ),
+        (
+            "      LoggingConfig:\n        LogGroup: my group\n",
+            "not a log group name",
+            10,
+        ),
+        (
+            "      LoggingConfig:\n        Format: JSON\n",
+            "unknown field",
+            10,
+        ),
+        ("      LoggingConfig: JSON\n", "not a mapping", 9),
+        // Levels filter JSON logs only.
+        (
+            "      LoggingConfig:\n        ApplicationLogLevel: DEBUG\n",
+            "log format is Text",
+            10,
+        ),
+    ];
+    for (props, needle, line) in cases {
+        let err = error(&with_props(props));
+        assert_eq!(err.kind, ErrorKind::Invalid, "{props}: {err}");
+        assert!(err.message.contains(needle), "{props}: {err}");
+        assert!(err.message.contains("function `Fn`"), "{props}: {err}");
+        assert_eq!(err.line, Some(*line), "{props}: {err}");
+        assert!(err.hint.is_some(), "{props}: {err}");
+    }
 }

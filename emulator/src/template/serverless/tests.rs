@@ -1,6 +1,7 @@
 use std::time::Duration;
 
 use super::*;
+use crate::config::{LogFormat, LogLevel};
 use crate::template::testutil::TempDir;
 
 /// A service directory: a Cargo workspace with three packages and a bootstrap directory.
@@ -463,4 +464,145 @@ functions:
     let p = parse(&tmp, text).unwrap();
     assert_eq!(p.functions[0].timeout, Some(Duration::from_secs(9)));
     assert_eq!(p.functions[1].timeout, Some(Duration::from_secs(12)));
+}
+
+#[test]
+fn logs_merge_over_the_providers_and_handlers_are_kept() {
+    let tmp = service();
+    tmp.bootstrap(".", true);
+    let text = "\
+service: s
+provider:
+  name: aws
+  runtime: provided.al2023
+  logs:
+    lambda:
+      logFormat: JSON
+      systemLogLevel: DEBUG
+functions:
+  py:
+    handler: app.handler
+    logs:
+      applicationLogLevel: ERROR
+      logGroup: /aws/lambda/py-custom
+  users:
+    handler: crates/users
+  plain:
+    handler: crates/orders.orders-worker
+    logs:
+      logFormat: Text
+      systemLogLevel: INFO
+";
+    let err = parse(&tmp, text).unwrap_err();
+    // `plain` asks for Text but keeps the provider's system level: not a valid combination.
+    assert!(err.message.contains("log format is Text"), "{err}");
+    assert!(err.message.contains("function `plain`"), "{err}");
+    assert_eq!(err.line, Some(20), "{err}");
+
+    let text = text.replace("      systemLogLevel: INFO\n", "");
+    let text = text.replace(
+        "  logs:\n    lambda:\n      logFormat: JSON\n      systemLogLevel: DEBUG\n",
+        "  logs:\n    lambda:\n      logFormat: JSON\n",
+    );
+    let p = parse(&tmp, &text).unwrap();
+    let [py, users, plain] = &p.functions[..] else {
+        panic!("{:?}", p.functions)
+    };
+    // The service directory's bootstrap runs `app.handler`.
+    assert_eq!(
+        py.code,
+        Code::Bootstrap {
+            dir: tmp.path().to_path_buf()
+        }
+    );
+    assert_eq!(py.handler.as_deref(), Some("app.handler"));
+    assert_eq!(py.logging.format, LogFormat::Json);
+    assert_eq!(py.logging.application_level, Some(LogLevel::Error));
+    assert_eq!(
+        py.logging.log_group.as_deref(),
+        Some("/aws/lambda/py-custom")
+    );
+    assert_eq!(users.handler.as_deref(), Some("crates/users"));
+    assert_eq!(users.logging.format, LogFormat::Json, "the provider's");
+    assert_eq!(users.logging.application_level, None);
+    assert_eq!(plain.logging.format, LogFormat::Text, "the function's own");
+}
+
+#[test]
+fn managed_runtimes_are_left_out_with_a_note() {
+    let tmp = service();
+    let text = "\
+service: s
+provider:
+  name: aws
+  runtime: nodejs20.x
+functions:
+  js:
+    handler: index.handler
+  users:
+    handler: crates/users
+    runtime: provided.al2023
+";
+    let p = parse(&tmp, text).unwrap();
+    let names: Vec<&str> = p.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["users"]);
+    assert!(
+        p.notes.iter().any(|n| n.contains("`js`")
+            && n.contains("nodejs20.x")
+            && n.contains("aws-lambda-ric")),
+        "{:?}",
+        p.notes
+    );
+    let only_js = "service: s\nprovider:\n  name: aws\n  runtime: nodejs20.x\nfunctions:\n  js:\n    handler: index.handler\n";
+    let err = parse(&tmp, only_js).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Unsupported, "{err}");
+    assert!(err.message.contains("nodejs20.x"), "{err}");
+}
+
+#[test]
+fn bad_logs_are_errors_with_positions() {
+    let cases: &[(&str, &str, u32)] = &[
+        (
+            "    logs:\n      logFormat: text\n",
+            "neither JSON nor Text",
+            6,
+        ),
+        (
+            "    logs:\n      logFormat: JSON\n      applicationLogLevel: debug\n",
+            "not an application log level",
+            7,
+        ),
+        (
+            "    logs:\n      logFormat: JSON\n      systemLogLevel: ERROR\n",
+            "not a system log level",
+            7,
+        ),
+        (
+            "    logs:\n      logGroup: 'a b'\n",
+            "not a log group name",
+            6,
+        ),
+        ("    logs:\n      format: JSON\n", "unknown key", 6),
+        ("    logs: JSON\n", "not a mapping", 5),
+        (
+            "    logs:\n      applicationLogLevel: WARN\n",
+            "log format is Text",
+            6,
+        ),
+    ];
+    for (body, needle, line) in cases {
+        let err = error(&with_body(body));
+        assert_eq!(err.kind, ErrorKind::Invalid, "{body}: {err}");
+        assert!(err.message.contains(needle), "{body}: {err}");
+        assert_eq!(err.line, Some(*line), "{body}: {err}");
+        assert!(err.hint.is_some(), "{body}: {err}");
+    }
+    let err = error(
+        "service: s\nprovider:\n  logs:\n    lambda:\n      logFormat: XML\nfunctions:\n  f:\n    handler: crates/users\n",
+    );
+    assert!(
+        err.message.contains("provider.logs.lambda.logFormat"),
+        "{err}"
+    );
+    assert_eq!(err.line, Some(5), "{err}");
 }
