@@ -9,27 +9,15 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine;
-use common::{LIMIT, Reply, Running, request};
+use common::{LIMIT, Reply, Running, SIGNED, request};
 use lambkin_emulator::{DeployLimits, Emulator};
 use serde_json::{Value, json};
 
 const FUNCTIONS: &str = "/2015-03-31/functions";
-
-/// A zip of `(name, contents)` files, each 0755.
-fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
-    for (name, data) in files {
-        writer.start_file(*name, options).unwrap();
-        writer.write_all(data).unwrap();
-    }
-    writer.finish().unwrap().into_inner()
-}
 
 /// Code whose `bootstrap` runs the fixture function with `env` (`KEY=value …`); `label` makes
 /// each revision's code different.
@@ -39,13 +27,16 @@ fn fixture_code(label: &str, env: &str) -> Vec<u8> {
         "#!/bin/sh\n# revision {label}\n{env} exec '{}'\n",
         fixture.display()
     );
-    zip_of(&[("bootstrap", script.as_bytes())])
+    common::zip_of(&[("bootstrap", 0o755, script.as_bytes())])
 }
 
 /// A zip bomb: `mib` MiB of zeros, a thousandth of that zipped.
 fn bomb(mib: usize) -> Vec<u8> {
     let zeros = vec![0; mib << 20];
-    zip_of(&[("bootstrap", b"#!/bin/sh\n"), ("padding", &zeros)])
+    common::zip_of(&[
+        ("bootstrap", 0o755, b"#!/bin/sh\n"),
+        ("padding", 0o644, &zeros),
+    ])
 }
 
 /// CreateFunction of `name` with `zip` on the emulator at `addr`.
@@ -59,7 +50,14 @@ async fn create(addr: std::net::SocketAddr, name: &str, zip: &[u8]) -> Reply {
         "Environment": { "Variables": { "FIXTURE": "echo" } },
         "Code": { "ZipFile": base64::engine::general_purpose::STANDARD.encode(zip) },
     });
-    request(addr, "POST", FUNCTIONS, &[], create.to_string().as_bytes()).await
+    request(
+        addr,
+        "POST",
+        FUNCTIONS,
+        &[SIGNED],
+        create.to_string().as_bytes(),
+    )
+    .await
 }
 
 /// An emulator whose deployed code lives in a directory the test can look into.
@@ -89,7 +87,7 @@ impl Deployments {
         } else {
             body.to_string().into_bytes()
         };
-        request(self.emulator.addr, method, path, &[], &body).await
+        request(self.emulator.addr, method, path, &[SIGNED], &body).await
     }
 
     async fn create(&self, name: &str, zip: &[u8]) -> Reply {
@@ -274,7 +272,7 @@ async fn caps_refuse_deployments_as_aws_does_and_write_nothing() {
     assert_eq!(small.status, 201, "{}", small.text());
 
     // Declared over what is left.
-    let big = zip_of(&[("bootstrap", &[b'#'; 64 << 10])]);
+    let big = common::zip_of(&[("bootstrap", 0o755, &[b'#'; 64 << 10])]);
     let message = deployments
         .create("big", &big)
         .await
@@ -403,7 +401,7 @@ async fn code_left_by_a_killed_emulator_is_removed_by_the_next_one() {
     let mut next = Lambkin::start(&scratch, &tmp).await;
     assert_eq!(Lambkin::state_dirs(&tmp), BTreeSet::from([live.clone()]));
     // Serving (so its signal handlers are in place), and nothing of the killed one is.
-    let listed = request(next.addr, "GET", FUNCTIONS, &[], b"").await;
+    let listed = request(next.addr, "GET", FUNCTIONS, &[SIGNED], b"").await;
     assert_eq!(listed.json()["Functions"], json!([]), "{}", listed.text());
     // SAFETY: a signal to the child this test started.
     let pid = i32::try_from(next.child.id().unwrap()).unwrap();
