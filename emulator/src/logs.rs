@@ -1,6 +1,7 @@
 //! Function logs: each instance's output re-emitted under the function's name, and the lines of
 //! the current invocation kept for `X-Amz-Log-Type: Tail`.
 
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -11,8 +12,9 @@ use tracing::{Instrument, Span};
 /// How much of an invocation's log `X-Amz-Log-Result` carries.
 pub(crate) const TAIL_BYTES: usize = 4096;
 
-/// How long to wait for output already written by a function to be read.
-const SETTLE_WAIT: Duration = Duration::from_millis(50);
+/// The longest wait for output already written by a function to be read. Reached only by a
+/// function that never stops writing: otherwise the pipe runs dry well before.
+const SETTLE_WAIT: Duration = Duration::from_millis(250);
 
 /// Emits one line of a function's log.
 pub(crate) fn emit(line: &str) {
@@ -69,7 +71,7 @@ impl Pumps {
     /// Starts a task re-emitting `stream` line by line into `capture`.
     pub(crate) fn add(
         &mut self,
-        stream: impl AsyncRead + Unpin + Send + 'static,
+        stream: impl AsyncRead + AsRawFd + Unpin + Send + 'static,
         capture: Arc<Capture>,
         span: Span,
     ) {
@@ -100,15 +102,23 @@ impl Pumps {
 }
 
 async fn pump(
-    stream: impl AsyncRead + Unpin,
+    stream: impl AsyncRead + AsRawFd + Unpin,
     capture: Arc<Capture>,
     mut settle: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
 ) {
+    let fd = stream.as_raw_fd();
     let mut reader = BufReader::new(stream);
     let mut buf = Vec::new();
+    let mut waiting: Vec<oneshot::Sender<()>> = Vec::new();
     loop {
+        // Settled once the pipe itself holds nothing unread. Tokio's readiness is not enough:
+        // under load the reactor may not yet have seen bytes a function wrote before `/next`.
+        if !waiting.is_empty() && reader.buffer().is_empty() && unread(fd) == 0 {
+            for ack in waiting.drain(..) {
+                let _ = ack.send(());
+            }
+        }
         tokio::select! {
-            // Reading first: a settle request is acknowledged only once nothing is ready to read.
             biased;
             read = reader.read_until(b'\n', &mut buf) => {
                 let done = !matches!(read, Ok(n) if n > 0);
@@ -121,10 +131,19 @@ async fn pump(
                     return;
                 }
             }
-            Some(ack) = settle.recv() => {
-                let _ = ack.send(());
-            }
+            Some(ack) = settle.recv() => waiting.push(ack),
         }
+    }
+}
+
+/// How many bytes wait in the pipe `fd` (0 when that cannot be told).
+fn unread(fd: RawFd) -> usize {
+    let mut bytes: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one `c_int`; `fd` belongs to the reader, open while it lives.
+    if unsafe { libc::ioctl(fd, libc::FIONREAD, &mut bytes) } == 0 {
+        usize::try_from(bytes).unwrap_or(0)
+    } else {
+        0
     }
 }
 
@@ -150,14 +169,14 @@ mod tests {
     async fn pumps_split_lines() {
         let capture = Arc::new(Capture::default());
         let mut pumps = Pumps::default();
-        let (mut w, r) = tokio::io::duplex(64);
+        let (mut w, r) = tokio::net::unix::pipe::pipe().unwrap();
         pumps.add(r, capture.clone(), Span::none());
-        tokio::io::AsyncWriteExt::write_all(&mut w, b"one\r\ntwo\n\xffthree")
+        tokio::io::AsyncWriteExt::write_all(&mut w, b"one\r\ntwo\n\xffthree\n")
             .await
             .unwrap();
-        drop(w);
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // No sleep: whatever was written before `settle` is read by the time it returns.
         pumps.settle().await;
         assert_eq!(capture.take_tail(), "one\ntwo\n\u{fffd}three\n");
+        drop(w);
     }
 }
