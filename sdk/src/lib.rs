@@ -5,6 +5,7 @@ pub mod http;
 #[cfg(feature = "local")]
 mod local;
 mod logging;
+mod panic;
 mod runtime;
 pub mod testing;
 
@@ -22,8 +23,7 @@ pub use aws_lambda_events as events;
 /// The `tracing` crate the log subscriber is set up for: `lambkin::tracing::info!(...)`.
 pub use tracing;
 
-/// The `errorType` reported when a handler panics.
-pub use runtime::PANIC_ERROR_TYPE;
+pub use panic::PANIC_ERROR_TYPE;
 
 /// Not public API: what `#[lambkin::handler]` expands to. Generated code names only these
 /// paths, so users depend on `lambkin` alone.
