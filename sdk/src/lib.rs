@@ -73,7 +73,7 @@
 //! use serde_json::{Value, json};
 //!
 //! #[lambkin::handler]
-//! async fn remaining(_event: Value, ctx: Context) -> Result<Value, Error> {
+//! async fn describe(_event: Value, ctx: Context) -> Result<Value, Error> {
 //!     let function = &ctx.env_config.function_name;
 //!     Ok(json!({ "function": function, "deadlineMs": ctx.deadline }))
 //! }
@@ -174,7 +174,8 @@
 //!
 //! `flavor = "multi_thread"` builds tokio's work-stealing runtime (the default,
 //! `"current_thread"`, suits an instance that handles one event at a time); `logging = false`
-//! leaves the tracing subscriber to you.
+//! leaves the tracing subscriber to you. (The example spawns tasks, so it names `tokio`, which
+//! the function's crate then depends on.)
 //!
 //! ```no_run
 //! use serde_json::Value;
