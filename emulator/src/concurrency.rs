@@ -20,12 +20,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 
+pub(crate) use crate::instance::Limit;
 use crate::instance::Refused;
+use crate::sync::lock;
 
 /// The account's concurrency limit unless set otherwise (AWS's default quota).
 pub const DEFAULT_ACCOUNT_CONCURRENCY: usize = 1_000;
@@ -35,25 +37,6 @@ pub const DEFAULT_MAX_INSTANCES: usize = 64;
 
 /// The part of the account's limit AWS keeps unreserved.
 const MIN_UNRESERVED: usize = 100;
-
-/// Which of Lambda's limits throttled an invocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Limit {
-    /// The function's reserved concurrency.
-    Reserved,
-    /// The account's unreserved pool.
-    Account,
-}
-
-impl Limit {
-    /// The 429's `Reason` (`ThrottleReason` in the Invoke API reference).
-    pub(crate) fn reason(self) -> &'static str {
-        match self {
-            Limit::Reserved => "ReservedFunctionConcurrentInvocationLimitExceeded",
-            Limit::Account => "ConcurrentInvocationLimitExceeded",
-        }
-    }
-}
 
 /// The emulator's concurrency: limits, settings and what runs, per function name.
 #[derive(Debug)]
@@ -170,7 +153,7 @@ impl Default for Concurrency {
 
 impl Concurrency {
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     fn update(&self, change: impl FnOnce(&mut State)) {
