@@ -36,6 +36,7 @@ pub const DEFAULT_ACCOUNT_CONCURRENCY: usize = 1_000;
 pub const DEFAULT_MAX_INSTANCES: usize = 64;
 
 /// The part of the account's limit AWS keeps unreserved.
+#[cfg(feature = "manage")]
 const MIN_UNRESERVED: usize = 100;
 
 /// The emulator's concurrency: limits, settings and what runs, per function name.
@@ -129,6 +130,7 @@ enum Counted {
 }
 
 /// A reservation leaving less than AWS's minimum unreserved concurrency.
+#[cfg(feature = "manage")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BelowMinimum {
     /// The minimum the account keeps unreserved.
@@ -192,6 +194,7 @@ impl Concurrency {
 
     /// Reserves `reserved` for `name` as PutFunctionConcurrency does: refused if the unreserved
     /// pool would fall below AWS's minimum (100, or the whole limit of a smaller account).
+    #[cfg(feature = "manage")]
     pub(crate) fn reserve(&self, name: &str, reserved: usize) -> Result<(), BelowMinimum> {
         let mut state = self.lock();
         let minimum = MIN_UNRESERVED.min(state.account);
@@ -211,6 +214,7 @@ impl Concurrency {
     }
 
     /// Forgets function `name` (deleted): its reservation returns to the unreserved pool.
+    #[cfg(feature = "manage")]
     pub(crate) fn forget(&self, name: &str) {
         self.update(|state| {
             state.functions.remove(name);
@@ -363,6 +367,7 @@ mod tests {
         assert!(waiting.await.unwrap().is_ok());
     }
 
+    #[cfg(feature = "manage")]
     #[test]
     fn reservations_leave_awss_minimum_unreserved() {
         let c = Concurrency::default();

@@ -37,12 +37,13 @@ pub(crate) fn split_name(name: &str) -> (&str, Option<&str>) {
 }
 
 /// A function at one of its versions: the key of the registry and of the asynchronous queues.
+/// Built only through [`FunctionKey::new`], so `$LATEST` has one spelling.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct FunctionKey {
     /// The function's bare name.
-    pub(crate) name: String,
+    name: String,
     /// `None` for `$LATEST`, else a published version's number as it was given.
-    pub(crate) qualifier: Option<String>,
+    qualifier: Option<String>,
 }
 
 impl FunctionKey {

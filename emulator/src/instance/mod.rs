@@ -1,5 +1,6 @@
 //! One function instance: a child process (or, in local mode, the current process) with its own
-//! Runtime API, driven one invocation at a time.
+//! Runtime API, driven one invocation at a time: offered, delivered, supervised (timeout and
+//! memory), and ended with what the caller gets and the START, END and REPORT lines.
 
 mod ending;
 mod env;
