@@ -16,7 +16,7 @@
 //!   instance's group gets SIGSTOP as soon as its runtime waits in `/next`, and SIGCONT right
 //!   before the next event is offered. Timers left by one invocation fire in the next one, and
 //!   no CPU is spent while idle.
-//! * **Measured as a group**: see [`memory`](super::memory) for how the members' memory adds up;
+//! * **Measured as a group**: see [`super::memory`] for how the members' memory adds up;
 //!   [`procfs`] finds the members.
 //! * **Nothing survives the emulator, however it ends** (Linux). The leader has a parent-death
 //!   signal, but that does not reach its children. So a watchdog — `/bin/sh` reading one end of
