@@ -26,13 +26,11 @@ mod instance;
 pub mod invoke;
 mod listen;
 pub mod local;
-mod logs;
 #[cfg(feature = "manage")]
 mod manage;
 #[cfg(feature = "package")]
 pub mod package;
 mod pool;
-mod process;
 #[cfg(any(feature = "reload", feature = "package"))]
 pub mod project;
 mod registry;
@@ -45,6 +43,7 @@ mod server;
 #[cfg(any(feature = "manage", feature = "reload", feature = "package"))]
 mod state_dir;
 pub mod status;
+mod sync;
 pub mod template;
 #[cfg(test)]
 mod test_rng;

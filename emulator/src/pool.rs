@@ -2,7 +2,7 @@
 //! idle reaping, each invocation admitted by the function's [concurrency](crate::concurrency).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,8 +12,9 @@ use tokio::sync::watch;
 use crate::concurrency::Concurrency;
 use crate::config::FunctionConfig;
 use crate::instance::{
-    self, INIT_TIMEOUT, Instance, Invocation, InvokeResult, Outcome, Refused, closed,
+    self, INIT_TIMEOUT, Instance, Invocation, InvokeResult, Limit, Outcome, Refused,
 };
+use crate::sync::{closed, lock, read, write};
 
 /// How many invocations' worth of time (init and timeout) a synchronous caller waits for an
 /// instance when the function has every instance the local cap allows.
@@ -88,12 +89,12 @@ impl Pool {
     }
 
     fn current(&self) -> (u64, Arc<FunctionConfig>) {
-        let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
+        let current = read(&self.current);
         (current.0, current.1.clone())
     }
 
     fn idle(&self) -> MutexGuard<'_, Vec<Instance>> {
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.idle)
     }
 
     pub(crate) fn config(&self) -> Arc<FunctionConfig> {
@@ -119,10 +120,7 @@ impl Pool {
                 None
             }
         };
-        {
-            let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-            *current = (version, config);
-        }
+        *write(&self.current) = (version, config);
         let stale = std::mem::replace(&mut *self.idle(), warm.into_iter().collect());
         drop(stale);
     }
@@ -265,7 +263,7 @@ impl Local {
         let mut instance = tokio::time::timeout(bound, self.instance.lock())
             .await
             // Local mode's single instance is its function's whole (reserved) concurrency.
-            .map_err(|_| Refused::Throttled(crate::concurrency::Limit::Reserved))?;
+            .map_err(|_| Refused::Throttled(Limit::Reserved))?;
         let left = bound.saturating_sub(started.elapsed());
         let mut closing = self.closing.clone();
         let (result, _) = instance.invoke(&invocation, left, &mut closing).await?;
