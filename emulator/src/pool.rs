@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use crate::concurrency::Concurrency;
 use crate::config::FunctionConfig;
 use crate::instance::{
-    self, INIT_TIMEOUT, Instance, Invocation, InvokeResult, Limit, Outcome, Refused,
+    self, INIT_TIMEOUT, Instance, Invocation, InvokeResult, Limit, Outcome, Ran, Refused,
 };
 use crate::sync::{closed, lock, read, write};
 
@@ -143,23 +143,31 @@ impl Pool {
             lease = self.concurrency.acquire(&config.name, queue, wait) => lease?,
             () = closed(&mut closing) => return Err(Refused::ShuttingDown),
         };
-        let mut instance = match self.warm(version) {
-            Some(instance) => instance,
-            None => match Instance::spawn(config.clone(), version).await {
-                Ok(instance) => instance,
-                Err(error) => return Ok(spawn_failed(&config, &invocation.request_id, &error)),
-            },
-        };
-        let (result, reusable) = instance
-            .invoke(&invocation, INIT_TIMEOUT, &mut closing)
-            .await?;
-        let closing = *closing.borrow() || self.retired.load(Ordering::Acquire);
-        if reusable && instance.version() == self.current().0 && !closing {
-            instance.idle_since = Instant::now();
-            instance.park();
-            self.idle().push(instance);
+        let mut instance = self.warm(version);
+        loop {
+            let mut running = match instance.take() {
+                Some(instance) => instance,
+                None => match Instance::spawn(config.clone(), version).await {
+                    Ok(instance) => instance,
+                    Err(error) => return Ok(spawn_failed(&config, &invocation.request_id, &error)),
+                },
+            };
+            let (result, reusable) = match running
+                .invoke(&invocation, INIT_TIMEOUT, &mut closing)
+                .await?
+            {
+                Ran::Done { result, reusable } => (result, reusable),
+                // A new instance cannot vanish (it was never warm): this loops at most once.
+                Ran::Vanished => continue,
+            };
+            let closing = *closing.borrow() || self.retired.load(Ordering::Acquire);
+            if reusable && running.version() == self.current().0 && !closing {
+                running.idle_since = Instant::now();
+                running.park();
+                self.idle().push(running);
+            }
+            return Ok(result);
         }
-        Ok(result)
     }
 
     /// The most recently used idle instance of `version` that is still alive.
@@ -266,7 +274,10 @@ impl Local {
             .map_err(|_| Refused::Throttled(Limit::Reserved))?;
         let left = bound.saturating_sub(started.elapsed());
         let mut closing = self.closing.clone();
-        let (result, _) = instance.invoke(&invocation, left, &mut closing).await?;
-        Ok(result)
+        match instance.invoke(&invocation, left, &mut closing).await? {
+            Ran::Done { result, .. } => Ok(result),
+            // Only a child process exits; local mode's runtime loop runs in this process.
+            Ran::Vanished => Err(Refused::Internal),
+        }
     }
 }

@@ -91,6 +91,24 @@ enum Delivery {
     Taken(Instant),
     /// The invocation ends before it ran.
     Failed(Ending),
+    /// A warm instance's process exited before its runtime took the event.
+    Vanished,
+}
+
+/// What became of an invocation given to an instance.
+#[derive(Debug)]
+pub(crate) enum Ran {
+    /// It ended here, answered or failed; the instance may serve again if `reusable`.
+    Done {
+        /// The caller's answer.
+        result: InvokeResult,
+        /// Whether the instance may take another invocation.
+        reusable: bool,
+    },
+    /// The warm instance's process had exited before its runtime took the event (a runtime may
+    /// exit after answering instead of polling `/next` again). Lambda gives the event a fresh
+    /// environment; so must the caller. The instance is dead: drop it.
+    Vanished,
 }
 
 /// A function instance.
@@ -257,7 +275,7 @@ impl Instance {
         invocation: &Invocation,
         deliver_within: Duration,
         closing: &mut watch::Receiver<bool>,
-    ) -> Result<(InvokeResult, bool), Refused> {
+    ) -> Result<Ran, Refused> {
         let span =
             tracing::info_span!(parent: &self.span, "invoke", request_id = %invocation.request_id);
         self.run(invocation, deliver_within, closing)
@@ -270,7 +288,7 @@ impl Instance {
         invocation: &Invocation,
         deliver_within: Duration,
         closing: &mut watch::Receiver<bool>,
-    ) -> Result<(InvokeResult, bool), Refused> {
+    ) -> Result<Ran, Refused> {
         let id = invocation.request_id.as_str();
         self.take_late_events();
         if let Some(failure) = &self.init_error {
@@ -281,6 +299,10 @@ impl Instance {
         let delivered_at = match self.deliver(invocation, deliver_within, closing).await? {
             Delivery::Taken(at) => at,
             Delivery::Failed(ending) => return self.finish(id, ending, None, 0).await,
+            Delivery::Vanished => {
+                tracing::debug!("the warm instance exited before taking the event");
+                return Ok(Ran::Vanished);
+            }
         };
         // Init ends at the first `/next`; in local mode that can be long before the first caller.
         let init = (!self.initialized).then(|| {
@@ -353,7 +375,12 @@ impl Instance {
                     Some(event) => tracing::debug!(?event, "discarding a late Runtime API event"),
                     None => return Err(Refused::ShuttingDown),
                 },
-                status = self.mode.exited() => return Ok(Delivery::Failed(Ending::Exited(status))),
+                status = self.mode.exited() => {
+                    if self.initialized {
+                        return Ok(Delivery::Vanished);
+                    }
+                    return Ok(Delivery::Failed(Ending::Exited(status)));
+                }
                 () = &mut give_up, if !gave_up => {
                     gave_up = true;
                     // Lost the race with `/next`: its Delivered event is queued.
@@ -455,7 +482,7 @@ impl Instance {
         ending: Ending,
         started: Option<(Instant, Option<Duration>)>,
         peak_kb: u64,
-    ) -> Result<(InvokeResult, bool), Refused> {
+    ) -> Result<Ran, Refused> {
         let duration = started.map_or(Duration::ZERO, |(at, _)| at.elapsed());
         let peak_kb = self
             .recent_memory()
@@ -496,7 +523,10 @@ impl Instance {
         };
         self.capture.line(&report.line());
         let log_tail = self.capture.take_tail();
-        Ok((InvokeResult { outcome, log_tail }, reusable))
+        Ok(Ran::Done {
+            result: InvokeResult { outcome, log_tail },
+            reusable,
+        })
     }
 
     /// Kills the instance's processes and waits until they are gone.
