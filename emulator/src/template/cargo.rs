@@ -29,10 +29,11 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use super::{
-    Code, ConfigError, ErrorKind, FunctionSpec, LoggingFields, Payload, Problem, check_concurrency,
+    Code, ConfigError, ErrorKind, FunctionSpec, LoggingFields, Problem, check_concurrency,
     check_env_name, check_function_name, check_log_format, check_log_level, check_memory,
     check_timeout, parse_route_key,
 };
+use crate::apigw::PayloadFormat;
 use crate::config::{LogFormat, LogLevel};
 
 /// A package's name and binary targets.
@@ -346,7 +347,7 @@ pub fn parse_package_metadata(
             &format!("{base_field}.log_level"),
             logging.finish(),
         )?;
-        let payload = settings.payload.unwrap_or(Payload::Http);
+        let payload = settings.payload.unwrap_or(PayloadFormat::Http);
         for (key, span) in &settings.routes {
             let route = parse_route_key(key, payload)
                 .map_err(|p| doc.error(span.clone(), Some(&format!("{base_field}.routes")), p))?;
@@ -370,7 +371,7 @@ pub fn parse_package_metadata(
 struct Settings {
     routes: Vec<(String, Range<usize>)>,
     routes_set: bool,
-    payload: Option<Payload>,
+    payload: Option<PayloadFormat>,
     timeout: Option<Duration>,
     memory_mb: Option<u32>,
     reserved_concurrency: Option<usize>,
@@ -513,8 +514,8 @@ impl Doc<'_> {
                         _ => None,
                     };
                     let payload = match version.as_deref() {
-                        Some("alb") => Some(Payload::Alb),
-                        other => other.and_then(Payload::from_version),
+                        Some("alb") => Some(PayloadFormat::Alb),
+                        other => other.and_then(PayloadFormat::from_version),
                     };
                     match payload {
                         Some(p) => s.payload = Some(p),

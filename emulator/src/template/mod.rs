@@ -29,6 +29,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::apigw::{PayloadFormat, Route, RouteError, RouteKey};
 use crate::config::{LogFormat, LogLevel, LoggingConfig};
 
 pub use cargo::{package_functions, parse_package_metadata};
@@ -51,7 +52,7 @@ pub const MIN_MEMORY_MB: u32 = 128;
 pub const MAX_MEMORY_MB: u32 = 10_240;
 
 /// The HTTP methods a route may name (besides `ANY`), as API Gateway accepts them.
-pub const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+pub use crate::apigw::METHODS;
 
 /// Everything one configuration file says about the functions to serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,7 +165,7 @@ pub struct RouteSpec {
     /// The path template (`/users/{id}`, `/files/{proxy+}`) or `$default`.
     pub path: String,
     /// The event format the function receives.
-    pub payload: Payload,
+    pub payload: PayloadFormat,
     /// The integration timeout (SAM `TimeoutInMillis`); `None` for the API type's default.
     pub integration_timeout: Option<Duration>,
     /// The `binaryMediaTypes` of the REST API the route belongs to (`image/png`, `*/*`).
@@ -172,12 +173,9 @@ pub struct RouteSpec {
 }
 
 impl RouteSpec {
-    /// The route key of the catch-all route.
-    pub const DEFAULT: &'static str = "$default";
-
     /// A route for `method` (`None`: `ANY`) and `path` in `payload` format, with the API's
     /// defaults.
-    pub fn new(method: Option<String>, path: impl Into<String>, payload: Payload) -> Self {
+    pub fn new(method: Option<String>, path: impl Into<String>, payload: PayloadFormat) -> Self {
         RouteSpec {
             method,
             path: path.into(),
@@ -188,84 +186,32 @@ impl RouteSpec {
     }
 
     /// The `$default` route in `payload` format.
-    pub fn default_route(payload: Payload) -> Self {
-        Self::new(None, Self::DEFAULT, payload)
+    pub fn default_route(payload: PayloadFormat) -> Self {
+        Self::new(None, Route::DEFAULT_KEY, payload)
     }
 
     /// Whether this is the `$default` route.
     pub fn is_default(&self) -> bool {
-        self.path == Self::DEFAULT
+        self.path == Route::DEFAULT_KEY
     }
 
     /// The route key as API Gateway writes it: `GET /users/{id}`, `ANY /files/{proxy+}` or
     /// `$default`.
     pub fn key(&self) -> String {
         if self.is_default() {
-            return Self::DEFAULT.to_owned();
+            return Route::DEFAULT_KEY.to_owned();
         }
         format!("{} {}", self.method.as_deref().unwrap_or("ANY"), self.path)
     }
 
     /// The front's route for this one, invoking `function`.
-    pub fn route(&self, function: &str) -> Result<crate::apigw::Route, crate::apigw::RouteError> {
-        let mut route = crate::apigw::Route::parse(&self.key(), function, self.payload.format())?
+    pub fn route(&self, function: &str) -> Result<Route, RouteError> {
+        let mut route = Route::parse(&self.key(), function, self.payload)?
             .with_binary_media_types(self.binary_media_types.clone());
         if let Some(timeout) = self.integration_timeout {
             route = route.with_integration_timeout(timeout);
         }
         Ok(route)
-    }
-}
-
-/// The API Gateway event format a route delivers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Payload {
-    /// REST API proxy integration, payload format 1.0.
-    Rest,
-    /// HTTP API, payload format 2.0.
-    Http,
-    /// HTTP API set to payload format 1.0: the REST-shaped event, HTTP API answers.
-    HttpV1,
-    /// An Application Load Balancer target group (Cargo metadata `payload = "alb"`).
-    Alb,
-}
-
-impl Payload {
-    /// `"1.0"` → [`Payload::Rest`], `"2.0"` → [`Payload::Http`].
-    pub fn from_version(version: &str) -> Option<Self> {
-        match version.trim() {
-            "1.0" => Some(Payload::Rest),
-            "2.0" => Some(Payload::Http),
-            _ => None,
-        }
-    }
-
-    /// An HTTP API's `PayloadFormatVersion`: `"1.0"` → [`Payload::HttpV1`], `"2.0"` →
-    /// [`Payload::Http`].
-    pub fn from_http_api_version(version: &str) -> Option<Self> {
-        match Self::from_version(version)? {
-            Payload::Rest => Some(Payload::HttpV1),
-            other => Some(other),
-        }
-    }
-
-    /// The event format the front builds for routes of this payload.
-    pub fn format(self) -> crate::apigw::PayloadFormat {
-        match self {
-            Payload::Rest => crate::apigw::PayloadFormat::Rest,
-            Payload::Http => crate::apigw::PayloadFormat::Http,
-            Payload::HttpV1 => crate::apigw::PayloadFormat::HttpV1,
-            Payload::Alb => crate::apigw::PayloadFormat::Alb,
-        }
-    }
-
-    /// The payload format version: `"1.0"` or `"2.0"` (`"alb"` for a load balancer).
-    pub fn version(self) -> &'static str {
-        match self {
-            Payload::Rest | Payload::HttpV1 => "1.0",
-            Payload::Http => "2.0",
-            Payload::Alb => "alb",
-        }
     }
 }
 
@@ -477,119 +423,47 @@ impl Problem {
     }
 }
 
-/// `GET`, `get`, `Any`, … → `Some("GET")` / `None` (ANY).
+/// `GET`, `get`, `Any`, … → `Some("GET")` / `None` (ANY), by the front's grammar.
 pub(crate) fn parse_method(method: &str) -> Result<Option<String>, Problem> {
-    let upper = method.trim().to_ascii_uppercase();
-    if upper == "ANY" {
-        return Ok(None);
-    }
-    if METHODS.contains(&upper.as_str()) {
-        return Ok(Some(upper));
-    }
-    Err(Problem::invalid(
-        format!("`{method}` is not an HTTP method API Gateway routes"),
-        "use GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or ANY",
+    let method = RouteKey::parse_method(method).map_err(route_problem)?;
+    Ok(method.map(|m| m.as_str().to_owned()))
+}
+
+/// Checks a route path template by the front's grammar ([`RouteKey::check_path`]).
+pub(crate) fn validate_path(path: &str) -> Result<(), Problem> {
+    RouteKey::check_path(path).map_err(route_problem)
+}
+
+/// Parses a route key by the front's grammar: `GET /users/{id}`, `ANY /x`, `$default`.
+pub(crate) fn parse_route_key(key: &str, payload: PayloadFormat) -> Result<RouteSpec, Problem> {
+    let key = RouteKey::parse(key).map_err(route_problem)?;
+    let method = key.method().map(|m| m.as_str().to_owned());
+    Ok(RouteSpec::new(
+        method,
+        key.path().unwrap_or(Route::DEFAULT_KEY),
+        payload,
     ))
 }
 
-/// Characters API Gateway accepts in a path variable name.
-fn valid_variable(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
-}
-
-/// Checks a route path template: starts with `/`, no empty segments, variables are whole
-/// segments (`{id}`), a greedy `{name+}` only as the last segment, no variable twice.
-pub(crate) fn validate_path(path: &str) -> Result<(), Problem> {
-    let hint = "write paths like /users/{id} or /files/{proxy+}";
-    if !path.starts_with('/') {
-        return Err(Problem::invalid(
-            format!("route path `{path}` must start with `/`"),
-            hint,
-        ));
-    }
-    if path == "/" {
-        return Ok(());
-    }
-    if let Some(c) = path
-        .chars()
-        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#'))
-    {
-        return Err(Problem::invalid(
-            format!("route path `{path}` contains {c:?}"),
-            "a route path has no spaces, query string or fragment",
-        ));
-    }
-    let segments: Vec<&str> = path[1..].split('/').collect();
-    let mut names: Vec<&str> = Vec::new();
-    for (i, segment) in segments.iter().enumerate() {
-        if segment.is_empty() {
-            return Err(Problem::invalid(
-                format!("route path `{path}` has an empty segment (`//` or a trailing `/`)"),
-                hint,
-            ));
+/// A route key the front refuses, as a configuration problem with what to write instead.
+fn route_problem(error: RouteError) -> Problem {
+    let hint = match &error {
+        RouteError::Malformed { .. } => {
+            "write routes like \"GET /users/{id}\", \"ANY /files/{proxy+}\" or \"$default\""
         }
-        if !segment.contains(['{', '}']) {
-            continue;
+        RouteError::BadMethod { .. } => "use GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS or ANY",
+        RouteError::BadCharacter { .. } => "a route path has no spaces, query string or fragment",
+        RouteError::BadVariable { .. } => {
+            "a path variable is a whole segment named with letters, digits, `_`, `-` and `.`: \
+             /users/{id}, not /users/{id or /user-{id}"
         }
-        let inner = segment
-            .strip_prefix('{')
-            .and_then(|s| s.strip_suffix('}'))
-            .filter(|s| !s.contains(['{', '}']));
-        let Some(inner) = inner else {
-            return Err(Problem::invalid(
-                format!(
-                    "route path `{path}`: `{segment}` has unbalanced braces or text around a \
-                     variable"
-                ),
-                "a path variable is a whole segment: /users/{id}, not /users/{id or /user-{id}",
-            ));
-        };
-        let (name, greedy) = match inner.strip_suffix('+') {
-            Some(name) => (name, true),
-            None => (inner, false),
-        };
-        if !valid_variable(name) {
-            return Err(Problem::invalid(
-                format!("route path `{path}`: `{segment}` is not a valid path variable"),
-                "variable names use letters, digits, `_`, `-` and `.`",
-            ));
+        RouteError::GreedyNotLast { .. } => {
+            "a greedy variable such as {proxy+} must be the last segment"
         }
-        if greedy && i + 1 != segments.len() {
-            return Err(Problem::invalid(
-                format!("route path `{path}`: the greedy variable `{segment}` is not last"),
-                "a greedy variable such as {proxy+} must be the last segment",
-            ));
-        }
-        if names.contains(&name) {
-            return Err(Problem::invalid(
-                format!("route path `{path}`: variable `{name}` appears twice"),
-                "give each path variable its own name",
-            ));
-        }
-        names.push(name);
-    }
-    Ok(())
-}
-
-/// Parses a route key: `GET /users/{id}`, `ANY /x`, `$default`.
-pub(crate) fn parse_route_key(key: &str, payload: Payload) -> Result<RouteSpec, Problem> {
-    let trimmed = key.trim();
-    if trimmed == RouteSpec::DEFAULT {
-        return Ok(RouteSpec::default_route(payload));
-    }
-    let mut parts = trimmed.split_whitespace();
-    let (Some(method), Some(path), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(Problem::invalid(
-            format!("route `{key}` is not `METHOD /path` nor `$default`"),
-            "write routes like \"GET /users/{id}\", \"ANY /files/{proxy+}\" or \"$default\"",
-        ));
+        RouteError::DuplicateVariable { .. } => "give each path variable its own name",
+        _ => "write paths like /users/{id} or /files/{proxy+}",
     };
-    let method = parse_method(method)?;
-    validate_path(path)?;
-    Ok(RouteSpec::new(method, path, payload))
+    Problem::invalid(error.to_string(), hint)
 }
 
 /// Checks a timeout in seconds (1 to 900).
@@ -610,17 +484,17 @@ pub const MIN_INTEGRATION_TIMEOUT_MS: u64 = 50;
 /// REST APIs, to 30 s for HTTP APIs (SAM `Api` and `HttpApi` events,
 /// <https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-function-api.html>;
 /// `AWS::ApiGatewayV2::Integration` `TimeoutInMillis`).
-pub(crate) fn check_integration_timeout(ms: i64, payload: Payload) -> Result<Duration, Problem> {
-    let (max, api) = match payload {
-        Payload::Rest => (
-            crate::apigw::REST_INTEGRATION_TIMEOUT,
-            "a REST API (Api event)",
-        ),
-        _ => (
-            crate::apigw::HTTP_INTEGRATION_TIMEOUT,
-            "an HTTP API (HttpApi event)",
-        ),
+pub(crate) fn check_integration_timeout(
+    ms: i64,
+    payload: PayloadFormat,
+) -> Result<Duration, Problem> {
+    let api = match payload {
+        PayloadFormat::Rest => "a REST API (Api event)",
+        _ => "an HTTP API (HttpApi event)",
     };
+    let max = payload
+        .integration_timeout()
+        .unwrap_or(crate::apigw::HTTP_INTEGRATION_TIMEOUT);
     let max_ms = u64::try_from(max.as_millis()).unwrap_or(u64::MAX);
     match u64::try_from(ms) {
         Ok(m) if (MIN_INTEGRATION_TIMEOUT_MS..=max_ms).contains(&m) => Ok(Duration::from_millis(m)),

@@ -29,12 +29,13 @@ use serde_yaml::{Mapping, Value};
 
 use super::yaml::{Source, YPath, describe, key_text};
 use super::{
-    ConfigError, ErrorKind, Format, FunctionSpec, LoggingFields, Payload, Problem, Project,
-    RouteSpec, check_concurrency, check_env_name, check_function_name, check_integration_timeout,
+    ConfigError, ErrorKind, Format, FunctionSpec, LoggingFields, Problem, Project, RouteSpec,
+    check_concurrency, check_env_name, check_function_name, check_integration_timeout,
     check_log_format, check_log_group, check_log_level, check_memory, check_timeout,
     duplicate_route, is_os_only_runtime, managed_runtime_note, media_type, parse_method,
     resolve_code, validate_path,
 };
+use crate::apigw::PayloadFormat;
 use crate::config::LoggingConfig;
 
 /// Reads an AWS SAM template. `file` is where `text` came from: it names the file in errors, and
@@ -762,8 +763,8 @@ impl<'a> Sam<'a> {
             }
         };
         let payload = match kind {
-            "Api" => Payload::Rest,
-            "HttpApi" => Payload::Http,
+            "Api" => PayloadFormat::Rest,
+            "HttpApi" => PayloadFormat::Http,
             other => {
                 notes.push(format!(
                     "function `{id}`: event `{name}` of type {other} is not emulated (only Api \
@@ -787,9 +788,9 @@ impl<'a> Sam<'a> {
         let path_field = field("Path")?;
         let method_field = field("Method")?;
 
-        let payload = if payload == Payload::Http {
+        let payload = if payload == PayloadFormat::Http {
             match props.get("PayloadFormatVersion") {
-                None => Payload::Http,
+                None => PayloadFormat::Http,
                 Some(v) => {
                     let p = props_path.key("PayloadFormatVersion");
                     let version = match self.resolve(v, &p, &what)? {
@@ -798,7 +799,10 @@ impl<'a> Sam<'a> {
                         Some(other) => key_text(&other),
                         None => Some("2.0".to_owned()),
                     };
-                    match version.as_deref().and_then(Payload::from_http_api_version) {
+                    match version
+                        .as_deref()
+                        .and_then(PayloadFormat::from_http_api_version)
+                    {
                         Some(payload) => payload,
                         None => {
                             return Err(self.src.invalid(
@@ -814,7 +818,7 @@ impl<'a> Sam<'a> {
                 }
             }
         } else {
-            Payload::Rest
+            PayloadFormat::Rest
         };
 
         let mut route = match (path_field, method_field) {

@@ -39,12 +39,13 @@ use serde_yaml::{Mapping, Value};
 
 use super::yaml::{Source, YPath, describe, key_text};
 use super::{
-    Code, ConfigError, ErrorKind, Format, FunctionSpec, LoggingFields, Payload, Problem, Project,
-    RouteSpec, bootstrap_code, cargo, check_concurrency, check_env_name, check_function_name,
+    Code, ConfigError, ErrorKind, Format, FunctionSpec, LoggingFields, Problem, Project, RouteSpec,
+    bootstrap_code, cargo, check_concurrency, check_env_name, check_function_name,
     check_log_format, check_log_group, check_log_level, check_memory, check_timeout,
     duplicate_route, is_os_only_runtime, managed_runtime_note, media_type, parse_method,
     resolve_code, validate_path,
 };
+use crate::apigw::PayloadFormat;
 
 /// The Serverless Framework's default timeout.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(6);
@@ -182,7 +183,7 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
 struct Defaults {
     timeout: Option<Duration>,
     memory_mb: Option<u32>,
-    http_api_payload: Payload,
+    http_api_payload: PayloadFormat,
     runtime: Option<String>,
     /// `provider.logs.lambda`, and where it is.
     logging: (LoggingFields, YPath),
@@ -335,15 +336,15 @@ impl Reader<'_> {
         &self,
         provider: &Mapping,
         provider_path: &YPath,
-    ) -> Result<Payload, ConfigError> {
+    ) -> Result<PayloadFormat, ConfigError> {
         let http_api_path = provider_path.key("httpApi");
         let Some(http_api) =
             self.mapping(provider.get("httpApi"), &http_api_path, "provider.httpApi")?
         else {
-            return Ok(Payload::Http);
+            return Ok(PayloadFormat::Http);
         };
         let Some(value) = http_api.get("payload") else {
-            return Ok(Payload::Http);
+            return Ok(PayloadFormat::Http);
         };
         let path = http_api_path.key("payload");
         let version = match value {
@@ -351,8 +352,8 @@ impl Reader<'_> {
             Value::Number(n) => n.as_f64().map(|f| format!("{f:.1}")),
             other => self.text(other, &path, "provider.httpApi.payload")?,
         };
-        match version.as_deref().map(Payload::from_http_api_version) {
-            None => Ok(Payload::Http),
+        match version.as_deref().map(PayloadFormat::from_http_api_version) {
+            None => Ok(PayloadFormat::Http),
             Some(Some(p)) => Ok(p),
             Some(None) => Err(self.src.invalid(
                 &path,
@@ -718,7 +719,11 @@ impl Reader<'_> {
             format!("/{}", joined.join("/"))
         };
         self.check(&at, &what, validate_path(&normalised))?;
-        Ok(RouteSpec::new(method_value, normalised, Payload::Rest))
+        Ok(RouteSpec::new(
+            method_value,
+            normalised,
+            PayloadFormat::Rest,
+        ))
     }
 
     /// `- httpApi: '*'`, `- httpApi: 'GET /users/{id}'` or `- httpApi: {method, path}`.
@@ -727,7 +732,7 @@ impl Reader<'_> {
         owner: &str,
         body: &Value,
         path: &YPath,
-        payload: Payload,
+        payload: PayloadFormat,
     ) -> Result<RouteSpec, ConfigError> {
         let what = format!("{owner}: httpApi event");
         let hint = "write `- httpApi: 'GET /users/{id}'`, `- httpApi: '*'`, or `- httpApi:` with \
