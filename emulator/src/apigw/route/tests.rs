@@ -249,3 +249,63 @@ fn rest_default_reports_proxy_resource() {
     assert_eq!(root.resource(), "/");
     assert!(root.path_parameters.is_empty());
 }
+
+#[test]
+fn only_api_gateways_methods_route() {
+    for method in METHODS {
+        let key = format!("{} /a", method.to_ascii_lowercase());
+        let route = Route::parse(&key, "f", PayloadFormat::Http).unwrap();
+        assert_eq!(route.method().map(Method::as_str), Some(method));
+    }
+    // Any other token, `*` included, is not a method API Gateway routes.
+    for bad in ["FETCH /a", "* /a", "CONNECT /a", "TRACE /a"] {
+        assert!(
+            matches!(
+                Route::parse(bad, "f", PayloadFormat::Http),
+                Err(RouteError::BadMethod { .. })
+            ),
+            "{bad}"
+        );
+    }
+    assert_eq!(RouteKey::parse_method(" Any "), Ok(None));
+}
+
+#[test]
+fn paths_hold_no_spaces_queries_or_fragments() {
+    for bad in ["/a b", "/a?x=1", "/a#top", "/a\tb"] {
+        assert!(
+            matches!(
+                Route::new("GET", bad, "f", PayloadFormat::Http),
+                Err(RouteError::BadCharacter { .. })
+            ),
+            "{bad:?}"
+        );
+    }
+    assert_eq!(RouteKey::check_path("/files/{proxy+}"), Ok(()));
+}
+
+#[test]
+fn functions_without_routes_get_the_defaults_next_to_declared_routes() {
+    let declared = vec![Route::parse("GET /users/{id}", "users", PayloadFormat::Http).unwrap()];
+    let t = RouteTable::with_defaults(
+        declared,
+        &[
+            ("users".into(), PayloadFormat::Http),
+            ("orders".into(), PayloadFormat::Rest),
+        ],
+    )
+    .unwrap();
+    assert_eq!(t.routes().len(), 3);
+    assert_eq!(hit(&t, Method::GET, "/users/7").unwrap().0, "users");
+    // `users` has routes of its own, so no `/users/{proxy+}` default.
+    assert!(hit(&t, Method::GET, "/users/7/x").is_none());
+    let m = t.find(&Method::POST, "/orders/1/lines").unwrap();
+    assert_eq!(m.route.function(), "orders");
+    assert_eq!(m.route.format(), PayloadFormat::Rest);
+    assert_eq!(m.route.key(), "ANY /orders/{proxy+}");
+    // One function and no declared routes: `$default`, in that function's format.
+    let solo =
+        RouteTable::with_defaults(Vec::new(), &[("solo".into(), PayloadFormat::Alb)]).unwrap();
+    assert!(solo.routes()[0].is_default());
+    assert_eq!(solo.routes()[0].format(), PayloadFormat::Alb);
+}
