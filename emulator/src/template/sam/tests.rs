@@ -4,7 +4,7 @@ use super::*;
 use crate::apigw::PayloadFormat;
 use crate::config::{LogFormat, LogLevel, LoggingConfig};
 use crate::template::testutil::TempDir;
-use crate::template::{Code, ErrorKind};
+use crate::template::{Code, ErrorKind, RouteSpec};
 
 /// A project directory with the packages the templates below point at.
 fn project() -> TempDir {
