@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::config::{LogFormat, LogLevel};
+use crate::template::RouteSpec;
 use crate::template::testutil::TempDir;
 
 /// A service directory: a Cargo workspace with three packages and a bootstrap directory.
