@@ -1,4 +1,7 @@
+use std::time::Duration;
+
 use super::*;
+use crate::config::{LogFormat, LogLevel};
 use crate::template::RouteSpec;
 use crate::template::testutil::TempDir;
 
