@@ -89,30 +89,7 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
             ));
         };
         let path = resources_path.key(&id);
-        let Value::Mapping(resource) = resource else {
-            return Err(src.invalid(
-                &path,
-                format!("resource `{id}` is {}, not a mapping", describe(resource)),
-                "a resource is a mapping with Type: and Properties:",
-            ));
-        };
-        let kind = match resource.get("Type") {
-            Some(Value::String(t)) => t.as_str(),
-            Some(other) => {
-                return Err(src.invalid(
-                    &path.key("Type"),
-                    format!("resource `{id}`: Type is {}", describe(other)),
-                    "Type is a resource type name such as AWS::Serverless::Function",
-                ));
-            }
-            None => {
-                return Err(src.invalid(
-                    &path,
-                    format!("resource `{id}` has no Type"),
-                    "add Type: AWS::Serverless::Function (or the resource's type)",
-                ));
-            }
-        };
+        let (resource, kind) = resource_type(&src, &id, resource, &path)?;
         let function = match kind {
             "AWS::Serverless::Function" => sam.function(&id, resource, &path, false, &mut notes)?,
             "AWS::Lambda::Function" => sam.function(&id, resource, &path, true, &mut notes)?,
@@ -141,9 +118,50 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
         }
         functions.push(function);
     }
+    project(&src, &resources_path, functions, notes, managed)
+}
+
+/// A resource as a mapping, and its `Type`.
+fn resource_type<'r>(
+    src: &Source<'_>,
+    id: &str,
+    resource: &'r Value,
+    path: &YPath,
+) -> Result<(&'r Mapping, &'r str), ConfigError> {
+    let Value::Mapping(resource) = resource else {
+        return Err(src.invalid(
+            path,
+            format!("resource `{id}` is {}, not a mapping", describe(resource)),
+            "a resource is a mapping with Type: and Properties:",
+        ));
+    };
+    match resource.get("Type") {
+        Some(Value::String(t)) => Ok((resource, t.as_str())),
+        Some(other) => Err(src.invalid(
+            &path.key("Type"),
+            format!("resource `{id}`: Type is {}", describe(other)),
+            "Type is a resource type name such as AWS::Serverless::Function",
+        )),
+        None => Err(src.invalid(
+            path,
+            format!("resource `{id}` has no Type"),
+            "add Type: AWS::Serverless::Function (or the resource's type)",
+        )),
+    }
+}
+
+/// The project of the template's `functions`, or the error for a template that serves none
+/// (`managed`: how many were left out for their managed runtime).
+fn project(
+    src: &Source<'_>,
+    resources_path: &YPath,
+    functions: Vec<FunctionSpec>,
+    notes: Vec<String>,
+    managed: usize,
+) -> Result<Project, ConfigError> {
     if functions.is_empty() && managed > 0 {
         return Err(ConfigError::new(
-            file,
+            src.file,
             ErrorKind::Unsupported,
             format!(
                 "no function of the template can be served: {}",
@@ -153,13 +171,13 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
     }
     if functions.is_empty() {
         return Err(src.invalid(
-            &resources_path,
+            resources_path,
             "the template declares no AWS::Serverless::Function",
             "add a function resource with Type: AWS::Serverless::Function and a CodeUri",
         ));
     }
     Ok(Project {
-        source: file.to_path_buf(),
+        source: src.file.to_path_buf(),
         format: Format::Sam,
         functions,
         notes,
@@ -253,6 +271,16 @@ impl<'a> Sam<'a> {
                 "write `!Ref ParameterName`",
             ));
         };
+        self.resolve_ref(name, path, what)
+    }
+
+    /// The value of `!Ref name`: a pseudo parameter's or a parameter's `Default`.
+    fn resolve_ref(
+        &self,
+        name: &str,
+        path: &YPath,
+        what: &str,
+    ) -> Result<Option<Value>, ConfigError> {
         if let Some(v) = pseudo_parameter(name) {
             return Ok(v);
         }
@@ -266,7 +294,7 @@ impl<'a> Sam<'a> {
                 },
             )
         };
-        if let Some(parameter) = self.parameters.and_then(|p| p.get(name.as_str())) {
+        if let Some(parameter) = self.parameters.and_then(|p| p.get(name)) {
             return match parameter.as_mapping().and_then(|p| p.get("Default")) {
                 Some(default @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => {
                     Ok(Some(default.clone()))
@@ -287,7 +315,7 @@ impl<'a> Sam<'a> {
                 )),
             };
         }
-        if self.resources.contains_key(name.as_str()) {
+        if self.resources.contains_key(name) {
             return Err(unresolved(
                 format!("{what}: `!Ref {name}` refers to a resource, which has no local value"),
                 "write the value in place; environment variables can also come from --env-file"
