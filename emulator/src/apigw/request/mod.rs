@@ -2,7 +2,7 @@
 //!
 //! Every event is built by filling the `aws_lambda_events` type of its format and serialising it;
 //! the resulting JSON is then trimmed to the shape AWS really sends (fields AWS leaves `null` or
-//! omits, keys the Rust type carries only for other event kinds). [`Parts`](parts) is what every
+//! omits, keys the Rust type carries only for other event kinds). `parts` holds what every
 //! format reads from the request; `v1`, `v2` and `alb` build the events of each format.
 
 mod alb;
@@ -46,8 +46,8 @@ pub struct EventOptions {
     /// Stage variables (`stageVariables`); `null` when empty, as AWS sends it.
     pub stage_variables: HashMap<String, String>,
     /// REST API `binaryMediaTypes` (`image/png`, `image/*`, `*/*`) of every REST route, on top
-    /// of the route's own API's ([`Route::binary_media_types`]): request bodies of these content
-    /// types are base64-encoded, and see [`accepts_binary`].
+    /// of the route's own API's ([`Route::binary_media_types`](super::Route::binary_media_types)):
+    /// request bodies of these content types are base64-encoded, and see [`accepts_binary`].
     pub binary_media_types: Vec<String>,
     /// The region in the ALB target group ARN.
     pub region: String,

@@ -10,6 +10,9 @@ use super::super::{
 use super::{Sam, optional_mapping};
 use crate::apigw::PayloadFormat;
 
+/// A text field's value and where it is written.
+type Located = (String, YPath);
+
 impl<'a> Sam<'a> {
     /// One entry of `Events`: its route, or `None` (with a note) for non-HTTP event types.
     pub(super) fn event(
@@ -43,7 +46,7 @@ impl<'a> Sam<'a> {
         let props_path = path.key("Properties");
         let empty = Mapping::new();
         let props = optional_mapping(&self.src, event, path, "Properties")?.unwrap_or(&empty);
-        let field = |key: &str| -> Result<Option<(String, YPath)>, ConfigError> {
+        let field = |key: &str| -> Result<Option<Located>, ConfigError> {
             let p = props_path.key(key);
             match props.get(key) {
                 None => Ok(None),
@@ -135,7 +138,7 @@ impl<'a> Sam<'a> {
         id: &str,
         name: &str,
         kind: &str,
-        (path_field, method_field): (Option<(String, YPath)>, Option<(String, YPath)>),
+        (path_field, method_field): (Option<Located>, Option<Located>),
         props_path: &YPath,
         payload: PayloadFormat,
     ) -> Result<RouteSpec, ConfigError> {
