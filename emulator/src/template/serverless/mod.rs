@@ -121,9 +121,21 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
         }
         specs.push(spec);
     }
+    project(&src, &functions_path, specs, notes, managed)
+}
+
+/// The project of the file's `functions`, or the error for a file that serves none (`managed`:
+/// how many were left out for their managed runtime).
+fn project(
+    src: &Source<'_>,
+    functions_path: &YPath,
+    specs: Vec<FunctionSpec>,
+    notes: Vec<String>,
+    managed: usize,
+) -> Result<Project, ConfigError> {
     if specs.is_empty() && managed > 0 {
         return Err(ConfigError::new(
-            file,
+            src.file,
             ErrorKind::Unsupported,
             format!(
                 "no function of the file can be served: {}",
@@ -133,13 +145,13 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
     }
     if specs.is_empty() {
         return Err(src.invalid(
-            &functions_path,
+            functions_path,
             "the file declares no functions",
             "declare functions under functions:, each with a handler:",
         ));
     }
     Ok(Project {
-        source: file.to_path_buf(),
+        source: src.file.to_path_buf(),
         format: Format::Serverless,
         functions: specs,
         notes,
