@@ -2,7 +2,8 @@
 //! event API Gateway sends (REST payload 1.0, HTTP API 2.0, function URL or ALB), invokes the
 //! function, and its result becomes the HTTP response.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::{
     body::Body,
@@ -50,6 +51,30 @@ impl Gateway {
         } else {
             PayloadFormat::Http
         }
+    }
+}
+
+/// The gateway in force, shared by the front's handlers; hot reload swaps it whole.
+#[derive(Debug, Clone)]
+pub(crate) struct CurrentGateway(Arc<RwLock<Arc<Gateway>>>);
+
+impl CurrentGateway {
+    /// `gateway` in force.
+    pub(crate) fn new(gateway: Gateway) -> CurrentGateway {
+        CurrentGateway(Arc::new(RwLock::new(Arc::new(gateway))))
+    }
+
+    /// The gateway in force now (requests under way keep the one they started with).
+    pub(crate) fn get(&self) -> Arc<Gateway> {
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Puts `gateway` in force for the requests that come next.
+    pub(crate) fn replace(&self, gateway: Gateway) {
+        *self.0.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(gateway);
     }
 }
 
