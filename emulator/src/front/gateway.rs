@@ -124,6 +124,24 @@ pub(crate) async fn serve(
         client_context: None,
         cognito_identity: None,
     };
+    let mut response = integrate(&function, route, invocation, decode_base64).await;
+    if let Some(name) = request_id_header(format)
+        && let Ok(id) = HeaderValue::from_str(&mapped.request_id)
+    {
+        response.headers_mut().insert(name, id);
+    }
+    into_axum(response)
+}
+
+/// Invokes `function` for `route` and makes API Gateway's answer of the result (or of the
+/// route's integration timeout).
+async fn integrate(
+    function: &Function,
+    route: &apigw::Route,
+    invocation: Invocation,
+    decode_base64: bool,
+) -> http::Response<Bytes> {
+    let format = route.format();
     // The invocation runs in a task of its own: when API Gateway stops waiting, the function
     // runs on to its own end (and timeout), as in AWS.
     let invoked = function.invoke(invocation, false);
@@ -131,7 +149,7 @@ pub(crate) async fn serve(
         Some(limit) => tokio::time::timeout(limit, invoked).await.ok(),
         None => Some(invoked.await),
     };
-    let mut response = match result {
+    match result {
         None => {
             tracing::warn!(
                 function = route.function(),
@@ -149,13 +167,7 @@ pub(crate) async fn serve(
         Some(Err(Refused::ShuttingDown | Refused::NoInstance | Refused::Internal)) => {
             apigw::integration_error(format)
         }
-    };
-    if let Some(name) = request_id_header(format)
-        && let Ok(id) = HeaderValue::from_str(&mapped.request_id)
-    {
-        response.headers_mut().insert(name, id);
     }
-    into_axum(response)
 }
 
 /// The request id of the Lambda invocation behind a request whose event carries
