@@ -1,10 +1,10 @@
 //! Every public listener's HTTP surface: the front (Lambda's [Invoke API](invoke), the
 //! management API, the [status page](status), [API Gateway](gateway)) and function URLs, each
-//! behind [the guard](guard).
+//! behind the guard (`guard`).
 //!
 //! [`AppState`] holds what the handlers share; each handler takes only the part it uses (axum's
 //! [`FromRef`] substates: the registry, the region, the gateway in force, the build state, the
-//! event queues). Every error of Lambda's API leaves as an [`AwsError`].
+//! event queues). Every error of Lambda's API leaves as an `AwsError` (`aws_error`).
 
 pub(crate) mod aws_error;
 pub(crate) mod function_url;
@@ -39,14 +39,15 @@ pub struct FrontOptions {
     /// The API Gateway routes and settings. `None`: the default routes (one function: every
     /// path; several: `/{function}/…`), as HTTP API (payload 2.0) routes.
     pub gateway: Option<Gateway>,
-    /// The limits the front and function URLs serve under.
+    /// The limits the front and function URLs serve under (tests shorten them).
     pub limits: Limits,
     /// Where code deployed through the management API is kept (default: a directory in the
     /// system's temporary directory). It is removed when the emulator stops.
     #[cfg(feature = "manage")]
     pub state_dir: Option<std::path::PathBuf>,
-    /// Caps on the functions and the bytes of code deployed through the management API.
-    /// Deployments over them are refused as AWS refuses them.
+    /// Caps on the functions and the bytes of code deployed through the management API
+    /// (default: [`DeployLimits::default`](crate::DeployLimits)). Deployments over them are
+    /// refused as AWS refuses them.
     #[cfg(feature = "manage")]
     pub deploy_limits: crate::DeployLimits,
 }
@@ -209,7 +210,7 @@ fn default_gateway(registry: &Registry) -> Gateway {
 
 /// The front router: the Invoke API, the management API (feature `manage`), the status page, AWS-shaped errors for unknown Lambda API
 /// operations, and API Gateway for every other path. Every response carries the build state.
-/// Requests pass [the guard](guard) first: allowed `Host`s only, no cross-site browser
+/// Requests pass the guard first: allowed `Host`s only, no cross-site browser
 /// requests to the Lambda API or `/_lambkin`, SigV4-signed management calls.
 pub fn app(state: AppState) -> Router {
     let router = Router::new();
