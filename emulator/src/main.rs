@@ -9,12 +9,12 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use clap::{Args, Parser, Subcommand};
 use lambkin_emulator::apigw::{EventOptions, PayloadFormat, Route, RouteTable};
-use lambkin_emulator::gateway::Gateway;
+use lambkin_emulator::front::gateway::Gateway;
 use lambkin_emulator::package::{self, Arch, Toolchain};
 use lambkin_emulator::project::{self, Discovered, Reloadable};
 use lambkin_emulator::reload;
 use lambkin_emulator::template::{self, Code, FunctionSpec};
-use lambkin_emulator::{DeployLimits, Emulator, FunctionConfig, samples};
+use lambkin_emulator::{DeployLimits, Emulator, FrontOptions, FunctionConfig, samples};
 
 /// A local AWS Lambda for Rust functions.
 ///
@@ -431,17 +431,19 @@ fn watch(args: WatchArgs) -> anyhow::Result<()> {
             "listening beyond loopback: anyone who can reach this address can invoke your functions"
         );
     }
-    let emulator = Emulator::new(planned.iter().map(|p| p.config.clone()))?;
-    emulator.set_gateway(gateway(&planned)?);
-    emulator.set_deploy_limits(args.deployed.limits());
+    let options = FrontOptions {
+        gateway: Some(gateway(&planned)?),
+        deploy_limits: args.deployed.limits(),
+        // Beside the frozen builds (removed with them); elsewhere the system's temp dir.
+        state_dir: (workspace.root.join("Cargo.toml").is_file())
+            .then(|| project::versions_dir(&workspace.target_dir).join("deployed")),
+        ..FrontOptions::default()
+    };
+    let emulator = Emulator::with_options(planned.iter().map(|p| p.config.clone()), options)?;
     emulator.set_account_concurrency(args.functions.account_concurrency);
     emulator.set_max_instances(args.functions.max_instances as usize);
     for name in args.serve.allow_hosts.iter().chain(&workspace.allow_hosts) {
         emulator.allow_host(name)?;
-    }
-    if workspace.root.join("Cargo.toml").is_file() {
-        // Beside the frozen builds (removed with them); elsewhere the system's temp dir.
-        emulator.set_state_dir(project::versions_dir(&workspace.target_dir).join("deployed"));
     }
     let event_dir = event_dir(&workspace);
     if let Err(error) = emulator.set_event_dir(&event_dir) {
@@ -791,7 +793,7 @@ async fn apply(
             emulator.replace_function(config).await?;
         }
     }
-    emulator.set_gateway(gateway);
+    emulator.replace_gateway(gateway);
     Ok(())
 }
 

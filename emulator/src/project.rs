@@ -16,8 +16,8 @@ use tokio::{
 #[cfg(feature = "reload")]
 use crate::{
     Emulator, FunctionConfig,
+    front::status::BuildState,
     reload::{self, PathFilter, Watched},
-    status::BuildState,
 };
 
 /// A function binary of the workspace.
