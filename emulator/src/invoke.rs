@@ -55,7 +55,7 @@ pub struct AppState {
     events: Arc<Events>,
     /// Deployed functions (the management API).
     #[cfg(feature = "manage")]
-    manage: Arc<crate::manage::Store>,
+    manage: Arc<crate::front::manage::Store>,
     /// The host names the listeners answer to, and the front's address.
     hosts: Arc<crate::guard::HostPolicy>,
 }
@@ -158,7 +158,7 @@ impl AppState {
 
     /// What the management API keeps.
     #[cfg(feature = "manage")]
-    pub(crate) fn manage(&self) -> &crate::manage::Store {
+    pub(crate) fn manage(&self) -> &crate::front::manage::Store {
         &self.manage
     }
 
@@ -185,7 +185,7 @@ pub(crate) const LAMBDA_API_PREFIXES: [&str; 5] = [
 pub fn app(state: AppState) -> Router {
     let router = Router::new();
     #[cfg(feature = "manage")]
-    let router = router.merge(crate::manage::routes());
+    let router = router.merge(crate::front::manage::routes());
     router
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
         .route("/_lambkin", get(status::page))

@@ -19,6 +19,7 @@ mod concurrency;
 pub mod config;
 mod error;
 mod events;
+mod front;
 mod function_url;
 pub mod gateway;
 mod guard;
@@ -27,8 +28,6 @@ pub mod invoke;
 mod listen;
 pub mod local;
 mod logs;
-#[cfg(feature = "manage")]
-mod manage;
 #[cfg(feature = "package")]
 pub mod package;
 mod pool;
@@ -53,10 +52,10 @@ pub use concurrency::{DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_MAX_INSTANCES};
 pub use config::FunctionConfig;
 pub use error::Error;
 pub use events::QueueLimits;
+#[cfg(feature = "manage")]
+pub use front::manage::DeployLimits;
 pub use invoke::{AppState, app};
 pub use listen::Limits;
-#[cfg(feature = "manage")]
-pub use manage::DeployLimits;
 pub use server::Emulator;
 
 /// The account id in every ARN the emulator makes up (the one AWS's own emulator uses).
