@@ -17,7 +17,7 @@ use super::model::{
 use super::store::{Deployed, Found, Revision, find, find_deployed, lock, store_code};
 use super::validate::{
     architectures, check_name, check_role, check_runtime, environment, json_body, memory, named,
-    qualified_refused, query, timeout, unqualified_name, validation, zip_file,
+    page_size, qualified_refused, query, timeout, unqualified_name, validation, zip_file,
 };
 use super::{code, concurrency, conflict, json};
 use crate::VERSION_LATEST;
@@ -443,18 +443,6 @@ fn listed(found: Found, versions: bool) -> Vec<(String, FunctionConfiguration)> 
                     });
             std::iter::once(latest).chain(published).collect()
         }
-    }
-}
-
-/// The `MaxItems` of a list request (AWS: 1 to 10000, default 50).
-fn page_size(max_items: Option<&str>) -> Result<usize, AwsError> {
-    match max_items.map(str::parse::<usize>) {
-        None => Ok(50),
-        Some(Ok(n @ 1..=10_000)) => Ok(n),
-        Some(_) => Err(validation(format!(
-            "1 validation error detected: Value '{}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 10000",
-            max_items.unwrap_or_default()
-        ))),
     }
 }
 

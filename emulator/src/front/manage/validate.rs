@@ -195,6 +195,18 @@ pub(super) fn zip_file(
         .map_err(|_| AwsError::invalid_parameter("ZipFile is not valid base64.".to_owned()))
 }
 
+/// The `MaxItems` of a list request (AWS: 1 to 10000, default 50).
+pub(super) fn page_size(max_items: Option<&str>) -> Result<usize, AwsError> {
+    match max_items.map(str::parse::<usize>) {
+        None => Ok(50),
+        Some(Ok(n @ 1..=10_000)) => Ok(n),
+        Some(_) => Err(validation(format!(
+            "1 validation error detected: Value '{}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 10000",
+            max_items.unwrap_or_default()
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
