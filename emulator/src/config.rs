@@ -68,7 +68,7 @@ pub struct FunctionConfig {
     /// The deployed code it runs (functions of the management API): held by every pool and
     /// instance using this configuration, so the code leaves the disk after the last of them.
     #[cfg(feature = "manage")]
-    pub(crate) code: Option<std::sync::Arc<crate::manage::CodeDir>>,
+    pub(crate) code: Option<std::sync::Arc<crate::code_storage::CodeDir>>,
 }
 
 impl FunctionConfig {
@@ -118,13 +118,20 @@ impl FunctionConfig {
             .unwrap_or_else(|| format!("/aws/lambda/{}", self.name))
     }
 
-    /// Rejects names Lambda would reject (they also end up in URLs and ARNs).
+    /// Rejects names Lambda would reject (they also end up in URLs and ARNs) and environment
+    /// variables Lambda reserves ([`RESERVED_ENV`]; an instance would get Lambda's value anyway).
     pub(crate) fn validate(&self) -> Result<(), Error> {
-        if is_function_name(&self.name) {
-            Ok(())
-        } else {
-            Err(Error::InvalidFunctionName(self.name.clone()))
+        if !is_function_name(&self.name) {
+            return Err(Error::InvalidFunctionName(self.name.clone()));
         }
+        let reserved = reserved_env_keys(&self.env);
+        if !reserved.is_empty() {
+            return Err(Error::ReservedEnv {
+                function: self.name.clone(),
+                keys: reserved.join(", "),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -251,6 +258,59 @@ impl LogLevel {
     }
 }
 
+/// The variables Lambda sets itself, whose keys a function may not configure.
+///
+/// AWS: "The keys for these environment variables are reserved and cannot be set in your
+/// function configuration"
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime>);
+/// CreateFunction and UpdateFunctionConfiguration refuse them, and so does CloudFormation when it
+/// deploys a template that sets one.
+pub const RESERVED_ENV: [&str; 18] = [
+    "_HANDLER",
+    "_X_AMZN_TRACE_ID",
+    "AWS_ACCESS_KEY",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_DEFAULT_REGION",
+    "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_REGION",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "LAMBDA_RUNTIME_DIR",
+    "LAMBDA_TASK_ROOT",
+];
+
+/// The keys of `env` that Lambda reserves ([`RESERVED_ENV`]), in the map's order: the one rule
+/// for every source of a function's environment (the management API, templates, Cargo metadata,
+/// env files, [`FunctionConfig`]s given to the [`Emulator`](crate::Emulator)).
+pub fn reserved_env_keys(env: &BTreeMap<String, String>) -> Vec<&str> {
+    env.keys()
+        .map(String::as_str)
+        .filter(|key| is_reserved_env(key))
+        .collect()
+}
+
+/// Whether Lambda reserves the environment variable `key` ([`RESERVED_ENV`]).
+pub fn is_reserved_env(key: &str) -> bool {
+    RESERVED_ENV.contains(&key)
+}
+
+/// Lambda's name (`x86_64` or `arm64`) for the architecture this program was built for; `None`
+/// for one Lambda does not offer.
+pub fn host_architecture() -> Option<&'static str> {
+    match std::env::consts::ARCH {
+        "x86_64" => Some("x86_64"),
+        "aarch64" => Some("arm64"),
+        _ => None,
+    }
+}
+
 /// Whether Lambda accepts `name` as a function name: 1 to 64 letters, digits, `-` and `_`.
 pub(crate) fn is_function_name(name: &str) -> bool {
     !name.is_empty()
@@ -318,6 +378,37 @@ mod tests {
         assert_eq!(logging.effective_system_level(), Some(LogLevel::Info));
         logging.application_level = Some(LogLevel::Fatal);
         assert_eq!(logging.effective_application_level(), Some(LogLevel::Fatal));
+    }
+
+    #[test]
+    fn reserved_environment_variables_are_found_and_refused() {
+        let mut f = FunctionConfig::new("hello", "/bin/true");
+        f.env.insert("GREETING".into(), "hi".into());
+        f.env.insert("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into());
+        assert!(reserved_env_keys(&f.env).is_empty());
+        assert!(f.validate().is_ok());
+        f.env.insert("AWS_REGION".into(), "eu-west-1".into());
+        f.env.insert("_HANDLER".into(), "x".into());
+        assert_eq!(reserved_env_keys(&f.env), ["AWS_REGION", "_HANDLER"]);
+        let error = f.validate().unwrap_err().to_string();
+        assert!(
+            error.contains("function `hello` sets AWS_REGION, _HANDLER"),
+            "{error}"
+        );
+        assert!(RESERVED_ENV.iter().all(|key| is_reserved_env(key)));
+        assert!(!is_reserved_env("aws_region"), "keys are case-sensitive");
+    }
+
+    #[test]
+    fn the_host_architecture_has_lambdas_name() {
+        let expected = if cfg!(target_arch = "x86_64") {
+            Some("x86_64")
+        } else if cfg!(target_arch = "aarch64") {
+            Some("arm64")
+        } else {
+            None
+        };
+        assert_eq!(host_architecture(), expected);
     }
 
     #[test]

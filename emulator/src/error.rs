@@ -14,6 +14,17 @@ pub enum Error {
     /// A function name Lambda would reject.
     #[error("invalid function name `{0}`: use 1-64 letters, digits, `-` or `_`")]
     InvalidFunctionName(String),
+    /// A function configures environment variables Lambda reserves
+    /// ([`RESERVED_ENV`](crate::config::RESERVED_ENV)).
+    #[error(
+        "function `{function}` sets {keys}: Lambda reserves these environment variables and sets them itself (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime)"
+    )]
+    ReservedEnv {
+        /// The function.
+        function: String,
+        /// The reserved keys it sets, comma-separated.
+        keys: String,
+    },
     /// [`Emulator::replace_function`](crate::Emulator::replace_function) named an unknown function.
     #[error("no function named `{0}`")]
     UnknownFunction(String),

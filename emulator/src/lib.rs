@@ -15,6 +15,8 @@
 pub mod apigw;
 mod body;
 mod clock;
+#[cfg(feature = "manage")]
+mod code_storage;
 mod concurrency;
 pub mod config;
 mod error;
@@ -24,8 +26,6 @@ mod hosts;
 mod instance;
 mod listen;
 pub mod local;
-#[cfg(feature = "manage")]
-mod manage;
 #[cfg(feature = "package")]
 pub mod package;
 mod pool;
@@ -49,10 +49,10 @@ pub use concurrency::{DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_MAX_INSTANCES};
 pub use config::FunctionConfig;
 pub use error::Error;
 pub use events::QueueLimits;
+#[cfg(feature = "manage")]
+pub use code_storage::DeployLimits;
 pub use front::{AppState, FrontOptions, app};
 pub use listen::Limits;
-#[cfg(feature = "manage")]
-pub use manage::DeployLimits;
 pub use server::Emulator;
 
 /// The account id in every ARN the emulator makes up (the one AWS's own emulator uses).

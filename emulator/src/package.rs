@@ -118,9 +118,9 @@ impl Arch {
 
     /// The architecture this program was built for.
     pub fn host() -> Option<Arch> {
-        match std::env::consts::ARCH {
-            "x86_64" => Some(Arch::X86_64),
-            "aarch64" => Some(Arch::Arm64),
+        match crate::config::host_architecture() {
+            Some("x86_64") => Some(Arch::X86_64),
+            Some("arm64") => Some(Arch::Arm64),
             _ => None,
         }
     }

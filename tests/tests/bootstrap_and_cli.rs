@@ -211,3 +211,45 @@ fn a_bad_configuration_is_refused_with_its_file_and_line() {
     assert!(stderr.contains("template.yaml:9:16"), "{stderr}");
     assert!(stderr.contains("Timeout"), "{stderr}");
 }
+
+/// Lambda reserves some environment variables (`AWS_REGION`, …): a template or an env file that
+/// sets one is refused up front, naming the function and the key, as AWS refuses it on deploy.
+#[test]
+fn reserved_environment_variables_are_refused() {
+    let project = PythonProject::new("reserved-env", "3");
+    let template_path = project.0.join("template.yaml");
+    let template = std::fs::read_to_string(&template_path).unwrap().replace(
+        "      Timeout: 3\n",
+        "      Timeout: 3\n      Environment:\n        Variables:\n          AWS_REGION: eu-west-1\n",
+    );
+    std::fs::write(&template_path, template).unwrap();
+    let refused = |args: &[&str]| {
+        let output = Command::new(lambkin_binary(false))
+            .args(["watch", "--port", "0", "--no-reload"])
+            .args(args)
+            .current_dir(&project.0)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(!output.status.success(), "must not start: {stderr}");
+        assert!(stderr.contains("function `Py`"), "{stderr}");
+        assert!(stderr.contains("AWS_REGION"), "{stderr}");
+        assert!(stderr.contains("reserve"), "{stderr}");
+        stderr
+    };
+    let stderr = refused(&[]);
+    assert!(stderr.contains("template.yaml:12:"), "{stderr}");
+
+    // The same key from an env file, under a template that sets none.
+    let template = std::fs::read_to_string(&template_path).unwrap().replace(
+        "      Environment:\n        Variables:\n          AWS_REGION: eu-west-1\n",
+        "",
+    );
+    std::fs::write(&template_path, template).unwrap();
+    std::fs::write(
+        project.0.join("lambda.env"),
+        "GREETING=hi\nAWS_REGION=eu-west-1\n",
+    )
+    .unwrap();
+    refused(&["--env-file", "lambda.env"]);
+}

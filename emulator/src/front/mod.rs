@@ -11,6 +11,8 @@ pub(crate) mod function_url;
 pub mod gateway;
 mod guard;
 pub mod invoke;
+#[cfg(feature = "manage")]
+pub(crate) mod manage;
 pub mod status;
 
 use std::sync::Arc;
@@ -66,7 +68,7 @@ pub struct AppState {
     events: Arc<Events>,
     /// Deployed functions (the management API).
     #[cfg(feature = "manage")]
-    manage: Arc<crate::manage::Store>,
+    manage: Arc<manage::Store>,
     /// The host names the listeners answer to, and the front's address.
     hosts: Arc<HostPolicy>,
 }
@@ -170,7 +172,7 @@ impl AppState {
 
     /// What the management API keeps.
     #[cfg(feature = "manage")]
-    pub(crate) fn manage(&self) -> &crate::manage::Store {
+    pub(crate) fn manage(&self) -> &manage::Store {
         &self.manage
     }
 
@@ -183,13 +185,8 @@ impl AppState {
 
 /// The management API's store, keeping code where `options` say.
 #[cfg(feature = "manage")]
-fn manage_store(options: &FrontOptions) -> crate::manage::Store {
-    let store = crate::manage::Store::default();
-    if let Some(dir) = &options.state_dir {
-        store.set_dir(dir.clone());
-    }
-    store.set_limits(options.deploy_limits);
-    store
+fn manage_store(options: &FrontOptions) -> manage::Store {
+    manage::Store::new(options.state_dir.clone(), options.deploy_limits)
 }
 
 /// The default routes of `registry`'s functions (one function: every path; several:
@@ -215,7 +212,7 @@ fn default_gateway(registry: &Registry) -> Gateway {
 pub fn app(state: AppState) -> Router {
     let router = Router::new();
     #[cfg(feature = "manage")]
-    let router = router.merge(crate::manage::routes());
+    let router = router.merge(manage::routes());
     router
         .route(
             "/2015-03-31/functions/{name}/invocations",

@@ -134,8 +134,15 @@ pub(crate) fn check_function_name(name: &str) -> Result<(), Problem> {
     }
 }
 
-/// Checks an environment variable name (Lambda: a letter, then letters, digits and `_`).
+/// Checks an environment variable name (Lambda: a letter, then letters, digits and `_`; not one
+/// it reserves).
 pub(crate) fn check_env_name(name: &str) -> Result<(), Problem> {
+    if crate::config::is_reserved_env(name) {
+        return Err(Problem::invalid(
+            format!("`{name}` is reserved: Lambda sets it for every function"),
+            "remove it (Lambda refuses it too: https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime)",
+        ));
+    }
     let mut chars = name.chars();
     let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');

@@ -12,8 +12,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 
+use super::json;
 use super::model::Concurrency;
-use super::{existing_arn, json, json_body, unqualified_name, validation};
+use super::store::existing_arn;
+use super::validate::{json_body, unqualified_name, validation};
 use crate::front::{AppState, AwsError};
 
 /// The three operations' routes (AWS serves them under two API versions).

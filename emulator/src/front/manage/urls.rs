@@ -1,0 +1,112 @@
+//! Function URL configurations: CreateFunctionUrlConfig, GetFunctionUrlConfig and
+//! DeleteFunctionUrlConfig, each starting or stopping the URL's own listener.
+
+use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path as UrlPath, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::model::{self, QualifierQuery};
+use super::store::existing_arn;
+use super::validate::{json_body, named, query, validation};
+use super::{conflict, json, no_such_resource, service_error};
+use crate::VERSION_LATEST;
+use crate::front::{AppState, AwsError};
+
+fn url_config(
+    url: &crate::front::function_url::FunctionUrl,
+    arn: String,
+) -> model::FunctionUrlConfig {
+    let created = crate::clock::rfc3339(url.created);
+    model::FunctionUrlConfig {
+        function_url: url.url.clone(),
+        function_arn: arn,
+        auth_type: url.auth_type.clone(),
+        last_modified_time: created.clone(),
+        creation_time: created,
+        invoke_mode: "BUFFERED",
+    }
+}
+
+/// Function URLs are of `$LATEST` here (AWS also allows one per alias).
+fn unqualified(qualifier: Option<&str>) -> Result<(), AwsError> {
+    match qualifier {
+        None | Some(VERSION_LATEST) => Ok(()),
+        Some(other) => Err(AwsError::invalid_parameter(format!(
+            "lambkin serves function URLs of $LATEST only, not of `{other}`."
+        ))),
+    }
+}
+
+pub(super) async fn create_url_config(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+    qualifier: Result<Query<QualifierQuery>, QueryRejection>,
+    body: Body,
+) -> Result<Response, AwsError> {
+    let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
+    unqualified(qualifier.as_deref())?;
+    let request: model::CreateFunctionUrlConfig =
+        json_body(body, 64 * 1024, "CreateFunctionUrlConfig").await?;
+    let auth_type = match request.auth_type.as_deref() {
+        Some(auth @ ("NONE" | "AWS_IAM")) => auth,
+        other => {
+            return Err(validation(format!(
+                "1 validation error detected: Value '{}' at 'authType' failed to satisfy constraint: Member must satisfy enum value set: [NONE, AWS_IAM]",
+                other.unwrap_or("null")
+            )));
+        }
+    };
+    if request.invoke_mode.as_deref() == Some("RESPONSE_STREAM") {
+        return Err(AwsError::invalid_parameter(
+            "lambkin does not stream responses yet; use InvokeMode BUFFERED.".to_owned(),
+        ));
+    }
+    let _writing = state.manage().writes.lock().await;
+    let arn = existing_arn(&state, &name).await?;
+    if state.function_urls().get(&name).is_some() {
+        return Err(conflict(format!(
+            "Failed to create function url config for [functionArn = {arn}]. Error message:  FunctionUrlConfig exists for this Lambda function"
+        )));
+    }
+    let url = state
+        .function_urls()
+        .start(&name, auth_type)
+        .await
+        .map_err(|error| service_error(error.to_string()))?
+        .ok_or_else(|| AwsError::function_not_found(state.region(), &name, None))?;
+    tracing::info!(function = %name, url = %url.url, "function URL created");
+    Ok(json(StatusCode::CREATED, &url_config(&url, arn)))
+}
+
+pub(super) async fn get_url_config(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+    qualifier: Result<Query<QualifierQuery>, QueryRejection>,
+) -> Result<Response, AwsError> {
+    let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
+    unqualified(qualifier.as_deref())?;
+    let arn = existing_arn(&state, &name).await?;
+    let url = state
+        .function_urls()
+        .get(&name)
+        .ok_or_else(no_such_resource)?;
+    Ok(json(StatusCode::OK, &url_config(&url, arn)))
+}
+
+pub(super) async fn delete_url_config(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+    qualifier: Result<Query<QualifierQuery>, QueryRejection>,
+) -> Result<Response, AwsError> {
+    let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
+    unqualified(qualifier.as_deref())?;
+    let _writing = state.manage().writes.lock().await;
+    existing_arn(&state, &name).await?;
+    if state.function_urls().remove(&name) {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(no_such_resource())
+    }
+}
