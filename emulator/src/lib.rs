@@ -17,6 +17,8 @@ mod body;
 mod clock;
 mod concurrency;
 pub mod config;
+#[cfg(any(feature = "reload", feature = "package"))]
+pub mod dev;
 mod error;
 mod events;
 mod function_url;
@@ -29,15 +31,9 @@ pub mod local;
 mod logs;
 #[cfg(feature = "manage")]
 mod manage;
-#[cfg(feature = "package")]
-pub mod package;
 mod pool;
 mod process;
-#[cfg(any(feature = "reload", feature = "package"))]
-pub mod project;
 mod registry;
-#[cfg(feature = "reload")]
-pub mod reload;
 pub mod runtime_api;
 #[cfg(feature = "cli")]
 pub mod samples;

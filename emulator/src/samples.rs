@@ -229,78 +229,61 @@ pub async fn invoke(
     payload: Vec<u8>,
     logs: bool,
 ) -> std::io::Result<Answer> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    let log_type = if logs { "X-Amz-Log-Type: Tail\r\n" } else { "" };
-    let head = format!(
-        "POST /2015-03-31/functions/{function}/invocations HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\n{log_type}Content-Length: {}\r\n\r\n",
-        payload.len()
-    );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(&payload).await?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
-    parse_response(&raw)
-        .ok_or_else(|| std::io::Error::other("the emulator sent a malformed HTTP response"))
-}
-
-fn parse_response(raw: &[u8]) -> Option<Answer> {
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = std::str::from_utf8(&raw[..split]).ok()?;
-    let mut lines = head.lines();
-    let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
-    let mut answer = Answer {
-        status,
-        function_error: None,
-        logs: None,
-        body: String::new(),
-    };
-    let mut chunked = false;
-    for line in lines {
-        let (name, value) = line.split_once(':')?;
-        let value = value.trim();
-        match name.trim().to_ascii_lowercase().as_str() {
-            "x-amz-function-error" => answer.function_error = Some(value.to_owned()),
-            "x-amz-log-result" => {
-                let decoded = base64::engine::general_purpose::STANDARD
-                    .decode(value)
-                    .ok()?;
-                answer.logs = Some(String::from_utf8_lossy(&decoded).into_owned());
-            }
-            "transfer-encoding" => chunked = value.eq_ignore_ascii_case("chunked"),
-            _ => {}
-        }
+    use http_body_util::{BodyExt, Full};
+    let mut request = http::Request::post(format!("/2015-03-31/functions/{function}/invocations"))
+        .header(http::header::HOST, addr.to_string())
+        .header(http::header::CONTENT_TYPE, "application/json");
+    if logs {
+        request = request.header("x-amz-log-type", "Tail");
     }
-    let body = &raw[split + 4..];
-    answer.body = if chunked {
-        String::from_utf8_lossy(&dechunk(body)?).into_owned()
-    } else {
-        String::from_utf8_lossy(body).into_owned()
-    };
-    Some(answer)
-}
-
-/// Joins a chunked body's chunks.
-fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = body.windows(2).position(|w| w == b"\r\n")?;
-        let size = usize::from_str_radix(
-            std::str::from_utf8(&body[..line_end])
-                .ok()?
-                .split(';')
-                .next()?
-                .trim(),
-            16,
+    let request = request.body(Full::new(Bytes::from(payload))).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("`{function}` cannot be part of a URL"),
         )
-        .ok()?;
-        body = &body[line_end + 2..];
-        if size == 0 {
-            return Some(out);
+    })?;
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .map_err(std::io::Error::other)?;
+    // Ends once the response is read and `sender` dropped.
+    tokio::spawn(connection);
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(std::io::Error::other)?;
+    let (head, body) = response.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(std::io::Error::other)?
+        .to_bytes();
+    let header = |name: &str| {
+        head.headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+    };
+    let logs = match header("x-amz-log-result") {
+        Some(encoded) => {
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::InvalidData,
+                        "the emulator sent an X-Amz-Log-Result that is not base64",
+                    )
+                })?;
+            Some(String::from_utf8_lossy(&decoded).into_owned())
         }
-        out.extend_from_slice(body.get(..size)?);
-        body = body.get(size + 2..)?;
-    }
+        None => None,
+    };
+    Ok(Answer {
+        status: head.status.as_u16(),
+        function_error: header("x-amz-function-error"),
+        logs,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -326,15 +309,63 @@ mod tests {
         assert_eq!(event(Kind::Schedule)["detail-type"], "Scheduled Event");
     }
 
-    #[test]
-    fn responses_parse_plain_and_chunked() {
-        let plain = b"HTTP/1.1 200 OK\r\nX-Amz-Function-Error: Unhandled\r\nX-Amz-Log-Result: aGk=\r\n\r\n{\"a\":1}";
-        let answer = parse_response(plain).unwrap();
+    /// One connection's request, answered with `response` (raw HTTP/1.1).
+    async fn answer_once(response: &'static str) -> (SocketAddr, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let served = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0; 4096];
+            // The whole request: its head and the 7-byte payload the tests send.
+            while !request.ends_with(b"\r\n\r\n{\"a\":1}") {
+                let n = stream.read(&mut buf).await.unwrap();
+                assert!(n > 0, "{}", String::from_utf8_lossy(&request));
+                request.extend_from_slice(&buf[..n]);
+            }
+            stream.write_all(response.as_bytes()).await.unwrap();
+            stream.shutdown().await.unwrap();
+            String::from_utf8(request).unwrap()
+        });
+        (addr, served)
+    }
+
+    #[tokio::test]
+    async fn invoke_reads_plain_and_chunked_answers() {
+        let (addr, served) = answer_once(
+            "HTTP/1.1 200 OK\r\nX-Amz-Function-Error: Unhandled\r\nX-Amz-Log-Result: aGk=\r\nContent-Length: 7\r\n\r\n{\"a\":1}",
+        )
+        .await;
+        let answer = invoke(addr, "hello", b"{\"a\":1}".to_vec(), true)
+            .await
+            .unwrap();
         assert_eq!((answer.status, answer.body.as_str()), (200, "{\"a\":1}"));
         assert_eq!(answer.function_error.as_deref(), Some("Unhandled"));
         assert_eq!(answer.logs.as_deref(), Some("hi"));
-        let chunked = b"HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
-        assert_eq!(parse_response(chunked).unwrap().body, "abcde");
-        assert!(parse_response(b"garbage").is_none());
+        let request = served.await.unwrap().to_ascii_lowercase();
+        assert!(
+            request.starts_with("post /2015-03-31/functions/hello/invocations http/1.1\r\n")
+                && request.contains("x-amz-log-type: tail\r\n")
+                && request.contains("content-length: 7\r\n"),
+            "{request}"
+        );
+
+        let (addr, _) = answer_once(
+            "HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+        )
+        .await;
+        let answer = invoke(addr, "f", b"{\"a\":1}".to_vec(), false)
+            .await
+            .unwrap();
+        assert_eq!((answer.status, answer.body.as_str()), (404, "abcde"));
+        assert_eq!((answer.function_error, answer.logs), (None, None));
+
+        let (addr, _) = answer_once("garbage\r\n\r\n").await;
+        assert!(
+            invoke(addr, "f", b"{\"a\":1}".to_vec(), false)
+                .await
+                .is_err()
+        );
     }
 }

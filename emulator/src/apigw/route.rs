@@ -176,6 +176,22 @@ impl Route {
         })
     }
 
+    /// The routes of `function` when it has none of its own beside functions that have some:
+    /// `ANY /{function}` and `ANY /{function}/{proxy+}`.
+    pub fn defaults_for(function: &str, format: PayloadFormat) -> Result<[Route; 2], RouteError> {
+        let bad = || RouteError::BadFunctionName {
+            name: function.to_owned(),
+        };
+        if function.is_empty() || function.contains(['/', '{', '}', '?', '#', '%']) {
+            return Err(bad());
+        }
+        let route = |path: String| Route::new("ANY", &path, function, format).map_err(|_| bad());
+        Ok([
+            route(format!("/{function}"))?,
+            route(format!("/{function}/{{proxy+}}"))?,
+        ])
+    }
+
     /// Builds a route from a method (`GET`, `any`, `ANY`, …) and a path template (`/users/{id}`).
     pub fn new(
         method: &str,
@@ -501,18 +517,7 @@ impl RouteTable {
             many => {
                 let mut routes = Vec::with_capacity(many.len() * 2);
                 for (name, format) in many {
-                    let bad = || RouteError::BadFunctionName { name: name.clone() };
-                    if name.is_empty() || name.contains(['/', '{', '}', '?', '#', '%']) {
-                        return Err(bad());
-                    }
-                    routes.push(
-                        Route::new("ANY", &format!("/{name}"), name.clone(), *format)
-                            .map_err(|_| bad())?,
-                    );
-                    routes.push(
-                        Route::new("ANY", &format!("/{name}/{{proxy+}}"), name.clone(), *format)
-                            .map_err(|_| bad())?,
-                    );
+                    routes.extend(Route::defaults_for(name, *format)?);
                 }
                 Self::new(routes)
             }
