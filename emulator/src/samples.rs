@@ -12,6 +12,8 @@ use bytes::Bytes;
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 
+use aws_lambda_events::event as ev;
+
 use crate::apigw::{self, EventOptions, PayloadFormat, Route, RouteTable};
 
 /// The kinds of sample event.
@@ -45,123 +47,164 @@ pub enum Kind {
 
 /// A sample event of `kind`.
 pub fn event(kind: Kind) -> Value {
-    use aws_lambda_events::event as ev;
-    let time = "2026-01-01T12:00:00Z";
-    let region = "us-east-1";
-    let account = crate::ACCOUNT_ID;
     match kind {
         Kind::ApigwV1 => http(PayloadFormat::Rest),
         Kind::ApigwV2 => http(PayloadFormat::Http),
         Kind::Alb => http(PayloadFormat::Alb),
         Kind::FunctionUrl => http(PayloadFormat::FunctionUrl),
-        Kind::Sqs => typed::<ev::sqs::SqsEvent>(json!({"Records": [{
-            "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
-            "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
-            "body": "{\"order\": 42}",
-            "attributes": {
-                "ApproximateReceiveCount": "1",
-                "SentTimestamp": "1767268800000",
-                "SenderId": "AIDAIENQZJOLO23YVJ4VO",
-                "ApproximateFirstReceiveTimestamp": "1767268800001"
-            },
-            "messageAttributes": {},
-            "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": format!("arn:aws:sqs:{region}:{account}:orders"),
-            "awsRegion": region
-        }]})),
-        Kind::Sns => typed::<ev::sns::SnsEvent>(json!({"Records": [{
-            "EventVersion": "1.0",
-            "EventSubscriptionArn": format!("arn:aws:sns:{region}:{account}:orders:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"),
-            "EventSource": "aws:sns",
-            "Sns": {
-                "SignatureVersion": "1",
-                "Timestamp": time,
-                "Signature": "EXAMPLE",
-                "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService.pem",
-                "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
-                "Message": "Hello from SNS!",
-                "MessageAttributes": {},
-                "Type": "Notification",
-                "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
-                "TopicArn": format!("arn:aws:sns:{region}:{account}:orders"),
-                "Subject": "example"
-            }
-        }]})),
-        Kind::S3 => typed::<ev::s3::S3Event>(json!({"Records": [{
-            "eventVersion": "2.1",
-            "eventSource": "aws:s3",
-            "awsRegion": region,
-            "eventTime": time,
-            "eventName": "ObjectCreated:Put",
-            "userIdentity": {"principalId": "AWS:EXAMPLE"},
-            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
-            "responseElements": {"x-amz-request-id": "EXAMPLE123456789", "x-amz-id-2": "EXAMPLE123/5678abcdefghijklambdaisawesome"},
-            "s3": {
-                "s3SchemaVersion": "1.0",
-                "configurationId": "uploads",
-                "bucket": {"name": "example-bucket", "ownerIdentity": {"principalId": "EXAMPLE"}, "arn": "arn:aws:s3:::example-bucket"},
-                "object": {"key": "uploads/photo.jpg", "size": 1024, "eTag": "0123456789abcdef0123456789abcdef", "sequencer": "0A1B2C3D4E5F678901"}
-            }
-        }]})),
-        Kind::Eventbridge => typed::<ev::eventbridge::EventBridgeEvent>(json!({
-            "version": "0",
-            "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
-            "detail-type": "OrderPlaced",
-            "source": "com.example.orders",
-            "account": account,
-            "time": time,
-            "region": region,
-            "resources": [],
-            "detail": {"orderId": 42, "total": 19.99}
-        })),
-        Kind::Schedule => typed::<ev::cloudwatch_events::CloudWatchEvent>(json!({
-            "version": "0",
-            "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-            "detail-type": "Scheduled Event",
-            "source": "aws.events",
-            "account": account,
-            "time": time,
-            "region": region,
-            "resources": [format!("arn:aws:events:{region}:{account}:rule/every-hour")],
-            "detail": {}
-        })),
-        Kind::Dynamodb => typed::<ev::dynamodb::Event>(json!({"Records": [{
-            "eventID": "c4ca4238a0b923820dcc509a6f75849b",
-            "eventName": "INSERT",
-            "eventVersion": "1.1",
-            "eventSource": "aws:dynamodb",
-            "awsRegion": region,
-            "dynamodb": {
-                "ApproximateCreationDateTime": 1767268800,
-                "Keys": {"Id": {"N": "101"}},
-                "NewImage": {"Message": {"S": "New item!"}, "Id": {"N": "101"}},
-                "SequenceNumber": "4421584500000000017450439091",
-                "SizeBytes": 26,
-                "StreamViewType": "NEW_AND_OLD_IMAGES"
-            },
-            "eventSourceARN": format!("arn:aws:dynamodb:{region}:{account}:table/orders/stream/2026-01-01T00:00:00.000")
-        }]})),
-        Kind::Kinesis => typed::<ev::kinesis::KinesisEvent>(json!({"Records": [{
-            "kinesis": {
-                "kinesisSchemaVersion": "1.0",
-                "partitionKey": "1",
-                "sequenceNumber": "49590338271490256608559692538361571095921575989136588898",
-                "data": base64::engine::general_purpose::STANDARD.encode("Hello, this is a test."),
-                "approximateArrivalTimestamp": 1767268800.0
-            },
-            "eventSource": "aws:kinesis",
-            "eventVersion": "1.0",
-            "eventID": "shardId-000000000006:49590338271490256608559692538361571095921575989136588898",
-            "eventName": "aws:kinesis:record",
-            "invokeIdentityArn": format!("arn:aws:iam::{account}:role/lambda-role"),
-            "awsRegion": region,
-            "eventSourceARN": format!("arn:aws:kinesis:{region}:{account}:stream/clicks")
-        }]})),
-        Kind::CloudwatchLogs => {
-            typed::<ev::cloudwatch_logs::LogsEvent>(json!({"awslogs": {"data": logs_data()}}))
-        }
+        Kind::Sqs => sqs(),
+        Kind::Sns => sns(),
+        Kind::S3 => s3(),
+        Kind::Eventbridge => eventbridge(),
+        Kind::Schedule => schedule(),
+        Kind::Dynamodb => dynamodb(),
+        Kind::Kinesis => kinesis(),
+        Kind::CloudwatchLogs => cloudwatch_logs(),
     }
+}
+
+/// When the sample events happen.
+const TIME: &str = "2026-01-01T12:00:00Z";
+/// The region in the samples' ARNs.
+const REGION: &str = "us-east-1";
+/// The account in the samples' ARNs: the emulator's.
+const ACCOUNT: &str = crate::ACCOUNT_ID;
+
+/// SQS messages.
+fn sqs() -> Value {
+    typed::<ev::sqs::SqsEvent>(json!({"Records": [{
+        "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+        "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+        "body": "{\"order\": 42}",
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "1767268800000",
+            "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+            "ApproximateFirstReceiveTimestamp": "1767268800001"
+        },
+        "messageAttributes": {},
+        "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+        "eventSource": "aws:sqs",
+        "eventSourceARN": format!("arn:aws:sqs:{REGION}:{ACCOUNT}:orders"),
+        "awsRegion": REGION
+    }]}))
+}
+
+/// An SNS notification.
+fn sns() -> Value {
+    typed::<ev::sns::SnsEvent>(json!({"Records": [{
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": format!("arn:aws:sns:{REGION}:{ACCOUNT}:orders:2bcfbf39-05c3-41de-beaa-fcfcc21c8f55"),
+        "EventSource": "aws:sns",
+        "Sns": {
+            "SignatureVersion": "1",
+            "Timestamp": TIME,
+            "Signature": "EXAMPLE",
+            "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService.pem",
+            "MessageId": "95df01b4-ee98-5cb9-9903-4c221d41eb5e",
+            "Message": "Hello from SNS!",
+            "MessageAttributes": {},
+            "Type": "Notification",
+            "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+            "TopicArn": format!("arn:aws:sns:{REGION}:{ACCOUNT}:orders"),
+            "Subject": "example"
+        }
+    }]}))
+}
+
+/// An S3 object created.
+fn s3() -> Value {
+    typed::<ev::s3::S3Event>(json!({"Records": [{
+        "eventVersion": "2.1",
+        "eventSource": "aws:s3",
+        "awsRegion": REGION,
+        "eventTime": TIME,
+        "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "AWS:EXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": "EXAMPLE123456789", "x-amz-id-2": "EXAMPLE123/5678abcdefghijklambdaisawesome"},
+        "s3": {
+            "s3SchemaVersion": "1.0",
+            "configurationId": "uploads",
+            "bucket": {"name": "example-bucket", "ownerIdentity": {"principalId": "EXAMPLE"}, "arn": "arn:aws:s3:::example-bucket"},
+            "object": {"key": "uploads/photo.jpg", "size": 1024, "eTag": "0123456789abcdef0123456789abcdef", "sequencer": "0A1B2C3D4E5F678901"}
+        }
+    }]}))
+}
+
+/// An EventBridge event.
+fn eventbridge() -> Value {
+    typed::<ev::eventbridge::EventBridgeEvent>(json!({
+        "version": "0",
+        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "OrderPlaced",
+        "source": "com.example.orders",
+        "account": ACCOUNT,
+        "time": TIME,
+        "region": REGION,
+        "resources": [],
+        "detail": {"orderId": 42, "total": 19.99}
+    }))
+}
+
+/// An EventBridge scheduled event.
+fn schedule() -> Value {
+    typed::<ev::cloudwatch_events::CloudWatchEvent>(json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT,
+        "time": TIME,
+        "region": REGION,
+        "resources": [format!("arn:aws:events:{REGION}:{ACCOUNT}:rule/every-hour")],
+        "detail": {}
+    }))
+}
+
+/// DynamoDB stream records.
+fn dynamodb() -> Value {
+    typed::<ev::dynamodb::Event>(json!({"Records": [{
+        "eventID": "c4ca4238a0b923820dcc509a6f75849b",
+        "eventName": "INSERT",
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": REGION,
+        "dynamodb": {
+            "ApproximateCreationDateTime": 1767268800,
+            "Keys": {"Id": {"N": "101"}},
+            "NewImage": {"Message": {"S": "New item!"}, "Id": {"N": "101"}},
+            "SequenceNumber": "4421584500000000017450439091",
+            "SizeBytes": 26,
+            "StreamViewType": "NEW_AND_OLD_IMAGES"
+        },
+        "eventSourceARN": format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders/stream/2026-01-01T00:00:00.000")
+    }]}))
+}
+
+/// Kinesis stream records.
+fn kinesis() -> Value {
+    typed::<ev::kinesis::KinesisEvent>(json!({"Records": [{
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": "1",
+            "sequenceNumber": "49590338271490256608559692538361571095921575989136588898",
+            "data": base64::engine::general_purpose::STANDARD.encode("Hello, this is a test."),
+            "approximateArrivalTimestamp": 1767268800.0
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": "shardId-000000000006:49590338271490256608559692538361571095921575989136588898",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": format!("arn:aws:iam::{ACCOUNT}:role/lambda-role"),
+        "awsRegion": REGION,
+        "eventSourceARN": format!("arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/clicks")
+    }]}))
+}
+
+/// A CloudWatch Logs subscription's delivery.
+fn cloudwatch_logs() -> Value {
+    typed::<ev::cloudwatch_logs::LogsEvent>(json!({"awslogs": {"data": logs_data()}}))
 }
 
 /// The value through its type: exactly the JSON a handler taking `T` gets.
@@ -177,7 +220,7 @@ fn logs_data() -> String {
     use std::io::Write;
     let records = json!({
         "messageType": "DATA_MESSAGE",
-        "owner": crate::ACCOUNT_ID,
+        "owner": ACCOUNT,
         "logGroup": "/aws/lambda/hello",
         "logStream": "2026/01/01/[$LATEST]0123456789abcdef",
         "subscriptionFilters": ["errors"],
