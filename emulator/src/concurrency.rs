@@ -20,12 +20,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 
+pub(crate) use crate::instance::Limit;
 use crate::instance::Refused;
+use crate::sync::lock;
 
 /// The account's concurrency limit unless set otherwise (AWS's default quota).
 pub const DEFAULT_ACCOUNT_CONCURRENCY: usize = 1_000;
@@ -34,26 +36,8 @@ pub const DEFAULT_ACCOUNT_CONCURRENCY: usize = 1_000;
 pub const DEFAULT_MAX_INSTANCES: usize = 64;
 
 /// The part of the account's limit AWS keeps unreserved.
+#[cfg(feature = "manage")]
 const MIN_UNRESERVED: usize = 100;
-
-/// Which of Lambda's limits throttled an invocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Limit {
-    /// The function's reserved concurrency.
-    Reserved,
-    /// The account's unreserved pool.
-    Account,
-}
-
-impl Limit {
-    /// The 429's `Reason` (`ThrottleReason` in the Invoke API reference).
-    pub(crate) fn reason(self) -> &'static str {
-        match self {
-            Limit::Reserved => "ReservedFunctionConcurrentInvocationLimitExceeded",
-            Limit::Account => "ConcurrentInvocationLimitExceeded",
-        }
-    }
-}
 
 /// The emulator's concurrency: limits, settings and what runs, per function name.
 #[derive(Debug)]
@@ -146,6 +130,7 @@ enum Counted {
 }
 
 /// A reservation leaving less than AWS's minimum unreserved concurrency.
+#[cfg(feature = "manage")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BelowMinimum {
     /// The minimum the account keeps unreserved.
@@ -170,7 +155,7 @@ impl Default for Concurrency {
 
 impl Concurrency {
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
     fn update(&self, change: impl FnOnce(&mut State)) {
@@ -209,6 +194,7 @@ impl Concurrency {
 
     /// Reserves `reserved` for `name` as PutFunctionConcurrency does: refused if the unreserved
     /// pool would fall below AWS's minimum (100, or the whole limit of a smaller account).
+    #[cfg(feature = "manage")]
     pub(crate) fn reserve(&self, name: &str, reserved: usize) -> Result<(), BelowMinimum> {
         let mut state = self.lock();
         let minimum = MIN_UNRESERVED.min(state.account);
@@ -228,6 +214,7 @@ impl Concurrency {
     }
 
     /// Forgets function `name` (deleted): its reservation returns to the unreserved pool.
+    #[cfg(feature = "manage")]
     pub(crate) fn forget(&self, name: &str) {
         self.update(|state| {
             state.functions.remove(name);
@@ -380,6 +367,7 @@ mod tests {
         assert!(waiting.await.unwrap().is_ok());
     }
 
+    #[cfg(feature = "manage")]
     #[test]
     fn reservations_leave_awss_minimum_unreserved() {
         let c = Concurrency::default();

@@ -29,7 +29,7 @@ use crate::events::{Events, Rejected};
 use crate::gateway::{self, Gateway};
 use crate::instance::{Invocation, Outcome, Refused};
 use crate::pool::Function;
-use crate::registry::Registry;
+use crate::registry::{FunctionKey, Registry};
 use crate::status::{self, BuildState};
 
 /// Largest synchronous (`RequestResponse`, `DryRun`) request body.
@@ -133,7 +133,7 @@ impl AppState {
 
     /// The `$LATEST` version of the function called `name`.
     pub(crate) fn function(&self, name: &str) -> Option<Arc<Function>> {
-        self.registry.get(name, None)
+        self.registry.get(&FunctionKey::latest(name))
     }
 
     /// The functions served.
@@ -366,7 +366,7 @@ fn resolve(
     state: &AppState,
     name: &str,
     query: Option<&str>,
-) -> Result<(String, Arc<Function>), AwsError> {
+) -> Result<(FunctionKey, Arc<Function>), AwsError> {
     let (bare, qualifier) = crate::registry::split_name(name);
     let query_qualifier = query
         .into_iter()
@@ -374,10 +374,12 @@ fn resolve(
         .find_map(|pair| pair.strip_prefix("Qualifier="))
         .map(|q| q.replace("%24", "$"));
     let qualifier = qualifier.map(str::to_owned).or(query_qualifier);
-    let found = state.registry.get(bare, qualifier.as_deref());
-    let function = found
+    let key = FunctionKey::new(bare, qualifier.as_deref());
+    let function = state
+        .registry
+        .get(&key)
         .ok_or_else(|| AwsError::function_not_found(&state.region, bare, qualifier.as_deref()))?;
-    Ok((crate::registry::key(bare, qualifier.as_deref()), function))
+    Ok((key, function))
 }
 
 /// `X-Amz-Client-Context` is base64 JSON; the Runtime API passes on the JSON itself.

@@ -28,11 +28,9 @@ mod instance;
 pub mod invoke;
 mod listen;
 pub mod local;
-mod logs;
 #[cfg(feature = "manage")]
 mod manage;
 mod pool;
-mod process;
 mod registry;
 pub mod runtime_api;
 #[cfg(feature = "cli")]
@@ -41,6 +39,7 @@ mod server;
 #[cfg(any(feature = "manage", feature = "reload", feature = "package"))]
 mod state_dir;
 pub mod status;
+mod sync;
 pub mod template;
 #[cfg(test)]
 mod test_rng;

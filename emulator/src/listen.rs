@@ -38,7 +38,7 @@ use tokio::time::Instant;
 use tower_service::Service;
 
 use crate::body::TimedBody;
-use crate::instance::closed;
+use crate::sync::closed;
 
 /// How often at most a listener warns that it is full, or that it cannot accept.
 const WARN_EVERY: Duration = Duration::from_secs(10);

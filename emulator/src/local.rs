@@ -24,7 +24,7 @@ use crate::instance::{Instance, lambda_env};
 use crate::invoke::{AppState, app};
 use crate::listen::{self, Limits};
 use crate::pool::{Function, Local};
-use crate::registry::Registry;
+use crate::registry::{FunctionKey, Registry};
 use crate::runtime_api::{self, Channel};
 
 /// One function whose runtime loop runs in the current process.
@@ -98,7 +98,7 @@ impl InProcess {
         let instance = Instance::in_process(config.clone(), channel.clone(), events);
         let local = Local::new(instance, config.clone(), closing_rx.clone());
         let functions = HashMap::from([(
-            config.name.clone(),
+            FunctionKey::latest(&config.name),
             Arc::new(Function::Local(Arc::new(local))),
         )]);
         let state = AppState::new(Registry::new(functions, closing_rx), &config.region)

@@ -2,7 +2,7 @@
 //! idle reaping, each invocation admitted by the function's [concurrency](crate::concurrency).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,8 +12,9 @@ use tokio::sync::watch;
 use crate::concurrency::Concurrency;
 use crate::config::FunctionConfig;
 use crate::instance::{
-    self, INIT_TIMEOUT, Instance, Invocation, InvokeResult, Outcome, Refused, closed,
+    self, INIT_TIMEOUT, Instance, Invocation, InvokeResult, Limit, Outcome, Ran, Refused,
 };
+use crate::sync::{closed, lock, read, write};
 
 /// How many invocations' worth of time (init and timeout) a synchronous caller waits for an
 /// instance when the function has every instance the local cap allows.
@@ -88,12 +89,12 @@ impl Pool {
     }
 
     fn current(&self) -> (u64, Arc<FunctionConfig>) {
-        let current = self.current.read().unwrap_or_else(PoisonError::into_inner);
+        let current = read(&self.current);
         (current.0, current.1.clone())
     }
 
     fn idle(&self) -> MutexGuard<'_, Vec<Instance>> {
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.idle)
     }
 
     pub(crate) fn config(&self) -> Arc<FunctionConfig> {
@@ -119,10 +120,7 @@ impl Pool {
                 None
             }
         };
-        {
-            let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-            *current = (version, config);
-        }
+        *write(&self.current) = (version, config);
         let stale = std::mem::replace(&mut *self.idle(), warm.into_iter().collect());
         drop(stale);
     }
@@ -145,23 +143,31 @@ impl Pool {
             lease = self.concurrency.acquire(&config.name, queue, wait) => lease?,
             () = closed(&mut closing) => return Err(Refused::ShuttingDown),
         };
-        let mut instance = match self.warm(version) {
-            Some(instance) => instance,
-            None => match Instance::spawn(config.clone(), version).await {
-                Ok(instance) => instance,
-                Err(error) => return Ok(spawn_failed(&config, &invocation.request_id, &error)),
-            },
-        };
-        let (result, reusable) = instance
-            .invoke(&invocation, INIT_TIMEOUT, &mut closing)
-            .await?;
-        let closing = *closing.borrow() || self.retired.load(Ordering::Acquire);
-        if reusable && instance.version() == self.current().0 && !closing {
-            instance.idle_since = Instant::now();
-            instance.park();
-            self.idle().push(instance);
+        let mut instance = self.warm(version);
+        loop {
+            let mut running = match instance.take() {
+                Some(instance) => instance,
+                None => match Instance::spawn(config.clone(), version).await {
+                    Ok(instance) => instance,
+                    Err(error) => return Ok(spawn_failed(&config, &invocation.request_id, &error)),
+                },
+            };
+            let (result, reusable) = match running
+                .invoke(&invocation, INIT_TIMEOUT, &mut closing)
+                .await?
+            {
+                Ran::Done { result, reusable } => (result, reusable),
+                // A new instance cannot vanish (it was never warm): this loops at most once.
+                Ran::Vanished => continue,
+            };
+            let closing = *closing.borrow() || self.retired.load(Ordering::Acquire);
+            if reusable && running.version() == self.current().0 && !closing {
+                running.idle_since = Instant::now();
+                running.park();
+                self.idle().push(running);
+            }
+            return Ok(result);
         }
-        Ok(result)
     }
 
     /// The most recently used idle instance of `version` that is still alive.
@@ -265,10 +271,13 @@ impl Local {
         let mut instance = tokio::time::timeout(bound, self.instance.lock())
             .await
             // Local mode's single instance is its function's whole (reserved) concurrency.
-            .map_err(|_| Refused::Throttled(crate::concurrency::Limit::Reserved))?;
+            .map_err(|_| Refused::Throttled(Limit::Reserved))?;
         let left = bound.saturating_sub(started.elapsed());
         let mut closing = self.closing.clone();
-        let (result, _) = instance.invoke(&invocation, left, &mut closing).await?;
-        Ok(result)
+        match instance.invoke(&invocation, left, &mut closing).await? {
+            Ran::Done { result, .. } => Ok(result),
+            // Only a child process exits; local mode's runtime loop runs in this process.
+            Ran::Vanished => Err(Refused::Internal),
+        }
     }
 }

@@ -3,7 +3,8 @@
 //! emulator runs.
 
 use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::fmt;
+use std::sync::{Arc, RwLock};
 
 use tokio::sync::watch;
 
@@ -11,12 +12,12 @@ use crate::VERSION_LATEST;
 use crate::concurrency::Concurrency;
 use crate::config::FunctionConfig;
 use crate::pool::{Function, Pool};
+use crate::sync::{read, write};
 
-/// Functions by key: the name for `$LATEST`, `name:N` for published version N (names cannot
-/// hold `:`, so the keys never collide).
+/// Functions by [`FunctionKey`].
 #[derive(Debug)]
 pub(crate) struct Registry {
-    functions: RwLock<HashMap<String, Arc<Function>>>,
+    functions: RwLock<HashMap<FunctionKey, Arc<Function>>>,
     /// Set when the emulator shuts down; every pool watches it.
     closing: watch::Receiver<bool>,
     /// Concurrency limits and counts, by function name (all versions together).
@@ -35,17 +36,57 @@ pub(crate) fn split_name(name: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// The key of `name` at `qualifier` (`None` and `$LATEST` are the same function).
-pub(crate) fn key(name: &str, qualifier: Option<&str>) -> String {
-    match qualifier {
-        None | Some(VERSION_LATEST) => name.to_owned(),
-        Some(version) => format!("{name}:{version}"),
+/// A function at one of its versions: the key of the registry and of the asynchronous queues.
+/// Built only through [`FunctionKey::new`], so `$LATEST` has one spelling.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct FunctionKey {
+    /// The function's bare name.
+    name: String,
+    /// `None` for `$LATEST`, else a published version's number as it was given.
+    qualifier: Option<String>,
+}
+
+impl FunctionKey {
+    /// `name` at `qualifier` (`None` and `$LATEST` are the same function).
+    pub(crate) fn new(name: &str, qualifier: Option<&str>) -> FunctionKey {
+        let qualifier = qualifier.filter(|q| *q != VERSION_LATEST);
+        FunctionKey {
+            name: name.to_owned(),
+            qualifier: qualifier.map(str::to_owned),
+        }
+    }
+
+    /// The `$LATEST` of `name`.
+    pub(crate) fn latest(name: &str) -> FunctionKey {
+        FunctionKey::new(name, None)
+    }
+
+    /// The key a name in any of the forms of [`split_name`] refers to.
+    pub(crate) fn parse(name: &str) -> FunctionKey {
+        let (name, qualifier) = split_name(name);
+        FunctionKey::new(name, qualifier)
+    }
+
+    /// Whether this is the function's `$LATEST` (the function itself, not a published version).
+    pub(crate) fn is_latest(&self) -> bool {
+        self.qualifier.is_none()
+    }
+}
+
+/// `name` for `$LATEST`, `name:N` for version N (names cannot hold `:`, so this reads back with
+/// [`FunctionKey::parse`]); the form event files keep.
+impl fmt::Display for FunctionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.qualifier {
+            None => f.write_str(&self.name),
+            Some(version) => write!(f, "{}:{version}", self.name),
+        }
     }
 }
 
 impl Registry {
     pub(crate) fn new(
-        functions: HashMap<String, Arc<Function>>,
+        functions: HashMap<FunctionKey, Arc<Function>>,
         closing: watch::Receiver<bool>,
     ) -> Registry {
         Registry {
@@ -60,35 +101,22 @@ impl Registry {
         &self.concurrency
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, HashMap<String, Arc<Function>>> {
-        self.functions
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn write(&self) -> RwLockWriteGuard<'_, HashMap<String, Arc<Function>>> {
-        self.functions
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Set when the emulator shuts down.
     pub(crate) fn closing(&self) -> watch::Receiver<bool> {
         self.closing.clone()
     }
 
-    /// The function `name` at `qualifier`.
-    pub(crate) fn get(&self, name: &str, qualifier: Option<&str>) -> Option<Arc<Function>> {
-        self.read().get(&key(name, qualifier)).cloned()
+    /// The function at `key`.
+    pub(crate) fn get(&self, key: &FunctionKey) -> Option<Arc<Function>> {
+        read(&self.functions).get(key).cloned()
     }
 
     /// The names of the functions served, sorted (published versions are not listed).
     pub(crate) fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self
-            .read()
+        let mut names: Vec<String> = read(&self.functions)
             .keys()
-            .filter(|key| !key.contains(':'))
-            .cloned()
+            .filter(|key| key.is_latest())
+            .map(|key| key.name.clone())
             .collect();
         names.sort();
         names
@@ -97,12 +125,12 @@ impl Registry {
     /// Serves `config` under `key` with a pool of child-process instances; `false` (and nothing
     /// changes) when the key is taken. A new function (its `$LATEST`) starts with the
     /// configuration's reserved concurrency; its versions share the function's.
-    pub(crate) fn add(&self, key: String, config: FunctionConfig) -> bool {
-        let mut functions = self.write();
+    pub(crate) fn add(&self, key: FunctionKey, config: FunctionConfig) -> bool {
+        let mut functions = write(&self.functions);
         if functions.contains_key(&key) {
             return false;
         }
-        if key == config.name {
+        if key.is_latest() && key.name == config.name {
             self.concurrency
                 .set_reserved(&config.name, config.reserved_concurrency);
         }
@@ -119,10 +147,10 @@ impl Registry {
     /// finish their invocation and then stop. Removing a function's `$LATEST` (deleting the
     /// function) removes its reserved concurrency.
     #[cfg(feature = "manage")]
-    pub(crate) fn remove(&self, key: &str) -> bool {
-        let removed = self.write().remove(key);
-        if !key.contains(':') {
-            self.concurrency.forget(key);
+    pub(crate) fn remove(&self, key: &FunctionKey) -> bool {
+        let removed = write(&self.functions).remove(key);
+        if key.is_latest() {
+            self.concurrency.forget(&key.name);
         }
         if let Some(Function::Pool(pool)) = removed.as_deref() {
             pool.retire();
@@ -132,7 +160,7 @@ impl Registry {
 
     /// Every pool of child-process instances.
     pub(crate) fn pools(&self) -> Vec<Arc<Pool>> {
-        self.read()
+        read(&self.functions)
             .values()
             .filter_map(|function| match &**function {
                 Function::Pool(pool) => Some(pool.clone()),
@@ -158,9 +186,23 @@ mod tests {
     }
 
     #[test]
+    fn keys_read_back_from_their_text() {
+        let latest = FunctionKey::new("hello", Some("$LATEST"));
+        assert_eq!(latest, FunctionKey::latest("hello"));
+        assert!(latest.is_latest());
+        assert_eq!(latest.to_string(), "hello");
+        let version = FunctionKey::new("hello", Some("3"));
+        assert!(!version.is_latest());
+        assert_eq!(version.to_string(), "hello:3");
+        assert_eq!(FunctionKey::parse(&version.to_string()), version);
+        assert_eq!(FunctionKey::parse(&latest.to_string()), latest);
+    }
+
+    #[test]
     fn versions_are_keyed_apart_from_latest() {
         let (_closing, closing_rx) = watch::channel(false);
         let registry = Registry::new(HashMap::new(), closing_rx);
+        let key = FunctionKey::new;
         assert!(registry.add(
             key("hello", None),
             FunctionConfig::new("hello", "/bin/true")
@@ -174,14 +216,14 @@ mod tests {
             FunctionConfig::new("hello", "x")
         ));
         assert_eq!(registry.names(), ["hello"]);
-        assert!(registry.get("hello", Some("1")).is_some());
-        assert!(registry.get("hello", Some("2")).is_none());
+        assert!(registry.get(&key("hello", Some("1"))).is_some());
+        assert!(registry.get(&key("hello", Some("2"))).is_none());
         assert_eq!(registry.pools().len(), 2);
         #[cfg(feature = "manage")]
         {
-            assert!(registry.remove("hello:1"));
-            assert!(!registry.remove("hello:1"));
+            assert!(registry.remove(&key("hello", Some("1"))));
+            assert!(!registry.remove(&key("hello", Some("1"))));
         }
-        assert!(registry.get("hello", Some("$LATEST")).is_some());
+        assert!(registry.get(&key("hello", Some("$LATEST"))).is_some());
     }
 }

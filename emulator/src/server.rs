@@ -13,11 +13,11 @@ use tokio::sync::watch;
 use crate::Error;
 use crate::QueueLimits;
 use crate::config::FunctionConfig;
-use crate::instance::closed;
 use crate::invoke::{AppState, app};
 use crate::listen::{self, Limits};
 use crate::pool::Function;
-use crate::registry::Registry;
+use crate::registry::{FunctionKey, Registry};
+use crate::sync::closed;
 
 /// How often idle instances are checked against their keep-alive.
 const REAP_EVERY: Duration = Duration::from_millis(500);
@@ -51,7 +51,7 @@ impl Emulator {
             config.validate()?;
             region.get_or_insert_with(|| config.region.clone());
             let name = config.name.clone();
-            if !registry.add(name.clone(), config) {
+            if !registry.add(FunctionKey::latest(&name), config) {
                 return Err(Error::DuplicateFunction(name));
             }
         }

@@ -2,13 +2,15 @@
 //! that succeed, fail, panic, time out, crash, answer too much, and answer API Gateway with
 //! something that is no HTTP response, in three rounds. Every request must get the AWS-shaped
 //! answer it should; afterwards no child process or file descriptor is left, and the
-//! emulator's memory does not grow from round to round.
+//! emulator's heap does not grow from round to round.
 
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{Reply, Running, fixture, processes};
@@ -88,14 +90,43 @@ fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
-fn rss_kb() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap()
+/// The system allocator, counting the bytes live on the heap. Unlike RSS, the count does not
+/// depend on how much freed memory the allocator keeps, or on the machine's load.
+struct Counting;
+
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is passed on to `System` unchanged; only a counter is added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let moved = unsafe { System.realloc(ptr, layout, new_size) };
+        if !moved.is_null() {
+            LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+            LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
+        }
+        moved
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Bytes live on this process's heap (the emulator runs in the test process).
+fn heap_kb() -> usize {
+    LIVE_BYTES.load(Ordering::Relaxed) / 1024
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -123,7 +154,7 @@ async fn every_request_gets_its_aws_answer_and_nothing_leaks() {
     );
     let emulator = Running::start_with(functions, Some(gateway)).await;
     let addr = emulator.addr;
-    let mut rss = Vec::new();
+    let mut heap = Vec::new();
     for round in 0..ROUNDS {
         let clients: Vec<_> = (0..CONNECTIONS)
             .map(|connection| {
@@ -164,17 +195,16 @@ async fn every_request_gets_its_aws_answer_and_nothing_leaks() {
             "round {round}: mostly throttled ({throttled} of {})",
             answered + throttled
         );
-        rss.push(rss_kb());
+        heap.push(heap_kb());
     }
     emulator.stop().await;
-    // After the first round (pools, buffers and allocator arenas warm up), memory stays put.
-    // The slack is what the allocator may keep of a few 7 MB answers in flight at once (seen:
-    // +9 MB on a loaded machine); a leak of 32 KB per request, or of one big answer in 20,
-    // would add more than that every round.
-    const SLACK_KB: u64 = 24 * 1024;
+    // After the first round (pools, buffers and warm instances set up), the live heap stays
+    // put: what a round leaves is bounded by the state of its warm instances, while a leak of
+    // 10 KB per request, or of one big answer in 20, adds more than the slack every round.
+    const SLACK_KB: usize = 6 * 1024;
     assert!(
-        rss[ROUNDS - 1] <= rss[1] + SLACK_KB,
-        "RSS grew across rounds: {rss:?} kB"
+        heap[ROUNDS - 1] <= heap[1] + SLACK_KB,
+        "the heap grew across rounds: {heap:?} kB"
     );
     // Every instance is gone, whatever it started, and so are their pipes and sockets.
     let left = processes::wait_none(|| {

@@ -9,6 +9,8 @@
 //! * A function may open 1,024 files, whatever the emulator may.
 //! * Every invocation gets its own trace id, which the runtime client exports as
 //!   `_X_AMZN_TRACE_ID`.
+//! * A runtime that exits after answering, instead of polling `/next` again, costs the next
+//!   event a cold start, not an error.
 #![cfg(target_os = "linux")]
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 #![allow(clippy::unwrap_used)]
@@ -24,7 +26,8 @@ use lambkin_emulator::FunctionConfig;
 /// The runtime: reports an init error (`import-error`), allocates `MB` MB and crashes during
 /// init (`crash-init`), or prints `INIT_LINES` lines on stdout and stderr during init and then serves
 /// events, crashing after allocating the event's `mb` MB (`crash`) or answering with its
-/// open-file limits (`limits`).
+/// open-file limits (`limits`), or answering and then exiting half a second later without
+/// another `/next` (`exit-after-answer`).
 const BOOTSTRAP: &str = r#"#!/usr/bin/env python3
 import json, os, resource, socket, sys, time, urllib.request
 
@@ -73,6 +76,9 @@ while True:
         os._exit(3)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     post("/invocation/" + request_id + "/response", {"soft": soft, "hard": hard})
+    if mode == "exit-after-answer":
+        time.sleep(0.5)
+        os._exit(1)
 "#;
 
 /// A directory holding the Python runtime, removed when dropped.
@@ -247,6 +253,20 @@ async fn init_output_comes_before_start() {
             !lines[start..].iter().any(|line| line.starts_with("init: ")),
             "{tail}"
         );
+    }
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_exits_after_answering_costs_a_cold_start_not_an_error() {
+    let runtime = PythonRuntime::new();
+    let emulator = Running::start(vec![runtime.function("once", "exit-after-answer")]).await;
+    // Each call comes while the last instance is still alive (it exits half a second after
+    // answering): it is offered the event, then exits without taking it.
+    for _ in 0..3 {
+        let (reply, tail) = invoke(&emulator, "once", "{}").await;
+        assert_eq!(reply.json()["soft"], 1024, "{}", reply.text());
+        assert!(field(report(&tail), "Init Duration") > 0.0, "{tail}");
     }
     emulator.stop().await;
 }

@@ -455,7 +455,7 @@ fn check_function(function: &FunctionSpec) {
         );
     }
     for route in &function.routes {
-        if let Err(e) = Route::parse(&route.key(), name.as_str(), route.payload.format()) {
+        if let Err(e) = Route::parse(&route.key(), name.as_str(), route.payload) {
             panic!("{name}: accepted route {route:?} is rejected by the front: {e}");
         }
     }

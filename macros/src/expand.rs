@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::{ItemFn, spanned::Spanned};
 
-use crate::parse::{Flavor, Form, Handler};
+use crate::parse::{Flavor, Form, Handler, Options};
 
 /// The handler unchanged, plus a `main` that runs it through `lambkin`'s runtime.
 pub fn expand(handler: &Handler) -> TokenStream {
@@ -14,40 +14,16 @@ pub fn expand(handler: &Handler) -> TokenStream {
         form,
         state,
         event,
-        context,
         output,
+        ..
     } = handler;
-    let name = &function.sig.ident;
-    let flavor = match options.flavor {
-        Flavor::CurrentThread => quote!(CurrentThread),
-        Flavor::MultiThread => quote!(MultiThread),
-    };
-    let logging = options.logging;
     let init = match &options.init {
         Some(path) => quote!(#path),
         None => quote!(::lambkin::__private::no_init),
     };
     let state_ty = state.clone().map_or_else(|| quote!(()), |ty| quote!(#ty));
-    let state_arg = state.as_ref().map(|_| quote!(__lambkin_state,));
-    let context_arg = context.then(|| quote!(, __lambkin_context));
-    let call = {
-        let call = quote!(#name(#state_arg __lambkin_event #context_arg));
-        if function.sig.asyncness.is_some() {
-            quote!(#call.await)
-        } else {
-            call
-        }
-    };
-    let options = quote! {
-        ::lambkin::__private::Options {
-            flavor: ::lambkin::__private::Flavor::#flavor,
-            logging: #logging,
-            function: match ::core::option_env!("CARGO_BIN_NAME") {
-                ::core::option::Option::Some(name) => name,
-                ::core::option::Option::None => ::core::env!("CARGO_PKG_NAME"),
-            },
-        }
-    };
+    let call = call(handler);
+    let options = runtime_options(options);
     let run = match form {
         Form::Typed => {
             // Each check is spanned at the user's tokens, so a type error lands on the event
@@ -85,6 +61,38 @@ pub fn expand(handler: &Handler) -> TokenStream {
 
         fn main() -> ::std::process::ExitCode {
             #run
+        }
+    }
+}
+
+/// The handler's call inside the generated closure: state, event and context as it takes them.
+fn call(handler: &Handler) -> TokenStream {
+    let name = &handler.function.sig.ident;
+    let state_arg = handler.state.as_ref().map(|_| quote!(__lambkin_state,));
+    let context_arg = handler.context.then(|| quote!(, __lambkin_context));
+    let call = quote!(#name(#state_arg __lambkin_event #context_arg));
+    if handler.function.sig.asyncness.is_some() {
+        quote!(#call.await)
+    } else {
+        call
+    }
+}
+
+/// The `Options` the generated `main` passes to the runtime.
+fn runtime_options(options: &Options) -> TokenStream {
+    let flavor = match options.flavor {
+        Flavor::CurrentThread => quote!(CurrentThread),
+        Flavor::MultiThread => quote!(MultiThread),
+    };
+    let logging = options.logging;
+    quote! {
+        ::lambkin::__private::Options {
+            flavor: ::lambkin::__private::Flavor::#flavor,
+            logging: #logging,
+            function: match ::core::option_env!("CARGO_BIN_NAME") {
+                ::core::option::Option::Some(name) => name,
+                ::core::option::Option::None => ::core::env!("CARGO_PKG_NAME"),
+            },
         }
     }
 }

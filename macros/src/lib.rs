@@ -1,9 +1,11 @@
 //! `#[lambkin::handler]`: use it through the `lambkin` crate, which documents it.
 //!
-//! The pipeline reads top to bottom: [`parse`] builds a typed view of the attribute and the
+//! The pipeline reads top to bottom: `parse` builds a typed view of the attribute and the
 //! function and checks every rule (each error points at the offending tokens and says how to
-//! fix it); [`expand`] generates `main`. All runtime logic lives in `lambkin`; the generated
+//! fix it); `expand` generates `main`. All runtime logic lives in `lambkin`; the generated
 //! code names only `::lambkin::__private`.
+
+#![warn(missing_docs)]
 
 use proc_macro::TokenStream;
 

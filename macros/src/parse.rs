@@ -61,85 +61,16 @@ impl Handler {
             )
         })?;
         check_signature(&function)?;
-        let mut inputs: Vec<&PatType> = Vec::new();
-        for input in &function.sig.inputs {
-            match input {
-                FnArg::Receiver(receiver) => {
-                    return Err(Error::new_spanned(
-                        receiver,
-                        "a handler is a free fn and cannot take `self`: move it out of the `impl` block and pass what it needs as state (`#[lambkin::handler(init = setup)]`)",
-                    ));
-                }
-                FnArg::Typed(arg) => inputs.push(arg),
-            }
-        }
-        let mut args = inputs.into_iter();
+        let mut args = typed_inputs(&function)?.into_iter();
         let state = match &options.init {
             Some(init) => Some(state_type(args.next(), init, &function)?),
             None => None,
         };
-        let event = args.next().ok_or_else(|| {
-            Error::new(
-                function.sig.paren_token.span.join(),
-                format!("a handler takes the event as its first argument: {SHAPES}"),
-            )
-        })?;
-        let event_ty = (*event.ty).clone();
-        if let Type::Reference(reference) = &event_ty {
-            let hint = if options.init.is_none() {
-                "; if this is state, build it once per cold start with `#[lambkin::handler(init = setup)]`"
-            } else {
-                ""
-            };
-            return Err(Error::new_spanned(
-                reference,
-                format!(
-                    "the event is deserialized for each invocation and passed by value: remove the `&`{hint}"
-                ),
-            ));
-        }
-        let context = match args.next() {
-            None => false,
-            Some(arg) if last_segment_is(&arg.ty, "Context") => true,
-            Some(arg) => {
-                return Err(Error::new_spanned(
-                    &arg.ty,
-                    "the argument after the event must be the invocation context: `ctx: lambkin::Context`",
-                ));
-            }
-        };
-        let extra: Vec<_> = args.collect();
-        if let (Some(first), Some(last)) = (extra.first(), extra.last()) {
-            let span = first
-                .span()
-                .join(last.span())
-                .unwrap_or_else(|| first.span());
-            let form = if options.init.is_some() {
-                "`(state: &State, event: E, ctx: lambkin::Context)`"
-            } else {
-                SHAPES
-            };
-            return Err(Error::new(
-                span,
-                format!("too many arguments: a handler takes {form}"),
-            ));
-        }
-        let output = match &function.sig.output {
-            ReturnType::Type(_, ty) if last_segment_is(ty, "Result") => (**ty).clone(),
-            ReturnType::Type(_, ty) => {
-                return Err(Error::new_spanned(
-                    ty,
-                    "a handler returns `Result<T, E>`: wrap the value in `Ok(...)` and return `Result<T, lambkin::Error>`",
-                ));
-            }
-            ReturnType::Default => {
-                return Err(Error::new(
-                    function.sig.paren_token.span.close(),
-                    "a handler returns `Result<T, E>`: add `-> Result<T, lambkin::Error>`",
-                ));
-            }
-        };
-        let form = if last_segment_is(&event_ty, "Request") {
+        let event = event_type(args.next(), &options, &function)?;
+        let context = context_arg(args.next())?;
+        check_no_more_arguments(args.as_slice(), &options)?;
+        let output = output_type(&function)?;
+        let form = if last_segment_is(&event, "Request") {
             Form::Http
         } else {
             Form::Typed
@@ -149,13 +80,101 @@ impl Handler {
             function,
             form,
             state,
-            event: event_ty,
+            event,
             context,
             output,
         })
     }
 }
 
+/// The fn's arguments; a handler is a free fn, so `self` is refused.
+fn typed_inputs(function: &ItemFn) -> Result<Vec<&PatType>> {
+    function
+        .sig
+        .inputs
+        .iter()
+        .map(|input| match input {
+            FnArg::Receiver(receiver) => Err(Error::new_spanned(
+                receiver,
+                "a handler is a free fn and cannot take `self`: move it out of the `impl` block and pass what it needs as state (`#[lambkin::handler(init = setup)]`)",
+            )),
+            FnArg::Typed(arg) => Ok(arg),
+        })
+        .collect()
+}
+
+/// The event (or request) argument's type: present, and taken by value.
+fn event_type(arg: Option<&PatType>, options: &Options, function: &ItemFn) -> Result<Type> {
+    let event = arg.ok_or_else(|| {
+        Error::new(
+            function.sig.paren_token.span.join(),
+            format!("a handler takes the event as its first argument: {SHAPES}"),
+        )
+    })?;
+    if let Type::Reference(reference) = &*event.ty {
+        let hint = if options.init.is_none() {
+            "; if this is state, build it once per cold start with `#[lambkin::handler(init = setup)]`"
+        } else {
+            ""
+        };
+        return Err(Error::new_spanned(
+            reference,
+            format!(
+                "the event is deserialized for each invocation and passed by value: remove the `&`{hint}"
+            ),
+        ));
+    }
+    Ok((*event.ty).clone())
+}
+
+/// Whether the argument after the event, if any, is the invocation context.
+fn context_arg(arg: Option<&PatType>) -> Result<bool> {
+    match arg {
+        None => Ok(false),
+        Some(arg) if last_segment_is(&arg.ty, "Context") => Ok(true),
+        Some(arg) => Err(Error::new_spanned(
+            &arg.ty,
+            "the argument after the event must be the invocation context: `ctx: lambkin::Context`",
+        )),
+    }
+}
+
+/// Nothing may follow the context: one error spanning every extra argument.
+fn check_no_more_arguments(extra: &[&PatType], options: &Options) -> Result<()> {
+    let (Some(first), Some(last)) = (extra.first(), extra.last()) else {
+        return Ok(());
+    };
+    let span = first
+        .span()
+        .join(last.span())
+        .unwrap_or_else(|| first.span());
+    let form = if options.init.is_some() {
+        "`(state: &State, event: E, ctx: lambkin::Context)`"
+    } else {
+        SHAPES
+    };
+    Err(Error::new(
+        span,
+        format!("too many arguments: a handler takes {form}"),
+    ))
+}
+
+/// The return type, which must be a `Result`.
+fn output_type(function: &ItemFn) -> Result<Type> {
+    match &function.sig.output {
+        ReturnType::Type(_, ty) if last_segment_is(ty, "Result") => Ok((**ty).clone()),
+        ReturnType::Type(_, ty) => Err(Error::new_spanned(
+            ty,
+            "a handler returns `Result<T, E>`: wrap the value in `Ok(...)` and return `Result<T, lambkin::Error>`",
+        )),
+        ReturnType::Default => Err(Error::new(
+            function.sig.paren_token.span.close(),
+            "a handler returns `Result<T, E>`: add `-> Result<T, lambkin::Error>`",
+        )),
+    }
+}
+
+/// The attribute's arguments: `init`, `flavor` and `logging`, each at most once.
 fn parse_options(args: TokenStream) -> Result<Options> {
     let mut init = None;
     let mut flavor = None;

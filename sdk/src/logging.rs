@@ -81,7 +81,7 @@ pub(crate) fn init() {
     };
     if installed.is_ok() {
         std::panic::set_hook(Box::new(|info| {
-            let message = crate::runtime::panic_message(info.payload()).unwrap_or("Box<dyn Any>");
+            let message = crate::panic::message(info.payload()).unwrap_or("Box<dyn Any>");
             let location = info.location().map(ToString::to_string).unwrap_or_default();
             tracing::error!(%location, "panicked: {message}");
         }));

@@ -1,7 +1,7 @@
 //! What the generated `main` runs: environment checks, logging, the tokio runtime, the
 //! cold-start `init`, and the official `lambda_runtime` loop around the handler.
 
-use std::{any::Any, fmt, future::Future, panic::AssertUnwindSafe, process::ExitCode};
+use std::{fmt, future::Future, process::ExitCode};
 
 use futures_util::FutureExt;
 use http_body_util::BodyExt;
@@ -9,7 +9,7 @@ use lambda_runtime::{Context, Diagnostic, LambdaEvent, service_fn};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::value::RawValue;
 
-use crate::{IntoDiagnostic, logging};
+use crate::{IntoDiagnostic, logging, panic::catch_panic};
 
 /// The event as the Runtime API delivered it; deserialised into the handler's type by
 /// [`event`] so that a bad event is an error response naming the type, not a panic.
@@ -248,36 +248,6 @@ async fn report_init_error(diagnostic: &Diagnostic) -> Result<(), lambda_runtime
     }
 }
 
-/// Turns a panic inside the handler into an error response; the process keeps serving.
-pub async fn catch_panic<T>(
-    future: impl Future<Output = Result<T, Diagnostic>>,
-) -> Result<T, Diagnostic> {
-    AssertUnwindSafe(future)
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|payload| Err(panic_diagnostic(payload.as_ref())))
-}
-
-/// `errorType` of a handler that panicked.
-pub const PANIC_ERROR_TYPE: &str = "Runtime.Panic";
-
-fn panic_diagnostic(payload: &(dyn Any + Send)) -> Diagnostic {
-    Diagnostic {
-        error_type: PANIC_ERROR_TYPE.to_owned(),
-        error_message: panic_message(payload)
-            .unwrap_or("the handler panicked")
-            .to_owned(),
-    }
-}
-
-/// The message of a `panic!`, which carries a `&str` or a formatted `String`.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-}
-
 /// Deserialises the event into the handler's argument type.
 pub fn event<E: crate::__private::Event>(raw: &RawValue) -> Result<E, Diagnostic> {
     let mut de = serde_json::Deserializer::from_str(raw.get());
@@ -414,18 +384,6 @@ mod tests {
         vars[0].1 = "http://localhost:9001/";
         let err = check_lambda_environment(env(&vars)).unwrap_err();
         assert!(err.contains("host:port"), "{err}");
-    }
-
-    #[tokio::test]
-    async fn panics_become_error_responses() {
-        let out: Result<(), _> = catch_panic(async { panic!("no name given") }).await;
-        let d = out.unwrap_err();
-        assert_eq!(
-            (d.error_type.as_str(), d.error_message.as_str()),
-            (PANIC_ERROR_TYPE, "no name given")
-        );
-        let out: Result<(), _> = catch_panic(async { panic!("{} items", 3) }).await;
-        assert_eq!(out.unwrap_err().error_message, "3 items");
     }
 
     #[tokio::test]

@@ -28,7 +28,7 @@ use lambda_runtime::{Config, Context, Diagnostic, LambdaEvent, Service};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::Value;
 
-use crate::{IntoDiagnostic, runtime};
+use crate::{IntoDiagnostic, panic::catch_panic, runtime};
 
 /// The function name [`context`] reports.
 pub const FUNCTION_NAME: &str = "test-function";
@@ -145,7 +145,7 @@ where
     let mut handler = Some(handler);
     let service = lambda_runtime::service_fn(move |request| {
         let handler = handler.take();
-        runtime::catch_panic(async move {
+        catch_panic(async move {
             let handler = handler.ok_or_else(|| {
                 crate::Error::msg("invoke_http calls the handler once").into_diagnostic()
             })?;

@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use lambkin_tests::awscli::aws;
 use lambkin_tests::project::{Watching, lambkin_binary, target_dir};
-use lambkin_tests::{get, post};
+use lambkin_tests::{SIGNED, post, request};
 use serde_json::{Value, json};
 
 /// The custom-runtime bootstrap AWS's documentation gives for the Python client, unchanged.
@@ -174,7 +174,14 @@ async fn python_handler_runs_through_the_standard_bootstrap() {
     );
 
     // GetFunctionConfiguration over HTTP: the template's handler and logging settings.
-    let config = get(addr, "/2015-03-31/functions/Greeter/configuration").await;
+    let config = request(
+        addr,
+        "GET",
+        "/2015-03-31/functions/Greeter/configuration",
+        &[SIGNED],
+        Vec::new(),
+    )
+    .await;
     assert_eq!(config.status, 200, "{config:?}");
     assert_eq!(config.body["Handler"], "app.handler");
     assert_eq!(

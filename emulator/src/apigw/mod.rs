@@ -18,8 +18,8 @@ pub use response::{
     try_from_result, try_from_result_with,
 };
 pub use route::{
-    HTTP_INTEGRATION_TIMEOUT, PayloadFormat, REST_INTEGRATION_TIMEOUT, Route, RouteError,
-    RouteMatch, RouteTable,
+    HTTP_INTEGRATION_TIMEOUT, METHODS, PayloadFormat, REST_INTEGRATION_TIMEOUT, Route, RouteError,
+    RouteKey, RouteMatch, RouteTable,
 };
 
 #[cfg(test)]

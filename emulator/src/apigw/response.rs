@@ -215,7 +215,18 @@ fn structured_response(
     obj: &Map<String, Value>,
     decode_base64: bool,
 ) -> Result<Response<Bytes>, ResultError> {
-    let status = match obj.get("statusCode") {
+    let status = status_code(obj)?;
+    let headers = result_headers(format, obj)?;
+    let body = result_body(obj, decode_base64)?;
+    let mut res = Response::new(body);
+    *res.status_mut() = status;
+    *res.headers_mut() = headers;
+    Ok(res)
+}
+
+/// `statusCode`: a number (or an integral string) from 100 to 599.
+fn status_code(obj: &Map<String, Value>) -> Result<StatusCode, ResultError> {
+    match obj.get("statusCode") {
         Some(Value::Number(n)) => n.as_u64(),
         // Integral strings (`"200"`) are accepted as well.
         Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
@@ -224,8 +235,14 @@ fn structured_response(
     .and_then(|n| u16::try_from(n).ok())
     .filter(|n| (100..=599).contains(n))
     .and_then(|n| StatusCode::from_u16(n).ok())
-    .ok_or(ResultError::BadStatus)?;
+    .ok_or(ResultError::BadStatus)
+}
 
+/// `headers`, `multiValueHeaders` and (2.0 formats) `cookies`, less the hop-by-hop headers.
+fn result_headers(
+    format: PayloadFormat,
+    obj: &Map<String, Value>,
+) -> Result<HeaderMap, ResultError> {
     let mut headers = HeaderMap::new();
     // Single-value headers first; a name also in `multiValueHeaders` takes only those values.
     let multi = object_field(obj, "multiValueHeaders")?;
@@ -259,24 +276,34 @@ fn structured_response(
         }
     }
     if matches!(format, PayloadFormat::Http | PayloadFormat::FunctionUrl) {
-        match obj.get("cookies") {
-            None | Some(Value::Null) => {}
-            Some(Value::Array(cookies)) => {
-                for c in cookies {
-                    let text = c.as_str().ok_or(ResultError::BadField("cookies"))?;
-                    if let Ok(value) = HeaderValue::from_str(text) {
-                        headers.append(SET_COOKIE, value);
-                    }
-                }
-            }
-            Some(_) => return Err(ResultError::BadField("cookies")),
-        }
+        set_cookies(obj, &mut headers)?;
     }
     // The gateway frames the body itself.
     for hop in [CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION] {
         headers.remove(hop);
     }
+    Ok(headers)
+}
 
+/// A 2.0 result's `cookies`, as `Set-Cookie` headers.
+fn set_cookies(obj: &Map<String, Value>, headers: &mut HeaderMap) -> Result<(), ResultError> {
+    match obj.get("cookies") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(cookies)) => {
+            for c in cookies {
+                let text = c.as_str().ok_or(ResultError::BadField("cookies"))?;
+                if let Ok(value) = HeaderValue::from_str(text) {
+                    headers.append(SET_COOKIE, value);
+                }
+            }
+        }
+        Some(_) => return Err(ResultError::BadField("cookies")),
+    }
+    Ok(())
+}
+
+/// `body`, base64-decoded when `isBase64Encoded` says so and `decode_base64` allows.
+fn result_body(obj: &Map<String, Value>, decode_base64: bool) -> Result<Bytes, ResultError> {
     let is_base64 = match obj.get("isBase64Encoded") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -284,7 +311,7 @@ fn structured_response(
         Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
         Some(_) => return Err(ResultError::BadField("isBase64Encoded")),
     };
-    let body = match obj.get("body") {
+    Ok(match obj.get("body") {
         None | Some(Value::Null) => Bytes::new(),
         Some(Value::String(s)) if is_base64 && decode_base64 => Bytes::from(
             base64::engine::general_purpose::STANDARD
@@ -293,12 +320,7 @@ fn structured_response(
         ),
         Some(Value::String(s)) => Bytes::from(s.clone()),
         Some(_) => return Err(ResultError::BadField("body")),
-    };
-
-    let mut res = Response::new(body);
-    *res.status_mut() = status;
-    *res.headers_mut() = headers;
-    Ok(res)
+    })
 }
 
 /// Appends a header, skipping names or values HTTP cannot carry.

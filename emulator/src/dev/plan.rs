@@ -24,7 +24,7 @@ pub struct Planned {
     pub function_url: bool,
     /// The workspace binary it is built from; `None` for a `bootstrap` served as it is.
     pub rust: Option<Discovered>,
-    /// Its own routes (possibly the default `/{function}` pair: see [`Settings::plan`]).
+    /// The routes the configuration declares for it (the defaults are added by [`gateway`]).
     pub routes: Vec<Route>,
 }
 
@@ -44,9 +44,7 @@ impl Settings {
     /// SAM/Serverless file they came from, if any.
     ///
     /// These are the functions of a SAM/Serverless configuration if there is one, else every
-    /// function of the workspace with its `[package.metadata.lambkin]` settings. Functions
-    /// without routes of their own answer under `/{function}/…`, unless no function has routes
-    /// at all: then the defaults apply (see [`gateway`]).
+    /// function of the workspace with its `[package.metadata.lambkin]` settings.
     pub fn plan(&self, workspace: &Workspace) -> anyhow::Result<(Vec<Planned>, Option<PathBuf>)> {
         let env = match &self.env_file {
             Some(path) => {
@@ -61,12 +59,6 @@ impl Settings {
             .into_iter()
             .map(|spec| planned(spec, workspace))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        if planned.iter().any(|p| !p.routes.is_empty()) {
-            for function in planned.iter_mut().filter(|p| p.routes.is_empty()) {
-                function.routes =
-                    Route::defaults_for(&function.config.name, PayloadFormat::Http)?.into();
-            }
-        }
         for function in &mut planned {
             let mut merged = env.clone();
             merged.extend(std::mem::take(&mut function.config.env));
@@ -186,21 +178,18 @@ fn planned(spec: FunctionSpec, workspace: &Workspace) -> anyhow::Result<Planned>
     })
 }
 
-/// The API Gateway of `planned`: their routes, or the defaults if none has any.
+/// The API Gateway of `planned`: their routes, and the default ones of the functions that
+/// declare none (see [`RouteTable::with_defaults`]; `/{function}/…` beside declared routes).
 pub fn gateway(planned: &[Planned]) -> anyhow::Result<Gateway> {
     let routes: Vec<Route> = planned
         .iter()
         .flat_map(|p| p.routes.iter().cloned())
         .collect();
-    let table = if routes.is_empty() {
-        let names: Vec<(String, PayloadFormat)> = planned
-            .iter()
-            .map(|p| (p.config.name.clone(), PayloadFormat::Http))
-            .collect();
-        RouteTable::default_for(&names)?
-    } else {
-        RouteTable::new(routes)?
-    };
+    let names: Vec<(String, PayloadFormat)> = planned
+        .iter()
+        .map(|p| (p.config.name.clone(), PayloadFormat::Http))
+        .collect();
+    let table = RouteTable::with_defaults(routes, &names)?;
     Ok(Gateway::new(table, EventOptions::default()))
 }
 

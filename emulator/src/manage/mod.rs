@@ -38,7 +38,7 @@ use crate::body::{BodyError, read_limited};
 use crate::config::{FunctionConfig, LogLevel};
 use crate::invoke::{AppState, AwsError};
 use crate::pool::Function;
-use crate::registry::{key, split_name};
+use crate::registry::{FunctionKey, split_name};
 use crate::{ACCOUNT_ID, VERSION_LATEST};
 use code::CodeError;
 use model::{
@@ -718,7 +718,7 @@ async fn create_function(State(state): State<AppState>, body: Body) -> Result<Re
     };
     // Known as deployed before it can be found at all, so it never looks like a project's.
     lock(&state.manage().deployed).insert(name.clone(), deployed);
-    state.registry().add(name.clone(), config);
+    state.registry().add(FunctionKey::latest(&name), config);
     tracing::info!(function = %name, "created through the management API");
     Ok(json(StatusCode::CREATED, &shown))
 }
@@ -743,7 +743,7 @@ fn publish(
     }
     revision.revision_id = uuid::Uuid::new_v4().to_string();
     state.registry().add(
-        key(&revision.config.name, Some(&revision.config.version)),
+        FunctionKey::new(&revision.config.name, Some(&revision.config.version)),
         revision.config.clone(),
     );
     let shown = revision.configuration(false);
@@ -850,7 +850,7 @@ fn update_latest(
     let revision_id = deployed.latest.revision_id.clone();
     lock(&state.manage().deployed).insert(name.clone(), deployed);
     // The pool of this function, taken now: one deleted and created again meanwhile is another.
-    let pool = match state.registry().get(&name, None).as_deref() {
+    let pool = match state.registry().get(&FunctionKey::latest(&name)).as_deref() {
         Some(Function::Pool(pool)) => Some(pool.clone()),
         _ => None,
     };
@@ -1093,11 +1093,11 @@ async fn delete_function(
     let mut deployed = find_deployed(&state, &name).await?;
     match qualifier.as_deref() {
         None => {
-            state.registry().remove(&name);
+            state.registry().remove(&FunctionKey::latest(&name));
             for number in deployed.versions.keys() {
                 state
                     .registry()
-                    .remove(&key(&name, Some(&number.to_string())));
+                    .remove(&FunctionKey::new(&name, Some(&number.to_string())));
             }
             state.function_urls().remove(&name);
             lock(&state.manage().policies).remove(&name);
@@ -1123,7 +1123,9 @@ async fn delete_function(
                 ));
             };
             deployed.versions.remove(&number);
-            state.registry().remove(&key(&name, Some(version)));
+            state
+                .registry()
+                .remove(&FunctionKey::new(&name, Some(version)));
             lock(&state.manage().deployed).insert(name, deployed);
         }
     }

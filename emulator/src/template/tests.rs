@@ -53,19 +53,19 @@ fn route_paths_are_validated() {
 
 #[test]
 fn route_keys_parse() {
-    let r = parse_route_key("GET /users/{id}", Payload::Http).unwrap();
+    let r = parse_route_key("GET /users/{id}", PayloadFormat::Http).unwrap();
     assert_eq!(r.method.as_deref(), Some("GET"));
     assert_eq!(r.path, "/users/{id}");
     assert_eq!(r.key(), "GET /users/{id}");
-    let r = parse_route_key("  any   /files/{proxy+} ", Payload::Rest).unwrap();
+    let r = parse_route_key("  any   /files/{proxy+} ", PayloadFormat::Rest).unwrap();
     assert_eq!(r.method, None);
-    assert_eq!(r.payload, Payload::Rest);
+    assert_eq!(r.payload, PayloadFormat::Rest);
     assert_eq!(r.key(), "ANY /files/{proxy+}");
-    let r = parse_route_key("$default", Payload::Http).unwrap();
+    let r = parse_route_key("$default", PayloadFormat::Http).unwrap();
     assert!(r.is_default());
     assert_eq!(r.key(), "$default");
     for bad in ["", "GET", "/users", "GET /a /b", "FETCH /a", "GET a"] {
-        assert!(parse_route_key(bad, Payload::Http).is_err(), "{bad}");
+        assert!(parse_route_key(bad, PayloadFormat::Http).is_err(), "{bad}");
     }
 }
 
@@ -95,20 +95,28 @@ fn limits_are_lambdas() {
 
 #[test]
 fn payload_versions() {
-    assert_eq!(Payload::from_version("1.0"), Some(Payload::Rest));
-    assert_eq!(Payload::from_version(" 2.0"), Some(Payload::Http));
-    assert_eq!(Payload::from_version("3.0"), None);
-    assert_eq!(Payload::Rest.version(), "1.0");
-    assert_eq!(Payload::Http.version(), "2.0");
-    // An HTTP API's 1.0 is the REST-shaped event on an HTTP API.
-    assert_eq!(Payload::from_http_api_version("1.0"), Some(Payload::HttpV1));
-    assert_eq!(Payload::from_http_api_version("2.0"), Some(Payload::Http));
-    assert_eq!(Payload::from_http_api_version("3.0"), None);
-    assert_eq!(Payload::HttpV1.version(), "1.0");
     assert_eq!(
-        Payload::HttpV1.format(),
-        crate::apigw::PayloadFormat::HttpV1
+        PayloadFormat::from_version("1.0"),
+        Some(PayloadFormat::Rest)
     );
+    assert_eq!(
+        PayloadFormat::from_version(" 2.0"),
+        Some(PayloadFormat::Http)
+    );
+    assert_eq!(PayloadFormat::from_version("3.0"), None);
+    assert_eq!(PayloadFormat::Rest.version(), "1.0");
+    assert_eq!(PayloadFormat::Http.version(), "2.0");
+    // An HTTP API's 1.0 is the REST-shaped event on an HTTP API.
+    assert_eq!(
+        PayloadFormat::from_http_api_version("1.0"),
+        Some(PayloadFormat::HttpV1)
+    );
+    assert_eq!(
+        PayloadFormat::from_http_api_version("2.0"),
+        Some(PayloadFormat::Http)
+    );
+    assert_eq!(PayloadFormat::from_http_api_version("3.0"), None);
+    assert_eq!(PayloadFormat::HttpV1.version(), "1.0");
 }
 
 #[test]
@@ -314,9 +322,9 @@ fn example_projects_load() {
         }
     );
     let web = &sam.functions[2];
-    assert_eq!(web.routes[0], RouteSpec::default_route(Payload::Http));
+    assert_eq!(web.routes[0], RouteSpec::default_route(PayloadFormat::Http));
     // `PayloadFormatVersion: "1.0"` on an HttpApi event: still an HTTP API.
-    assert_eq!(web.routes[1].payload, Payload::HttpV1);
+    assert_eq!(web.routes[1].payload, PayloadFormat::HttpV1);
     assert!(sam.notes.iter().any(|n| n.contains("UsersTable")));
     assert!(sam.notes.iter().any(|n| n.contains("Schedule")));
     assert!(sls.notes.iter().any(|n| n.contains("schedule")));

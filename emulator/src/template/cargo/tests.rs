@@ -1,4 +1,7 @@
+use std::time::Duration;
+
 use super::*;
+use crate::config::{LogFormat, LogLevel};
 use crate::template::RouteSpec;
 use crate::template::testutil::TempDir;
 
@@ -83,15 +86,18 @@ serve = false
     assert_eq!(
         api.routes,
         [
-            RouteSpec::new(Some("GET".into()), "/users/{id}", Payload::Http),
-            RouteSpec::new(None, "/files/{proxy+}", Payload::Http),
+            RouteSpec::new(Some("GET".into()), "/users/{id}", PayloadFormat::Http),
+            RouteSpec::new(None, "/files/{proxy+}", PayloadFormat::Http),
         ]
     );
 
     let worker = &functions[1];
     assert_eq!(worker.timeout, Some(Duration::from_secs(900)));
     assert_eq!(worker.memory_mb, Some(10240));
-    assert_eq!(worker.routes, [RouteSpec::default_route(Payload::Rest)]);
+    assert_eq!(
+        worker.routes,
+        [RouteSpec::default_route(PayloadFormat::Rest)]
+    );
     assert_eq!(worker.env["LOG_LEVEL"], "info");
     assert!(!worker.function_url);
 }
@@ -103,7 +109,7 @@ fn routes_can_be_load_balancer_targets() {
     );
     let (_tmp, r) = read(&manifest, &[]);
     let functions = r.unwrap();
-    assert_eq!(functions[0].routes[0].payload, Payload::Alb);
+    assert_eq!(functions[0].routes[0].payload, PayloadFormat::Alb);
     let manifest = format!("{HEADER}\n[package.metadata.lambkin]\npayload = \"3.0\"\n");
     let err = read(&manifest, &[]).1.unwrap_err().to_string();
     assert!(err.contains("\"alb\""), "{err}");
@@ -118,7 +124,7 @@ fn package_routes_for_a_single_binary() {
     let functions = r.unwrap();
     assert_eq!(functions.len(), 1);
     assert_eq!(functions[0].routes[0].key(), "POST /orders");
-    assert_eq!(functions[0].routes[0].payload, Payload::Http);
+    assert_eq!(functions[0].routes[0].payload, PayloadFormat::Http);
 
     let manifest = format!("{HEADER}\n[package.metadata.lambkin]\nserve = false\n");
     assert!(read(&manifest, &[]).1.unwrap().is_empty());

@@ -1,9 +1,10 @@
 use std::time::Duration;
 
 use super::*;
+use crate::apigw::PayloadFormat;
 use crate::config::{LogFormat, LogLevel, LoggingConfig};
 use crate::template::testutil::TempDir;
-use crate::template::{Code, ErrorKind, Payload};
+use crate::template::{Code, ErrorKind, RouteSpec};
 
 /// A project directory with the packages the templates below point at.
 fn project() -> TempDir {
@@ -193,9 +194,9 @@ fn reads_every_field() {
     assert_eq!(
         users.routes,
         [
-            RouteSpec::new(Some("GET".into()), "/users/{id}", Payload::Http),
+            RouteSpec::new(Some("GET".into()), "/users/{id}", PayloadFormat::Http),
             // An HTTP API set to payload 1.0: the REST-shaped event, HTTP API answers.
-            RouteSpec::new(Some("POST".into()), "/v1/users", Payload::HttpV1),
+            RouteSpec::new(Some("POST".into()), "/v1/users", PayloadFormat::HttpV1),
         ]
     );
 
@@ -211,7 +212,12 @@ fn reads_every_field() {
     assert_eq!(orders.env["LOG_LEVEL"], "info");
     let keys: Vec<String> = orders.routes.iter().map(RouteSpec::key).collect();
     assert_eq!(keys, ["GET /orders", "ANY /orders/{proxy+}"]);
-    assert!(orders.routes.iter().all(|r| r.payload == Payload::Rest));
+    assert!(
+        orders
+            .routes
+            .iter()
+            .all(|r| r.payload == PayloadFormat::Rest)
+    );
 
     let catch_all = &p.functions[2];
     assert_eq!(
@@ -221,7 +227,10 @@ fn reads_every_field() {
             bin: Some("report".into())
         }
     );
-    assert_eq!(catch_all.routes, [RouteSpec::default_route(Payload::Http)]);
+    assert_eq!(
+        catch_all.routes,
+        [RouteSpec::default_route(PayloadFormat::Http)]
+    );
 
     let legacy = &p.functions[3];
     assert_eq!(
@@ -287,7 +296,7 @@ Resources:
           Properties: {Path: /x, Method: get, PayloadFormatVersion: 1.0}
 ";
     let p = parse(&tmp, text).unwrap();
-    assert_eq!(p.functions[0].routes[0].payload, Payload::HttpV1);
+    assert_eq!(p.functions[0].routes[0].payload, PayloadFormat::HttpV1);
 }
 
 #[test]

@@ -2,6 +2,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::config::{LogFormat, LogLevel};
+use crate::template::RouteSpec;
 use crate::template::testutil::TempDir;
 
 /// A service directory: a Cargo workspace with three packages and a bootstrap directory.
@@ -114,7 +115,12 @@ fn reads_every_field() {
         keys,
         ["GET /users/{id}", "ANY /users", "POST /users/{id}/avatar"]
     );
-    assert!(users.routes.iter().all(|r| r.payload == Payload::Http));
+    assert!(
+        users
+            .routes
+            .iter()
+            .all(|r| r.payload == PayloadFormat::Http)
+    );
 
     let orders = &p.functions[1];
     assert_eq!(
@@ -132,7 +138,12 @@ fn reads_every_field() {
         ["GET /orders", "PUT /orders/{id}", "ANY /orders/{proxy+}"],
         "paths normalised as the framework does"
     );
-    assert!(orders.routes.iter().all(|r| r.payload == Payload::Rest));
+    assert!(
+        orders
+            .routes
+            .iter()
+            .all(|r| r.payload == PayloadFormat::Rest)
+    );
 
     // A workspace package by name (the serverless-rust convention), with its only binary.
     let api = &p.functions[2];
@@ -143,7 +154,7 @@ fn reads_every_field() {
             bin: Some("users-api".into())
         }
     );
-    assert_eq!(api.routes, [RouteSpec::default_route(Payload::Http)]);
+    assert_eq!(api.routes, [RouteSpec::default_route(PayloadFormat::Http)]);
 
     let cli = &p.functions[3];
     assert_eq!(
@@ -187,7 +198,7 @@ functions:
     assert_eq!(f.timeout, Some(Duration::from_secs(6)));
     assert_eq!(f.memory_mb, Some(1024));
     // An HTTP API with payload 1.0: the REST-shaped event, HTTP API answers.
-    assert_eq!(f.routes[0].payload, Payload::HttpV1);
+    assert_eq!(f.routes[0].payload, PayloadFormat::HttpV1);
     assert!(!f.function_url);
     assert!(f.env.is_empty());
 }

@@ -2,12 +2,15 @@
 //! the current invocation kept for `X-Amz-Log-Type: Tail`.
 
 use std::os::fd::{AsRawFd, RawFd};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{Instrument, Span};
+
+use crate::config::FunctionConfig;
+use crate::sync::lock;
 
 /// How much of an invocation's log `X-Amz-Log-Result` carries.
 pub(crate) const TAIL_BYTES: usize = 4096;
@@ -17,8 +20,13 @@ pub(crate) const TAIL_BYTES: usize = 4096;
 const SETTLE_WAIT: Duration = Duration::from_millis(250);
 
 /// Emits one line of a function's log.
-pub(crate) fn emit(line: &str) {
+fn emit(line: &str) {
     tracing::info!(target: "lambkin::function", "{line}");
+}
+
+/// Emits a line in a function's log outside any instance (e.g. a failed start).
+pub(crate) fn log_line(config: &FunctionConfig, line: &str) {
+    tracing::info_span!("function", name = %config.name).in_scope(|| emit(line));
 }
 
 /// The log of an instance's current invocation (its last few KB).
@@ -29,7 +37,7 @@ impl Capture {
     /// Emits `line` and keeps it.
     pub(crate) fn line(&self, line: &str) {
         emit(line);
-        let mut log = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut log = lock(&self.0);
         log.push_str(line);
         log.push('\n');
         if log.len() > 4 * TAIL_BYTES {
@@ -41,15 +49,12 @@ impl Capture {
 
     /// Forgets what was kept (a new invocation starts).
     pub(crate) fn clear(&self) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
+        lock(&self.0).clear();
     }
 
     /// The last [`TAIL_BYTES`] kept, and forgets them.
     pub(crate) fn take_tail(&self) -> String {
-        let log = std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner));
+        let log = std::mem::take(&mut *lock(&self.0));
         tail(&log, TAIL_BYTES).to_owned()
     }
 }

@@ -33,18 +33,20 @@
 //! anywhere the function is taken as `provided.al2023`.
 
 use std::path::Path;
+mod events;
+mod function;
+
 use std::time::Duration;
 
 use serde_yaml::{Mapping, Value};
 
 use super::yaml::{Source, YPath, describe, key_text};
 use super::{
-    Code, ConfigError, ErrorKind, Format, FunctionSpec, LoggingFields, Payload, Problem, Project,
-    RouteSpec, bootstrap_code, cargo, check_concurrency, check_env_name, check_function_name,
-    check_log_format, check_log_group, check_log_level, check_memory, check_timeout,
-    duplicate_route, is_os_only_runtime, managed_runtime_note, media_type, parse_method,
-    resolve_code, validate_path,
+    Code, ConfigError, ErrorKind, Format, FunctionSpec, LoggingFields, Problem, Project,
+    bootstrap_code, cargo, check_env_name, check_function_name, check_log_format, check_log_group,
+    check_log_level, check_memory, check_timeout, duplicate_route, media_type, resolve_code,
 };
+use crate::apigw::PayloadFormat;
 
 /// The Serverless Framework's default timeout.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(6);
@@ -74,40 +76,7 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
     let provider_path = root_path.key("provider");
     let provider = reader.mapping(root.get("provider"), &provider_path, "provider")?;
     let provider = provider.unwrap_or(&empty);
-    if let Some(v) = provider.get("name") {
-        let p = provider_path.key("name");
-        if let Some(name) = reader.text(v, &p, "provider.name")? {
-            if name != "aws" {
-                return Err(src.error(
-                    &p,
-                    Problem {
-                        kind: ErrorKind::Unsupported,
-                        message: format!("provider `{name}` is not AWS"),
-                        hint: Some("lambkin emulates AWS Lambda: use provider.name: aws".into()),
-                    },
-                ));
-            }
-        }
-    }
-    let defaults = Defaults {
-        timeout: reader.timeout(
-            provider.get("timeout"),
-            &provider_path.key("timeout"),
-            "provider",
-        )?,
-        memory_mb: reader.memory(
-            provider.get("memorySize"),
-            &provider_path.key("memorySize"),
-            "provider",
-        )?,
-        http_api_payload: reader.http_api_payload(provider, &provider_path)?,
-        runtime: match provider.get("runtime") {
-            Some(v) => reader.text(v, &provider_path.key("runtime"), "provider.runtime")?,
-            None => None,
-        },
-        logging: reader.provider_logging(provider, &provider_path)?,
-        binary_media_types: reader.binary_media_types(provider, &provider_path)?,
-    };
+    let defaults = reader.defaults(provider, &provider_path)?;
 
     let functions_path = root_path.key("functions");
     let Some(functions) = reader.mapping(root.get("functions"), &functions_path, "functions")?
@@ -130,8 +99,7 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
             &name,
             function,
             &path,
-            provider,
-            &provider_path,
+            (provider, &provider_path),
             &defaults,
             &mut notes,
         )?;
@@ -153,9 +121,21 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
         }
         specs.push(spec);
     }
+    project(&src, &functions_path, specs, notes, managed)
+}
+
+/// The project of the file's `functions`, or the error for a file that serves none (`managed`:
+/// how many were left out for their managed runtime).
+fn project(
+    src: &Source<'_>,
+    functions_path: &YPath,
+    specs: Vec<FunctionSpec>,
+    notes: Vec<String>,
+    managed: usize,
+) -> Result<Project, ConfigError> {
     if specs.is_empty() && managed > 0 {
         return Err(ConfigError::new(
-            file,
+            src.file,
             ErrorKind::Unsupported,
             format!(
                 "no function of the file can be served: {}",
@@ -165,13 +145,13 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
     }
     if specs.is_empty() {
         return Err(src.invalid(
-            &functions_path,
+            functions_path,
             "the file declares no functions",
             "declare functions under functions:, each with a handler:",
         ));
     }
     Ok(Project {
-        source: file.to_path_buf(),
+        source: src.file.to_path_buf(),
         format: Format::Serverless,
         functions: specs,
         notes,
@@ -182,7 +162,7 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
 struct Defaults {
     timeout: Option<Duration>,
     memory_mb: Option<u32>,
-    http_api_payload: Payload,
+    http_api_payload: PayloadFormat,
     runtime: Option<String>,
     /// `provider.logs.lambda`, and where it is.
     logging: (LoggingFields, YPath),
@@ -197,6 +177,47 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// The provider-level settings every function starts from; refuses a provider other than
+    /// AWS.
+    fn defaults(&self, provider: &Mapping, provider_path: &YPath) -> Result<Defaults, ConfigError> {
+        if let Some(v) = provider.get("name") {
+            let p = provider_path.key("name");
+            if let Some(name) = self.text(v, &p, "provider.name")? {
+                if name != "aws" {
+                    return Err(self.src.error(
+                        &p,
+                        Problem {
+                            kind: ErrorKind::Unsupported,
+                            message: format!("provider `{name}` is not AWS"),
+                            hint: Some(
+                                "lambkin emulates AWS Lambda: use provider.name: aws".into(),
+                            ),
+                        },
+                    ));
+                }
+            }
+        }
+        Ok(Defaults {
+            timeout: self.timeout(
+                provider.get("timeout"),
+                &provider_path.key("timeout"),
+                "provider",
+            )?,
+            memory_mb: self.memory(
+                provider.get("memorySize"),
+                &provider_path.key("memorySize"),
+                "provider",
+            )?,
+            http_api_payload: self.http_api_payload(provider, provider_path)?,
+            runtime: match provider.get("runtime") {
+                Some(v) => self.text(v, &provider_path.key("runtime"), "provider.runtime")?,
+                None => None,
+            },
+            logging: self.provider_logging(provider, provider_path)?,
+            binary_media_types: self.binary_media_types(provider, provider_path)?,
+        })
+    }
+
     /// A mapping-valued field; `None` when absent or null.
     fn mapping<'m>(
         &self,
@@ -335,15 +356,15 @@ impl Reader<'_> {
         &self,
         provider: &Mapping,
         provider_path: &YPath,
-    ) -> Result<Payload, ConfigError> {
+    ) -> Result<PayloadFormat, ConfigError> {
         let http_api_path = provider_path.key("httpApi");
         let Some(http_api) =
             self.mapping(provider.get("httpApi"), &http_api_path, "provider.httpApi")?
         else {
-            return Ok(Payload::Http);
+            return Ok(PayloadFormat::Http);
         };
         let Some(value) = http_api.get("payload") else {
-            return Ok(Payload::Http);
+            return Ok(PayloadFormat::Http);
         };
         let path = http_api_path.key("payload");
         let version = match value {
@@ -351,8 +372,8 @@ impl Reader<'_> {
             Value::Number(n) => n.as_f64().map(|f| format!("{f:.1}")),
             other => self.text(other, &path, "provider.httpApi.payload")?,
         };
-        match version.as_deref().map(Payload::from_http_api_version) {
-            None => Ok(Payload::Http),
+        match version.as_deref().map(PayloadFormat::from_http_api_version) {
+            None => Ok(PayloadFormat::Http),
             Some(Some(p)) => Ok(p),
             Some(None) => Err(self.src.invalid(
                 &path,
@@ -493,277 +514,6 @@ impl Reader<'_> {
             }
         }
         Ok(fields)
-    }
-
-    /// Reads one function; `None`, with a note, for a function of a managed runtime.
-    #[allow(clippy::too_many_arguments)]
-    fn function(
-        &self,
-        name: &str,
-        function: &Value,
-        path: &YPath,
-        provider: &Mapping,
-        provider_path: &YPath,
-        defaults: &Defaults,
-        notes: &mut Vec<String>,
-    ) -> Result<Option<FunctionSpec>, ConfigError> {
-        let owner = format!("function `{name}`");
-        let Some(function) = self.mapping(Some(function), path, &owner)? else {
-            return Err(self.src.invalid(
-                path,
-                format!("{owner} has no settings"),
-                "give the function a handler:",
-            ));
-        };
-        if function.contains_key("image") {
-            return Err(self.src.error(
-                &path.key("image"),
-                Problem {
-                    kind: ErrorKind::Unsupported,
-                    message: format!("{owner}: container image functions are not emulated"),
-                    hint: Some("use handler: with the function's package directory instead".into()),
-                },
-            ));
-        }
-        let runtime = match function.get("runtime") {
-            Some(v) => self.text(v, &path.key("runtime"), &format!("{owner}: runtime"))?,
-            None => None,
-        };
-        if let Some(runtime) = runtime
-            .or_else(|| defaults.runtime.clone())
-            .filter(|r| !is_os_only_runtime(r))
-        {
-            notes.push(managed_runtime_note(name, &runtime));
-            return Ok(None);
-        }
-        let handler_path = path.key("handler");
-        let handler = match function.get("handler") {
-            Some(v) => self.text(v, &handler_path, &format!("{owner}: handler"))?,
-            None => None,
-        };
-        let Some(handler) = handler else {
-            return Err(self.src.invalid(
-                path,
-                format!("{owner} has no handler"),
-                "set handler: to the function's package directory (relative to serverless.yml), \
-                 `<dir>.<bin>`, or a workspace package name",
-            ));
-        };
-        let code = resolve_handler(self.base, &handler).map_err(|p| {
-            self.src.error(
-                &handler_path,
-                Problem {
-                    message: format!("{owner}: handler `{handler}`: {}", p.message),
-                    ..p
-                },
-            )
-        })?;
-        let mut spec = FunctionSpec::new(name, code);
-        spec.handler = Some(handler);
-        let (provider_logs, mut logs_at) = defaults.logging.clone();
-        let mut logging = provider_logs;
-        if let Some(v) = function.get("logs") {
-            logs_at = path.key("logs");
-            let own = self.logging_fields(v, &logs_at, &format!("{owner}: logs"))?;
-            logging = logging.overlay(own);
-        }
-        spec.logging = self.check(&logs_at, &format!("{owner}: logs"), logging.finish())?;
-        spec.timeout = self
-            .timeout(function.get("timeout"), &path.key("timeout"), &owner)?
-            .or(defaults.timeout)
-            .or(Some(DEFAULT_TIMEOUT));
-        spec.memory_mb = self
-            .memory(function.get("memorySize"), &path.key("memorySize"), &owner)?
-            .or(defaults.memory_mb)
-            .or(Some(DEFAULT_MEMORY_MB));
-        if let Some(v) = function.get("reservedConcurrency") {
-            let p = path.key("reservedConcurrency");
-            let what = format!("{owner}: reservedConcurrency");
-            if let Some(n) = self.integer(v, &p, &what)? {
-                spec.reserved_concurrency = Some(self.check(&p, &what, check_concurrency(n))?);
-            }
-        }
-        self.environment(
-            provider.get("environment"),
-            &provider_path.key("environment"),
-            "provider",
-            &mut spec,
-        )?;
-        self.environment(
-            function.get("environment"),
-            &path.key("environment"),
-            &owner,
-            &mut spec,
-        )?;
-        spec.function_url = match function.get("url") {
-            None | Some(Value::Null) | Some(Value::Bool(false)) => false,
-            Some(Value::Bool(true)) | Some(Value::Mapping(_)) => true,
-            Some(other) => {
-                return Err(self.src.invalid(
-                    &path.key("url"),
-                    format!("{owner}: url is {}", describe(other)),
-                    "write url: true (or a mapping of URL settings)",
-                ));
-            }
-        };
-
-        let events_path = path.key("events");
-        let events = match function.get("events") {
-            None | Some(Value::Null) => &[][..],
-            Some(Value::Sequence(s)) => s.as_slice(),
-            Some(other) => {
-                return Err(self.src.invalid(
-                    &events_path,
-                    format!("{owner}: events is {}, not a list", describe(other)),
-                    "write events: as a list of `- http: …` / `- httpApi: …` entries",
-                ));
-            }
-        };
-        for (i, event) in events.iter().enumerate() {
-            let event_path = events_path.index(i);
-            let entry = match event {
-                Value::Mapping(m) if m.len() == 1 => m.iter().next(),
-                _ => None,
-            };
-            let Some((kind, body)) = entry else {
-                return Err(self.src.invalid(
-                    &event_path,
-                    format!(
-                        "{owner}: event {i} is {}, not a single `kind: settings` entry",
-                        describe(event)
-                    ),
-                    "write each event as `- http: GET /path` or `- httpApi: …`",
-                ));
-            };
-            let kind = key_text(kind).unwrap_or_default();
-            let body_path = event_path.key(&kind);
-            let route = match kind.as_str() {
-                "http" => {
-                    let mut route = self.http_event(&owner, body, &body_path, notes)?;
-                    route.binary_media_types = defaults.binary_media_types.clone();
-                    route
-                }
-                "httpApi" => {
-                    self.http_api_event(&owner, body, &body_path, defaults.http_api_payload)?
-                }
-                other => {
-                    notes.push(format!(
-                        "{owner}: `{other}` events are not emulated (only http and httpApi are); \
-                         invoke the function directly instead"
-                    ));
-                    continue;
-                }
-            };
-            if spec.routes.iter().any(|r| r.key() == route.key()) {
-                return Err(self.src.invalid(
-                    &event_path,
-                    format!("{owner}: event {i} repeats route `{}`", route.key()),
-                    "remove one of the two events",
-                ));
-            }
-            spec.routes.push(route);
-        }
-        Ok(Some(spec))
-    }
-
-    /// `- http: GET users/{id}` or `- http: {path, method}` (REST API).
-    fn http_event(
-        &self,
-        owner: &str,
-        body: &Value,
-        path: &YPath,
-        notes: &mut Vec<String>,
-    ) -> Result<RouteSpec, ConfigError> {
-        let what = format!("{owner}: http event");
-        let hint = "write `- http: GET /users/{id}` or `- http:` with path: and method:";
-        let (method, route_path, at) = match body {
-            Value::Mapping(m) => {
-                let field = |key| self.required_text(m, path, key, &what, hint);
-                let (route_path, path_at) = field("path")?;
-                let (method, method_at) = field("method")?;
-                if let Some(Value::String(integration)) = m.get("integration") {
-                    if !matches!(
-                        integration.to_ascii_lowercase().as_str(),
-                        "lambda-proxy" | "aws_proxy"
-                    ) {
-                        notes.push(format!(
-                            "{owner}: http event with `integration: {integration}` is served as a \
-                             Lambda proxy integration (payload 1.0)"
-                        ));
-                    }
-                }
-                ((method, method_at), route_path, path_at)
-            }
-            other => {
-                let Some(short) = self.text(other, path, &what)? else {
-                    return Err(self.src.invalid(path, format!("{what} is empty"), hint));
-                };
-                let mut parts = short.split_whitespace();
-                let (Some(m), Some(p), None) = (parts.next(), parts.next(), parts.next()) else {
-                    return Err(self.src.invalid(
-                        path,
-                        format!("{what} `{short}` is not `METHOD path`"),
-                        hint,
-                    ));
-                };
-                ((m.to_owned(), path.clone()), p.to_owned(), path.clone())
-            }
-        };
-        let method_value = self.check(&method.1, &what, parse_method(&method.0))?;
-        // The framework's normalisation: a leading `/`, no empty segments.
-        let normalised = if route_path == "/" {
-            "/".to_owned()
-        } else {
-            let joined: Vec<&str> = route_path.split('/').filter(|s| !s.is_empty()).collect();
-            format!("/{}", joined.join("/"))
-        };
-        self.check(&at, &what, validate_path(&normalised))?;
-        Ok(RouteSpec::new(method_value, normalised, Payload::Rest))
-    }
-
-    /// `- httpApi: '*'`, `- httpApi: 'GET /users/{id}'` or `- httpApi: {method, path}`.
-    fn http_api_event(
-        &self,
-        owner: &str,
-        body: &Value,
-        path: &YPath,
-        payload: Payload,
-    ) -> Result<RouteSpec, ConfigError> {
-        let what = format!("{owner}: httpApi event");
-        let hint = "write `- httpApi: 'GET /users/{id}'`, `- httpApi: '*'`, or `- httpApi:` with \
-                    method: and path:";
-        let (method, route_path, method_at, path_at) = match body {
-            Value::Mapping(m) => {
-                let field = |key| self.required_text(m, path, key, &what, hint);
-                let (method, method_at) = field("method")?;
-                let (route_path, path_at) = field("path")?;
-                (method, route_path, method_at, path_at)
-            }
-            other => {
-                let Some(short) = self.text(other, path, &what)? else {
-                    return Err(self.src.invalid(path, format!("{what} is empty"), hint));
-                };
-                if short.trim() == "*" {
-                    return Ok(RouteSpec::default_route(payload));
-                }
-                let mut parts = short.split_whitespace();
-                let (Some(m), Some(p), None) = (parts.next(), parts.next(), parts.next()) else {
-                    return Err(self.src.invalid(
-                        path,
-                        format!("{what} `{short}` is not `METHOD /path` nor `*`"),
-                        hint,
-                    ));
-                };
-                (m.to_owned(), p.to_owned(), path.clone(), path.clone())
-            }
-        };
-        let method = if method.trim() == "*" {
-            None
-        } else {
-            self.check(&method_at, &what, parse_method(&method))?
-        };
-        self.check(&path_at, &what, validate_path(&route_path))?;
-        Ok(RouteSpec::new(method, route_path, payload))
     }
 }
 

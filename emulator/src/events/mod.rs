@@ -25,23 +25,23 @@
 //! The queue's model (an event, its failed attempts, and one place where it ends) is where
 //! retry settings, destinations and dead-letter queues plug in.
 
+mod store;
+
 use std::collections::{HashMap, VecDeque};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::io;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tracing::Instrument;
 
-use crate::instance::{Invocation, InvokeResult, Outcome, Refused, closed};
+use crate::instance::{Invocation, InvokeResult, Outcome, Refused};
 use crate::pool::Function;
-use crate::registry::{Registry, split_name};
+use crate::registry::{FunctionKey, Registry};
+use crate::sync::{closed, lock};
+use store::Store;
 
 /// How much one function's asynchronous queue holds: events waiting to run, waiting for a retry,
 /// and running. Past either limit, new `Event` invocations of the function get 429.
@@ -67,10 +67,6 @@ impl Default for QueueLimits {
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
-/// Event files end with this; a write in progress ends with [`TMP`].
-const EVENT: &str = "event";
-const TMP: &str = "tmp";
-
 /// Why an event was not accepted.
 #[derive(Debug)]
 pub(crate) enum Rejected {
@@ -85,8 +81,8 @@ pub(crate) enum Rejected {
 /// An accepted event and what happened to it so far.
 #[derive(Debug)]
 struct Event {
-    /// The function's registry key (`name`, or `name:N` for a published version).
-    key: String,
+    /// The function (at a version) the event is for.
+    key: FunctionKey,
     invocation: Invocation,
     enqueued: SystemTime,
     /// Attempts that ended in a function error.
@@ -135,11 +131,7 @@ pub(crate) struct Events {
     closing: watch::Receiver<bool>,
     limits: Mutex<QueueLimits>,
     store: Mutex<Option<Arc<Store>>>,
-    queues: Mutex<HashMap<String, Queue>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+    queues: Mutex<HashMap<FunctionKey, Queue>>,
 }
 
 impl Events {
@@ -173,7 +165,7 @@ impl Events {
     /// queued, and written to the event directory if there is one.
     pub(crate) async fn enqueue(
         self: &Arc<Self>,
-        key: String,
+        key: FunctionKey,
         mut invocation: Invocation,
     ) -> Result<(), Rejected> {
         if *self.closing.borrow() {
@@ -264,7 +256,7 @@ impl Events {
 
     /// Drains the queue of `key` into the function's instances until it is empty or the emulator
     /// closes; an empty queue is removed.
-    async fn dispatch(self: Arc<Self>, key: String, slots: Arc<Semaphore>, wake: Arc<Notify>) {
+    async fn dispatch(self: Arc<Self>, key: FunctionKey, slots: Arc<Semaphore>, wake: Arc<Notify>) {
         let mut closing = self.closing.clone();
         loop {
             let permit = tokio::select! {
@@ -293,8 +285,7 @@ impl Events {
                     () = closed(&mut closing) => return,
                 }
             };
-            let (name, qualifier) = split_name(&key);
-            let Some(function) = self.registry.get(name, qualifier) else {
+            let Some(function) = self.registry.get(&key) else {
                 self.finish(event, Ending::Orphaned).await;
                 continue;
             };
@@ -406,7 +397,7 @@ impl Events {
         let (events, unreadable) = match loaded {
             Ok(Ok(loaded)) => loaded,
             Ok(Err(error)) => {
-                tracing::error!(dir = %store.dir.display(), %error, "cannot read the event directory");
+                tracing::error!(dir = %store.dir().display(), %error, "cannot read the event directory");
                 return;
             }
             Err(error) => {
@@ -417,8 +408,7 @@ impl Events {
         let (mut resumed, mut expired, mut orphaned) = (0, Vec::new(), Vec::new());
         // Grouped for the counts below; removed before they are logged.
         for event in events {
-            let (name, qualifier) = split_name(&event.key);
-            match self.registry.get(name, qualifier) {
+            match self.registry.get(&event.key) {
                 None => orphaned.push(event.invocation.request_id),
                 Some(function) if event.age() > function.config().maximum_event_age => {
                     expired.push(event.invocation.request_id);
@@ -433,7 +423,7 @@ impl Events {
         }
         let discarded = [expired.as_slice(), orphaned.as_slice()].concat();
         store.remove(&discarded).await;
-        let dir = store.dir.display();
+        let dir = store.dir().display();
         if resumed > 0 {
             tracing::info!(count = resumed, %dir, "resuming asynchronous invocations");
         }
@@ -465,7 +455,7 @@ impl Events {
         match self.store() {
             Some(store) => tracing::info!(
                 count = held,
-                dir = %store.dir.display(),
+                dir = %store.dir().display(),
                 "asynchronous invocations kept for the next start"
             ),
             None => tracing::warn!(
@@ -473,252 +463,5 @@ impl Events {
                 "asynchronous invocations dropped at shutdown: no event directory is set"
             ),
         }
-    }
-}
-
-/// An event file's first line; the payload follows it.
-#[derive(Debug, Serialize, Deserialize)]
-struct Record {
-    function: String,
-    request_id: String,
-    /// Milliseconds since the Unix epoch.
-    enqueued_ms: u64,
-    failures: u32,
-    trace_id: String,
-    client_context: Option<String>,
-    cognito_identity: Option<String>,
-}
-
-/// The event directory: one file per event, `<request id>.event`, and an exclusive lock on the
-/// directory itself, held while the emulator runs (released by the kernel when it exits).
-#[derive(Debug)]
-struct Store {
-    dir: PathBuf,
-    _lock: File,
-}
-
-impl Store {
-    fn open(dir: PathBuf) -> io::Result<Store> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)?;
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
-        let lock = File::open(&dir)?;
-        // SAFETY: flock(2) on a descriptor owned by `lock`, which outlives the call.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-            let error = io::Error::last_os_error();
-            if error.kind() == io::ErrorKind::WouldBlock {
-                return Err(io::Error::new(
-                    io::ErrorKind::WouldBlock,
-                    format!("{} is used by another emulator", dir.display()),
-                ));
-            }
-            return Err(error);
-        }
-        Ok(Store { dir, _lock: lock })
-    }
-
-    fn path(&self, request_id: &str, extension: &str) -> PathBuf {
-        self.dir.join(format!("{request_id}.{extension}"))
-    }
-
-    /// Writes (or rewrites) `event`'s file atomically.
-    async fn write(self: &Arc<Self>, event: &Event) -> io::Result<()> {
-        let enqueued_ms = event
-            .enqueued
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        let invocation = &event.invocation;
-        let record = Record {
-            function: event.key.clone(),
-            request_id: invocation.request_id.clone(),
-            enqueued_ms,
-            failures: event.failures,
-            trace_id: invocation.trace_id.clone(),
-            client_context: invocation.client_context.clone(),
-            cognito_identity: invocation.cognito_identity.clone(),
-        };
-        let payload = invocation.payload.clone();
-        let store = self.clone();
-        let written = tokio::task::spawn_blocking(move || {
-            let tmp = store.path(&record.request_id, TMP);
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            let mut header = serde_json::to_vec(&record)?;
-            header.push(b'\n');
-            file.write_all(&header)?;
-            file.write_all(&payload)?;
-            drop(file);
-            fs::rename(&tmp, store.path(&record.request_id, EVENT))
-        });
-        written.await.map_err(io::Error::other)?
-    }
-
-    /// Removes the files of these events.
-    async fn remove(self: &Arc<Self>, request_ids: &[String]) {
-        if request_ids.is_empty() {
-            return;
-        }
-        let store = self.clone();
-        let ids = request_ids.to_vec();
-        let removed = tokio::task::spawn_blocking(move || {
-            for id in ids {
-                match fs::remove_file(store.path(&id, EVENT)) {
-                    Err(error) if error.kind() != io::ErrorKind::NotFound => {
-                        tracing::warn!(request_id = %id, %error, "cannot remove an event file");
-                    }
-                    _ => {}
-                }
-            }
-        });
-        if let Err(error) = removed.await {
-            tracing::warn!(%error, "removing event files failed");
-        }
-    }
-
-    /// The events in the directory, oldest first, and how many files could not be read.
-    /// Leftover temporary files (events whose 202 was never sent) are removed.
-    fn load(&self) -> io::Result<(Vec<Event>, usize)> {
-        let mut events = Vec::new();
-        let mut unreadable = 0;
-        for entry in fs::read_dir(&self.dir)? {
-            let path = entry?.path();
-            match path.extension().and_then(|e| e.to_str()) {
-                Some(EVENT) => match read_event(&path) {
-                    Some(event) => events.push(event),
-                    None => unreadable += 1,
-                },
-                Some(TMP) => {
-                    let _ = fs::remove_file(&path);
-                }
-                _ => {}
-            }
-        }
-        events.sort_by_key(|event| event.enqueued);
-        Ok((events, unreadable))
-    }
-}
-
-/// One event file, `None` if it is not one this emulator wrote.
-fn read_event(path: &Path) -> Option<Event> {
-    let bytes = fs::read(path).ok()?;
-    let split = bytes.iter().position(|&b| b == b'\n')?;
-    let record: Record = serde_json::from_slice(&bytes[..split]).ok()?;
-    // The request id names the file, so it must be one the emulator could have made.
-    let stem = path.file_stem().and_then(|s| s.to_str());
-    let plain = record
-        .request_id
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if !plain || stem != Some(record.request_id.as_str()) {
-        return None;
-    }
-    let payload = Bytes::copy_from_slice(&bytes[split + 1..]);
-    Some(Event {
-        key: record.function,
-        invocation: Invocation {
-            request_id: record.request_id,
-            payload,
-            trace_id: record.trace_id,
-            client_context: record.client_context,
-            cognito_identity: record.cognito_identity,
-        },
-        enqueued: UNIX_EPOCH + Duration::from_millis(record.enqueued_ms),
-        failures: record.failures,
-        refusals: 0,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn temp_dir(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("lambkin-events-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        dir
-    }
-
-    fn event(request_id: &str, payload: &[u8]) -> Event {
-        Event {
-            key: "hello:3".to_owned(),
-            invocation: Invocation {
-                request_id: request_id.to_owned(),
-                payload: Bytes::copy_from_slice(payload),
-                trace_id: "Root=1-00000000-000000000000000000000000".to_owned(),
-                client_context: Some(r#"{"custom":{"a":"b"}}"#.to_owned()),
-                cognito_identity: None,
-            },
-            enqueued: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
-            failures: 1,
-            refusals: 4,
-        }
-    }
-
-    #[tokio::test]
-    async fn events_round_trip_through_their_files() {
-        let dir = temp_dir("round-trip");
-        let store = Arc::new(Store::open(dir.clone()).unwrap());
-        let mode = fs::metadata(&dir).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o700);
-        // A payload with a newline: only the first line is the record.
-        let payload = b"{\"a\":\n\"\xc3\xa9\"}";
-        store.write(&event("b-2", payload)).await.unwrap();
-        store.write(&event("a-1", b"{}")).await.unwrap();
-        // A write that never finished, a stranger's file, and a file whose record does not match
-        // its name.
-        fs::write(dir.join("c-3.tmp"), b"half").unwrap();
-        fs::write(dir.join("notes.txt"), b"mine").unwrap();
-        fs::copy(dir.join("a-1.event"), dir.join("other.event")).unwrap();
-
-        let (events, unreadable) = store.load().unwrap();
-        assert_eq!(unreadable, 1);
-        assert!(!dir.join("c-3.tmp").exists());
-        assert!(dir.join("notes.txt").exists());
-        let ids: Vec<&str> = events
-            .iter()
-            .map(|e| e.invocation.request_id.as_str())
-            .collect();
-        assert_eq!(ids.len(), 2);
-        let loaded = events
-            .iter()
-            .find(|e| e.invocation.request_id == "b-2")
-            .unwrap();
-        let original = event("b-2", payload);
-        assert_eq!(loaded.key, original.key);
-        assert_eq!(loaded.invocation.payload, original.invocation.payload);
-        assert_eq!(loaded.invocation.trace_id, original.invocation.trace_id);
-        assert_eq!(
-            loaded.invocation.client_context,
-            original.invocation.client_context
-        );
-        assert_eq!(loaded.enqueued, original.enqueued);
-        assert_eq!((loaded.failures, loaded.refusals), (1, 0));
-
-        store.remove(&["a-1".to_owned(), "b-2".to_owned()]).await;
-        assert_eq!(store.load().unwrap().0.len(), 0);
-        drop(store);
-        let _ = fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn one_emulator_per_event_directory() {
-        let dir = temp_dir("lock");
-        let first = Store::open(dir.clone()).unwrap();
-        let error = Store::open(dir.clone()).unwrap_err();
-        assert_eq!(error.kind(), io::ErrorKind::WouldBlock);
-        assert!(error.to_string().contains("another emulator"), "{error}");
-        drop(first);
-        assert!(
-            Store::open(dir.clone()).is_ok(),
-            "the lock goes with its holder"
-        );
-        let _ = fs::remove_dir_all(&dir);
     }
 }

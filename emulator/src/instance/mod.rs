@@ -1,0 +1,557 @@
+//! One function instance: a child process (or, in local mode, the current process) with its own
+//! Runtime API, driven one invocation at a time: offered, delivered, supervised (timeout and
+//! memory), and ended with what the caller gets and the START, END and REPORT lines.
+
+mod ending;
+mod env;
+mod invocation;
+mod logs;
+mod memory;
+mod process;
+mod report;
+
+use std::io;
+use std::net::Ipv4Addr;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::process::Command;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{MissedTickBehavior, interval_at, sleep, sleep_until};
+use tracing::{Instrument, Span};
+
+use crate::config::FunctionConfig;
+use crate::runtime_api::{self, Channel, Pending, RuntimeEvent};
+use crate::sync::closed;
+use ending::{Ending, InitFailure};
+pub(crate) use env::lambda_env;
+use env::task_root;
+pub(crate) use invocation::{Invocation, InvokeResult, Limit, Outcome, Refused};
+pub(crate) use logs::log_line;
+use logs::{Capture, Pumps};
+use memory::Memory;
+use process::Group;
+use report::Report;
+
+/// Longest wait for a new instance's first `/next` (Lambda's init phase limit).
+pub(crate) const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often a busy instance's memory is sampled.
+const MEMORY_PROBE: Duration = Duration::from_millis(20);
+
+/// Aborts a task when dropped.
+#[derive(Debug)]
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Where an instance's runtime loop runs.
+#[derive(Debug)]
+enum Mode {
+    /// A child process group, with a Runtime API listener of its own.
+    Child(Box<Process>),
+    /// The current process (local mode): the caller serves its Runtime API. Its output is not
+    /// captured, its memory not policed (it cannot kill itself), and as the function's only
+    /// instance it is never replaced.
+    InProcess,
+}
+
+impl Mode {
+    fn is_child(&self) -> bool {
+        matches!(self, Mode::Child(_))
+    }
+
+    /// Resolves when the child process exits; never in local mode.
+    async fn exited(&mut self) -> io::Result<ExitStatus> {
+        match self {
+            Mode::Child(process) => process.group.exited().await,
+            Mode::InProcess => std::future::pending().await,
+        }
+    }
+}
+
+/// A child process and the Runtime API it talks to.
+#[derive(Debug)]
+struct Process {
+    group: Group,
+    _runtime_api: AbortOnDrop,
+}
+
+/// How waiting for the runtime to take an invocation ended, short of refusing it.
+#[derive(Debug)]
+enum Delivery {
+    /// The runtime took the event (its `/next` returned) at this instant.
+    Taken(Instant),
+    /// The invocation ends before it ran.
+    Failed(Ending),
+    /// A warm instance's process exited before its runtime took the event.
+    Vanished,
+}
+
+/// What became of an invocation given to an instance.
+#[derive(Debug)]
+pub(crate) enum Ran {
+    /// It ended here, answered or failed; the instance may serve again if `reusable`.
+    Done {
+        /// The caller's answer.
+        result: InvokeResult,
+        /// Whether the instance may take another invocation.
+        reusable: bool,
+    },
+    /// The warm instance's process had exited before its runtime took the event (a runtime may
+    /// exit after answering instead of polling `/next` again). Lambda gives the event a fresh
+    /// environment; so must the caller. The instance is dead: drop it.
+    Vanished,
+}
+
+/// A function instance.
+#[derive(Debug)]
+pub(crate) struct Instance {
+    config: Arc<FunctionConfig>,
+    version: u64,
+    mode: Mode,
+    channel: Arc<Channel>,
+    events: mpsc::UnboundedReceiver<RuntimeEvent>,
+    capture: Arc<Capture>,
+    pumps: Pumps,
+    started: Instant,
+    initialized: bool,
+    /// The current invocation's START line is logged.
+    start_logged: bool,
+    /// The runtime's `/init/error`, if it reported one between invocations.
+    init_error: Option<InitFailure>,
+    /// The last memory sample and when it was taken.
+    memory_sample: Option<(Instant, Memory)>,
+    span: Span,
+    /// When the instance last finished an invocation.
+    pub(crate) idle_since: Instant,
+}
+
+impl Instance {
+    /// Starts a child process running `config.executable`, with its own Runtime API.
+    pub(crate) async fn spawn(config: Arc<FunctionConfig>, version: u64) -> io::Result<Instance> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let (channel, events) = Channel::new();
+        let span = tracing::info_span!("function", name = %config.name);
+        let server =
+            tokio::spawn(runtime_api::serve(listener, channel.clone()).instrument(span.clone()));
+        let server = AbortOnDrop(server);
+
+        let mut command = Command::new(&config.executable);
+        command
+            .env_clear()
+            .envs(lambda_env(&config, addr))
+            .current_dir(task_root(&config))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let started = Instant::now();
+        let mut group = Group::spawn(&mut command)?;
+        let capture = Arc::new(Capture::default());
+        let mut pumps = Pumps::default();
+        let (stdout, stderr) = group.output();
+        if let Some(stdout) = stdout {
+            pumps.add(stdout, capture.clone(), span.clone());
+        }
+        if let Some(stderr) = stderr {
+            pumps.add(stderr, capture.clone(), span.clone());
+        }
+        span.in_scope(|| tracing::debug!(pid = group.id(), "instance started"));
+        Ok(Instance {
+            config,
+            version,
+            mode: Mode::Child(Box::new(Process {
+                group,
+                _runtime_api: server,
+            })),
+            channel,
+            events,
+            capture,
+            pumps,
+            started,
+            initialized: false,
+            start_logged: false,
+            init_error: None,
+            memory_sample: None,
+            span,
+            idle_since: Instant::now(),
+        })
+    }
+
+    /// The instance that is the current process (local mode); its Runtime API is served by the
+    /// caller over `channel`.
+    pub(crate) fn in_process(
+        config: Arc<FunctionConfig>,
+        channel: Arc<Channel>,
+        events: mpsc::UnboundedReceiver<RuntimeEvent>,
+    ) -> Instance {
+        let span = tracing::info_span!("function", name = %config.name);
+        Instance {
+            config,
+            version: 0,
+            mode: Mode::InProcess,
+            channel,
+            events,
+            capture: Arc::new(Capture::default()),
+            pumps: Pumps::default(),
+            started: Instant::now(),
+            initialized: false,
+            start_logged: false,
+            init_error: None,
+            memory_sample: None,
+            span,
+            idle_since: Instant::now(),
+        }
+    }
+
+    /// Whether the child process is still running (an idle instance may have died).
+    pub(crate) fn is_alive(&mut self) -> bool {
+        match &mut self.mode {
+            Mode::Child(process) => process.group.is_alive(),
+            Mode::InProcess => true,
+        }
+    }
+
+    /// The instance goes idle in its pool: its processes are frozen once its runtime waits for
+    /// the next event (as Lambda freezes an idle execution environment); [`Instance::invoke`]
+    /// thaws them.
+    pub(crate) fn park(&mut self) {
+        if let Mode::Child(process) = &mut self.mode {
+            process.group.park(self.channel.polling());
+        }
+    }
+
+    /// Waits until the runtime first asks for an invocation (its init is done), for at most
+    /// `within`. False if it exited, reported an init error, or took longer.
+    pub(crate) async fn wait_ready(&mut self, within: Duration) -> bool {
+        let give_up = Instant::now() + within;
+        let ready = loop {
+            if let Some(ready) = self.channel.first_poll() {
+                break ready;
+            }
+            if Instant::now() >= give_up || !self.is_alive() {
+                return false;
+            }
+            // A ready check every few ms costs nothing next to a process start-up.
+            sleep(Duration::from_millis(2)).await;
+        };
+        if self.init_error.is_some() {
+            return false;
+        }
+        // Initialised before any traffic, as with provisioned concurrency: the first
+        // invocation reports no Init Duration; the init gets a line of its own.
+        self.initialized = true;
+        let init = ready.saturating_duration_since(self.started);
+        log_line(
+            &self.config,
+            &format!(
+                "INIT_REPORT Init Duration: {:.2} ms",
+                init.as_secs_f64() * 1e3
+            ),
+        );
+        true
+    }
+
+    /// The configuration version this instance runs.
+    pub(crate) fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Runs one invocation. `deliver_within` bounds the wait for the runtime's `/next`.
+    ///
+    /// Returns the result and whether the instance can take another invocation. Refuses only
+    /// when the emulator is closing, or in local mode when the runtime is still busy with an
+    /// abandoned invocation after `deliver_within`.
+    pub(crate) async fn invoke(
+        &mut self,
+        invocation: &Invocation,
+        deliver_within: Duration,
+        closing: &mut watch::Receiver<bool>,
+    ) -> Result<Ran, Refused> {
+        let span =
+            tracing::info_span!(parent: &self.span, "invoke", request_id = %invocation.request_id);
+        self.run(invocation, deliver_within, closing)
+            .instrument(span)
+            .await
+    }
+
+    async fn run(
+        &mut self,
+        invocation: &Invocation,
+        deliver_within: Duration,
+        closing: &mut watch::Receiver<bool>,
+    ) -> Result<Ran, Refused> {
+        let id = invocation.request_id.as_str();
+        self.take_late_events();
+        if let Some(failure) = &self.init_error {
+            // Kept: in local mode every later invocation fails the same way.
+            let failure = failure.clone();
+            return self.finish(id, Ending::InitError(failure), None, 0).await;
+        }
+        let delivered_at = match self.deliver(invocation, deliver_within, closing).await? {
+            Delivery::Taken(at) => at,
+            Delivery::Failed(ending) => return self.finish(id, ending, None, 0).await,
+            Delivery::Vanished => {
+                tracing::debug!("the warm instance exited before taking the event");
+                return Ok(Ran::Vanished);
+            }
+        };
+        // Init ends at the first `/next`; in local mode that can be long before the first caller.
+        let init = (!self.initialized).then(|| {
+            let ready = self.channel.first_poll().unwrap_or(delivered_at);
+            ready.saturating_duration_since(self.started)
+        });
+        self.initialized = true;
+        self.log_start(id);
+        let (ending, peak_kb) = self.supervise(id, delivered_at, closing).await?;
+        self.finish(id, ending, Some((delivered_at, init)), peak_kb)
+            .await
+    }
+
+    /// Takes late answers to invocations that timed out (local mode), and an init error reported
+    /// before this invocation was offered.
+    fn take_late_events(&mut self) {
+        while let Ok(event) = self.events.try_recv() {
+            match event {
+                RuntimeEvent::InitError { body, header_type } => {
+                    self.init_error = Some(InitFailure::new(body, header_type));
+                }
+                event => tracing::debug!(?event, "discarding a late Runtime API event"),
+            }
+        }
+    }
+
+    /// Offers `invocation` and waits, at most `deliver_within`, until the runtime takes it.
+    async fn deliver(
+        &mut self,
+        invocation: &Invocation,
+        deliver_within: Duration,
+        closing: &mut watch::Receiver<bool>,
+    ) -> Result<Delivery, Refused> {
+        let id = invocation.request_id.as_str();
+        if self.initialized {
+            self.capture.clear();
+        }
+        // After the clear: what a timer left by the last invocation prints now belongs to this one.
+        if let Mode::Child(process) = &mut self.mode {
+            process.group.thaw();
+        }
+        // A new instance gets its first event only once its runtime waits in `/next`, so that
+        // what it wrote during init is read first and goes before START, as in Lambda's log.
+        let mut offered = self.initialized;
+        if offered {
+            self.offer(invocation);
+        }
+        let mut polling = self.channel.polling();
+
+        let give_up = sleep(deliver_within);
+        tokio::pin!(give_up);
+        let mut gave_up = false;
+        loop {
+            tokio::select! {
+                biased;
+                () = runtime_waits(&mut polling), if !offered => {
+                    self.pumps.settle().await;
+                    self.offer(invocation);
+                    offered = true;
+                }
+                event = self.events.recv() => match event {
+                    Some(RuntimeEvent::Delivered { request_id, at }) if request_id == id => {
+                        return Ok(Delivery::Taken(at));
+                    }
+                    Some(RuntimeEvent::InitError { body, header_type }) => {
+                        let failure = InitFailure::new(body, header_type);
+                        self.init_error = Some(failure.clone());
+                        return Ok(Delivery::Failed(Ending::InitError(failure)));
+                    }
+                    Some(event) => tracing::debug!(?event, "discarding a late Runtime API event"),
+                    None => return Err(Refused::ShuttingDown),
+                },
+                status = self.mode.exited() => {
+                    if self.initialized {
+                        return Ok(Delivery::Vanished);
+                    }
+                    return Ok(Delivery::Failed(Ending::Exited(status)));
+                }
+                () = &mut give_up, if !gave_up => {
+                    gave_up = true;
+                    // Lost the race with `/next`: its Delivered event is queued.
+                    if !offered || self.channel.withdraw(id) {
+                        if !self.mode.is_child() {
+                            return Err(Refused::Throttled(Limit::Reserved));
+                        }
+                        return Ok(Delivery::Failed(Ending::InitTimeout));
+                    }
+                }
+                () = closed(closing) => {
+                    self.channel.withdraw(id);
+                    return Err(Refused::ShuttingDown);
+                }
+            }
+        }
+    }
+
+    /// Waits for the runtime's answer to invocation `id`, taken at `delivered_at`, within the
+    /// function's timeout and (child processes) memory size. Returns how it ended and the peak
+    /// memory sampled.
+    async fn supervise(
+        &mut self,
+        id: &str,
+        delivered_at: Instant,
+        closing: &mut watch::Receiver<bool>,
+    ) -> Result<(Ending, u64), Refused> {
+        let deadline = match delivered_at.checked_add(self.config.timeout) {
+            Some(at) => sleep_until(at.into()),
+            None => sleep(self.config.timeout), // absurdly long: tokio caps it
+        };
+        tokio::pin!(deadline);
+        // The first sample waits one period: most invocations end before it, and `finish` samples.
+        let mut probe = interval_at((Instant::now() + MEMORY_PROBE).into(), MEMORY_PROBE);
+        probe.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let police_memory = self.mode.is_child();
+        let limit_kb = u64::from(self.config.memory_mb) * 1024;
+        let mut peak_kb = 0;
+        let ending = loop {
+            tokio::select! {
+                biased;
+                event = self.events.recv() => match event {
+                    Some(RuntimeEvent::Answered { request_id, answer }) if request_id == id => {
+                        break Ending::Answered(answer);
+                    }
+                    Some(event) => tracing::debug!(?event, "ignoring a Runtime API event"),
+                    None => return Err(Refused::ShuttingDown),
+                },
+                status = self.mode.exited() => break Ending::Exited(status),
+                () = &mut deadline => break Ending::Timeout,
+                _ = probe.tick(), if police_memory => {
+                    if let Some(memory) = self.sample_memory() {
+                        peak_kb = peak_kb.max(memory.peak_kb);
+                        if memory.resident_kb > limit_kb {
+                            break Ending::OutOfMemory;
+                        }
+                    }
+                }
+                () = closed(closing) => {
+                    self.stop().await;
+                    return Err(Refused::ShuttingDown);
+                }
+            }
+        };
+        Ok((ending, peak_kb))
+    }
+
+    /// Offers `invocation` to the runtime's `/next`. A child process's START is logged first,
+    /// so that it precedes whatever the function prints for the event; local mode's (whose
+    /// output is not captured) once the event is delivered.
+    fn offer(&mut self, invocation: &Invocation) {
+        if self.mode.is_child() {
+            self.log_start(&invocation.request_id);
+        }
+        self.channel.offer(Pending {
+            request_id: invocation.request_id.clone(),
+            payload: invocation.payload.clone(),
+            timeout: self.config.timeout,
+            function_arn: self.config.arn(),
+            trace_id: invocation.trace_id.clone(),
+            client_context: invocation.client_context.clone(),
+            cognito_identity: invocation.cognito_identity.clone(),
+        });
+    }
+
+    /// Logs the invocation's START line, unless it already was.
+    fn log_start(&mut self, id: &str) {
+        if !std::mem::replace(&mut self.start_logged, true) {
+            self.capture
+                .line(&report::start_line(id, &self.config.version));
+        }
+    }
+
+    /// Ends an invocation: stops the instance if it cannot be reused, writes END and REPORT,
+    /// and builds what the caller gets.
+    async fn finish(
+        &mut self,
+        id: &str,
+        ending: Ending,
+        started: Option<(Instant, Option<Duration>)>,
+        peak_kb: u64,
+    ) -> Result<Ran, Refused> {
+        let duration = started.map_or(Duration::ZERO, |(at, _)| at.elapsed());
+        let peak_kb = self
+            .recent_memory()
+            .map_or(peak_kb, |m| m.peak_kb.max(peak_kb));
+        // A process that crashed may have outgrown the last sample (or died before the first).
+        let exit_peak_kb = match &self.mode {
+            Mode::Child(process) => process.group.exit_peak_kb(),
+            Mode::InProcess => None,
+        };
+        let peak_kb = peak_kb.max(exit_peak_kb.unwrap_or(0));
+        // Local mode has one instance and cannot replace it: it is always kept.
+        let reusable = !self.mode.is_child() || matches!(ending, Ending::Answered(_));
+        if !reusable {
+            self.stop().await;
+        }
+        self.pumps.settle().await;
+        self.log_start(id);
+        self.start_logged = false;
+
+        let (outcome, status) = ending::outcome(id, ending, self.config.timeout);
+        if let (Outcome::Unhandled(body), Some(_)) = (&outcome, &status) {
+            // Errors the emulator makes up are logged as Lambda logs them.
+            let message = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v["errorMessage"].as_str().map(str::to_owned));
+            if let Some(message) = message {
+                self.capture.line(&message);
+            }
+        }
+        self.capture.line(&report::end_line(id));
+        let report = Report {
+            id,
+            duration,
+            init: started.and_then(|(_, init)| init),
+            memory_mb: self.config.memory_mb,
+            peak_kb,
+            status,
+        };
+        self.capture.line(&report.line());
+        let log_tail = self.capture.take_tail();
+        Ok(Ran::Done {
+            result: InvokeResult { outcome, log_tail },
+            reusable,
+        })
+    }
+
+    /// Kills the instance's processes and waits until they are gone.
+    pub(crate) async fn stop(&mut self) {
+        self.channel.close();
+        if let Mode::Child(process) = &mut self.mode {
+            process.group.kill().await;
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // The processes are killed when the group is dropped.
+        self.channel.close();
+        if self.mode.is_child() {
+            self.span.in_scope(|| tracing::debug!("instance stopped"));
+        }
+    }
+}
+
+/// Resolves once the runtime waits in `/next` (`polling` counts those waits).
+async fn runtime_waits(polling: &mut watch::Receiver<usize>) {
+    if polling.wait_for(|waiting| *waiting > 0).await.is_err() {
+        // The channel is gone with the instance: nothing will ever wait.
+        std::future::pending::<()>().await;
+    }
+}

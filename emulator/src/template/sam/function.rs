@@ -1,0 +1,460 @@
+//! One function resource of a SAM template, read as a sequence of steps: its runtime, its code,
+//! its limits, its environment and logging, its function URL and its events.
+
+use serde_yaml::{Mapping, Value};
+
+use super::super::yaml::{YPath, describe, key_text};
+use super::super::{
+    Code, ConfigError, ErrorKind, FunctionSpec, LoggingFields, Problem, check_concurrency,
+    check_env_name, check_function_name, check_log_format, check_log_group, check_log_level,
+    check_memory, check_timeout, is_os_only_runtime, managed_runtime_note, resolve_code,
+};
+use super::{Sam, optional_mapping};
+use crate::config::LoggingConfig;
+
+/// The function resource being read, and where it is in the template.
+struct Resource<'r, 'a> {
+    sam: &'r Sam<'a>,
+    id: &'r str,
+    resource: &'r Mapping,
+    path: &'r YPath,
+    props: &'r Mapping,
+    props_path: YPath,
+    /// A plain `AWS::Lambda::Function`: `Code`, no globals, no events.
+    cfn: bool,
+}
+
+impl<'a> Sam<'a> {
+    /// Reads one function resource (`cfn`: a plain `AWS::Lambda::Function`); `None`, with a
+    /// note, for a function of a managed runtime.
+    pub(super) fn function(
+        &self,
+        id: &str,
+        resource: &Mapping,
+        path: &YPath,
+        cfn: bool,
+        notes: &mut Vec<String>,
+    ) -> Result<Option<FunctionSpec>, ConfigError> {
+        // The logical id becomes the function's name: in URLs, ARNs and log groups.
+        check_function_name(id).map_err(|p| self.src.error(path, p))?;
+        let empty = Mapping::new();
+        let props = optional_mapping(&self.src, resource, path, "Properties")?.unwrap_or(&empty);
+        let f = Resource {
+            sam: self,
+            id,
+            resource,
+            path,
+            props,
+            props_path: path.key("Properties"),
+            cfn,
+        };
+        if let Some(runtime) = f.managed_runtime()? {
+            notes.push(managed_runtime_note(id, &runtime));
+            return Ok(None);
+        }
+        f.refuse_unsupported_code()?;
+        let (code, handler) = f.code()?;
+        let mut spec = FunctionSpec::new(id, code);
+        spec.handler = handler;
+        spec.logging = self.logging(id, props, &f.props_path, !cfn)?;
+        f.limits(&mut spec)?;
+        f.environment(&mut spec)?;
+        if !cfn {
+            spec.function_url = f.function_url()?;
+            f.events(&mut spec, notes)?;
+        }
+        Ok(Some(spec))
+    }
+
+    /// `LoggingConfig`: Globals.Function's fields, then the function's own over them.
+    fn logging(
+        &self,
+        id: &str,
+        props: &Mapping,
+        props_path: &YPath,
+        use_globals: bool,
+    ) -> Result<LoggingConfig, ConfigError> {
+        let global = self
+            .globals
+            .filter(|_| use_globals)
+            .and_then(|g| g.get("LoggingConfig"))
+            .map(|v| {
+                let at = YPath::root().key("Globals").key("Function");
+                (v, at.key("LoggingConfig"))
+            });
+        let own = props
+            .get("LoggingConfig")
+            .map(|v| (v, props_path.key("LoggingConfig")));
+        let mut fields = LoggingFields::default();
+        let mut at = props_path.clone();
+        for (value, path) in global.into_iter().chain(own) {
+            fields = fields.overlay(self.logging_fields(id, value, &path)?);
+            at = path;
+        }
+        fields
+            .finish()
+            .map_err(|p| self.at(&at, id, "LoggingConfig", p))
+    }
+
+    /// The fields of one `LoggingConfig` mapping, each checked.
+    fn logging_fields(
+        &self,
+        id: &str,
+        value: &Value,
+        path: &YPath,
+    ) -> Result<LoggingFields, ConfigError> {
+        let what = format!("function `{id}`: LoggingConfig");
+        let hint = "LoggingConfig takes LogFormat (JSON or Text), ApplicationLogLevel, \
+                    SystemLogLevel and LogGroup";
+        let config = match self.resolve(value, path, &what)? {
+            None | Some(Value::Null) => return Ok(LoggingFields::default()),
+            Some(Value::Mapping(m)) => m,
+            Some(other) => {
+                return Err(self.src.invalid(
+                    path,
+                    format!("{what} is {}, not a mapping", describe(&other)),
+                    hint,
+                ));
+            }
+        };
+        let mut fields = LoggingFields::default();
+        for (key, value) in &config {
+            let name = key_text(key).unwrap_or_default();
+            let p = path.key(&name);
+            let field = format!("LoggingConfig.{name}");
+            let Some(text) = self.string(value, &p, &format!("{what}.{name}"))? else {
+                continue;
+            };
+            let at = |e: Problem| self.at(&p, id, &field, e);
+            match name.as_str() {
+                "LogFormat" => fields.format = Some(check_log_format(&text).map_err(at)?),
+                "ApplicationLogLevel" => {
+                    fields.application_level = Some(check_log_level(&text, false).map_err(at)?);
+                }
+                "SystemLogLevel" => {
+                    fields.system_level = Some(check_log_level(&text, true).map_err(at)?);
+                }
+                "LogGroup" => fields.log_group = Some(check_log_group(&text).map_err(at)?),
+                _ => {
+                    return Err(self.src.invalid(
+                        &p,
+                        format!("{what}: unknown field `{name}`"),
+                        hint,
+                    ));
+                }
+            }
+        }
+        Ok(fields)
+    }
+
+    /// Merges one `Environment:` block (`Variables:` inside) into `spec.env`.
+    fn environment(
+        &self,
+        id: &str,
+        value: &Value,
+        path: &YPath,
+        spec: &mut FunctionSpec,
+    ) -> Result<(), ConfigError> {
+        let what = format!("function `{id}`: Environment");
+        let hint = "write Environment:, then Variables:, then `NAME: value` lines";
+        let environment = match self.resolve(value, path, &what)? {
+            None | Some(Value::Null) => return Ok(()),
+            Some(Value::Mapping(m)) => m,
+            Some(other) => {
+                return Err(self.src.invalid(
+                    path,
+                    format!("{what} is {}", describe(&other)),
+                    hint,
+                ));
+            }
+        };
+        let vars_path = path.key("Variables");
+        let variables = match environment.get("Variables") {
+            None => return Ok(()),
+            Some(v) => match self.resolve(v, &vars_path, &what)? {
+                None | Some(Value::Null) => return Ok(()),
+                Some(Value::Mapping(m)) => m,
+                Some(other) => {
+                    return Err(self.src.invalid(
+                        &vars_path,
+                        format!("{what}.Variables is {}", describe(&other)),
+                        hint,
+                    ));
+                }
+            },
+        };
+        for (key, value) in &variables {
+            let Some(name) = key_text(key) else {
+                return Err(self.src.invalid(
+                    &vars_path,
+                    format!("{what}: variable name {} is not a name", describe(key)),
+                    hint,
+                ));
+            };
+            let var_path = vars_path.key(&name);
+            check_env_name(&name).map_err(|e| self.at(&var_path, id, "Environment", e))?;
+            let var_what = format!("function `{id}`: environment variable `{name}`");
+            match self.resolve(value, &var_path, &var_what)? {
+                None => {
+                    spec.env.remove(&name);
+                }
+                Some(v) => match key_text(&v) {
+                    Some(text) => {
+                        spec.env.insert(name, text);
+                    }
+                    None => {
+                        return Err(self.src.invalid(
+                            &var_path,
+                            format!("{var_what} is {}", describe(&v)),
+                            "environment variable values are strings (quote them)",
+                        ));
+                    }
+                },
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The hint for code the emulator cannot run.
+const LOCAL_CODE_HINT: &str = "point CodeUri at the function's Rust package or at a directory \
+                               with an executable bootstrap";
+
+impl Resource<'_, '_> {
+    /// A property, from the function's Properties or else (not for `cfn`) Globals.Function.
+    fn get(&self, key: &str) -> Option<(&Value, YPath)> {
+        self.sam
+            .property(self.props, &self.props_path, key, !self.cfn)
+    }
+
+    /// `function `{id}`: {field}`, the start of every message about this function.
+    fn what(&self, field: &str) -> String {
+        format!("function `{}`: {field}", self.id)
+    }
+
+    /// A string property; `None` when absent.
+    fn text(&self, key: &str) -> Result<Option<String>, ConfigError> {
+        match self.get(key) {
+            Some((v, p)) => self.sam.string(v, &p, &self.what(key)),
+            None => Ok(None),
+        }
+    }
+
+    /// An [`ErrorKind::Unsupported`] error at `path`.
+    fn unsupported(&self, path: &YPath, message: String, hint: &str) -> ConfigError {
+        self.sam.src.error(
+            path,
+            Problem {
+                kind: ErrorKind::Unsupported,
+                message,
+                hint: Some(hint.to_owned()),
+            },
+        )
+    }
+
+    /// The function's `Runtime` when it is a managed one (the function is then not served).
+    fn managed_runtime(&self) -> Result<Option<String>, ConfigError> {
+        Ok(self.text("Runtime")?.filter(|r| !is_os_only_runtime(r)))
+    }
+
+    /// Refuses container images and inline code.
+    fn refuse_unsupported_code(&self) -> Result<(), ConfigError> {
+        if let Some((v, p)) = self.get("PackageType")
+            && self
+                .sam
+                .string(v, &p, &self.what("PackageType"))?
+                .as_deref()
+                == Some("Image")
+        {
+            return Err(self.unsupported(
+                &p,
+                self.what("container image functions (PackageType: Image) are not emulated"),
+                LOCAL_CODE_HINT,
+            ));
+        }
+        for key in ["InlineCode", "ImageUri"] {
+            if let Some((_, p)) = self.get(key) {
+                return Err(self.unsupported(
+                    &p,
+                    self.what(&format!("{key} is not emulated")),
+                    LOCAL_CODE_HINT,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The local directory `CodeUri` (`Code` for `cfn`) names, and where it is written.
+    fn code_uri(&self) -> Result<(String, YPath), ConfigError> {
+        let code_key = if self.cfn { "Code" } else { "CodeUri" };
+        let Some((code_value, code_path)) = self.get(code_key) else {
+            let globals = if self.cfn {
+                ""
+            } else {
+                ", here or in Globals.Function"
+            };
+            return Err(self.sam.src.invalid(
+                &self.props_path,
+                self.what(&format!("no {code_key}")),
+                format!(
+                    "set {code_key} to the function's package directory (relative to the \
+                     template){globals}"
+                ),
+            ));
+        };
+        let hint = "point it at the function's package directory, relative to the template";
+        match self
+            .sam
+            .resolve(code_value, &code_path, &self.what(code_key))?
+        {
+            Some(Value::String(s)) if !s.starts_with("s3://") => Ok((s, code_path)),
+            Some(other) => Err(self.unsupported(
+                &code_path,
+                self.what(&format!(
+                    "{code_key} is {}; only a local directory can be run",
+                    describe(&other)
+                )),
+                hint,
+            )),
+            None => Err(self.sam.src.invalid(
+                &code_path,
+                self.what(&format!("{code_key} is empty")),
+                hint,
+            )),
+        }
+    }
+
+    /// The function's code (its code directory, with the binary `Metadata.BuildProperties.Binary`
+    /// or the `Handler` picks) and its `Handler`.
+    fn code(&self) -> Result<(Code, Option<String>), ConfigError> {
+        let (code_uri, code_path) = self.code_uri()?;
+        let handler = self.text("Handler")?;
+        let binary_path = self
+            .path
+            .key("Metadata")
+            .key("BuildProperties")
+            .key("Binary");
+        let binary = match self
+            .resource
+            .get("Metadata")
+            .and_then(|m| m.get("BuildProperties"))
+            .and_then(|b| b.get("Binary"))
+        {
+            Some(v) => {
+                let what = self.what("Metadata.BuildProperties.Binary");
+                self.sam.string(v, &binary_path, &what)?
+            }
+            None => None,
+        };
+        let code_key = if self.cfn { "Code" } else { "CodeUri" };
+        let code_dir = self.sam.base.join(&code_uri);
+        let code = resolve_code(&code_dir, binary.as_deref(), handler.as_deref()).map_err(|p| {
+            let problem = Problem {
+                message: self.what(&format!("{code_key} `{code_uri}`: {}", p.message)),
+                ..p
+            };
+            let at = if binary.is_some() {
+                &binary_path
+            } else {
+                &code_path
+            };
+            self.sam.src.error(at, problem)
+        })?;
+        Ok((code, handler))
+    }
+
+    /// A whole-number property checked by `check`; `None` when absent.
+    fn limit<T>(
+        &self,
+        key: &str,
+        check: impl Fn(i64) -> Result<T, Problem>,
+    ) -> Result<Option<T>, ConfigError> {
+        let Some((v, p)) = self.get(key) else {
+            return Ok(None);
+        };
+        let Some(n) = self.sam.integer(v, &p, &self.what(key))? else {
+            return Ok(None);
+        };
+        check(n)
+            .map(Some)
+            .map_err(|e| self.sam.at(&p, self.id, key, e))
+    }
+
+    /// `Timeout`, `MemorySize` and `ReservedConcurrentExecutions`.
+    fn limits(&self, spec: &mut FunctionSpec) -> Result<(), ConfigError> {
+        if let Some(timeout) = self.limit("Timeout", check_timeout)? {
+            spec.timeout = Some(timeout);
+        }
+        if let Some(memory) = self.limit("MemorySize", check_memory)? {
+            spec.memory_mb = Some(memory);
+        }
+        if let Some(n) = self.limit("ReservedConcurrentExecutions", check_concurrency)? {
+            spec.reserved_concurrency = Some(n);
+        }
+        Ok(())
+    }
+
+    /// `Environment`: Globals first, the function's own variables over them.
+    fn environment(&self, spec: &mut FunctionSpec) -> Result<(), ConfigError> {
+        let global_env = if self.cfn {
+            None
+        } else {
+            self.sam
+                .globals
+                .and_then(|g| g.get("Environment"))
+                .map(|v| {
+                    let at = YPath::root().key("Globals").key("Function");
+                    (v, at.key("Environment"))
+                })
+        };
+        let own_env = self
+            .props
+            .get("Environment")
+            .map(|v| (v, self.props_path.key("Environment")));
+        for (value, path) in global_env.into_iter().chain(own_env) {
+            self.sam.environment(self.id, value, &path, spec)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `FunctionUrlConfig` gives the function a URL.
+    fn function_url(&self) -> Result<bool, ConfigError> {
+        let Some((v, p)) = self.get("FunctionUrlConfig") else {
+            return Ok(false);
+        };
+        match self.sam.resolve(v, &p, &self.what("FunctionUrlConfig"))? {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Mapping(_)) => Ok(true),
+            Some(other) => Err(self.sam.src.invalid(
+                &p,
+                self.what(&format!("FunctionUrlConfig is {}", describe(&other))),
+                "FunctionUrlConfig is a mapping, e.g. `AuthType: NONE`",
+            )),
+        }
+    }
+
+    /// The routes of `Events`, each once.
+    fn events(&self, spec: &mut FunctionSpec, notes: &mut Vec<String>) -> Result<(), ConfigError> {
+        let Some(events) = optional_mapping(&self.sam.src, self.props, &self.props_path, "Events")?
+        else {
+            return Ok(());
+        };
+        let events_path = self.props_path.key("Events");
+        for (key, event) in events {
+            let name = key_text(key).unwrap_or_default();
+            let event_path = events_path.key(&name);
+            let Some(route) = self.sam.event(self.id, &name, event, &event_path, notes)? else {
+                continue;
+            };
+            if spec.routes.iter().any(|r| r.key() == route.key()) {
+                return Err(self.sam.src.invalid(
+                    &event_path,
+                    self.what(&format!("event `{name}` repeats route `{}`", route.key())),
+                    "remove one of the two events",
+                ));
+            }
+            spec.routes.push(route);
+        }
+        Ok(())
+    }
+}
