@@ -4,7 +4,7 @@
 //! with its own [Runtime API](runtime_api) listener, one invocation at a time, started on demand,
 //! reused while warm, reaped when idle, within Lambda's concurrency limits (the account's and
 //! the function's reserved concurrency) and killed on timeout or when it outgrows its memory size. The public front speaks Lambda's
-//! [Invoke API](invoke), so the AWS CLI and SDKs can call it with `--endpoint-url`.
+//! [Invoke API](front::invoke), so the AWS CLI and SDKs can call it with `--endpoint-url`.
 //!
 //! * [`Emulator`] serves a set of [`FunctionConfig`]s (what the `lambkin` command runs).
 //! * [`local::InProcess`] serves a single function whose runtime loop runs inside the calling
@@ -21,11 +21,9 @@ pub mod config;
 pub mod dev;
 mod error;
 mod events;
-mod function_url;
-pub mod gateway;
-mod guard;
+pub mod front;
+mod hosts;
 mod instance;
-pub mod invoke;
 mod listen;
 pub mod local;
 #[cfg(feature = "manage")]
@@ -38,7 +36,6 @@ pub mod samples;
 mod server;
 #[cfg(any(feature = "manage", feature = "reload", feature = "package"))]
 mod state_dir;
-pub mod status;
 mod sync;
 pub mod template;
 #[cfg(test)]
@@ -48,7 +45,7 @@ pub use concurrency::{DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_MAX_INSTANCES};
 pub use config::FunctionConfig;
 pub use error::Error;
 pub use events::QueueLimits;
-pub use invoke::{AppState, app};
+pub use front::{AppState, FrontOptions, app};
 pub use listen::Limits;
 #[cfg(feature = "manage")]
 pub use manage::DeployLimits;

@@ -19,10 +19,10 @@ use tokio::sync::watch;
 
 use crate::Error;
 use crate::config::FunctionConfig;
-use crate::guard::HostPolicy;
+use crate::front::{AppState, FrontOptions, app};
+use crate::hosts::HostPolicy;
 use crate::instance::{Instance, lambda_env};
-use crate::invoke::{AppState, app};
-use crate::listen::{self, Limits};
+use crate::listen;
 use crate::pool::{Function, Local};
 use crate::registry::{FunctionKey, Registry};
 use crate::runtime_api::{self, Channel};
@@ -101,16 +101,11 @@ impl InProcess {
             FunctionKey::latest(&config.name),
             Arc::new(Function::Local(Arc::new(local))),
         )]);
-        let state = AppState::new(Registry::new(functions, closing_rx), &config.region)
-            .with_hosts(self.hosts);
+        let registry = Registry::new(functions, closing_rx);
+        let options = FrontOptions::default();
+        let state = AppState::new(registry, &config.region, self.hosts, &options);
         let runtime = tokio::spawn(runtime_api::serve(runtime, channel));
-        listen::serve(
-            front,
-            app(state),
-            &Limits::default(),
-            std::future::pending(),
-        )
-        .await;
+        listen::serve(front, app(state), &options.limits, std::future::pending()).await;
         runtime.abort();
         Ok(())
     }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -13,7 +13,10 @@ use tokio::sync::watch;
 use crate::Error;
 use crate::QueueLimits;
 use crate::config::FunctionConfig;
-use crate::invoke::{AppState, app};
+use crate::front::gateway::Gateway;
+use crate::front::status::BuildState;
+use crate::front::{AppState, FrontOptions, app};
+use crate::hosts::HostPolicy;
 use crate::listen::{self, Limits};
 use crate::pool::Function;
 use crate::registry::{FunctionKey, Registry};
@@ -35,15 +38,24 @@ pub struct Emulator {
 struct Inner {
     state: AppState,
     closing: watch::Sender<bool>,
-    /// The front's limits (function URLs keep their own copy).
-    limits: Mutex<Limits>,
+    /// The front's limits (function URLs have them too).
+    limits: Limits,
 }
 
 impl Emulator {
-    /// An emulator for `functions`; nothing runs until [`serve`](Emulator::serve).
+    /// An emulator for `functions` with the default [`FrontOptions`]; nothing runs until
+    /// [`serve`](Emulator::serve).
     ///
     /// The region of unknown-function errors is the first function's.
     pub fn new(functions: impl IntoIterator<Item = FunctionConfig>) -> Result<Emulator, Error> {
+        Emulator::with_options(functions, FrontOptions::default())
+    }
+
+    /// An emulator for `functions` whose front is set up as `options` say.
+    pub fn with_options(
+        functions: impl IntoIterator<Item = FunctionConfig>,
+        options: FrontOptions,
+    ) -> Result<Emulator, Error> {
         let (closing, closing_rx) = watch::channel(false);
         let registry = Registry::new(HashMap::new(), closing_rx);
         let mut region = None;
@@ -55,12 +67,17 @@ impl Emulator {
                 return Err(Error::DuplicateFunction(name));
             }
         }
-        let state = AppState::new(registry, region.as_deref().unwrap_or("us-east-1"));
+        let state = AppState::new(
+            registry,
+            region.as_deref().unwrap_or("us-east-1"),
+            Arc::new(HostPolicy::default()),
+            &options,
+        );
         Ok(Emulator {
             inner: Arc::new(Inner {
                 state,
                 closing,
-                limits: Mutex::default(),
+                limits: options.limits,
             }),
         })
     }
@@ -70,9 +87,10 @@ impl Emulator {
         self.inner.state.clone()
     }
 
-    /// Serves these API Gateway routes (and settings) instead of the current ones.
-    pub fn set_gateway(&self, gateway: crate::gateway::Gateway) {
-        self.inner.state.set_gateway(gateway);
+    /// Serves these API Gateway routes (and settings) instead of the current ones, from the
+    /// next request on (hot reload).
+    pub fn replace_gateway(&self, gateway: Gateway) {
+        self.inner.state.replace_gateway(gateway);
     }
 
     /// The configuration `function` currently runs with (its latest executable and its current
@@ -115,32 +133,6 @@ impl Emulator {
         true
     }
 
-    /// Keeps the code of functions deployed through the management API under `dir` (default: a
-    /// directory in the system's temporary directory). It is removed when the emulator stops.
-    #[cfg(feature = "manage")]
-    pub fn set_state_dir(&self, dir: std::path::PathBuf) {
-        self.inner.state.manage().set_dir(dir);
-    }
-
-    /// Serves the front and function URLs under these limits instead of the defaults (for
-    /// listeners started afterwards).
-    pub fn set_limits(&self, limits: Limits) {
-        self.inner.state.function_urls().set_limits(limits.clone());
-        *self
-            .inner
-            .limits
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = limits;
-    }
-
-    /// Caps the functions and the bytes of code deployed through the management API (default:
-    /// [`DeployLimits::default`](crate::DeployLimits)). Deployments over them are refused as AWS
-    /// refuses them; what is already deployed stays.
-    #[cfg(feature = "manage")]
-    pub fn set_deploy_limits(&self, limits: crate::DeployLimits) {
-        self.inner.state.manage().set_limits(limits);
-    }
-
     /// Keeps `Event` invocations under `dir` (created with mode 0700 if missing; the directory
     /// is locked, so two emulators never share one): each accepted event is a file there until
     /// it is done, and [`serve`](Emulator::serve) resumes the events it finds, with their
@@ -162,7 +154,7 @@ impl Emulator {
     }
 
     /// Sets the build state the front reports (`x-lambkin-build`, `GET /_lambkin`).
-    pub fn set_build_state(&self, state: crate::status::BuildState) {
+    pub fn set_build_state(&self, state: BuildState) {
         self.inner.state.set_build_state(state);
     }
 
@@ -174,8 +166,8 @@ impl Emulator {
         function: &str,
         ip: std::net::IpAddr,
     ) -> Result<Option<String>, Error> {
-        self.inner.state.function_urls().set_ip(ip);
-        let url = crate::function_url::start(&self.inner.state, function, "NONE").await?;
+        let urls = self.inner.state.function_urls();
+        let url = urls.start_at(ip, function, "NONE").await?;
         Ok(url.map(|url| url.url))
     }
 
@@ -231,9 +223,12 @@ impl Emulator {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
-        let Inner { state, closing, .. } = &*self.inner;
+        let Inner {
+            state,
+            closing,
+            limits,
+        } = &*self.inner;
         if let Ok(addr) = listener.local_addr() {
-            state.function_urls().set_ip(addr.ip());
             state.hosts().set_listen(addr);
         }
         let reaper = tokio::spawn(reap(state.clone(), closing.subscribe()));
@@ -246,13 +241,7 @@ impl Emulator {
                 emulator.inner.closing.send_replace(true);
             }
         };
-        let limits = self
-            .inner
-            .limits
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        listen::serve(listener, app(state.clone()), &limits, signal).await;
+        listen::serve(listener, app(state.clone()), limits, signal).await;
         closing.send_replace(true);
         reaper.abort();
         state.events().report_shutdown();

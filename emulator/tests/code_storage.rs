@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use common::{LIMIT, Reply, Running, SIGNED, request};
-use lambkin_emulator::{DeployLimits, Emulator};
+use lambkin_emulator::{DeployLimits, Emulator, FrontOptions};
 use serde_json::{Value, json};
 
 const FUNCTIONS: &str = "/2015-03-31/functions";
@@ -72,9 +72,12 @@ impl Deployments {
             "lambkin-test-storage-{}",
             uuid::Uuid::new_v4().simple()
         ));
-        let emulator = Emulator::new(Vec::new()).unwrap();
-        emulator.set_state_dir(state.clone());
-        emulator.set_deploy_limits(limits);
+        let options = FrontOptions {
+            state_dir: Some(state.clone()),
+            deploy_limits: limits,
+            ..FrontOptions::default()
+        };
+        let emulator = Emulator::with_options(Vec::new(), options).unwrap();
         Deployments {
             emulator: Running::serve(emulator).await,
             state,

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::{Reply, Running, fixture, processes};
 use lambkin_emulator::apigw::{EventOptions, PayloadFormat, Route, RouteTable};
-use lambkin_emulator::gateway::Gateway;
+use lambkin_emulator::front::gateway::Gateway;
 
 const CONNECTIONS: usize = 64;
 const REQUESTS_PER_CONNECTION: usize = 12;

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use common::{LIMIT, Running, bounded, fixture, wait_gone};
 use lambkin_emulator::apigw::{EventOptions, PayloadFormat, RouteTable};
-use lambkin_emulator::gateway::Gateway;
-use lambkin_emulator::{Emulator, FunctionConfig, Limits};
+use lambkin_emulator::front::gateway::Gateway;
+use lambkin_emulator::{Emulator, FrontOptions, FunctionConfig, Limits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -27,10 +27,12 @@ const SHORT: Duration = Duration::from_secs(1);
 /// under `limits`.
 async fn start(functions: Vec<FunctionConfig>, limits: Limits) -> Running {
     let routes = RouteTable::default_for(&[(functions[0].name.clone(), PayloadFormat::Http)]);
-    let emulator = Emulator::new(functions).unwrap();
-    emulator.set_gateway(Gateway::new(routes.unwrap(), EventOptions::default()));
-    emulator.set_limits(limits);
-    Running::serve(emulator).await
+    let options = FrontOptions {
+        gateway: Some(Gateway::new(routes.unwrap(), EventOptions::default())),
+        limits,
+        ..FrontOptions::default()
+    };
+    Running::serve(Emulator::with_options(functions, options).unwrap()).await
 }
 
 /// A connection that has sent `sent` and nothing more.

@@ -10,7 +10,7 @@ use clap::Args;
 use lambkin_emulator::dev::cargo::{self, Discovered, Workspace};
 use lambkin_emulator::dev::plan::{self, Planned, Settings};
 use lambkin_emulator::dev::watch::{Reloadable, rebuild_on_change};
-use lambkin_emulator::{DeployLimits, Emulator};
+use lambkin_emulator::{DeployLimits, Emulator, FrontOptions};
 
 use super::{ProfileArgs, SelectArgs, Size};
 
@@ -204,17 +204,19 @@ fn emulator(
     workspace: &Workspace,
     planned: &[Planned],
 ) -> anyhow::Result<Emulator> {
-    let emulator = Emulator::new(planned.iter().map(|p| p.config.clone()))?;
-    emulator.set_gateway(plan::gateway(planned)?);
-    emulator.set_deploy_limits(args.deployed.limits());
+    let options = FrontOptions {
+        gateway: Some(plan::gateway(planned)?),
+        deploy_limits: args.deployed.limits(),
+        // Beside the frozen builds (removed with them); elsewhere the system's temp dir.
+        state_dir: (workspace.root.join("Cargo.toml").is_file())
+            .then(|| cargo::versions_dir(&workspace.target_dir).join("deployed")),
+        ..FrontOptions::default()
+    };
+    let emulator = Emulator::with_options(planned.iter().map(|p| p.config.clone()), options)?;
     emulator.set_account_concurrency(args.functions.account_concurrency);
     emulator.set_max_instances(args.functions.max_instances as usize);
     for name in args.serve.allow_hosts.iter().chain(&workspace.allow_hosts) {
         emulator.allow_host(name)?;
-    }
-    if workspace.root.join("Cargo.toml").is_file() {
-        // Beside the frozen builds (removed with them); elsewhere the system's temp dir.
-        emulator.set_state_dir(cargo::versions_dir(&workspace.target_dir).join("deployed"));
     }
     let event_dir = plan::event_dir(workspace);
     if let Err(error) = emulator.set_event_dir(&event_dir) {

@@ -11,7 +11,7 @@ use super::cargo::{Discovered, Workspace};
 use super::hot_reload;
 use crate::apigw::{EventOptions, PayloadFormat, Route, RouteTable};
 use crate::config::FunctionSettings;
-use crate::gateway::Gateway;
+use crate::front::gateway::Gateway;
 use crate::template::{self, Code, FunctionSpec};
 use crate::{Emulator, FunctionConfig};
 
@@ -268,7 +268,7 @@ async fn apply(
             emulator.replace_function(config).await?;
         }
     }
-    emulator.set_gateway(gateway);
+    emulator.replace_gateway(gateway);
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use std::{
 
 use super::cargo::{Discovered, build, freeze};
 use super::hot_reload::{self, PathFilter, Watched};
-use crate::{Emulator, FunctionConfig, status::BuildState};
+use crate::{Emulator, FunctionConfig, front::status::BuildState};
 
 /// What the reload loop needs to rebuild and swap one function.
 #[derive(Debug, Clone)]

@@ -14,7 +14,7 @@ use axum::routing::{get, put};
 
 use super::model::Concurrency;
 use super::{existing_arn, json, json_body, unqualified_name, validation};
-use crate::invoke::{AppState, AwsError};
+use crate::front::{AppState, AwsError};
 
 /// The three operations' routes (AWS serves them under two API versions).
 pub(super) fn routes() -> Router<AppState> {

@@ -36,7 +36,7 @@ use serde::de::DeserializeOwned;
 
 use crate::body::{BodyError, read_limited};
 use crate::config::{FunctionConfig, LogLevel};
-use crate::invoke::{AppState, AwsError};
+use crate::front::{AppState, AwsError};
 use crate::pool::Function;
 use crate::registry::{FunctionKey, split_name};
 use crate::{ACCOUNT_ID, VERSION_LATEST};
@@ -1140,7 +1140,10 @@ async fn existing_arn(state: &AppState, name: &str) -> Result<String, AwsError> 
     }
 }
 
-fn url_config(url: &crate::function_url::FunctionUrl, arn: String) -> model::FunctionUrlConfig {
+fn url_config(
+    url: &crate::front::function_url::FunctionUrl,
+    arn: String,
+) -> model::FunctionUrlConfig {
     let created = crate::clock::rfc3339(url.created);
     model::FunctionUrlConfig {
         function_url: url.url.clone(),
@@ -1201,7 +1204,9 @@ async fn create_url_config(
             "Failed to create function url config for [functionArn = {arn}]. Error message:  FunctionUrlConfig exists for this Lambda function"
         )));
     }
-    let url = crate::function_url::start(&state, &name, auth_type)
+    let url = state
+        .function_urls()
+        .start(&name, auth_type)
         .await
         .map_err(|error| service_error(error.to_string()))?
         .ok_or_else(|| AwsError::function_not_found(state.region(), &name, None))?;

@@ -52,7 +52,7 @@ pub(crate) fn router(channel: Arc<Channel>) -> Router {
         .route("/2018-06-01/runtime/init/error", post(init_error))
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn(crate::guard::runtime_api))
+        .layer(axum::middleware::from_fn(crate::hosts::runtime_api_guard))
         .with_state(channel)
 }
 

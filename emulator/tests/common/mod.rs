@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lambkin_emulator::{Emulator, FunctionConfig};
+use lambkin_emulator::{Emulator, FrontOptions, FunctionConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -69,12 +69,13 @@ impl Running {
     /// [`Running::start`] with these API Gateway routes instead of the defaults.
     pub async fn start_with(
         functions: Vec<FunctionConfig>,
-        gateway: Option<lambkin_emulator::gateway::Gateway>,
+        gateway: Option<lambkin_emulator::front::gateway::Gateway>,
     ) -> Running {
-        let emulator = Emulator::new(functions).expect("valid functions");
-        if let Some(gateway) = gateway {
-            emulator.set_gateway(gateway);
-        }
+        let options = FrontOptions {
+            gateway,
+            ..FrontOptions::default()
+        };
+        let emulator = Emulator::with_options(functions, options).expect("valid functions");
         Running::serve(emulator).await
     }
 

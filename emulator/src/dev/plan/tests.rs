@@ -345,8 +345,12 @@ async fn a_reloaded_configuration_is_applied_to_the_running_functions() {
     let settings = project.settings(None);
     let workspace = project.workspace(Vec::new());
     let (planned, _) = settings.plan(&workspace).unwrap();
-    let emulator = Emulator::new(planned.iter().map(|p| p.config.clone())).unwrap();
-    emulator.set_gateway(gateway(&planned).unwrap());
+    let options = crate::FrontOptions {
+        gateway: Some(gateway(&planned).unwrap()),
+        ..crate::FrontOptions::default()
+    };
+    let emulator =
+        Emulator::with_options(planned.iter().map(|p| p.config.clone()), options).unwrap();
     let served = vec!["Py".to_owned()];
 
     let edited = SAM

@@ -1,6 +1,8 @@
 //! What the front says about the code it serves: the `x-lambkin-build` header on every
 //! response, and the status page at `GET /_lambkin`.
 
+use std::sync::Arc;
+
 use axum::{
     Json,
     extract::State,
@@ -8,8 +10,10 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use serde_json::json;
+use tokio::sync::watch;
 
-use crate::invoke::AppState;
+use super::gateway::CurrentGateway;
+use crate::registry::Registry;
 
 /// The header that tells every caller the build state.
 pub const BUILD_HEADER: HeaderName = HeaderName::from_static("x-lambkin-build");
@@ -40,12 +44,29 @@ impl BuildState {
     }
 }
 
-/// Adds [`BUILD_HEADER`] to a front response.
+/// The build state the front reports, shared by the front and function URLs; the build loop
+/// sets it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BuildStatus(Arc<watch::Sender<BuildState>>);
+
+impl BuildStatus {
+    /// The build state now.
+    pub(crate) fn get(&self) -> BuildState {
+        self.0.borrow().clone()
+    }
+
+    /// Reports `state` from now on.
+    pub(crate) fn set(&self, state: BuildState) {
+        self.0.send_replace(state);
+    }
+}
+
+/// Adds [`BUILD_HEADER`] to a response.
 pub(crate) async fn add_build_header(
-    State(state): State<AppState>,
+    State(build): State<BuildStatus>,
     mut response: Response,
 ) -> Response {
-    let build = state.build_state();
+    let build = build.get();
     response
         .headers_mut()
         .insert(BUILD_HEADER, HeaderValue::from_static(build.as_str()));
@@ -53,14 +74,18 @@ pub(crate) async fn add_build_header(
 }
 
 /// `GET /_lambkin`: the functions served, their routes, and the build state.
-pub(crate) async fn page(State(state): State<AppState>) -> impl IntoResponse {
-    let build = state.build_state();
+pub(crate) async fn page(
+    State(build): State<BuildStatus>,
+    State(gateway): State<CurrentGateway>,
+    State(registry): State<Arc<Registry>>,
+) -> impl IntoResponse {
+    let build = build.get();
     let failed = match &build {
         BuildState::Failed { functions } => functions.clone(),
         _ => Vec::new(),
     };
-    let routes: Vec<_> = state
-        .gateway()
+    let routes: Vec<_> = gateway
+        .get()
         .routes()
         .routes()
         .iter()
@@ -69,7 +94,7 @@ pub(crate) async fn page(State(state): State<AppState>) -> impl IntoResponse {
     Json(json!({
         "build": build.as_str(),
         "failedFunctions": failed,
-        "functions": state.function_names(),
+        "functions": registry.names(),
         "routes": routes,
     }))
 }

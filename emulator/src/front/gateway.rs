@@ -2,7 +2,8 @@
 //! event API Gateway sends (REST payload 1.0, HTTP API 2.0, function URL or ALB), invokes the
 //! function, and its result becomes the HTTP response.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
 
 use axum::{
     body::Body,
@@ -17,6 +18,7 @@ use crate::{
     body::{BodyError, read_limited},
     instance::{Invocation, Outcome, Refused},
     pool::Function,
+    sync::{read, write},
 };
 
 /// The routes and the API-level settings of the front's API Gateway.
@@ -50,6 +52,27 @@ impl Gateway {
         } else {
             PayloadFormat::Http
         }
+    }
+}
+
+/// The gateway in force, shared by the front's handlers; hot reload swaps it whole.
+#[derive(Debug, Clone)]
+pub(crate) struct CurrentGateway(Arc<RwLock<Arc<Gateway>>>);
+
+impl CurrentGateway {
+    /// `gateway` in force.
+    pub(crate) fn new(gateway: Gateway) -> CurrentGateway {
+        CurrentGateway(Arc::new(RwLock::new(Arc::new(gateway))))
+    }
+
+    /// The gateway in force now (requests under way keep the one they started with).
+    pub(crate) fn get(&self) -> Arc<Gateway> {
+        read(&self.0).clone()
+    }
+
+    /// Puts `gateway` in force for the requests that come next.
+    pub(crate) fn replace(&self, gateway: Gateway) {
+        *write(&self.0) = Arc::new(gateway);
     }
 }
 
@@ -99,6 +122,24 @@ pub(crate) async fn serve(
         client_context: None,
         cognito_identity: None,
     };
+    let mut response = integrate(&function, route, invocation, decode_base64).await;
+    if let Some(name) = request_id_header(format)
+        && let Ok(id) = HeaderValue::from_str(&mapped.request_id)
+    {
+        response.headers_mut().insert(name, id);
+    }
+    into_axum(response)
+}
+
+/// Invokes `function` for `route` and makes API Gateway's answer of the result (or of the
+/// route's integration timeout).
+async fn integrate(
+    function: &Function,
+    route: &apigw::Route,
+    invocation: Invocation,
+    decode_base64: bool,
+) -> http::Response<Bytes> {
+    let format = route.format();
     // The invocation runs in a task of its own: when API Gateway stops waiting, the function
     // runs on to its own end (and timeout), as in AWS.
     let invoked = function.invoke(invocation, false);
@@ -106,7 +147,7 @@ pub(crate) async fn serve(
         Some(limit) => tokio::time::timeout(limit, invoked).await.ok(),
         None => Some(invoked.await),
     };
-    let mut response = match result {
+    match result {
         None => {
             tracing::warn!(
                 function = route.function(),
@@ -124,13 +165,7 @@ pub(crate) async fn serve(
         Some(Err(Refused::ShuttingDown | Refused::NoInstance | Refused::Internal)) => {
             apigw::integration_error(format)
         }
-    };
-    if let Some(name) = request_id_header(format)
-        && let Ok(id) = HeaderValue::from_str(&mapped.request_id)
-    {
-        response.headers_mut().insert(name, id);
     }
-    into_axum(response)
 }
 
 /// The request id of the Lambda invocation behind a request whose event carries

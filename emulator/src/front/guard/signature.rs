@@ -1,0 +1,134 @@
+//! The management API's signature check: an `Authorization` header in the form AWS Signature
+//! Version 4 gives it (the form only; the emulator checks no keys).
+
+use axum::http::{HeaderMap, header};
+
+use super::Refusal;
+
+/// The service a management API request must be signed for.
+const SIGNING_SERVICE: &str = "lambda";
+
+/// The management API takes requests signed with AWS Signature Version 4 (the form only).
+///
+/// The errors are AWS's: an unsigned request gets 403 `MissingAuthenticationTokenException`
+/// ("Missing Authentication Token"), what AWS's endpoints answer one (see
+/// <https://repost.aws/knowledge-center/api-gateway-authentication-token-errors>); a malformed
+/// signature gets 403 `IncompleteSignatureException`, Lambda's "IncompleteSignature: the request
+/// signature does not conform to AWS standards"
+/// (<https://docs.aws.amazon.com/lambda/latest/api/CommonErrors.html>).
+pub(super) fn check_signature(headers: &HeaderMap) -> Result<(), Refusal> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        // What AWS answers an unsigned request.
+        return Err(Refusal::new(
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token: the management API takes requests signed with AWS Signature Version 4, as the AWS CLI and SDKs send them (any credentials will do, e.g. AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x)".to_owned(),
+        ));
+    };
+    sigv4_problem(value.to_str().unwrap_or_default()).map_or(Ok(()), |problem| {
+        Err(Refusal::new(
+            "IncompleteSignatureException",
+            format!("{problem} (expected `AWS4-HMAC-SHA256 Credential=KEY/DATE/REGION/{SIGNING_SERVICE}/aws4_request, SignedHeaders=..., Signature=...`)"),
+        ))
+    })
+}
+
+/// What is wrong with an `Authorization` value as a SigV4 header, if anything.
+///
+/// The form is AWS's: <https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html>
+/// (`AWS4-HMAC-SHA256 Credential=AKID/20150830/us-east-1/iam/aws4_request,
+/// SignedHeaders=content-type;host;x-amz-date, Signature=<64 hex digits>`).
+fn sigv4_problem(value: &str) -> Option<String> {
+    let Some(parameters) = value.strip_prefix("AWS4-HMAC-SHA256 ") else {
+        return Some("Authorization header requires the AWS4-HMAC-SHA256 algorithm".to_owned());
+    };
+    let mut credential = None;
+    let mut signed_headers = None;
+    let mut signature = None;
+    for parameter in parameters.split(',') {
+        match parameter.trim().split_once('=') {
+            Some(("Credential", v)) => credential = Some(v),
+            Some(("SignedHeaders", v)) => signed_headers = Some(v),
+            Some(("Signature", v)) => signature = Some(v),
+            _ => {
+                return Some(format!(
+                    "Authorization header has a malformed parameter {:?}",
+                    parameter.trim()
+                ));
+            }
+        }
+    }
+    let missing: Vec<&str> = [
+        ("Credential", credential.is_none()),
+        ("SignedHeaders", signed_headers.is_none()),
+        ("Signature", signature.is_none()),
+    ]
+    .iter()
+    .filter(|(_, absent)| *absent)
+    .map(|(name, _)| *name)
+    .collect();
+    if !missing.is_empty() {
+        return Some(format!(
+            "Authorization header requires {}",
+            missing.join(", ")
+        ));
+    }
+    let scope: Vec<&str> = credential.unwrap_or_default().split('/').collect();
+    let scope_ok = matches!(
+        scope.as_slice(),
+        [key, date, region, _, "aws4_request"]
+            if !key.is_empty()
+                && date.len() == 8
+                && date.bytes().all(|b| b.is_ascii_digit())
+                && !region.is_empty()
+    );
+    if !scope_ok {
+        return Some("Credential must be KEY/YYYYMMDD/REGION/SERVICE/aws4_request".to_owned());
+    }
+    if scope[3] != SIGNING_SERVICE {
+        return Some(format!(
+            "Credential should be scoped to correct service: '{SIGNING_SERVICE}'"
+        ));
+    }
+    let headers_ok = signed_headers.unwrap_or_default().split(';').all(|name| {
+        !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    });
+    if !headers_ok {
+        return Some("SignedHeaders must be lower-case header names separated by ';'".to_owned());
+    }
+    let signature = signature.unwrap_or_default();
+    if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Some("Signature must be 64 hexadecimal digits".to_owned());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_checked_for_form() {
+        let good = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert_eq!(sigv4_problem(good), None);
+        assert_eq!(sigv4_problem(&good.replace(", ", ",")), None);
+        for bad in [
+            "",
+            "Bearer x",
+            "AWS4-HMAC-SHA256 ",
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/lambda/aws4_request",
+            &good.replace("/lambda/", "/s3/"),
+            &good.replace("20240101", "2024"),
+            &good.replace("AKIDEXAMPLE/", "/"),
+            &good.replace("host;x-amz-date", "Host"),
+            &good.replace("Signature=0123", "Signature=zz23"),
+            &good.replace("Signature=0123", "Signature=123"),
+            &format!("{good}, Extra=1"),
+            &good.replace("SignedHeaders", "Signed"),
+        ] {
+            assert!(sigv4_problem(bad).is_some(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Every public listener's HTTP surface: the front (Lambda's [Invoke API](invoke), the
+//! management API, the [status page](status), [API Gateway](gateway)) and function URLs, each
+//! behind the guard (`guard`).
+//!
+//! [`AppState`] holds what the handlers share; each handler takes only the part it uses (axum's
+//! [`FromRef`] substates: the registry, the region, the gateway in force, the build state, the
+//! event queues). Every error of Lambda's API leaves as an `AwsError` (`aws_error`).
+
+pub(crate) mod aws_error;
+pub(crate) mod function_url;
+pub mod gateway;
+mod guard;
+pub mod invoke;
+pub mod status;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::apigw::{EventOptions, PayloadFormat, RouteTable};
+use crate::events::Events;
+use crate::hosts::HostPolicy;
+use crate::listen::Limits;
+use crate::registry::{FunctionKey, Registry};
+pub(crate) use aws_error::AwsError;
+use aws_error::{LAMBDA_API_PREFIXES, Region};
+use function_url::FunctionUrls;
+use gateway::{CurrentGateway, Gateway};
+use status::{BuildState, BuildStatus};
+
+/// How an emulator's front is set up, given when it is built (see
+/// [`Emulator::with_options`](crate::Emulator::with_options)).
+#[derive(Debug, Clone, Default)]
+pub struct FrontOptions {
+    /// The API Gateway routes and settings. `None`: the default routes (one function: every
+    /// path; several: `/{function}/…`), as HTTP API (payload 2.0) routes.
+    pub gateway: Option<Gateway>,
+    /// The limits the front and function URLs serve under (tests shorten them).
+    pub limits: Limits,
+    /// Where code deployed through the management API is kept (default: a directory in the
+    /// system's temporary directory). It is removed when the emulator stops.
+    #[cfg(feature = "manage")]
+    pub state_dir: Option<std::path::PathBuf>,
+    /// Caps on the functions and the bytes of code deployed through the management API
+    /// (default: [`DeployLimits::default`](crate::DeployLimits)). Deployments over them are
+    /// refused as AWS refuses them.
+    #[cfg(feature = "manage")]
+    pub deploy_limits: crate::DeployLimits,
+}
+
+/// The functions the front serves, its API Gateway routes and the build state.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    registry: Arc<Registry>,
+    /// Region of the ARNs in errors about unknown functions.
+    region: Region,
+    gateway: CurrentGateway,
+    build: BuildStatus,
+    /// Function URLs being served.
+    function_urls: Arc<FunctionUrls>,
+    /// Asynchronous invocations: queues, dispatchers, the event directory.
+    events: Arc<Events>,
+    /// Deployed functions (the management API).
+    #[cfg(feature = "manage")]
+    manage: Arc<crate::manage::Store>,
+    /// The host names the listeners answer to, and the front's address.
+    hosts: Arc<HostPolicy>,
+}
+
+/// The substates handlers extract (`State<Arc<Registry>>`, …), each a field of [`AppState`].
+macro_rules! substates {
+    ($($field:ident: $type:ty),* $(,)?) => {
+        $(impl FromRef<AppState> for $type {
+            fn from_ref(state: &AppState) -> $type {
+                state.$field.clone()
+            }
+        })*
+    };
+}
+
+substates!(
+    registry: Arc<Registry>,
+    region: Region,
+    gateway: CurrentGateway,
+    build: BuildStatus,
+    events: Arc<Events>,
+);
+
+impl AppState {
+    /// State over `registry`'s functions, answering the hosts of `hosts`, set up as `options`
+    /// says.
+    pub(crate) fn new(
+        registry: Registry,
+        region: &str,
+        hosts: Arc<HostPolicy>,
+        options: &FrontOptions,
+    ) -> AppState {
+        let registry = Arc::new(registry);
+        let gateway = options
+            .gateway
+            .clone()
+            .unwrap_or_else(|| default_gateway(&registry));
+        let build = BuildStatus::default();
+        AppState {
+            events: Arc::new(Events::new(registry.clone(), registry.closing())),
+            function_urls: Arc::new(FunctionUrls::new(
+                registry.clone(),
+                hosts.clone(),
+                build.clone(),
+                options.limits.clone(),
+            )),
+            #[cfg(feature = "manage")]
+            manage: Arc::new(manage_store(options)),
+            registry,
+            region: Region::new(region),
+            gateway: CurrentGateway::new(gateway),
+            build,
+            hosts,
+        }
+    }
+
+    /// Puts `gateway` in force instead of the current one (hot reload).
+    pub(crate) fn replace_gateway(&self, gateway: Gateway) {
+        self.gateway.replace(gateway);
+    }
+
+    /// Sets the build state the front reports.
+    pub(crate) fn set_build_state(&self, state: BuildState) {
+        self.build.set(state);
+    }
+
+    /// The API Gateway routes served.
+    pub fn routes(&self) -> Vec<crate::apigw::Route> {
+        self.gateway.get().routes().routes().to_vec()
+    }
+
+    /// The names of the functions served, sorted.
+    pub fn function_names(&self) -> Vec<String> {
+        self.registry.names()
+    }
+
+    /// The `$LATEST` version of the function called `name`.
+    pub(crate) fn function(&self, name: &str) -> Option<Arc<crate::pool::Function>> {
+        self.registry.get(&FunctionKey::latest(name))
+    }
+
+    /// The functions served.
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The asynchronous invocation queues.
+    pub(crate) fn events(&self) -> &Arc<Events> {
+        &self.events
+    }
+
+    /// The function URLs served.
+    pub(crate) fn function_urls(&self) -> &FunctionUrls {
+        &self.function_urls
+    }
+
+    /// The host names the listeners answer to, and the front's address.
+    pub(crate) fn hosts(&self) -> &HostPolicy {
+        &self.hosts
+    }
+
+    /// What the management API keeps.
+    #[cfg(feature = "manage")]
+    pub(crate) fn manage(&self) -> &crate::manage::Store {
+        &self.manage
+    }
+
+    /// The region of the emulator's ARNs.
+    #[cfg(feature = "manage")]
+    pub(crate) fn region(&self) -> &str {
+        &self.region
+    }
+}
+
+/// The management API's store, keeping code where `options` say.
+#[cfg(feature = "manage")]
+fn manage_store(options: &FrontOptions) -> crate::manage::Store {
+    let store = crate::manage::Store::default();
+    if let Some(dir) = &options.state_dir {
+        store.set_dir(dir.clone());
+    }
+    store.set_limits(options.deploy_limits);
+    store
+}
+
+/// The default routes of `registry`'s functions (one function: every path; several:
+/// `/{function}/…`), as HTTP API (payload 2.0) routes.
+fn default_gateway(registry: &Registry) -> Gateway {
+    let names: Vec<(String, PayloadFormat)> = registry
+        .names()
+        .into_iter()
+        .map(|name| (name, PayloadFormat::Http))
+        .collect();
+    let routes = RouteTable::default_for(&names).unwrap_or_else(|error| {
+        // Only names the Invoke API accepts but a path cannot hold; those stay Invoke-only.
+        tracing::warn!(%error, "no default API Gateway routes");
+        RouteTable::default()
+    });
+    Gateway::new(routes, EventOptions::default())
+}
+
+/// The front router: the Invoke API, the management API (feature `manage`), the status page, AWS-shaped errors for unknown Lambda API
+/// operations, and API Gateway for every other path. Every response carries the build state.
+/// Requests pass the guard first: allowed `Host`s only, no cross-site browser
+/// requests to the Lambda API or `/_lambkin`, SigV4-signed management calls.
+pub fn app(state: AppState) -> Router {
+    let router = Router::new();
+    #[cfg(feature = "manage")]
+    let router = router.merge(crate::manage::routes());
+    router
+        .route(
+            "/2015-03-31/functions/{name}/invocations",
+            post(invoke::invoke),
+        )
+        .route("/_lambkin", get(status::page))
+        .fallback(front_fallback)
+        .method_not_allowed_fallback(unknown_operation)
+        .layer(axum::middleware::from_fn_with_state(
+            state.hosts.clone(),
+            guard::front,
+        ))
+        .layer(axum::middleware::map_response_with_state(
+            state.build.clone(),
+            status::add_build_header,
+        ))
+        .with_state(state)
+}
+
+/// Lambda API paths that are not an operation get AWS's error; the rest go to API Gateway.
+async fn front_fallback(
+    State(registry): State<Arc<Registry>>,
+    State(gateway): State<CurrentGateway>,
+    request: axum::extract::Request,
+) -> Response {
+    let path = request.uri().path();
+    if LAMBDA_API_PREFIXES
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+    {
+        return unknown_operation().await.into_response();
+    }
+    let gateway = gateway.get();
+    gateway::serve(
+        &gateway,
+        |name| registry.get(&FunctionKey::latest(name)),
+        request,
+    )
+    .await
+}
+
+/// AWS's answer to a path or method of Lambda's API that is no operation.
+async fn unknown_operation() -> AwsError {
+    AwsError::new(
+        StatusCode::NOT_FOUND,
+        "UnknownOperationException",
+        "Unknown operation".to_owned(),
+    )
+}
