@@ -96,6 +96,41 @@ impl FunctionConfig {
         }
     }
 
+    /// The one way from a function's configuration, whatever it was written in (a SAM
+    /// template, a serverless.yml, Cargo metadata), to what the emulator runs: `executable` in
+    /// `working_dir` (the executable's directory when `None`), with `settings`; what they leave
+    /// unset keeps Lambda's default.
+    pub fn from_settings(
+        name: impl Into<String>,
+        executable: impl Into<PathBuf>,
+        working_dir: Option<PathBuf>,
+        settings: FunctionSettings,
+    ) -> Self {
+        // Destructured whole: a setting added to `FunctionSettings` must be placed here.
+        let FunctionSettings {
+            handler,
+            timeout,
+            memory_mb,
+            reserved_concurrency,
+            env,
+            logging,
+        } = settings;
+        let mut config = FunctionConfig::new(name, executable);
+        config.working_dir = working_dir;
+        if let Some(timeout) = timeout {
+            config.timeout = timeout;
+        }
+        if let Some(memory_mb) = memory_mb {
+            config.memory_mb = memory_mb;
+        }
+        config.reserved_concurrency = reserved_concurrency;
+        config.env = env;
+        // `_HANDLER` and GetFunction's `Handler`: what the configuration wrote, as AWS passes it.
+        config.handler = handler;
+        config.logging = logging;
+        config
+    }
+
     /// `arn:aws:lambda:<region>:012345678912:function:<name>`.
     pub fn arn(&self) -> String {
         format!(
@@ -133,6 +168,24 @@ impl FunctionConfig {
         }
         Ok(())
     }
+}
+
+/// What a function's configuration sets, in whichever source it was written; `None` (and an
+/// empty `env`) leaves Lambda's default. Read by [`FunctionConfig::from_settings`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunctionSettings {
+    /// The handler string as written (`_HANDLER` of the instances).
+    pub handler: Option<String>,
+    /// Longest run of one invocation.
+    pub timeout: Option<Duration>,
+    /// Memory size in MB.
+    pub memory_mb: Option<u32>,
+    /// Reserved concurrency.
+    pub reserved_concurrency: Option<usize>,
+    /// The function's environment variables.
+    pub env: BTreeMap<String, String>,
+    /// Lambda's logging controls.
+    pub logging: LoggingConfig,
 }
 
 /// The handler of a function that configures none.
@@ -335,6 +388,30 @@ mod tests {
             f.arn(),
             "arn:aws:lambda:us-east-1:012345678912:function:hello"
         );
+    }
+
+    #[test]
+    fn settings_reach_the_config_and_unset_ones_keep_lambdas_defaults() {
+        let settings = FunctionSettings {
+            handler: Some("app.handler".into()),
+            timeout: Some(Duration::from_secs(30)),
+            memory_mb: Some(512),
+            reserved_concurrency: Some(2),
+            env: BTreeMap::from([("A".into(), "1".into())]),
+            logging: LoggingConfig {
+                format: LogFormat::Json,
+                ..LoggingConfig::default()
+            },
+        };
+        let f = FunctionConfig::from_settings("f", "/x/bootstrap", Some("/x".into()), settings);
+        assert_eq!(f.handler(), "app.handler");
+        assert_eq!((f.timeout, f.memory_mb), (Duration::from_secs(30), 512));
+        assert_eq!(f.reserved_concurrency, Some(2));
+        assert_eq!(f.env["A"], "1");
+        assert_eq!(f.logging.format, LogFormat::Json);
+        assert_eq!(f.working_dir, Some(PathBuf::from("/x")));
+        let plain = FunctionConfig::from_settings("f", "/x/bootstrap", None, Default::default());
+        assert_eq!(plain, FunctionConfig::new("f", "/x/bootstrap"));
     }
 
     #[test]

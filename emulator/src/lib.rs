@@ -19,6 +19,8 @@ mod clock;
 mod code_storage;
 mod concurrency;
 pub mod config;
+#[cfg(any(feature = "reload", feature = "package"))]
+pub mod dev;
 mod error;
 mod events;
 pub mod front;
@@ -26,14 +28,8 @@ mod hosts;
 mod instance;
 mod listen;
 pub mod local;
-#[cfg(feature = "package")]
-pub mod package;
 mod pool;
-#[cfg(any(feature = "reload", feature = "package"))]
-pub mod project;
 mod registry;
-#[cfg(feature = "reload")]
-pub mod reload;
 pub mod runtime_api;
 #[cfg(feature = "cli")]
 pub mod samples;
@@ -45,12 +41,12 @@ pub mod template;
 #[cfg(test)]
 mod test_rng;
 
+#[cfg(feature = "manage")]
+pub use code_storage::DeployLimits;
 pub use concurrency::{DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_MAX_INSTANCES};
 pub use config::FunctionConfig;
 pub use error::Error;
 pub use events::QueueLimits;
-#[cfg(feature = "manage")]
-pub use code_storage::DeployLimits;
 pub use front::{AppState, FrontOptions, app};
 pub use listen::Limits;
 pub use server::Emulator;

@@ -75,9 +75,9 @@ async fn builds_a_deterministic_bootstrap_zip_that_serves() {
         binary,
         "the zip holds target/lambda/hello/bootstrap"
     );
-    let glibc = lambkin_emulator::package::required_glibc(&bootstrap, &binary).unwrap();
+    let glibc = lambkin_emulator::dev::package::required_glibc(&bootstrap, &binary).unwrap();
     assert!(
-        glibc.is_none_or(|v| v <= lambkin_emulator::package::AL2023_GLIBC),
+        glibc.is_none_or(|v| v <= lambkin_emulator::dev::package::AL2023_GLIBC),
         "{glibc:?}"
     );
 

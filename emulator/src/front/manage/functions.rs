@@ -21,7 +21,7 @@ use super::validate::{
 };
 use super::{code, concurrency, conflict, json};
 use crate::VERSION_LATEST;
-use crate::config::FunctionConfig;
+use crate::config::{FunctionConfig, FunctionSettings, LoggingConfig};
 use crate::front::{AppState, AwsError};
 use crate::pool::Function;
 use crate::registry::{FunctionKey, split_name};
@@ -93,18 +93,21 @@ impl NewFunction {
             AwsError::invalid_parameter("Runtime and Handler are mandatory parameters for functions created with deployment packages.".to_owned())
         })?;
         check_runtime(&runtime)?;
-        let mut config = FunctionConfig::new(&name, "");
+        // The executable is set once the code is stored.
+        let settings = FunctionSettings {
+            handler: request.handler,
+            timeout: request.timeout.map(timeout).transpose()?,
+            memory_mb: request.memory_size.map(memory).transpose()?,
+            reserved_concurrency: None,
+            env: request
+                .environment
+                .map(environment)
+                .transpose()?
+                .unwrap_or_default(),
+            logging: LoggingConfig::default(),
+        };
+        let mut config = FunctionConfig::from_settings(&name, "", None, settings);
         config.region = region.to_owned();
-        config.handler = request.handler;
-        if let Some(seconds) = request.timeout {
-            config.timeout = timeout(seconds)?;
-        }
-        if let Some(mb) = request.memory_size {
-            config.memory_mb = memory(mb)?;
-        }
-        if let Some(env) = request.environment {
-            config.env = environment(env)?;
-        }
         let architectures = architectures(request.architectures)?;
         let code = request.code.unwrap_or_default();
         let zip = zip_file(

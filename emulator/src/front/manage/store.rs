@@ -14,9 +14,9 @@ use super::code::{self, CodeError};
 use super::model::{
     EnvironmentOut, EphemeralStorage, FunctionConfiguration, LoggingConfig, TracingConfig,
 };
-use crate::code_storage::{CodeDir, DeployLimits, Usage};
 use super::validate::RUNTIMES;
 use super::{conflict, service_error};
+use crate::code_storage::{CodeDir, DeployLimits, Usage};
 use crate::config::{FunctionConfig, LogLevel};
 use crate::front::{AppState, AwsError};
 use crate::pool::Function;

@@ -233,14 +233,14 @@ pub async fn build_for_lambda(
     cargo: &std::ffi::OsString,
     target_dir: &Path,
     cargo_args: &[String],
-    functions: &[&crate::project::Discovered],
+    functions: &[&super::cargo::Discovered],
 ) -> Result<Vec<Artifact>, LambdaBuildError> {
-    let executables = crate::project::build(cargo, functions, cargo_args).await?;
+    let executables = super::cargo::build(cargo, functions, cargo_args).await?;
     let mut artifacts = Vec::new();
     for function in functions {
         let executable = executables
             .get(&function.bin)
-            .ok_or_else(|| crate::project::BuildError::Missing(function.bin.clone()))?;
+            .ok_or_else(|| super::cargo::BuildError::Missing(function.bin.clone()))?;
         let dir = target_dir.join("lambda").join(&function.bin);
         let io = |source| PackageError::Io {
             path: dir.clone(),
@@ -269,7 +269,7 @@ pub async fn build_for_lambda(
 pub enum LambdaBuildError {
     /// cargo failed.
     #[error(transparent)]
-    Build(#[from] crate::project::BuildError),
+    Build(#[from] super::cargo::BuildError),
     /// Packaging failed.
     #[error(transparent)]
     Package(#[from] PackageError),

@@ -1,5 +1,5 @@
-//! The Cargo side of `lambkin watch`: building function binaries, freezing each built version,
-//! and the hot-reload loop that rebuilds on change and swaps versions under live traffic.
+//! The Cargo side of `lambkin watch` and `lambkin build`: the workspace's function binaries
+//! (`cargo metadata`), building them, and freezing each built version.
 
 use std::{
     collections::BTreeMap,
@@ -11,13 +11,6 @@ use std::{
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::Command,
-};
-
-#[cfg(feature = "reload")]
-use crate::{
-    Emulator, FunctionConfig,
-    front::status::BuildState,
-    reload::{self, PathFilter, Watched},
 };
 
 /// A function binary of the workspace.
@@ -318,112 +311,6 @@ pub fn remove_stale_versions(target_dir: &Path) {
 /// (mode 0700) once created.
 pub fn versions_dir(target_dir: &Path) -> PathBuf {
     crate::state_dir::of_this_process(&target_dir.join("lambkin"))
-}
-
-/// What the reload loop needs to rebuild and swap one function.
-#[cfg(feature = "reload")]
-#[derive(Debug, Clone)]
-pub struct Reloadable {
-    /// Where it comes from.
-    pub discovered: Discovered,
-    /// Its current configuration (the executable is replaced on each successful build).
-    pub config: FunctionConfig,
-}
-
-/// Starts watching every function's sources and path dependencies, and returns the reload loop:
-/// on a settled change it rebuilds the affected functions (one cargo build at a time, with
-/// `cargo_args`, the profile of the first build) and swaps the new versions in; a failed build
-/// keeps the previous version serving. The watch is in place when this returns, so no edit made
-/// after it is missed.
-#[cfg(feature = "reload")]
-pub fn hot_reload(
-    emulator: Emulator,
-    cargo: OsString,
-    cargo_args: Vec<String>,
-    target_dir: PathBuf,
-    functions: Vec<Reloadable>,
-) -> Result<impl std::future::Future<Output = ()>, reload::WatchError> {
-    let watched: Vec<Watched> = functions
-        .iter()
-        .map(|f| {
-            let mut roots = vec![f.discovered.package_dir.clone()];
-            roots.extend(f.discovered.path_deps.iter().cloned());
-            Watched {
-                function: f.config.name.clone(),
-                roots,
-            }
-        })
-        .collect();
-    let roots: std::collections::BTreeSet<PathBuf> = watched
-        .iter()
-        .flat_map(|w| w.roots.iter().cloned())
-        .collect();
-    let roots: Vec<PathBuf> = roots.into_iter().collect();
-    let (watcher, mut changes) = reload::watch(&roots, PathFilter::new(&roots, &target_dir))?;
-    let functions: BTreeMap<String, Reloadable> = functions
-        .into_iter()
-        .map(|f| (f.config.name.clone(), f))
-        .collect();
-    Ok(async move {
-        // The watcher stops when dropped: it lives as long as the loop.
-        let _watcher = watcher;
-        let mut version = 0;
-        while let Some(batch) = reload::next_batch(&mut changes, reload::QUIET).await {
-            let affected = reload::affected(&batch, &watched);
-            if affected.is_empty() {
-                continue;
-            }
-            let names: Vec<&str> = affected.iter().map(String::as_str).collect();
-            tracing::info!(functions = ?names, "sources changed: rebuilding");
-            emulator.set_build_state(BuildState::Building);
-            let targets: Vec<&Discovered> = affected
-                .iter()
-                .filter_map(|name| functions.get(name))
-                .map(|f| &f.discovered)
-                .collect();
-            match build(&cargo, &targets, &cargo_args).await {
-                Ok(executables) => {
-                    version += 1;
-                    for name in &affected {
-                        let Some(function) = functions.get(name) else {
-                            continue;
-                        };
-                        let Some(exe) = executables.get(&function.discovered.bin) else {
-                            continue;
-                        };
-                        let swapped = match freeze(exe, &target_dir, name, version) {
-                            Ok(frozen) => {
-                                // The settings in force (a configuration reload may have
-                                // changed them since), with the new executable.
-                                let mut config = emulator
-                                    .function_config(name)
-                                    .unwrap_or_else(|| function.config.clone());
-                                config.executable = frozen;
-                                emulator
-                                    .replace_function(config)
-                                    .await
-                                    .map_err(|e| e.to_string())
-                            }
-                            Err(error) => Err(error.to_string()),
-                        };
-                        match swapped {
-                            Ok(()) => tracing::info!(function = %name, version, "reloaded"),
-                            Err(error) => {
-                                tracing::error!(function = %name, %error, "could not swap in the new build")
-                            }
-                        }
-                    }
-                    emulator.set_build_state(BuildState::Ready);
-                }
-                Err(error) => {
-                    tracing::error!(%error, "build failed; the previous version keeps serving");
-                    emulator.set_build_state(BuildState::Failed {
-                        functions: affected.into_iter().collect(),
-                    });
-                }
-            }
-        }
-    })
 }
 
 #[cfg(test)]
