@@ -226,22 +226,26 @@ fn print_out(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Resolves at the first Ctrl-C or SIGTERM; a second one exits the process at once (the
-/// function processes die with it), however the graceful shutdown is doing.
-async fn shutdown_signal() {
-    let mut signals = match Signals::new() {
-        Ok(signals) => signals,
-        Err(error) => {
-            tracing::error!(%error, "cannot listen for Ctrl-C and SIGTERM");
-            return std::future::pending().await;
-        }
-    };
-    signals.recv().await;
-    tokio::spawn(async move {
-        let code = signals.recv().await;
-        tracing::warn!("second signal: exiting now");
-        std::process::exit(code);
-    });
+/// Listens for Ctrl-C and SIGTERM from this call on (not from the first poll, which may come
+/// after a signal); the future resolves at the first. A second one exits the process at once
+/// (the function processes die with it), however the graceful shutdown is doing.
+fn shutdown_signal() -> impl Future<Output = ()> {
+    let signals = Signals::new();
+    async move {
+        let mut signals = match signals {
+            Ok(signals) => signals,
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for Ctrl-C and SIGTERM");
+                return std::future::pending().await;
+            }
+        };
+        signals.recv().await;
+        tokio::spawn(async move {
+            let code = signals.recv().await;
+            tracing::warn!("second signal: exiting now");
+            std::process::exit(code);
+        });
+    }
 }
 
 /// The signals that stop `lambkin`, listened for from start to exit (so a second one is not

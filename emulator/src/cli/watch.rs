@@ -161,6 +161,8 @@ async fn serve(args: WatchArgs, project: Project, mut planned: Vec<Planned>) -> 
     if !args.reload.no_reload {
         reload_on_change(&emulator, project, &planned, cargo_args);
     }
+    // And the signals: once "serving" is printed, Ctrl-C and SIGTERM stop it gracefully.
+    let shutdown = super::shutdown_signal();
     print_served(shown, &emulator);
     for function in planned.iter().filter(|p| p.function_url) {
         let name = &function.config.name;
@@ -168,9 +170,7 @@ async fn serve(args: WatchArgs, project: Project, mut planned: Vec<Planned>) -> 
             println!("  {name:<20} function URL {url}");
         }
     }
-    let served = emulator
-        .serve_listener(listener, super::shutdown_signal())
-        .await;
+    let served = emulator.serve_listener(listener, shutdown).await;
     // The frozen versions die with the emulator (best effort: a crash leaves them behind).
     let _ = std::fs::remove_dir_all(cargo::versions_dir(&target_dir));
     Ok(served?)
