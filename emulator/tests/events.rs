@@ -408,11 +408,14 @@ async fn queue_limits_are_the_library_users_to_set() {
     let mut slow = common::fixture("slow", "slow");
     slow.reserved_concurrency = Some(1);
     slow.timeout = Duration::from_secs(60);
-    let emulator = lambkin_emulator::Emulator::new([slow]).unwrap();
-    emulator.set_event_queue_limits(QueueLimits {
-        max_events: 2,
-        max_bytes: 1024,
-    });
+    let options = lambkin_emulator::Options {
+        event_queue_limits: QueueLimits {
+            max_events: 2,
+            max_bytes: 1024,
+        },
+        ..lambkin_emulator::Options::default()
+    };
+    let emulator = lambkin_emulator::Emulator::with_options([slow], options).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
