@@ -54,15 +54,13 @@ pub struct Options {
     /// refused as AWS refuses them.
     #[cfg(feature = "manage")]
     pub deploy_limits: crate::DeployLimits,
-    /// The account's concurrency limit (default
-    /// [`DEFAULT_ACCOUNT_CONCURRENCY`](crate::DEFAULT_ACCOUNT_CONCURRENCY), AWS's default quota):
-    /// functions without reserved concurrency share it, less what is reserved, and are throttled
-    /// (429, `ConcurrentInvocationLimitExceeded`) beyond it.
+    /// The account's concurrency limit (default [`DEFAULT_ACCOUNT_CONCURRENCY`], AWS's default
+    /// quota): functions without reserved concurrency share it, less what is reserved, and are
+    /// throttled (429, `ConcurrentInvocationLimitExceeded`) beyond it.
     pub account_concurrency: usize,
     /// How many instance processes one function may have at once (default
-    /// [`DEFAULT_MAX_INSTANCES`](crate::DEFAULT_MAX_INSTANCES); 0 counts as 1). A local cap, not
-    /// one of Lambda's limits: invocations above it wait for an instance instead of being
-    /// throttled.
+    /// [`DEFAULT_MAX_INSTANCES`]; 0 counts as 1). A local cap, not one of Lambda's limits:
+    /// invocations above it wait for an instance instead of being throttled.
     pub max_instances: usize,
     /// Where `Event` invocations are kept (created with mode 0700 if missing; the directory is
     /// locked, so two emulators never share one): each accepted event is a file there until it
@@ -76,7 +74,7 @@ pub struct Options {
     /// A directory that cannot be used is an [`Error::EventDir`](crate::Error::EventDir).
     pub event_dir: Option<std::path::PathBuf>,
     /// Bounds on each function's asynchronous (`Event`) queue (default:
-    /// [`QueueLimits::default`](crate::QueueLimits)); past a bound, `Event` invocations get 429
+    /// [`QueueLimits::default`]); past a bound, `Event` invocations get 429
     /// `TooManyRequestsException`.
     pub event_queue_limits: QueueLimits,
     /// Other host names to answer requests for (`Host`, `Origin`), besides those every listener
