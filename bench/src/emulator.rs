@@ -10,7 +10,7 @@ use std::{
 
 use anyhow::{Context as _, bail, ensure};
 use axum::{Json, Router, routing::post};
-use lambkin_emulator::{Emulator, FunctionConfig};
+use lambkin_emulator::{Emulator, FunctionConfig, Options};
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, runtime::Runtime, sync::oneshot};
 
@@ -277,8 +277,11 @@ fn emulator(
     let started = Instant::now();
     let mut config = FunctionConfig::new("hello", binary);
     config.reserved_concurrency = Some(instances);
-    let emulator = Emulator::new([config])?;
-    emulator.set_max_instances(instances);
+    let options = Options {
+        max_instances: instances,
+        ..Options::default()
+    };
+    let emulator = Emulator::with_options([config], options)?;
     serve(
         runtime,
         path,

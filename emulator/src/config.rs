@@ -33,7 +33,7 @@ pub struct FunctionConfig {
     /// Reserved concurrency: at most this many invocations at once, set aside from the
     /// account's limit; callers above it get 429 (0 throttles every invocation). `None` (the
     /// default, as on AWS) shares the account's unreserved concurrency
-    /// ([`Emulator::set_account_concurrency`](crate::Emulator::set_account_concurrency)). This is
+    /// ([`Options::account_concurrency`](crate::Options::account_concurrency)). This is
     /// where the function starts; PutFunctionConcurrency and DeleteFunctionConcurrency change it
     /// while the emulator runs.
     pub reserved_concurrency: Option<usize>,

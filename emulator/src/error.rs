@@ -28,11 +28,21 @@ pub enum Error {
     /// [`Emulator::replace_function`](crate::Emulator::replace_function) named an unknown function.
     #[error("no function named `{0}`")]
     UnknownFunction(String),
-    /// A host name to allow that is not one (see [`Emulator::allow_host`](crate::Emulator::allow_host)).
+    /// A host name to allow that is not one (see [`Options::allow_hosts`](crate::Options::allow_hosts)).
     #[error(
         "invalid host `{0}` to allow: give a host name (api.example.test), a wildcard (*.example.test) or an IP address, without scheme or port"
     )]
     InvalidHost(String),
+    /// The event directory ([`Options::event_dir`](crate::Options::event_dir)) cannot be used:
+    /// it cannot be created or read, or another emulator holds it.
+    #[error("cannot keep asynchronous invocations in {}: {source}", dir.display())]
+    EventDir {
+        /// The directory.
+        dir: std::path::PathBuf,
+        /// Why it cannot be used.
+        #[source]
+        source: io::Error,
+    },
     /// Binding a listener failed.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

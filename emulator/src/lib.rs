@@ -47,7 +47,7 @@ pub use concurrency::{DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_MAX_INSTANCES};
 pub use config::FunctionConfig;
 pub use error::Error;
 pub use events::QueueLimits;
-pub use front::{AppState, FrontOptions, app};
+pub use front::{AppState, Options, app};
 pub use listen::Limits;
 pub use server::Emulator;
 

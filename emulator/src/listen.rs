@@ -49,7 +49,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(250);
 
 /// How a listener treats its clients.
 ///
-/// The defaults suit the front; [`FrontOptions::limits`](crate::FrontOptions::limits) changes
+/// The defaults suit the front; [`Options::limits`](crate::Options::limits) changes
 /// them (tests shorten them).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 
 use crate::Error;
 use crate::config::FunctionConfig;
-use crate::front::{AppState, FrontOptions, app};
+use crate::front::{AppState, Options, app};
 use crate::hosts::HostPolicy;
 use crate::instance::{Instance, lambda_env};
 use crate::listen;
@@ -59,7 +59,7 @@ impl InProcess {
     }
 
     /// Also answers requests that name `name` as their host; see
-    /// [`Emulator::allow_host`](crate::Emulator::allow_host).
+    /// [`Options::allow_hosts`](crate::Options::allow_hosts).
     pub fn allow_host(&self, name: &str) -> Result<(), Error> {
         self.hosts.allow(name)
     }
@@ -102,7 +102,7 @@ impl InProcess {
             Arc::new(Function::Local(Arc::new(local))),
         )]);
         let registry = Registry::new(functions, closing_rx);
-        let options = FrontOptions::default();
+        let options = Options::default();
         let state = AppState::new(registry, &config.region, self.hosts, &options);
         let runtime = tokio::spawn(runtime_api::serve(runtime, channel));
         listen::serve(front, app(state), &options.limits, std::future::pending()).await;

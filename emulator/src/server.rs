@@ -11,11 +11,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::Error;
-use crate::QueueLimits;
 use crate::config::FunctionConfig;
 use crate::front::gateway::Gateway;
 use crate::front::status::BuildState;
-use crate::front::{AppState, FrontOptions, app};
+use crate::front::{AppState, Options, app};
 use crate::hosts::HostPolicy;
 use crate::listen::{self, Limits};
 use crate::pool::Function;
@@ -43,18 +42,21 @@ struct Inner {
 }
 
 impl Emulator {
-    /// An emulator for `functions` with the default [`FrontOptions`]; nothing runs until
+    /// An emulator for `functions` with the default [`Options`]; nothing runs until
     /// [`serve`](Emulator::serve).
     ///
     /// The region of unknown-function errors is the first function's.
     pub fn new(functions: impl IntoIterator<Item = FunctionConfig>) -> Result<Emulator, Error> {
-        Emulator::with_options(functions, FrontOptions::default())
+        Emulator::with_options(functions, Options::default())
     }
 
-    /// An emulator for `functions` whose front is set up as `options` say.
+    /// An emulator for `functions` set up as `options` say.
+    ///
+    /// Fails on an invalid function, two functions of one name, a host to allow that is not one
+    /// ([`Error::InvalidHost`]) and an event directory that cannot be used ([`Error::EventDir`]).
     pub fn with_options(
         functions: impl IntoIterator<Item = FunctionConfig>,
-        options: FrontOptions,
+        options: Options,
     ) -> Result<Emulator, Error> {
         let (closing, closing_rx) = watch::channel(false);
         let registry = Registry::new(HashMap::new(), closing_rx);
@@ -67,12 +69,29 @@ impl Emulator {
                 return Err(Error::DuplicateFunction(name));
             }
         }
+        let concurrency = registry.concurrency();
+        concurrency.set_account_limit(options.account_concurrency);
+        concurrency.set_max_instances(options.max_instances);
+        let hosts = HostPolicy::default();
+        for name in &options.allow_hosts {
+            hosts.allow(name)?;
+        }
         let state = AppState::new(
             registry,
             region.as_deref().unwrap_or("us-east-1"),
-            Arc::new(HostPolicy::default()),
+            Arc::new(hosts),
             &options,
         );
+        state.events().set_limits(options.event_queue_limits);
+        if let Some(dir) = &options.event_dir {
+            state
+                .events()
+                .set_dir(dir.clone())
+                .map_err(|source| Error::EventDir {
+                    dir: dir.clone(),
+                    source,
+                })?;
+        }
         Ok(Emulator {
             inner: Arc::new(Inner {
                 state,
@@ -105,21 +124,6 @@ impl Emulator {
         self.inner.state.registry().concurrency()
     }
 
-    /// Sets the account's concurrency limit (default
-    /// [`DEFAULT_ACCOUNT_CONCURRENCY`](crate::DEFAULT_ACCOUNT_CONCURRENCY), AWS's default quota):
-    /// functions without reserved concurrency share it, less what is reserved, and are throttled
-    /// (429, `ConcurrentInvocationLimitExceeded`) beyond it.
-    pub fn set_account_concurrency(&self, limit: usize) {
-        self.concurrency().set_account_limit(limit);
-    }
-
-    /// Sets how many instance processes one function may have at once (default
-    /// [`DEFAULT_MAX_INSTANCES`](crate::DEFAULT_MAX_INSTANCES); at least 1). A local cap, not one
-    /// of Lambda's limits: invocations above it wait for an instance instead of being throttled.
-    pub fn set_max_instances(&self, max: usize) {
-        self.concurrency().set_max_instances(max);
-    }
-
     /// Sets (`None`: removes) `function`'s reserved concurrency from now on, as
     /// PutFunctionConcurrency and DeleteFunctionConcurrency do, but unchecked against the
     /// account's limit. Returns `false` for an unknown function.
@@ -131,26 +135,6 @@ impl Emulator {
         self.concurrency()
             .set_reserved(&function.config().name, reserved);
         true
-    }
-
-    /// Keeps `Event` invocations under `dir` (created with mode 0700 if missing; the directory
-    /// is locked, so two emulators never share one): each accepted event is a file there until
-    /// it is done, and [`serve`](Emulator::serve) resumes the events it finds, with their
-    /// request ids and ages. Events of functions that no longer exist, or older than their
-    /// function's [`maximum_event_age`](FunctionConfig::maximum_event_age), are discarded (with
-    /// a log line and a count). Like AWS's, asynchronous invocation is then at-least-once: an
-    /// event running at shutdown runs again at the next start.
-    ///
-    /// Without an event directory (the default) events live in memory only and those left at
-    /// shutdown are lost.
-    pub fn set_event_dir(&self, dir: impl Into<std::path::PathBuf>) -> std::io::Result<()> {
-        self.inner.state.events().set_dir(dir.into())
-    }
-
-    /// Bounds each function's asynchronous (`Event`) queue (default: [`QueueLimits::default`]);
-    /// past a bound, `Event` invocations get 429 `TooManyRequestsException`.
-    pub fn set_event_queue_limits(&self, limits: QueueLimits) {
-        self.inner.state.events().set_limits(limits);
     }
 
     /// Sets the build state the front reports (`x-lambkin-build`, `GET /_lambkin`).
@@ -169,14 +153,6 @@ impl Emulator {
         let urls = self.inner.state.function_urls();
         let url = urls.start_at(ip, function, "NONE").await?;
         Ok(url.map(|url| url.url))
-    }
-
-    /// Also answers requests that name `name` as their host (`Host`, `Origin`): a host name,
-    /// `*.` and a domain (its subdomains), or an IP address; no scheme, no port (any port is
-    /// fine). Every listener already answers `localhost`, `*.localhost`, `127.0.0.1`, `[::1]`
-    /// and the address it listens on; any other host gets 403, a guard against DNS rebinding.
-    pub fn allow_host(&self, name: &str) -> Result<(), Error> {
-        self.inner.state.hosts().allow(name)
     }
 
     /// The front router (same as `app(self.state())`).

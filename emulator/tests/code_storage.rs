@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use common::{LIMIT, Reply, Running, SIGNED, request};
-use lambkin_emulator::{DeployLimits, Emulator, FrontOptions};
+use lambkin_emulator::{DeployLimits, Emulator, Options};
 use serde_json::{Value, json};
 
 const FUNCTIONS: &str = "/2015-03-31/functions";
@@ -72,10 +72,10 @@ impl Deployments {
             "lambkin-test-storage-{}",
             uuid::Uuid::new_v4().simple()
         ));
-        let options = FrontOptions {
+        let options = Options {
             state_dir: Some(state.clone()),
             deploy_limits: limits,
-            ..FrontOptions::default()
+            ..Options::default()
         };
         let emulator = Emulator::with_options(Vec::new(), options).unwrap();
         Deployments {

@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use common::{Reply, Running, bounded, fixture, request};
-use lambkin_emulator::{Emulator, FunctionConfig};
+use lambkin_emulator::{Emulator, FunctionConfig, Options};
 
 /// The fixture sleeping on request, with room for cold starts on a busy machine.
 fn slow(name: &str) -> FunctionConfig {
@@ -95,8 +95,11 @@ async fn unreserved_functions_share_what_the_account_has_left() {
     // The account's 6, less 2 reserved for `kept`: 4 for everyone else.
     let mut kept = slow("kept");
     kept.reserved_concurrency = Some(2);
-    let emulator = Emulator::new([slow("slow"), slow("other"), kept]).unwrap();
-    emulator.set_account_concurrency(6);
+    let options = Options {
+        account_concurrency: 6,
+        ..Options::default()
+    };
+    let emulator = Emulator::with_options([slow("slow"), slow("other"), kept], options).unwrap();
     let emulator = Running::serve(emulator).await;
     let (shared, reserved) = tokio::join!(
         parallel(&emulator, "slow", 5, 3_000),
@@ -113,8 +116,11 @@ async fn unreserved_functions_share_what_the_account_has_left() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn above_the_local_instance_cap_callers_wait() {
-    let emulator = Emulator::new([slow("slow")]).unwrap();
-    emulator.set_max_instances(2);
+    let options = Options {
+        max_instances: 2,
+        ..Options::default()
+    };
+    let emulator = Emulator::with_options([slow("slow")], options).unwrap();
     let emulator = Running::serve(emulator).await;
     let replies = parallel(&emulator, "slow", 6, 500).await;
     assert_eq!(tally(&replies, "none"), (6, 0));

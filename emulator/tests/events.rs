@@ -1,8 +1,8 @@
 //! Asynchronous (`Event`) invocations through real emulator processes: the `lambkin` binary
 //! serving a SAM project, and the fixture's `host` mode (an `Emulator` in a child process) where
 //! a library setting is needed. Queues are bounded in memory, events survive a restart and run
-//! once more with their request ids, and events that are too old or whose function is gone are
-//! discarded with a count.
+//! once more with their request ids, events that are too old or whose function is gone are
+//! discarded with a count, and an event directory serves one emulator at a time.
 
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 #![allow(clippy::unwrap_used)]
@@ -408,11 +408,14 @@ async fn queue_limits_are_the_library_users_to_set() {
     let mut slow = common::fixture("slow", "slow");
     slow.reserved_concurrency = Some(1);
     slow.timeout = Duration::from_secs(60);
-    let emulator = lambkin_emulator::Emulator::new([slow]).unwrap();
-    emulator.set_event_queue_limits(QueueLimits {
-        max_events: 2,
-        max_bytes: 1024,
-    });
+    let options = lambkin_emulator::Options {
+        event_queue_limits: QueueLimits {
+            max_events: 2,
+            max_bytes: 1024,
+        },
+        ..lambkin_emulator::Options::default()
+    };
+    let emulator = lambkin_emulator::Emulator::with_options([slow], options).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -447,4 +450,42 @@ async fn queue_limits_are_the_library_users_to_set() {
     );
     let _ = stop.send(());
     bounded(server).await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_directory_in_use_is_refused_and_lambkin_keeps_events_in_memory() {
+    let project = TempDir::new("events-in-use");
+    let log = project.0.join("invocations.log");
+    sam_project(&project.0, "echo", &log);
+    let events = project.0.join(".lambkin").join("events");
+    let mut first = Process::lambkin(&project.0).await;
+
+    // The library refuses a directory another emulator holds...
+    let options = lambkin_emulator::Options {
+        event_dir: Some(events.clone()),
+        ..lambkin_emulator::Options::default()
+    };
+    let error =
+        lambkin_emulator::Emulator::with_options([common::fixture("echo", "echo")], options)
+            .unwrap_err();
+    assert!(
+        matches!(&error, lambkin_emulator::Error::EventDir { dir, .. } if *dir == events),
+        "{error}"
+    );
+    assert!(
+        error.to_string().contains("used by another emulator"),
+        "{error}"
+    );
+
+    // ...and `lambkin watch` serves anyway, its events in memory only.
+    let mut second = Process::lambkin(&project.0).await;
+    if !second.logged(&["kept in memory only"]) {
+        second.wait_for(|l| l.contains("kept in memory only")).await;
+    }
+    assert!(second.logged(&["kept in memory only", "used by another emulator"]));
+    let id = second.queue("Slow", b"{}").await;
+    assert_eq!(invocations(&log, 1).await, [id]);
+    assert!(event_files(&events).is_empty());
+    second.terminate().await;
+    first.terminate().await;
 }

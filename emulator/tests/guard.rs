@@ -10,7 +10,7 @@ mod common;
 use std::net::SocketAddr;
 
 use common::{Reply, Running, SIGNED, bounded, fixture, request};
-use lambkin_emulator::{Emulator, FunctionConfig};
+use lambkin_emulator::{Emulator, FunctionConfig, Options};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const EVIL: (&str, &str) = ("Host", "evil.example");
@@ -38,8 +38,11 @@ fn assert_host_refusal(reply: &Reply) {
 
 /// An emulator serving the fixture's `echo` function, answering `dev.example.test` too.
 async fn start(functions: Vec<FunctionConfig>) -> (Emulator, Running) {
-    let emulator = Emulator::new(functions).unwrap();
-    emulator.allow_host("dev.example.test").unwrap();
+    let options = Options {
+        allow_hosts: vec!["dev.example.test".to_owned()],
+        ..Options::default()
+    };
+    let emulator = Emulator::with_options(functions, options).unwrap();
     (emulator.clone(), Running::serve(emulator).await)
 }
 
@@ -162,9 +165,12 @@ async fn loopback_names_the_listen_address_and_added_names_pass() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_names_to_allow_are_refused() {
-    let emulator = Emulator::new(vec![fixture("echo", "echo")]).unwrap();
     for name in ["http://dev.test", "dev.test:9000", "", "a/b", "*."] {
-        let error = emulator.allow_host(name).unwrap_err();
+        let options = Options {
+            allow_hosts: vec!["dev.test".to_owned(), name.to_owned()],
+            ..Options::default()
+        };
+        let error = Emulator::with_options(vec![fixture("echo", "echo")], options).unwrap_err();
         assert!(
             error.to_string().contains("without scheme or port"),
             "{error}"

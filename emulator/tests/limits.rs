@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::{LIMIT, Running, bounded, fixture, wait_gone};
 use lambkin_emulator::apigw::{EventOptions, PayloadFormat, RouteTable};
 use lambkin_emulator::front::gateway::Gateway;
-use lambkin_emulator::{Emulator, FrontOptions, FunctionConfig, Limits};
+use lambkin_emulator::{Emulator, FunctionConfig, Limits, Options};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -27,10 +27,10 @@ const SHORT: Duration = Duration::from_secs(1);
 /// under `limits`.
 async fn start(functions: Vec<FunctionConfig>, limits: Limits) -> Running {
     let routes = RouteTable::default_for(&[(functions[0].name.clone(), PayloadFormat::Http)]);
-    let options = FrontOptions {
+    let options = Options {
         gateway: Some(Gateway::new(routes.unwrap(), EventOptions::default())),
         limits,
-        ..FrontOptions::default()
+        ..Options::default()
     };
     Running::serve(Emulator::with_options(functions, options).unwrap()).await
 }

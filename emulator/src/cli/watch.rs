@@ -10,7 +10,7 @@ use clap::Args;
 use lambkin_emulator::dev::cargo::{self, Discovered, Workspace};
 use lambkin_emulator::dev::plan::{self, Planned, Settings};
 use lambkin_emulator::dev::watch::{Reloadable, rebuild_on_change};
-use lambkin_emulator::{DeployLimits, Emulator, FrontOptions};
+use lambkin_emulator::{DeployLimits, Emulator, Error, Options};
 
 use super::{ProfileArgs, SelectArgs, Size};
 
@@ -204,28 +204,38 @@ fn emulator(
     workspace: &Workspace,
     planned: &[Planned],
 ) -> anyhow::Result<Emulator> {
-    let options = FrontOptions {
+    let event_dir = plan::event_dir(workspace);
+    let options = Options {
         gateway: Some(plan::gateway(planned)?),
         deploy_limits: args.deployed.limits(),
         // Beside the frozen builds (removed with them); elsewhere the system's temp dir.
         state_dir: (workspace.root.join("Cargo.toml").is_file())
             .then(|| cargo::versions_dir(&workspace.target_dir).join("deployed")),
-        ..FrontOptions::default()
+        account_concurrency: args.functions.account_concurrency,
+        max_instances: args.functions.max_instances as usize,
+        allow_hosts: (args.serve.allow_hosts.iter())
+            .chain(&workspace.allow_hosts)
+            .cloned()
+            .collect(),
+        event_dir: Some(event_dir),
+        ..Options::default()
     };
-    let emulator = Emulator::with_options(planned.iter().map(|p| p.config.clone()), options)?;
-    emulator.set_account_concurrency(args.functions.account_concurrency);
-    emulator.set_max_instances(args.functions.max_instances as usize);
-    for name in args.serve.allow_hosts.iter().chain(&workspace.allow_hosts) {
-        emulator.allow_host(name)?;
-    }
-    let event_dir = plan::event_dir(workspace);
-    if let Err(error) = emulator.set_event_dir(&event_dir) {
-        tracing::warn!(
-            dir = %event_dir.display(),
-            %error,
-            "asynchronous invocations are kept in memory only: they do not survive a restart"
-        );
-    }
+    let build = |options| Emulator::with_options(planned.iter().map(|p| p.config.clone()), options);
+    let emulator = match build(options.clone()) {
+        // Not fatal: the emulator serves, its events are not kept across restarts.
+        Err(Error::EventDir { dir, source: error }) => {
+            tracing::warn!(
+                dir = %dir.display(),
+                %error,
+                "asynchronous invocations are kept in memory only: they do not survive a restart"
+            );
+            build(Options {
+                event_dir: None,
+                ..options
+            })?
+        }
+        emulator => emulator?,
+    };
     Ok(emulator)
 }
 

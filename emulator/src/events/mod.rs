@@ -12,7 +12,7 @@
 //!   after a wait growing from 1 second to 5 minutes. An event older than the function's
 //!   `maximum_event_age`, or whose function was deleted, is discarded. Every discarded event
 //!   gets a log line. (AWS: <https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html>.)
-//! * **Persistent.** With an event directory ([`Emulator::set_event_dir`](crate::Emulator::set_event_dir))
+//! * **Persistent.** With an event directory ([`Options::event_dir`](crate::Options::event_dir))
 //!   every accepted event is a file there, written (temporary file, then rename) before the 202
 //!   is sent and removed once the event is done (succeeded, given up, or discarded). When the
 //!   emulator serves again from that directory, the events found are resumed with their request

@@ -24,7 +24,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::apigw::{EventOptions, PayloadFormat, RouteTable};
-use crate::events::Events;
+use crate::concurrency::{DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_MAX_INSTANCES};
+use crate::events::{Events, QueueLimits};
 use crate::hosts::HostPolicy;
 use crate::listen::Limits;
 use crate::registry::{FunctionKey, Registry};
@@ -34,10 +35,11 @@ use function_url::FunctionUrls;
 use gateway::{CurrentGateway, Gateway};
 use status::{BuildState, BuildStatus};
 
-/// How an emulator's front is set up, given when it is built (see
-/// [`Emulator::with_options`](crate::Emulator::with_options)).
-#[derive(Debug, Clone, Default)]
-pub struct FrontOptions {
+/// How an emulator is set up, given when it is built (see
+/// [`Emulator::with_options`](crate::Emulator::with_options)); the defaults are the documented
+/// ones of each field.
+#[derive(Debug, Clone)]
+pub struct Options {
     /// The API Gateway routes and settings. `None`: the default routes (one function: every
     /// path; several: `/{function}/…`), as HTTP API (payload 2.0) routes.
     pub gateway: Option<Gateway>,
@@ -52,6 +54,54 @@ pub struct FrontOptions {
     /// refused as AWS refuses them.
     #[cfg(feature = "manage")]
     pub deploy_limits: crate::DeployLimits,
+    /// The account's concurrency limit (default [`DEFAULT_ACCOUNT_CONCURRENCY`], AWS's default
+    /// quota): functions without reserved concurrency share it, less what is reserved, and are
+    /// throttled (429, `ConcurrentInvocationLimitExceeded`) beyond it.
+    pub account_concurrency: usize,
+    /// How many instance processes one function may have at once (default
+    /// [`DEFAULT_MAX_INSTANCES`]; 0 counts as 1). A local cap, not one of Lambda's limits:
+    /// invocations above it wait for an instance instead of being throttled.
+    pub max_instances: usize,
+    /// Where `Event` invocations are kept (created with mode 0700 if missing; the directory is
+    /// locked, so two emulators never share one): each accepted event is a file there until it
+    /// is done, and [`serve`](crate::Emulator::serve) resumes the events it finds, with their
+    /// request ids and ages. Events of functions that no longer exist, or older than their
+    /// function's [`maximum_event_age`](crate::FunctionConfig::maximum_event_age), are discarded
+    /// (with a log line and a count). Like AWS's, asynchronous invocation is then
+    /// at-least-once: an event running at shutdown runs again at the next start.
+    ///
+    /// `None` (the default): events live in memory only and those left at shutdown are lost.
+    /// A directory that cannot be used is an [`Error::EventDir`](crate::Error::EventDir).
+    pub event_dir: Option<std::path::PathBuf>,
+    /// Bounds on each function's asynchronous (`Event`) queue (default:
+    /// [`QueueLimits::default`]); past a bound, `Event` invocations get 429
+    /// `TooManyRequestsException`.
+    pub event_queue_limits: QueueLimits,
+    /// Other host names to answer requests for (`Host`, `Origin`), besides those every listener
+    /// answers: `localhost`, `*.localhost`, `127.0.0.1`, `[::1]` and the address it listens on;
+    /// any other host gets 403, a guard against DNS rebinding. Each is a host name, `*.` and a
+    /// domain (its subdomains), or an IP address; no scheme, no port (any port is fine). One
+    /// that is none of these is an [`Error::InvalidHost`](crate::Error::InvalidHost).
+    /// Default: none.
+    pub allow_hosts: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            gateway: None,
+            limits: Limits::default(),
+            #[cfg(feature = "manage")]
+            state_dir: None,
+            #[cfg(feature = "manage")]
+            deploy_limits: crate::DeployLimits::default(),
+            account_concurrency: DEFAULT_ACCOUNT_CONCURRENCY,
+            max_instances: DEFAULT_MAX_INSTANCES,
+            event_dir: None,
+            event_queue_limits: QueueLimits::default(),
+            allow_hosts: Vec::new(),
+        }
+    }
 }
 
 /// The functions the front serves, its API Gateway routes and the build state.
@@ -99,7 +149,7 @@ impl AppState {
         registry: Registry,
         region: &str,
         hosts: Arc<HostPolicy>,
-        options: &FrontOptions,
+        options: &Options,
     ) -> AppState {
         let registry = Arc::new(registry);
         let gateway = options
@@ -185,7 +235,7 @@ impl AppState {
 
 /// The management API's store, keeping code where `options` say.
 #[cfg(feature = "manage")]
-fn manage_store(options: &FrontOptions) -> manage::Store {
+fn manage_store(options: &Options) -> manage::Store {
     manage::Store::new(options.state_dir.clone(), options.deploy_limits)
 }
 

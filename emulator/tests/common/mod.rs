@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use lambkin_emulator::{Emulator, FrontOptions, FunctionConfig};
+use lambkin_emulator::{Emulator, FunctionConfig, Options};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
@@ -71,9 +71,9 @@ impl Running {
         functions: Vec<FunctionConfig>,
         gateway: Option<lambkin_emulator::front::gateway::Gateway>,
     ) -> Running {
-        let options = FrontOptions {
+        let options = Options {
             gateway,
-            ..FrontOptions::default()
+            ..Options::default()
         };
         let emulator = Emulator::with_options(functions, options).expect("valid functions");
         Running::serve(emulator).await

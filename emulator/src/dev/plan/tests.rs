@@ -345,9 +345,9 @@ async fn a_reloaded_configuration_is_applied_to_the_running_functions() {
     let settings = project.settings(None);
     let workspace = project.workspace(Vec::new());
     let (planned, _) = settings.plan(&workspace).unwrap();
-    let options = crate::FrontOptions {
+    let options = crate::Options {
         gateway: Some(gateway(&planned).unwrap()),
-        ..crate::FrontOptions::default()
+        ..crate::Options::default()
     };
     let emulator =
         Emulator::with_options(planned.iter().map(|p| p.config.clone()), options).unwrap();
