@@ -173,6 +173,19 @@ impl Concurrency {
         self.update(|state| state.max_instances = max.max(1));
     }
 
+    /// The account's limit, and what of it no function reserves (GetAccountSettings'
+    /// `ConcurrentExecutions` and `UnreservedConcurrentExecutions`).
+    #[cfg(feature = "manage")]
+    pub(crate) fn account(&self) -> (usize, usize) {
+        let state = self.lock();
+        let reserved: usize = state
+            .functions
+            .values()
+            .filter_map(|slot| slot.reserved)
+            .sum();
+        (state.account, state.account.saturating_sub(reserved))
+    }
+
     /// The most instance processes of one function.
     pub(crate) fn max_instances(&self) -> usize {
         self.lock().max_instances

@@ -289,6 +289,9 @@ while True:
             "{answer}"
         );
         assert_eq!(answer["env"]["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST");
+        // Its code counts in GetAccountSettings' usage.
+        let usage = &cli.ok(&["get-account-settings"]).await["AccountUsage"];
+        assert!(usage["TotalCodeSize"].as_u64().unwrap() > 0, "{usage}");
 
         // Publish version 1 (the Rust code), then replace the code of $LATEST.
         let published = cli
@@ -560,6 +563,22 @@ while True:
         );
         assert_eq!(cli.ok(&get).await["ReservedConcurrentExecutions"], 0);
         cli.ok(&put("900")).await;
+        // GetAccountSettings says what is left, and the limits the emulator applies.
+        let settings = cli.ok(&["get-account-settings"]).await;
+        assert_eq!(
+            settings["AccountLimit"]["ConcurrentExecutions"], 1000,
+            "{settings}"
+        );
+        assert_eq!(
+            settings["AccountLimit"]["UnreservedConcurrentExecutions"],
+            100
+        );
+        assert_eq!(settings["AccountLimit"]["CodeSizeZipped"], 52_428_800);
+        assert_eq!(settings["AccountLimit"]["CodeSizeUnzipped"], 262_144_000);
+        assert_eq!(
+            settings["AccountUsage"],
+            json!({ "TotalCodeSize": 0, "FunctionCount": 1 })
+        );
         let unknown = [
             "put-function-concurrency",
             "--function-name",
@@ -580,6 +599,11 @@ while True:
         );
         assert!(cli.ok(&get_function).await.get("Concurrency").is_none());
         assert_eq!(cli.ok(&invoke).await["StatusCode"], 200);
+        let settings = cli.ok(&["get-account-settings"]).await;
+        assert_eq!(
+            settings["AccountLimit"]["UnreservedConcurrentExecutions"],
+            1000
+        );
 
         let _ = std::fs::remove_dir_all(&cli.dir);
         emulator.stop().await;

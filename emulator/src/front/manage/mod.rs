@@ -21,6 +21,7 @@
 //! | GetFunctionConcurrency | `GET /2019-09-30/functions/{name}/concurrency` |
 //! | PutFunctionConcurrency | `PUT /2017-10-31/functions/{name}/concurrency` |
 //! | DeleteFunctionConcurrency | `DELETE /2017-10-31/functions/{name}/concurrency` |
+//! | GetAccountSettings | `GET /2016-08-19/account-settings/` |
 //! | (lambkin's own) a deployed zip, GetFunction's `Code.Location` | `GET /_lambkin/code/{name}/{revision}` |
 //!
 //! A deployed zip is checked and unpacked under the emulator's state directory (see
@@ -33,8 +34,9 @@
 //!
 //! Here: the router and the answers every operation shares. [`store`] keeps the deployed
 //! functions, [`validate`] reads and checks requests, [`functions`], [`urls`], [`policy`] and
-//! [`concurrency`] serve the operations.
+//! [`concurrency`] and [`account`] serve the operations.
 
+mod account;
 mod code;
 mod concurrency;
 mod functions;
@@ -88,6 +90,7 @@ pub(crate) fn routes() -> Router<AppState> {
                 .delete(urls::delete_url_config),
         )
         .merge(concurrency::routes())
+        .merge(account::routes())
         .route(
             "/_lambkin/code/{name}/{revision}",
             get(functions::download_code),

@@ -215,3 +215,30 @@ pub(crate) struct AddPermission {
     pub(crate) principal: Option<String>,
     pub(crate) function_url_auth_type: Option<String>,
 }
+
+/// GetAccountSettings' answer.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AccountSettings {
+    pub(crate) account_limit: AccountLimit,
+    pub(crate) account_usage: AccountUsage,
+}
+
+/// GetAccountSettings' `AccountLimit`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AccountLimit {
+    pub(crate) total_code_size: u64,
+    pub(crate) code_size_unzipped: u64,
+    pub(crate) code_size_zipped: u64,
+    pub(crate) concurrent_executions: usize,
+    pub(crate) unreserved_concurrent_executions: usize,
+}
+
+/// GetAccountSettings' `AccountUsage`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AccountUsage {
+    pub(crate) total_code_size: u64,
+    pub(crate) function_count: usize,
+}

@@ -167,6 +167,11 @@ impl Store {
         }
     }
 
+    /// The bytes of deployed code on disk now.
+    pub(super) fn code_bytes(&self) -> u64 {
+        self.usage.used()
+    }
+
     /// The caps on deployed functions and code.
     pub(super) fn limits(&self) -> DeployLimits {
         self.limits
