@@ -461,6 +461,60 @@ while True:
         cli.fails(&invoke_one, "ResourceNotFoundException").await;
         assert_eq!(cli.invoke(None).await["code"], "python");
 
+        // LoggingConfig: set at creation, changed by an update, in the instances' environment;
+        // log levels need the JSON format.
+        let logging = |config| {
+            [
+                "update-function-configuration",
+                "--function-name",
+                "logged",
+                "--logging-config",
+                config,
+            ]
+        };
+        let created = cli
+            .ok(&[
+                &create("logged", "fileb://rust.zip")[..],
+                &[
+                    "--logging-config",
+                    "LogFormat=JSON,ApplicationLogLevel=DEBUG",
+                ],
+            ]
+            .concat())
+            .await;
+        assert_eq!(created["LoggingConfig"]["LogFormat"], "JSON", "{created}");
+        assert_eq!(created["LoggingConfig"]["ApplicationLogLevel"], "DEBUG");
+        let invoke_logged = ["invoke", "--function-name", "logged", "out.json"];
+        let logged_env = || async {
+            cli.ok(&invoke_logged).await;
+            let answer: Value =
+                serde_json::from_slice(&std::fs::read(cli.dir.join("out.json")).unwrap()).unwrap();
+            answer["env"].clone()
+        };
+        let env = logged_env().await;
+        assert_eq!(env["AWS_LAMBDA_LOG_FORMAT"], "JSON", "{env}");
+        assert_eq!(env["AWS_LAMBDA_LOG_LEVEL"], "DEBUG", "{env}");
+        let stderr = cli
+            .fails(
+                &logging("LogFormat=Text,SystemLogLevel=WARN"),
+                "InvalidParameterValueException",
+            )
+            .await;
+        assert!(
+            stderr.contains("LogLevel is not supported when LogFormat is set to \"Text\""),
+            "{stderr}"
+        );
+        cli.fails(&logging("LogFormat=Yaml"), "ValidationException")
+            .await;
+        let updated = cli.ok(&logging("LogFormat=Text")).await;
+        assert_eq!(
+            updated["LoggingConfig"],
+            json!({ "LogFormat": "Text", "LogGroup": "/aws/lambda/logged" })
+        );
+        let wait = ["wait", "function-updated-v2", "--function-name", "logged"];
+        cli.ok(&wait).await;
+        assert_eq!(logged_env().await["AWS_LAMBDA_LOG_FORMAT"], "Text");
+
         // Delete: the function and its versions are gone.
         cli.ok(&delete).await;
         for qualifier in ["$LATEST", "1"] {

@@ -16,8 +16,8 @@ use super::model::{
 };
 use super::store::{Deployed, Found, Revision, find, find_deployed, store_code};
 use super::validate::{
-    architectures, check_name, check_role, check_runtime, environment, json_body, memory, named,
-    page_size, qualified_refused, query, timeout, unqualified_name, validation, zip_file,
+    architectures, check_name, check_role, check_runtime, environment, json_body, logging, memory,
+    named, page_size, qualified_refused, query, timeout, unqualified_name, validation, zip_file,
 };
 use super::{code, concurrency, conflict, json};
 use crate::VERSION_LATEST;
@@ -104,7 +104,11 @@ impl NewFunction {
                 .map(environment)
                 .transpose()?
                 .unwrap_or_default(),
-            logging: LoggingConfig::default(),
+            logging: request
+                .logging_config
+                .map(|given| logging(LoggingConfig::default(), given))
+                .transpose()?
+                .unwrap_or_default(),
         };
         let mut config = FunctionConfig::from_settings(&name, "", None, settings);
         config.region = region.to_owned();
@@ -394,6 +398,9 @@ pub(super) async fn update_configuration(
     }
     if let Some(env) = request.environment {
         revision.config.env = environment(env)?;
+    }
+    if let Some(given) = request.logging_config {
+        revision.config.logging = logging(revision.config.logging.clone(), given)?;
     }
     revision.last_modified = now();
     revision.revision_id = uuid::Uuid::new_v4().to_string();

@@ -38,6 +38,17 @@ pub(crate) struct CreateFunction {
     pub(crate) environment: Option<EnvironmentIn>,
     pub(crate) package_type: Option<String>,
     pub(crate) architectures: Option<Vec<String>>,
+    pub(crate) logging_config: Option<LoggingConfigIn>,
+}
+
+/// `LoggingConfig` of a request (each member optional: an update changes what it names).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct LoggingConfigIn {
+    pub(crate) log_format: Option<String>,
+    pub(crate) application_log_level: Option<String>,
+    pub(crate) system_log_level: Option<String>,
+    pub(crate) log_group: Option<String>,
 }
 
 /// UpdateFunctionCode's body.
@@ -65,6 +76,7 @@ pub(crate) struct UpdateFunctionConfiguration {
     pub(crate) environment: Option<EnvironmentIn>,
     pub(crate) runtime: Option<String>,
     pub(crate) revision_id: Option<String>,
+    pub(crate) logging_config: Option<LoggingConfigIn>,
 }
 
 /// PublishVersion's body.

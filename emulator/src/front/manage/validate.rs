@@ -12,8 +12,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::de::DeserializeOwned;
 
-use super::model::{EnvironmentIn, QualifierQuery};
+use super::model::{EnvironmentIn, LoggingConfigIn, QualifierQuery};
 use crate::body::{BodyError, read_limited};
+use crate::config::{LogFormat, LoggingConfig};
 use crate::front::AwsError;
 use crate::registry::split_name;
 
@@ -162,6 +163,51 @@ pub(super) fn environment(env: EnvironmentIn) -> Result<BTreeMap<String, String>
         checked(crate::template::check_env_name(name))?;
     }
     Ok(variables)
+}
+
+/// `current` with what `given` sets. A log level with the Text format is refused with Lambda's
+/// message: "to use log-level filtering, your function must be configured to use the JSON log
+/// format" (<https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html>).
+/// A change to Text alone drops the levels set before, which Text does not use.
+pub(super) fn logging(
+    current: LoggingConfig,
+    given: LoggingConfigIn,
+) -> Result<LoggingConfig, AwsError> {
+    let format = given
+        .log_format
+        .as_deref()
+        .map(|text| checked(crate::template::check_log_format(text)))
+        .transpose()?;
+    let level = |text: Option<String>, system| {
+        text.map(|text| checked(crate::template::check_log_level(&text, system)))
+            .transpose()
+    };
+    let application_level = level(given.application_log_level, false)?;
+    let system_level = level(given.system_log_level, true)?;
+    let log_group = given
+        .log_group
+        .map(|name| checked(crate::template::check_log_group(&name)))
+        .transpose()?;
+    let format = format.unwrap_or(current.format);
+    if format == LogFormat::Text {
+        if application_level.is_some() || system_level.is_some() {
+            return Err(AwsError::invalid_parameter(
+                "LogLevel is not supported when LogFormat is set to \"Text\". Remove LogLevel from your request or change the LogFormat to \"Json\" and try again.".to_owned(),
+            ));
+        }
+        return Ok(LoggingConfig {
+            format,
+            application_level: None,
+            system_level: None,
+            log_group: log_group.or(current.log_group),
+        });
+    }
+    Ok(LoggingConfig {
+        format,
+        application_level: application_level.or(current.application_level),
+        system_level: system_level.or(current.system_level),
+        log_group: log_group.or(current.log_group),
+    })
 }
 
 pub(super) fn architectures(given: Option<Vec<String>>) -> Result<Vec<String>, AwsError> {
