@@ -51,8 +51,10 @@ pub(crate) enum Answer {
     Response(Bytes),
     /// `/error` with this error JSON.
     Error(Bytes),
-    /// `/response` or `/error` over [`MAX_RESPONSE_BYTES`](super::MAX_RESPONSE_BYTES).
-    TooLarge,
+    /// `/response` or `/error` over the limit it was read under (bytes):
+    /// [`MAX_RESPONSE_BYTES`](super::MAX_RESPONSE_BYTES), or
+    /// [`MAX_STREAMED_RESPONSE_BYTES`](super::MAX_STREAMED_RESPONSE_BYTES) for a stream.
+    TooLarge(usize),
 }
 
 /// The state one instance's Runtime API shares with the code driving that instance.
