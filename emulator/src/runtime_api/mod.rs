@@ -26,6 +26,7 @@ use crate::body::{BodyError, read_limited};
 use crate::listen::{self, Limits};
 pub(crate) use channel::{Answer, Channel, Pending, RuntimeEvent};
 pub use stream::MAX_STREAMED_RESPONSE_BYTES;
+pub(crate) use stream::{Piece, Tap};
 
 /// Largest response (or error) body a runtime may post, in bytes.
 pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
@@ -93,6 +94,7 @@ impl Detached {
             trace_id: "Root=1-00000000-000000000000000000000000".to_owned(),
             client_context: None,
             cognito_identity: None,
+            tap: None,
         });
     }
 
@@ -151,7 +153,7 @@ async fn response(
     body: Body,
 ) -> Result<Response, ApiError> {
     if stream::is_streaming(&headers) {
-        return streamed(&channel, id, body).await;
+        return streamed(&channel, id, stream::has_prelude(&headers), body).await;
     }
     answer(&channel, id, body, Answer::Response).await
 }
@@ -161,11 +163,12 @@ async fn response(
 async fn streamed(
     channel: &Channel,
     id: Result<Path<String>, PathRejection>,
+    prelude: bool,
     body: Body,
 ) -> Result<Response, ApiError> {
     let Path(id) = id.map_err(|_| ApiError::invalid_request_id())?;
-    channel.claim(&id)?;
-    match stream::read(body).await {
+    let tap = channel.claim(&id)?;
+    match stream::read(body, prelude, tap).await {
         Ok(answer) => {
             channel.answer(id, answer);
             Ok(accepted())

@@ -7,6 +7,11 @@
 //! "a soft limit of 20 MB as compared to the 6 MB limit for buffered responses"). An error after
 //! the stream has started comes as HTTP trailers: `Lambda-Runtime-Function-Error-Type` and
 //! `Lambda-Runtime-Function-Error-Body` (the error body, base64-encoded).
+//!
+//! An invocation whose caller takes the answer as it comes (a function URL with `InvokeMode:
+//! RESPONSE_STREAM`) carries a [`Tap`]: the stream's pieces go to it as they arrive, the
+//! metadata prelude of an HTTP integration response (JSON, then 8 NUL bytes, as `lambda_http`
+//! and `lambda_runtime`'s `StreamResponse` write it) split off first.
 
 use axum::body::Body;
 use axum::http::HeaderMap;
@@ -14,6 +19,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
+use tokio::sync::mpsc;
 
 use super::{Answer, error_document};
 
@@ -34,6 +40,31 @@ pub(super) fn is_streaming(headers: &HeaderMap) -> bool {
         .is_some_and(|mode| mode.as_bytes().eq_ignore_ascii_case(b"streaming"))
 }
 
+/// The `Content-Type` of a stream that starts with a metadata prelude.
+const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
+/// What ends the metadata prelude.
+const PRELUDE_END: [u8; 8] = [0; 8];
+
+/// A piece of a streamed answer, passed on as it arrives.
+#[derive(Debug)]
+pub(crate) enum Piece {
+    /// The metadata prelude's JSON (`statusCode`, `headers`, `cookies`), first, if the stream
+    /// has one.
+    Prelude(Bytes),
+    /// Bytes of the body.
+    Chunk(Bytes),
+}
+
+/// Where an invocation's streamed answer goes as it arrives.
+pub(crate) type Tap = mpsc::Sender<Piece>;
+
+/// Whether a stream with these headers starts with a metadata prelude.
+pub(super) fn has_prelude(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(HTTP_INTEGRATION.as_bytes()))
+}
+
 /// How a streamed body ended, when it did not end well.
 #[derive(Debug)]
 pub(super) enum StreamFailure {
@@ -43,18 +74,37 @@ pub(super) enum StreamFailure {
     Broken,
 }
 
-/// Reads a streamed answer whole: the function's bytes, or its mid-stream error from the
-/// trailers.
-pub(super) async fn read(mut body: Body) -> Result<Answer, StreamFailure> {
+/// Reads a streamed answer to its end: its bytes go to `tap` as they arrive, or, without one
+/// (a buffered caller), are kept whole for the answer. Answers the function's mid-stream error
+/// from the trailers if it sent one.
+pub(super) async fn read(
+    mut body: Body,
+    prelude: bool,
+    mut tap: Option<Tap>,
+) -> Result<Answer, StreamFailure> {
     let mut data = BytesMut::new();
+    let mut seen = 0usize;
+    let mut splitter = Splitter {
+        head: prelude.then(BytesMut::new),
+    };
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|_| StreamFailure::Broken)?;
         let frame = match frame.into_data() {
             Ok(chunk) => {
-                if data.len().saturating_add(chunk.len()) > MAX_STREAMED_RESPONSE_BYTES {
+                seen = seen.saturating_add(chunk.len());
+                if seen > MAX_STREAMED_RESPONSE_BYTES {
                     return Err(StreamFailure::TooLarge);
                 }
-                data.extend_from_slice(&chunk);
+                // A caller that went away does not stop the function (AWS: "streamed responses
+                // are not interrupted or stopped when the invoking client connection is
+                // broken"): the rest is read and dropped.
+                if let Some(to) = &tap {
+                    if splitter.pass(to, chunk).await.is_err() {
+                        tap = None;
+                    }
+                } else {
+                    data.extend_from_slice(&chunk);
+                }
                 continue;
             }
             Err(frame) => frame,
@@ -65,7 +115,49 @@ pub(super) async fn read(mut body: Body) -> Result<Answer, StreamFailure> {
             return Ok(Answer::Error(error));
         }
     }
+    if let (Some(to), Some(head)) = (&tap, splitter.head.take())
+        && !head.is_empty()
+    {
+        // No prelude end came: what was held back is body.
+        let _ = to.send(Piece::Chunk(head.freeze())).await;
+    }
     Ok(Answer::Response(data.freeze()))
+}
+
+/// Splits the metadata prelude off the start of a stream.
+struct Splitter {
+    /// The bytes held back while looking for the prelude's end; `None` once it was found (or
+    /// for a stream without one).
+    head: Option<BytesMut>,
+}
+
+impl Splitter {
+    /// Passes `chunk` on to `tap`, the prelude first; fails if the tap's receiver is gone.
+    async fn pass(&mut self, tap: &Tap, chunk: Bytes) -> Result<(), ()> {
+        let chunk = match &mut self.head {
+            None => chunk,
+            Some(head) => {
+                head.extend_from_slice(&chunk);
+                let Some(at) = head
+                    .windows(PRELUDE_END.len())
+                    .position(|w| w == PRELUDE_END)
+                else {
+                    return Ok(());
+                };
+                let mut json = self.head.take().unwrap_or_default();
+                let rest = json.split_off(at + PRELUDE_END.len());
+                json.truncate(at);
+                tap.send(Piece::Prelude(json.freeze()))
+                    .await
+                    .map_err(|_| ())?;
+                rest.freeze()
+            }
+        };
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        tap.send(Piece::Chunk(chunk)).await.map_err(|_| ())
+    }
 }
 
 /// The error JSON a runtime reported in its trailers, if it reported one.
@@ -123,7 +215,7 @@ mod tests {
             Frame::data(Bytes::from_static(b"ab")),
             Frame::data(Bytes::from_static(b"cd")),
         ];
-        let answer = read(body(frames)).await.unwrap();
+        let answer = read(body(frames), false, None).await.unwrap();
         assert!(matches!(answer, Answer::Response(b) if b == "abcd"));
     }
 
@@ -137,7 +229,7 @@ mod tests {
             Frame::data(Bytes::from_static(b"partial")),
             Frame::trailers(trailers),
         ];
-        let Answer::Error(error) = read(body(frames)).await.unwrap() else {
+        let Answer::Error(error) = read(body(frames), false, None).await.unwrap() else {
             panic!("not an error");
         };
         let error: serde_json::Value = serde_json::from_slice(&error).unwrap();
@@ -150,9 +242,33 @@ mod tests {
         let chunk = Bytes::from(vec![b'x'; 1024 * 1024]);
         let frames = (0..21).map(|_| Frame::data(chunk.clone())).collect();
         assert!(matches!(
-            read(body(frames)).await,
+            read(body(frames), false, None).await,
             Err(StreamFailure::TooLarge)
         ));
+    }
+
+    #[tokio::test]
+    async fn a_tap_gets_the_prelude_then_the_chunks() {
+        let frames = vec![
+            Frame::data(Bytes::from_static(b"{\"statusCode\":201}\0\0\0")),
+            Frame::data(Bytes::from_static(b"\0\0\0\0\0first")),
+            Frame::data(Bytes::from_static(b"second")),
+        ];
+        let (tap, mut taken) = mpsc::channel(8);
+        let answer = read(body(frames), true, Some(tap)).await.unwrap();
+        assert!(matches!(answer, Answer::Response(b) if b.is_empty()));
+        let mut pieces = Vec::new();
+        while let Some(piece) = taken.recv().await {
+            pieces.push(format!("{piece:?}"));
+        }
+        assert_eq!(
+            pieces,
+            [
+                r#"Prelude(b"{\"statusCode\":201}")"#,
+                r#"Chunk(b"first")"#,
+                r#"Chunk(b"second")"#
+            ]
+        );
     }
 
     #[test]
