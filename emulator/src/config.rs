@@ -118,6 +118,7 @@ impl FunctionConfig {
             reserved_concurrency,
             env,
             logging,
+            url_invoke_mode,
         } = settings;
         let mut config = FunctionConfig::new(name, executable);
         config.working_dir = working_dir;
@@ -132,6 +133,7 @@ impl FunctionConfig {
         // `_HANDLER` and GetFunction's `Handler`: what the configuration wrote, as AWS passes it.
         config.handler = handler;
         config.logging = logging;
+        config.url_invoke_mode = url_invoke_mode;
         config
     }
 
@@ -190,6 +192,8 @@ pub struct FunctionSettings {
     pub env: BTreeMap<String, String>,
     /// Lambda's logging controls.
     pub logging: LoggingConfig,
+    /// How its function URL answers.
+    pub url_invoke_mode: InvokeMode,
 }
 
 /// The handler of a function that configures none.
@@ -434,6 +438,7 @@ mod tests {
                 format: LogFormat::Json,
                 ..LoggingConfig::default()
             },
+            url_invoke_mode: InvokeMode::ResponseStream,
         };
         let f = FunctionConfig::from_settings("f", "/x/bootstrap", Some("/x".into()), settings);
         assert_eq!(f.handler(), "app.handler");
@@ -441,6 +446,7 @@ mod tests {
         assert_eq!(f.reserved_concurrency, Some(2));
         assert_eq!(f.env["A"], "1");
         assert_eq!(f.logging.format, LogFormat::Json);
+        assert_eq!(f.url_invoke_mode, InvokeMode::ResponseStream);
         assert_eq!(f.working_dir, Some(PathBuf::from("/x")));
         let plain = FunctionConfig::from_settings("f", "/x/bootstrap", None, Default::default());
         assert_eq!(plain, FunctionConfig::new("f", "/x/bootstrap"));

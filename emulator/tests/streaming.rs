@@ -8,17 +8,23 @@
 mod common;
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use common::{Running, bounded, fixture};
 use lambkin_emulator::{Emulator, InvokeMode, Options};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-/// An emulator serving the `stream` fixture as `streamer`, and its function URL's address.
+/// An emulator serving the `stream` fixture as `streamer` (with a 20 s timeout), and its
+/// function URL's address.
 async fn start() -> (Running, std::net::SocketAddr) {
+    start_with_timeout(Duration::from_secs(20)).await
+}
+
+async fn start_with_timeout(timeout: Duration) -> (Running, std::net::SocketAddr) {
     let mut function = fixture("streamer", "stream");
     function.url_invoke_mode = InvokeMode::ResponseStream;
-    function.timeout = std::time::Duration::from_secs(20);
+    function.timeout = timeout;
     let emulator = Emulator::with_options([function], Options::default()).unwrap();
     let url = emulator
         .serve_function_url("streamer", "127.0.0.1".parse().unwrap())
@@ -146,5 +152,33 @@ async fn a_function_failing_mid_stream_cuts_the_response() {
     assert!(!raw.ends_with(LAST_CHUNK), "{text}");
     assert!(!text.contains("two"), "{text}");
     let _ = std::fs::remove_file(&gate);
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timeout_covers_the_whole_stream() {
+    let (running, url) = start_with_timeout(Duration::from_secs(1)).await;
+    // The gate never opens: the function times out after its first chunk.
+    let gate = gate("timeout");
+    let body = format!(r#"{{"gate":"{}"}}"#, gate.display());
+    let mut stream = post(url, &body).await;
+    let mut raw = Vec::new();
+    bounded(read_until(&mut stream, &mut raw, b"one\n")).await;
+    bounded(read_rest(&mut stream, &mut raw)).await;
+    let text = String::from_utf8_lossy(&raw);
+    assert!(!raw.ends_with(LAST_CHUNK), "{text}");
+    assert!(!text.contains("two"), "{text}");
+
+    // The REPORT comes once the stream has ended: the buffered caller's log tail has it, with
+    // the timeout.
+    let reply = running
+        .invoke("streamer", &[("X-Amz-Log-Type", "Tail")], body.as_bytes())
+        .await;
+    assert_eq!(reply.header("X-Amz-Function-Error"), Some("Unhandled"));
+    let tail = reply.log_tail();
+    assert!(
+        tail.contains("REPORT") && tail.contains("Status: timeout"),
+        "{tail}"
+    );
     running.stop().await;
 }
