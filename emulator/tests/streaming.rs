@@ -182,3 +182,26 @@ async fn the_timeout_covers_the_whole_stream() {
     );
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_leaving_mid_stream_leaves_the_emulator_serving() {
+    let (running, url) = start().await;
+    let gate = gate("leave");
+    let body = format!(r#"{{"gate":"{}","mb":2}}"#, gate.display());
+    let mut stream = post(url, &body).await;
+    let mut raw = Vec::new();
+    bounded(read_until(&mut stream, &mut raw, b"one\n")).await;
+    drop(stream);
+    std::fs::write(&gate, b"").unwrap();
+    // The function streams on with nobody reading (AWS does not stop it either), and the
+    // function still answers the next caller.
+    let reply = running.invoke("streamer", &[], b"{}").await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(
+        reply.text().ends_with("one\ntwo\nthree\n"),
+        "{}",
+        reply.text()
+    );
+    let _ = std::fs::remove_file(&gate);
+    running.stop().await;
+}
