@@ -227,6 +227,14 @@ impl InvokeMode {
         }
     }
 
+    /// The name AWS gives the mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvokeMode::Buffered => "BUFFERED",
+            InvokeMode::ResponseStream => "RESPONSE_STREAM",
+        }
+    }
+
     /// Whether the answer streams.
     pub fn streams(self) -> bool {
         self == InvokeMode::ResponseStream

@@ -103,6 +103,18 @@ async fn a_streaming_url_answers_as_the_function_writes() {
     assert!(raw.ends_with(LAST_CHUNK), "{text}");
     let _ = std::fs::remove_file(&gate);
 
+    // GetFunctionUrlConfig says how the URL answers.
+    let config = common::request(
+        running.addr,
+        "GET",
+        "/2021-10-31/functions/streamer/url",
+        &[common::SIGNED],
+        b"",
+    )
+    .await;
+    assert_eq!(config.status, 200, "{}", config.text());
+    assert_eq!(config.json()["InvokeMode"], "RESPONSE_STREAM");
+
     // The buffered Invoke API gets the whole stream, its prelude included.
     let reply = running.invoke("streamer", &[], b"{}").await;
     assert_eq!(reply.status, 200, "{}", reply.text());
