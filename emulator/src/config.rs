@@ -61,6 +61,9 @@ pub struct FunctionConfig {
     pub handler: Option<String>,
     /// Lambda's advanced logging controls (`LoggingConfig`).
     pub logging: LoggingConfig,
+    /// How its function URL answers (`FunctionUrlConfig.InvokeMode`): whole (the default) or
+    /// streamed as the function writes.
+    pub url_invoke_mode: InvokeMode,
     /// Pass the emulator's `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` and
     /// `AWS_PROFILE` on to instances (off by default, so a function never uses real credentials
     /// by accident).
@@ -90,6 +93,7 @@ impl FunctionConfig {
             version: VERSION_LATEST.to_owned(),
             handler: None,
             logging: LoggingConfig::default(),
+            url_invoke_mode: InvokeMode::Buffered,
             pass_aws_credentials: false,
             #[cfg(feature = "manage")]
             code: None,
@@ -114,6 +118,7 @@ impl FunctionConfig {
             reserved_concurrency,
             env,
             logging,
+            url_invoke_mode,
         } = settings;
         let mut config = FunctionConfig::new(name, executable);
         config.working_dir = working_dir;
@@ -128,6 +133,7 @@ impl FunctionConfig {
         // `_HANDLER` and GetFunction's `Handler`: what the configuration wrote, as AWS passes it.
         config.handler = handler;
         config.logging = logging;
+        config.url_invoke_mode = url_invoke_mode;
         config
     }
 
@@ -186,6 +192,8 @@ pub struct FunctionSettings {
     pub env: BTreeMap<String, String>,
     /// Lambda's logging controls.
     pub logging: LoggingConfig,
+    /// How its function URL answers.
+    pub url_invoke_mode: InvokeMode,
 }
 
 /// The handler of a function that configures none.
@@ -196,6 +204,42 @@ pub struct FunctionSettings {
 /// and cargo-lambda configure on AWS. So a function whose configuration names no handler (Cargo
 /// metadata, a workspace binary) shows `bootstrap`, as it would once deployed.
 pub const DEFAULT_HANDLER: &str = "bootstrap";
+
+/// How a function URL answers: its `InvokeMode`
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_FunctionUrlConfig.html>).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum InvokeMode {
+    /// `BUFFERED`: the whole answer, once the function has ended (up to 6 MB).
+    #[default]
+    Buffered,
+    /// `RESPONSE_STREAM`: the answer streams as the function writes it
+    /// (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-response-streaming.html>).
+    ResponseStream,
+}
+
+impl InvokeMode {
+    /// The mode AWS names `name` (`BUFFERED`, `RESPONSE_STREAM`).
+    pub fn parse(name: &str) -> Option<InvokeMode> {
+        match name {
+            "BUFFERED" => Some(InvokeMode::Buffered),
+            "RESPONSE_STREAM" => Some(InvokeMode::ResponseStream),
+            _ => None,
+        }
+    }
+
+    /// The name AWS gives the mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvokeMode::Buffered => "BUFFERED",
+            InvokeMode::ResponseStream => "RESPONSE_STREAM",
+        }
+    }
+
+    /// Whether the answer streams.
+    pub fn streams(self) -> bool {
+        self == InvokeMode::ResponseStream
+    }
+}
 
 /// Lambda's advanced logging controls for a function: the API's `LoggingConfig`.
 ///
@@ -402,6 +446,7 @@ mod tests {
                 format: LogFormat::Json,
                 ..LoggingConfig::default()
             },
+            url_invoke_mode: InvokeMode::ResponseStream,
         };
         let f = FunctionConfig::from_settings("f", "/x/bootstrap", Some("/x".into()), settings);
         assert_eq!(f.handler(), "app.handler");
@@ -409,6 +454,7 @@ mod tests {
         assert_eq!(f.reserved_concurrency, Some(2));
         assert_eq!(f.env["A"], "1");
         assert_eq!(f.logging.format, LogFormat::Json);
+        assert_eq!(f.url_invoke_mode, InvokeMode::ResponseStream);
         assert_eq!(f.working_dir, Some(PathBuf::from("/x")));
         let plain = FunctionConfig::from_settings("f", "/x/bootstrap", None, Default::default());
         assert_eq!(plain, FunctionConfig::new("f", "/x/bootstrap"));

@@ -44,7 +44,7 @@ mod test_rng;
 #[cfg(feature = "manage")]
 pub use code_storage::DeployLimits;
 pub use concurrency::{DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_MAX_INSTANCES};
-pub use config::FunctionConfig;
+pub use config::{FunctionConfig, InvokeMode};
 pub use error::Error;
 pub use events::QueueLimits;
 pub use front::{AppState, Options, app};

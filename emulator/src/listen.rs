@@ -82,10 +82,13 @@ impl Default for Limits {
 
 impl Limits {
     /// An instance's Runtime API: its only clients are the runtime (and extensions) of one
-    /// process, which use a connection or two.
+    /// process, which use a connection or two. A streamed answer may pause and last as long as
+    /// the function's timeout (at most 900 s), which the instance enforces itself.
     pub(crate) fn runtime_api() -> Limits {
         Limits {
             max_connections: 64,
+            body_stall_timeout: Duration::from_secs(900),
+            body_timeout: Duration::from_secs(900),
             ..Limits::default()
         }
     }

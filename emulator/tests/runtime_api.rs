@@ -323,3 +323,93 @@ async fn local_timeout_discards_the_late_answer() {
     let throttled = bounded(local.invoke(&[], b"{}")).await.unwrap();
     throttled.assert_aws_error(429, "TooManyRequestsException");
 }
+
+/// Posts a streamed `/response` as a runtime does (AWS's custom runtime guide, "Response
+/// streaming"): chunked, with the streaming mode header and `trailers` after the last chunk.
+/// Answers the Runtime API's status.
+async fn post_stream(api: SocketAddr, id: &str, chunks: &[&[u8]], trailers: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(api).await.unwrap();
+    let head = format!(
+        "POST /2018-06-01/runtime/invocation/{id}/response HTTP/1.1\r\nHost: {api}\r\n\
+         Connection: close\r\nTransfer-Encoding: chunked\r\n\
+         Lambda-Runtime-Function-Response-Mode: streaming\r\n\
+         Trailer: Lambda-Runtime-Function-Error-Type\r\n\
+         Trailer: Lambda-Runtime-Function-Error-Body\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for chunk in chunks {
+        let size = format!("{:x}\r\n", chunk.len());
+        stream.write_all(size.as_bytes()).await.unwrap();
+        stream.write_all(chunk).await.unwrap();
+        stream.write_all(b"\r\n").await.unwrap();
+    }
+    let end = format!("0\r\n{trailers}\r\n");
+    // The Runtime API may answer (413) and close before the stream's end.
+    let _ = stream.write_all(end.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    answer
+        .split(' ')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_responses() {
+    let local = start(FunctionConfig::new("local", "unused"));
+    let request_id = |reply: Reply| {
+        reply
+            .header("Lambda-Runtime-Aws-Request-Id")
+            .unwrap()
+            .to_owned()
+    };
+
+    // A buffered caller gets the whole stream.
+    let caller = local.invoke(&[], b"{}");
+    let id = request_id(local.next().await);
+    let status = bounded(post_stream(
+        local.api,
+        &id,
+        &[b"one ", b"two ", b"three"],
+        "",
+    ))
+    .await;
+    assert_eq!(status, 202);
+    let answer = bounded(caller).await.unwrap();
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("X-Amz-Function-Error"), None);
+    assert_eq!(answer.text(), "one two three");
+
+    // An error after the stream started comes in the trailers, its body base64-encoded.
+    let caller = local.invoke(&[], b"{}");
+    let id = request_id(local.next().await);
+    let trailers = "Lambda-Runtime-Function-Error-Type: Fixture.MidStream\r\n\
+                    Lambda-Runtime-Function-Error-Body: d2VudCB3cm9uZw==\r\n";
+    assert_eq!(
+        bounded(post_stream(local.api, &id, &[b"partial"], trailers)).await,
+        202
+    );
+    let answer = bounded(caller).await.unwrap();
+    assert_eq!(answer.header("X-Amz-Function-Error"), Some("Unhandled"));
+    assert_eq!(
+        answer.json(),
+        json!({"errorType": "Fixture.MidStream", "errorMessage": "went wrong"})
+    );
+
+    // Past the streamed limit (20 MB) the stream is cut and the invocation fails.
+    let caller = local.invoke(&[], b"{}");
+    let id = request_id(local.next().await);
+    let chunk = vec![b'x'; 1024 * 1024];
+    let too_many: Vec<&[u8]> = vec![&chunk; 21];
+    assert_eq!(
+        bounded(post_stream(local.api, &id, &too_many, "")).await,
+        413
+    );
+    let answer = bounded(caller).await.unwrap();
+    assert_eq!(answer.header("X-Amz-Function-Error"), Some("Unhandled"));
+    assert_eq!(answer.json()["errorType"], "Function.ResponseSizeTooLarge");
+    assert!(answer.text().contains("20971520"), "{}", answer.text());
+}

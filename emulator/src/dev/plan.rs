@@ -131,6 +131,7 @@ fn planned(spec: FunctionSpec, workspace: &Workspace) -> anyhow::Result<Planned>
         env,
         routes,
         function_url,
+        url_invoke_mode,
     } = spec;
     let (executable, working_dir, rust) = match code {
         Code::RustPackage { package_dir, bin } => {
@@ -169,6 +170,7 @@ fn planned(spec: FunctionSpec, workspace: &Workspace) -> anyhow::Result<Planned>
         reserved_concurrency,
         env,
         logging,
+        url_invoke_mode,
     };
     Ok(Planned {
         config: FunctionConfig::from_settings(name, executable, Some(working_dir), settings),

@@ -121,7 +121,11 @@ pub(crate) async fn serve(
         trace_id: mapped.trace_id,
         client_context: None,
         cognito_identity: None,
+        stream: None,
     };
+    if format == PayloadFormat::FunctionUrl && function.config().url_invoke_mode.streams() {
+        return super::url_stream::respond(function, invocation).await;
+    }
     let mut response = integrate(&function, route, invocation, decode_base64).await;
     if let Some(name) = request_id_header(format)
         && let Ok(id) = HeaderValue::from_str(&mapped.request_id)
@@ -198,7 +202,7 @@ fn request_id_header(format: PayloadFormat) -> Option<HeaderName> {
 }
 
 /// API Gateway's answer when the function is throttled.
-fn too_many_requests() -> http::Response<Bytes> {
+pub(super) fn too_many_requests() -> http::Response<Bytes> {
     let mut response =
         http::Response::new(Bytes::from_static(br#"{"message":"Too Many Requests"}"#));
     *response.status_mut() = http::StatusCode::TOO_MANY_REQUESTS;

@@ -107,6 +107,7 @@ pub(super) async fn invoke(
             trace_id: asked.trace_id,
             client_context: asked.client_context,
             cognito_identity: None,
+            stream: None,
         };
         let response = match asked.kind {
             InvocationType::DryRun => StatusCode::NO_CONTENT.into_response(),

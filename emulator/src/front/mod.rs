@@ -14,6 +14,7 @@ pub mod invoke;
 #[cfg(feature = "manage")]
 pub(crate) mod manage;
 pub mod status;
+mod url_stream;
 
 use std::sync::Arc;
 

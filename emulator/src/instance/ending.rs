@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::{INIT_TIMEOUT, Outcome};
 use crate::clock::rfc3339;
-use crate::runtime_api::{self, Answer};
+use crate::runtime_api::Answer;
 
 /// How an invocation ended.
 #[derive(Debug)]
@@ -79,12 +79,11 @@ pub(super) fn outcome(id: &str, ending: Ending, timeout: Duration) -> (Outcome, 
     match ending {
         Ending::Answered(Answer::Response(body)) => (Outcome::Success(body), None),
         Ending::Answered(Answer::Error(body)) => (Outcome::Unhandled(body), None),
-        Ending::Answered(Answer::TooLarge) => (
+        Ending::Answered(Answer::TooLarge(limit)) => (
             error(
                 "Function.ResponseSizeTooLarge",
                 format!(
-                    "Response payload size exceeded maximum allowed payload size ({} bytes).",
-                    runtime_api::MAX_RESPONSE_BYTES
+                    "Response payload size exceeded maximum allowed payload size ({limit} bytes)."
                 ),
             ),
             report("\tStatus: error\tError Type: Function.ResponseSizeTooLarge"),

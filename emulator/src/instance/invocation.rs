@@ -11,6 +11,9 @@ pub(crate) struct Invocation {
     pub(crate) trace_id: String,
     pub(crate) client_context: Option<String>,
     pub(crate) cognito_identity: Option<String>,
+    /// Where a streamed answer goes as it arrives (a function URL in `RESPONSE_STREAM` mode);
+    /// `None` for callers that take the whole answer.
+    pub(crate) stream: Option<crate::runtime_api::Tap>,
 }
 
 /// What the caller gets back.

@@ -463,6 +463,7 @@ impl Instance {
             trace_id: invocation.trace_id.clone(),
             client_context: invocation.client_context.clone(),
             cognito_identity: invocation.cognito_identity.clone(),
+            tap: invocation.stream.clone(),
         });
     }
 

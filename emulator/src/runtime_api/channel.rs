@@ -9,7 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use tokio::sync::{Notify, mpsc, watch};
 
-use super::ApiError;
+use super::{ApiError, Tap};
 use crate::clock::epoch_ms;
 use crate::sync::lock;
 
@@ -27,6 +27,8 @@ pub(crate) struct Pending {
     pub(crate) trace_id: String,
     pub(crate) client_context: Option<String>,
     pub(crate) cognito_identity: Option<String>,
+    /// Where a streamed answer goes as it arrives, if the caller takes it so.
+    pub(crate) tap: Option<Tap>,
 }
 
 /// What an instance's runtime did, in the order it did it.
@@ -51,8 +53,10 @@ pub(crate) enum Answer {
     Response(Bytes),
     /// `/error` with this error JSON.
     Error(Bytes),
-    /// `/response` or `/error` over [`MAX_RESPONSE_BYTES`](super::MAX_RESPONSE_BYTES).
-    TooLarge,
+    /// `/response` or `/error` over the limit it was read under (bytes):
+    /// [`MAX_RESPONSE_BYTES`](super::MAX_RESPONSE_BYTES), or
+    /// [`MAX_STREAMED_RESPONSE_BYTES`](super::MAX_STREAMED_RESPONSE_BYTES) for a stream.
+    TooLarge(usize),
 }
 
 /// The state one instance's Runtime API shares with the code driving that instance.
@@ -71,7 +75,8 @@ pub(crate) struct Channel {
 #[derive(Debug, Default)]
 struct Slot {
     pending: Option<Pending>,
-    in_flight: Option<String>,
+    /// The invocation handed out and not answered yet, with its tap.
+    in_flight: Option<(String, Option<Tap>)>,
     answered: VecDeque<String>,
     /// `/next` was called or init failed: a later `/init/error` is a state error.
     initialized: bool,
@@ -162,7 +167,7 @@ impl Channel {
             slot.first_poll = Some(Instant::now());
         }
         let pending = slot.pending.take()?;
-        slot.in_flight = Some(pending.request_id.clone());
+        slot.in_flight = Some((pending.request_id.clone(), pending.tap.clone()));
         let timeout_ms = u64::try_from(pending.timeout.as_millis()).unwrap_or(u64::MAX);
         let deadline = epoch_ms(SystemTime::now()).saturating_add(timeout_ms);
         let _ = self.events.send(RuntimeEvent::Delivered {
@@ -172,16 +177,21 @@ impl Channel {
         Some((pending, deadline))
     }
 
-    /// Moves `request_id` from in flight to answered, or says why it cannot be answered.
-    pub(super) fn claim(&self, request_id: &str) -> Result<(), ApiError> {
+    /// Moves `request_id` from in flight to answered, with its tap, or says why it cannot be
+    /// answered.
+    pub(super) fn claim(&self, request_id: &str) -> Result<Option<Tap>, ApiError> {
         let mut slot = self.slot();
-        if slot.in_flight.as_deref() == Some(request_id) {
-            slot.in_flight = None;
+        if slot
+            .in_flight
+            .as_ref()
+            .is_some_and(|(id, _)| id == request_id)
+        {
+            let tap = slot.in_flight.take().and_then(|(_, tap)| tap);
             if slot.answered.len() == ANSWERED_MEMORY {
                 slot.answered.pop_front();
             }
             slot.answered.push_back(request_id.to_owned());
-            Ok(())
+            Ok(tap)
         } else if slot.answered.iter().any(|id| id == request_id) {
             Err(ApiError::already_answered())
         } else {
@@ -239,6 +249,7 @@ mod tests {
             trace_id: "Root=1".to_owned(),
             client_context: None,
             cognito_identity: None,
+            tap: None,
         }
     }
 

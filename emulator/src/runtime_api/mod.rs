@@ -6,6 +6,7 @@
 //! so the emulator always knows which instance holds which request.
 
 mod channel;
+mod stream;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,8 @@ use tokio::net::TcpListener;
 use crate::body::{BodyError, read_limited};
 use crate::listen::{self, Limits};
 pub(crate) use channel::{Answer, Channel, Pending, RuntimeEvent};
+pub use stream::MAX_STREAMED_RESPONSE_BYTES;
+pub(crate) use stream::{Piece, Tap};
 
 /// Largest response (or error) body a runtime may post, in bytes.
 pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
@@ -91,6 +94,7 @@ impl Detached {
             trace_id: "Root=1-00000000-000000000000000000000000".to_owned(),
             client_context: None,
             cognito_identity: None,
+            tap: None,
         });
     }
 
@@ -145,9 +149,40 @@ async fn next(State(channel): State<Arc<Channel>>) -> Response {
 async fn response(
     State(channel): State<Arc<Channel>>,
     id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    if stream::is_streaming(&headers) {
+        return streamed(&channel, id, stream::has_prelude(&headers), body).await;
+    }
     answer(&channel, id, body, Answer::Response).await
+}
+
+/// A streamed `/response`: claimed like any answer, read under the streamed limit; an error in
+/// its trailers makes it an error answer.
+async fn streamed(
+    channel: &Channel,
+    id: Result<Path<String>, PathRejection>,
+    prelude: bool,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let Path(id) = id.map_err(|_| ApiError::invalid_request_id())?;
+    let tap = channel.claim(&id)?;
+    match stream::read(body, prelude, tap).await {
+        Ok(answer) => {
+            channel.answer(id, answer);
+            Ok(accepted())
+        }
+        Err(stream::StreamFailure::TooLarge) => {
+            channel.answer(id, Answer::TooLarge(MAX_STREAMED_RESPONSE_BYTES));
+            Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                "Response payload size exceeded maximum allowed payload size (20971520 bytes).",
+            ))
+        }
+        Err(stream::StreamFailure::Broken) => Err(body_failed(channel, id, BodyError::Failed)),
+    }
 }
 
 async fn error(
@@ -208,7 +243,7 @@ async fn init_error(
 fn body_failed(channel: &Channel, id: String, error: BodyError) -> ApiError {
     match error {
         BodyError::TooLarge => {
-            channel.answer(id, Answer::TooLarge);
+            channel.answer(id, Answer::TooLarge(MAX_RESPONSE_BYTES));
             ApiError::too_large()
         }
         BodyError::Failed | BodyError::TimedOut => {

@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::apigw::{PayloadFormat, Route, RouteError};
-use crate::config::LoggingConfig;
+use crate::config::{InvokeMode, LoggingConfig};
 
 pub use cargo::{package_functions, parse_package_metadata};
 pub(crate) use check::{
@@ -130,6 +130,8 @@ pub struct FunctionSpec {
     pub routes: Vec<RouteSpec>,
     /// Whether the function has a function URL.
     pub function_url: bool,
+    /// How its function URL answers (SAM `FunctionUrlConfig.InvokeMode`).
+    pub url_invoke_mode: InvokeMode,
 }
 
 impl FunctionSpec {
@@ -146,6 +148,7 @@ impl FunctionSpec {
             env: BTreeMap::new(),
             routes: Vec::new(),
             function_url: false,
+            url_invoke_mode: InvokeMode::Buffered,
         }
     }
 }

@@ -21,7 +21,7 @@ use super::validate::{
 };
 use super::{code, concurrency, conflict, json};
 use crate::VERSION_LATEST;
-use crate::config::{FunctionConfig, FunctionSettings, LoggingConfig};
+use crate::config::{FunctionConfig, FunctionSettings, InvokeMode, LoggingConfig};
 use crate::front::{AppState, AwsError};
 use crate::pool::Function;
 use crate::registry::{FunctionKey, split_name};
@@ -109,6 +109,8 @@ impl NewFunction {
                 .map(|given| logging(LoggingConfig::default(), given))
                 .transpose()?
                 .unwrap_or_default(),
+            // CreateFunctionUrlConfig's InvokeMode is not read yet: URLs answer buffered.
+            url_invoke_mode: InvokeMode::Buffered,
         };
         let mut config = FunctionConfig::from_settings(&name, "", None, settings);
         config.region = region.to_owned();

@@ -12,11 +12,13 @@ use super::store::existing_arn;
 use super::validate::{json_body, named, query, validation};
 use super::{conflict, json, no_such_resource, service_error};
 use crate::VERSION_LATEST;
+use crate::config::InvokeMode;
 use crate::front::{AppState, AwsError};
 
 fn url_config(
     url: &crate::front::function_url::FunctionUrl,
     arn: String,
+    invoke_mode: InvokeMode,
 ) -> model::FunctionUrlConfig {
     let created = crate::clock::rfc3339(url.created);
     model::FunctionUrlConfig {
@@ -25,8 +27,16 @@ fn url_config(
         auth_type: url.auth_type.clone(),
         last_modified_time: created.clone(),
         creation_time: created,
-        invoke_mode: "BUFFERED",
+        invoke_mode: invoke_mode.as_str(),
     }
+}
+
+/// How `function`'s URL answers: as its configuration's `FunctionUrlConfig.InvokeMode` says
+/// (CreateFunctionUrlConfig cannot ask for streaming yet).
+fn invoke_mode(state: &AppState, function: &str) -> InvokeMode {
+    state
+        .function(function)
+        .map_or(InvokeMode::Buffered, |f| f.config().url_invoke_mode)
 }
 
 /// Function URLs are of `$LATEST` here (AWS also allows one per alias).
@@ -60,7 +70,7 @@ pub(super) async fn create_url_config(
     };
     if request.invoke_mode.as_deref() == Some("RESPONSE_STREAM") {
         return Err(AwsError::invalid_parameter(
-            "lambkin does not stream responses yet; use InvokeMode BUFFERED.".to_owned(),
+            "lambkin streams the function URLs of its configuration (FunctionUrlConfig.InvokeMode), not yet those of CreateFunctionUrlConfig; use InvokeMode BUFFERED.".to_owned(),
         ));
     }
     let _writing = state.manage().writes.lock().await;
@@ -77,7 +87,8 @@ pub(super) async fn create_url_config(
         .map_err(|error| service_error(error.to_string()))?
         .ok_or_else(|| AwsError::function_not_found(state.region(), &name, None))?;
     tracing::info!(function = %name, url = %url.url, "function URL created");
-    Ok(json(StatusCode::CREATED, &url_config(&url, arn)))
+    let mode = invoke_mode(&state, &name);
+    Ok(json(StatusCode::CREATED, &url_config(&url, arn, mode)))
 }
 
 pub(super) async fn get_url_config(
@@ -92,7 +103,8 @@ pub(super) async fn get_url_config(
         .function_urls()
         .get(&name)
         .ok_or_else(no_such_resource)?;
-    Ok(json(StatusCode::OK, &url_config(&url, arn)))
+    let mode = invoke_mode(&state, &name);
+    Ok(json(StatusCode::OK, &url_config(&url, arn, mode)))
 }
 
 pub(super) async fn delete_url_config(

@@ -10,7 +10,7 @@ use super::super::{
     check_memory, check_timeout, is_os_only_runtime, managed_runtime_note, resolve_code,
 };
 use super::{Sam, optional_mapping};
-use crate::config::LoggingConfig;
+use crate::config::{InvokeMode, LoggingConfig};
 
 /// The function resource being read, and where it is in the template.
 struct Resource<'r, 'a> {
@@ -60,7 +60,9 @@ impl<'a> Sam<'a> {
         f.limits(&mut spec)?;
         f.environment(&mut spec)?;
         if !cfn {
-            spec.function_url = f.function_url()?;
+            let url = f.function_url()?;
+            spec.function_url = url.is_some();
+            spec.url_invoke_mode = url.unwrap_or_default();
             f.events(&mut spec, notes)?;
         }
         Ok(Some(spec))
@@ -417,14 +419,31 @@ impl Resource<'_, '_> {
         Ok(())
     }
 
-    /// Whether `FunctionUrlConfig` gives the function a URL.
-    fn function_url(&self) -> Result<bool, ConfigError> {
+    /// The invoke mode of the URL `FunctionUrlConfig` gives the function, if it gives one.
+    fn function_url(&self) -> Result<Option<InvokeMode>, ConfigError> {
         let Some((v, p)) = self.get("FunctionUrlConfig") else {
-            return Ok(false);
+            return Ok(None);
         };
         match self.sam.resolve(v, &p, &self.what("FunctionUrlConfig"))? {
-            None | Some(Value::Null) => Ok(false),
-            Some(Value::Mapping(_)) => Ok(true),
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Mapping(url)) => {
+                let Some(mode) = url.get("InvokeMode") else {
+                    return Ok(Some(InvokeMode::Buffered));
+                };
+                let p = p.key("InvokeMode");
+                let what = self.what("FunctionUrlConfig.InvokeMode");
+                match self.sam.resolve(mode, &p, &what)? {
+                    None | Some(Value::Null) => Ok(Some(InvokeMode::Buffered)),
+                    Some(Value::String(mode)) if InvokeMode::parse(&mode).is_some() => {
+                        Ok(InvokeMode::parse(&mode))
+                    }
+                    Some(other) => Err(self.sam.src.invalid(
+                        &p,
+                        format!("{what} is {}", describe(&other)),
+                        "InvokeMode is BUFFERED or RESPONSE_STREAM",
+                    )),
+                }
+            }
             Some(other) => Err(self.sam.src.invalid(
                 &p,
                 self.what(&format!("FunctionUrlConfig is {}", describe(&other))),

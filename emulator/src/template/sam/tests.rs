@@ -902,3 +902,30 @@ fn bad_logging_configs_are_errors_with_positions() {
         assert!(err.hint.is_some(), "{props}: {err}");
     }
 }
+
+#[test]
+fn function_url_invoke_modes() {
+    let tmp = project();
+    let mode = |props: &str| {
+        let project = parse(&tmp, &with_props(props)).unwrap();
+        let f = &project.functions[0];
+        (f.function_url, f.url_invoke_mode)
+    };
+    use crate::config::InvokeMode::{Buffered, ResponseStream};
+    assert_eq!(mode(""), (false, Buffered));
+    assert_eq!(
+        mode("      FunctionUrlConfig:\n        AuthType: NONE\n"),
+        (true, Buffered)
+    );
+    assert_eq!(
+        mode(
+            "      FunctionUrlConfig:\n        AuthType: NONE\n        InvokeMode: RESPONSE_STREAM\n"
+        ),
+        (true, ResponseStream)
+    );
+    let err = error(&with_props(
+        "      FunctionUrlConfig:\n        InvokeMode: STREAM\n",
+    ));
+    assert!(err.message.contains("InvokeMode"), "{err}");
+    assert_eq!(err.line, Some(10), "{err}");
+}
