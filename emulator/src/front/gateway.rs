@@ -1,6 +1,7 @@
 //! The API Gateway front: a plain HTTP request is routed as API Gateway would, becomes the
 //! event API Gateway sends (REST payload 1.0, HTTP API 2.0, function URL or ALB), invokes the
-//! function, and its result becomes the HTTP response.
+//! function, and its result becomes the HTTP response. An API with CORS configured has its
+//! preflights answered here and its responses' CORS headers set ([`apigw::Cors`]).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -14,7 +15,7 @@ use axum::{
 use bytes::Bytes;
 
 use crate::{
-    apigw::{self, EventOptions, PayloadFormat, RouteTable},
+    apigw::{self, Cors, EventOptions, METHODS, PayloadFormat, RouteTable},
     body::{BodyError, read_limited},
     instance::{Invocation, Outcome, Refused},
     pool::Function,
@@ -53,6 +54,43 @@ impl Gateway {
             PayloadFormat::Http
         }
     }
+
+    /// The gateway's own answer to an `OPTIONS` request on a path of an API with CORS
+    /// configured: an HTTP API answers preflights (`Origin` and `Access-Control-Request-Method`)
+    /// itself; SAM gives each path of a REST API an `OPTIONS` mock integration. A route naming
+    /// `OPTIONS` itself takes the request to its function.
+    fn preflight<B>(&self, request: &http::Request<B>) -> Option<http::Response<Bytes>> {
+        let path = request.uri().path();
+        if request.method() != http::Method::OPTIONS
+            || self
+                .routes
+                .find(&http::Method::OPTIONS, path)
+                .is_some_and(|m| m.route.method() == Some(&http::Method::OPTIONS))
+        {
+            return None;
+        }
+        let asked = Cors::preflight_method(request);
+        // CORS is the API's: any route of the path tells it, the asked method's first.
+        let methods = asked.iter().cloned().chain(
+            METHODS
+                .iter()
+                .filter_map(|m| http::Method::from_bytes(m.as_bytes()).ok()),
+        );
+        for method in methods {
+            let Some(matched) = self.routes.find(&method, path) else {
+                continue;
+            };
+            let Some(cors) = matched.route.cors() else {
+                continue;
+            };
+            return match matched.route.format() {
+                PayloadFormat::Rest => Some(cors.rest_preflight()),
+                _ if asked.is_some() => Some(cors.http_preflight(request.headers())),
+                _ => None,
+            };
+        }
+        None
+    }
 }
 
 /// The gateway in force, shared by the front's handlers; hot reload swaps it whole.
@@ -86,6 +124,9 @@ pub(crate) async fn serve(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)), |c| c.0);
+    if let Some(answer) = gateway.preflight(&request) {
+        return into_axum(answer);
+    }
     let (parts, body) = request.into_parts();
     let Some(matched) = gateway.routes.find(&parts.method, parts.uri.path()) else {
         return into_axum(apigw::not_found(gateway.missing_format()));
@@ -123,6 +164,12 @@ pub(crate) async fn serve(
         cognito_identity: None,
     };
     let mut response = integrate(&function, route, invocation, decode_base64).await;
+    // REST APIs' proxy integrations send only what the function sets (see `apigw::cors`).
+    if format != PayloadFormat::Rest
+        && let Some(cors) = route.cors()
+    {
+        cors.apply_http(request.headers(), &mut response);
+    }
     if let Some(name) = request_id_header(format)
         && let Ok(id) = HeaderValue::from_str(&mapped.request_id)
     {
