@@ -310,4 +310,51 @@ mod tests {
         );
         assert_eq!(Gateway::default().missing_format(), PayloadFormat::Http);
     }
+
+    #[test]
+    fn the_gateway_answers_preflights_of_apis_with_cors_only() {
+        let cors = Cors {
+            allow_origins: vec!["*".to_owned()],
+            ..Cors::default()
+        };
+        let route = |key: &str, format, cors: Option<&Cors>| {
+            apigw::Route::parse(key, "f", format)
+                .unwrap()
+                .with_cors(cors.cloned())
+        };
+        let gateway = Gateway::new(
+            RouteTable::new(vec![
+                route("GET /http", PayloadFormat::Http, Some(&cors)),
+                route("OPTIONS /own", PayloadFormat::Http, Some(&cors)),
+                route("ANY /any", PayloadFormat::Http, Some(&cors)),
+                route("GET /rest", PayloadFormat::Rest, Some(&cors)),
+                route("GET /plain", PayloadFormat::Http, None),
+            ])
+            .unwrap(),
+            EventOptions::default(),
+        );
+        let answer = |method: &str, path: &str, preflight: bool| {
+            let mut request = http::Request::builder().method(method).uri(path);
+            if preflight {
+                request = request
+                    .header("origin", "http://a.test")
+                    .header("access-control-request-method", "PUT");
+            }
+            gateway
+                .preflight(&request.body(()).unwrap())
+                .map(|r| r.status().as_u16())
+        };
+        // HTTP APIs answer preflights of any method of a path they route, not other OPTIONS.
+        assert_eq!(answer("OPTIONS", "/http", true), Some(204));
+        assert_eq!(answer("OPTIONS", "/any", true), Some(204));
+        assert_eq!(answer("OPTIONS", "/http", false), None);
+        assert_eq!(answer("GET", "/http", true), None);
+        // A route of its own takes OPTIONS to its function.
+        assert_eq!(answer("OPTIONS", "/own", true), None);
+        // SAM's mock OPTIONS method answers any OPTIONS of a REST API path.
+        assert_eq!(answer("OPTIONS", "/rest", false), Some(200));
+        // No CORS, or no route: the request goes on as any other.
+        assert_eq!(answer("OPTIONS", "/plain", true), None);
+        assert_eq!(answer("OPTIONS", "/nowhere", true), None);
+    }
 }
