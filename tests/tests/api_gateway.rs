@@ -559,6 +559,9 @@ Resources:
         Plain:
           Type: HttpApi
           Properties: {Path: /plain, Method: ANY}
+        AnyCors:
+          Type: HttpApi
+          Properties: {Path: /any, Method: ANY, ApiId: !Ref Web}
         Rest:
           Type: Api
           Properties: {Path: /rest, Method: GET, RestApiId: !Ref Legacy}
@@ -666,6 +669,24 @@ async fn cors_configured_on_an_api_is_applied_by_the_gateway() {
     let event = echoed(&answer);
     assert_eq!(event["requestContext"]["http"]["method"], "OPTIONS");
     assert_eq!(header(&answer, "access-control-allow-origin"), None);
+
+    // An ANY route takes OPTIONS to its function, whose answer gets the configured headers.
+    let answer = request(
+        addr,
+        "OPTIONS",
+        "/any",
+        &[("origin", app), ("access-control-request-method", "GET")],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(
+        echoed(&answer)["requestContext"]["http"]["method"],
+        "OPTIONS"
+    );
+    assert_eq!(
+        header(&answer, "access-control-allow-origin").as_deref(),
+        Some(app)
+    );
 
     // REST API (SAM's OPTIONS mock integration): the configured values, whatever the origin.
     let preflight = request(

@@ -6,7 +6,9 @@
 //!   CORS headers to the response from an integration", and "API Gateway ignores CORS headers
 //!   returned from your backend integration"
 //!   (<https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html>). A
-//!   request whose `Origin` is not one of `allowOrigins` gets no CORS headers.
+//!   request whose `Origin` is not one of `allowOrigins` gets no CORS headers. A route that
+//!   takes `OPTIONS` (`OPTIONS`, `ANY`, `$default`) gets the preflight instead (see
+//!   `front/gateway.rs`), and its answer gets the configured headers.
 //! - **REST APIs** (SAM `AWS::Serverless::Api` `Cors`): SAM adds an `OPTIONS` method with a mock
 //!   integration to every path of the API, answering with the configured header values as they
 //!   are, whatever the request's `Origin`; a Lambda proxy integration's responses carry only the

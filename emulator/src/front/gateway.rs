@@ -56,16 +56,24 @@ impl Gateway {
     }
 
     /// The gateway's own answer to an `OPTIONS` request on a path of an API with CORS
-    /// configured: an HTTP API answers preflights (`Origin` and `Access-Control-Request-Method`)
-    /// itself; SAM gives each path of a REST API an `OPTIONS` mock integration. A route naming
-    /// `OPTIONS` itself takes the request to its function.
+    /// configured, or `None` when a function gets it.
+    ///
+    /// An HTTP API answers a preflight (`Origin` and `Access-Control-Request-Method`) itself
+    /// unless a route takes `OPTIONS` for the path: an `OPTIONS` or `ANY` route, or `$default`,
+    /// which "catches requests for all methods and routes that you haven't explicitly defined,
+    /// including OPTIONS requests" (<https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html>);
+    /// the function's answer then gets the configured headers. SAM gives each path of a REST API
+    /// an `OPTIONS` mock integration, which an `ANY` method does not override but an `OPTIONS`
+    /// route of the user's does.
     fn preflight<B>(&self, request: &http::Request<B>) -> Option<http::Response<Bytes>> {
+        if request.method() != http::Method::OPTIONS {
+            return None;
+        }
         let path = request.uri().path();
-        if request.method() != http::Method::OPTIONS
-            || self
-                .routes
-                .find(&http::Method::OPTIONS, path)
-                .is_some_and(|m| m.route.method() == Some(&http::Method::OPTIONS))
+        let routed = self.routes.find(&http::Method::OPTIONS, path);
+        if routed
+            .as_ref()
+            .is_some_and(|m| m.route.method() == Some(&http::Method::OPTIONS))
         {
             return None;
         }
@@ -85,7 +93,9 @@ impl Gateway {
             };
             return match matched.route.format() {
                 PayloadFormat::Rest => Some(cors.rest_preflight()),
-                _ if asked.is_some() => Some(cors.http_preflight(request.headers())),
+                _ if asked.is_some() && routed.is_none() => {
+                    Some(cors.http_preflight(request.headers()))
+                }
                 _ => None,
             };
         }
@@ -328,6 +338,7 @@ mod tests {
                 route("OPTIONS /own", PayloadFormat::Http, Some(&cors)),
                 route("ANY /any", PayloadFormat::Http, Some(&cors)),
                 route("GET /rest", PayloadFormat::Rest, Some(&cors)),
+                route("ANY /rest-any", PayloadFormat::Rest, Some(&cors)),
                 route("GET /plain", PayloadFormat::Http, None),
             ])
             .unwrap(),
@@ -346,13 +357,15 @@ mod tests {
         };
         // HTTP APIs answer preflights of any method of a path they route, not other OPTIONS.
         assert_eq!(answer("OPTIONS", "/http", true), Some(204));
-        assert_eq!(answer("OPTIONS", "/any", true), Some(204));
+        // An ANY route (or $default) takes OPTIONS to its function.
+        assert_eq!(answer("OPTIONS", "/any", true), None);
         assert_eq!(answer("OPTIONS", "/http", false), None);
         assert_eq!(answer("GET", "/http", true), None);
         // A route of its own takes OPTIONS to its function.
         assert_eq!(answer("OPTIONS", "/own", true), None);
         // SAM's mock OPTIONS method answers any OPTIONS of a REST API path.
         assert_eq!(answer("OPTIONS", "/rest", false), Some(200));
+        assert_eq!(answer("OPTIONS", "/rest-any", true), Some(200));
         // No CORS, or no route: the request goes on as any other.
         assert_eq!(answer("OPTIONS", "/plain", true), None);
         assert_eq!(answer("OPTIONS", "/nowhere", true), None);
