@@ -687,6 +687,10 @@ async fn cors_configured_on_an_api_is_applied_by_the_gateway() {
         header(&answer, "access-control-allow-origin").as_deref(),
         Some(app)
     );
+    assert_eq!(
+        header(&answer, "access-control-allow-methods").as_deref(),
+        Some("GET,PUT")
+    );
 
     // REST API (SAM's OPTIONS mock integration): the configured values, whatever the origin.
     let preflight = request(

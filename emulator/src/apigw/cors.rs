@@ -87,15 +87,21 @@ impl Cors {
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
                 &self.allow_headers,
             );
-            self.put_common(headers);
+            self.put_common(headers, true);
         }
         response
     }
 
     /// Applies an HTTP API's CORS to the function's `response` to a request with
     /// `request_headers`: the function's own `Access-Control-*` headers go, and the configured
-    /// ones come when the origin is allowed.
-    pub fn apply_http(&self, request_headers: &HeaderMap, response: &mut Response<Bytes>) {
+    /// ones come when the origin is allowed. A `preflight` a route took to its function gets
+    /// those of a preflight too: API Gateway ignores the function's.
+    pub fn apply_http(
+        &self,
+        request_headers: &HeaderMap,
+        preflight: bool,
+        response: &mut Response<Bytes>,
+    ) {
         let headers = response.headers_mut();
         let own: Vec<_> = headers
             .keys()
@@ -112,12 +118,19 @@ impl Cors {
                 header::ACCESS_CONTROL_EXPOSE_HEADERS,
                 &self.expose_headers,
             );
-            if self.allow_credentials {
-                headers.insert(
-                    header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                    HeaderValue::from_static("true"),
+            if preflight {
+                put_list(
+                    headers,
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    &self.allow_methods,
+                );
+                put_list(
+                    headers,
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    &self.allow_headers,
                 );
             }
+            self.put_common(headers, preflight);
         }
     }
 
@@ -152,13 +165,13 @@ impl Cors {
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             &self.allow_headers,
         );
-        self.put_common(headers);
+        self.put_common(headers, true);
         response
     }
 
-    /// `Access-Control-Max-Age` and `-Allow-Credentials`, as configured.
-    fn put_common(&self, headers: &mut HeaderMap) {
-        if let Some(age) = self.max_age {
+    /// `Access-Control-Allow-Credentials` and, for a `preflight`, `-Max-Age`, as configured.
+    fn put_common(&self, headers: &mut HeaderMap, preflight: bool) {
+        if let Some(age) = self.max_age.filter(|_| preflight) {
             headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from(age));
         }
         if self.allow_credentials {
@@ -266,10 +279,10 @@ mod tests {
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
         );
-        config().apply_http(&from("http://evil.test"), &mut response);
+        config().apply_http(&from("http://evil.test"), false, &mut response);
         assert!(response.headers().is_empty(), "{:?}", response.headers());
         // No Origin at all: not a CORS request.
-        config().apply_http(&HeaderMap::new(), &mut response);
+        config().apply_http(&HeaderMap::new(), true, &mut response);
         assert!(response.headers().is_empty());
     }
 
@@ -286,7 +299,7 @@ mod tests {
             header::ACCESS_CONTROL_ALLOW_METHODS,
             HeaderValue::from_static("DELETE"),
         );
-        config().apply_http(&from("http://app.test:3000"), &mut response);
+        config().apply_http(&from("http://app.test:3000"), false, &mut response);
         assert_eq!(get(&response, "x-own"), Some("kept"));
         assert_eq!(
             get(&response, "access-control-allow-origin"),
@@ -302,6 +315,15 @@ mod tests {
         );
         assert_eq!(get(&response, "access-control-allow-methods"), None);
         assert_eq!(get(&response, "access-control-max-age"), None);
+
+        // A preflight answered by the function gets the preflight's headers.
+        let mut response = empty(StatusCode::OK);
+        config().apply_http(&from("http://app.test:3000"), true, &mut response);
+        assert_eq!(
+            get(&response, "access-control-allow-methods"),
+            Some("GET,POST")
+        );
+        assert_eq!(get(&response, "access-control-max-age"), Some("600"));
     }
 
     #[test]
@@ -315,7 +337,7 @@ mod tests {
         // Nothing else configured, nothing else sent.
         assert_eq!(response.headers().len(), 1, "{:?}", response.headers());
         let mut response = empty(StatusCode::OK);
-        cors.apply_http(&from("http://else.test"), &mut response);
+        cors.apply_http(&from("http://else.test"), false, &mut response);
         assert_eq!(get(&response, "access-control-allow-origin"), Some("*"));
         assert_eq!(get(&response, "access-control-allow-credentials"), None);
     }

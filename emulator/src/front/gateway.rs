@@ -178,7 +178,8 @@ pub(crate) async fn serve(
     if format != PayloadFormat::Rest
         && let Some(cors) = route.cors()
     {
-        cors.apply_http(request.headers(), &mut response);
+        let preflight = Cors::preflight_method(&request).is_some();
+        cors.apply_http(request.headers(), preflight, &mut response);
     }
     if let Some(name) = request_id_header(format)
         && let Ok(id) = HeaderValue::from_str(&mapped.request_id)
