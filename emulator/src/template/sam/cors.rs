@@ -4,7 +4,8 @@
 //!   else `Globals.HttpApi.CorsConfiguration` (the implicit API and every `AWS::Serverless::
 //!   HttpApi` take it): a mapping of `AllowOrigins`, `AllowMethods`, `AllowHeaders`,
 //!   `ExposeHeaders` (lists), `MaxAge` (seconds), `AllowCredentials`; a string is one allowed
-//!   origin; `true` allows every origin, method and header
+//!   origin; `true` (SAM's schema takes a boolean) is read as allowing every origin, method and
+//!   header
 //!   (<https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-httpapi-httpapicorsconfiguration.html>).
 //! - `Api` events: `Cors` of the `AWS::Serverless::Api` their `RestApiId` names, else
 //!   `Globals.Api.Cors`: a mapping of `AllowOrigin` (required), `AllowMethods`, `AllowHeaders`,
