@@ -517,3 +517,202 @@ async fn errors_timeouts_request_ids_and_binary_media_are_api_gateways() {
     let answer = binary("/http/probe?binary=1", "*/*").await;
     assert_eq!(answer.headers["content-length"], "5", "{answer:?}");
 }
+
+/// An HTTP API and a REST API with CORS configured, and an HTTP API without.
+const CORS_TEMPLATE: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Web:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      CorsConfiguration:
+        AllowOrigins: [http://app.localhost:3000]
+        AllowMethods: [GET, PUT]
+        AllowHeaders: [content-type, x-key]
+        ExposeHeaders: [x-total]
+        MaxAge: 300
+        AllowCredentials: true
+  Legacy:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      Cors:
+        AllowOrigin: "'*'"
+        AllowHeaders: "'Content-Type'"
+  Counted:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: {fixtures}
+      Handler: counter
+      Runtime: provided.al2023
+      Events:
+        Count:
+          Type: HttpApi
+          Properties: {Path: /count, Method: GET, ApiId: !Ref Web}
+  Echo:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: {fixtures}
+      Handler: echo-http
+      Runtime: provided.al2023
+      Events:
+        Plain:
+          Type: HttpApi
+          Properties: {Path: /plain, Method: ANY}
+        AnyCors:
+          Type: HttpApi
+          Properties: {Path: /any, Method: ANY, ApiId: !Ref Web}
+        Rest:
+          Type: Api
+          Properties: {Path: /rest, Method: GET, RestApiId: !Ref Legacy}
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_configured_on_an_api_is_applied_by_the_gateway() {
+    let project = SamProject::new("cors", CORS_TEMPLATE);
+    let template = project.template();
+    let lambkin = watch(
+        repository(),
+        &["--no-reload", "--template", template.to_str().unwrap()],
+    )
+    .await;
+    let addr = lambkin.addr;
+    let header = |answer: &Answer, name: &str| {
+        answer
+            .headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let app = "http://app.localhost:3000";
+
+    // HTTP API: the gateway answers the preflight; the function is not invoked.
+    let preflight = request(
+        addr,
+        "OPTIONS",
+        "/count",
+        &[
+            ("origin", app),
+            ("access-control-request-method", "PUT"),
+            ("access-control-request-headers", "x-key"),
+        ],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(preflight.status, 204, "{preflight:?}");
+    assert_eq!(
+        header(&preflight, "access-control-allow-origin").as_deref(),
+        Some(app)
+    );
+    assert_eq!(
+        header(&preflight, "access-control-allow-methods").as_deref(),
+        Some("GET,PUT")
+    );
+    assert_eq!(
+        header(&preflight, "access-control-allow-headers").as_deref(),
+        Some("content-type,x-key")
+    );
+    assert_eq!(
+        header(&preflight, "access-control-max-age").as_deref(),
+        Some("300")
+    );
+    assert_eq!(
+        header(&preflight, "access-control-allow-credentials").as_deref(),
+        Some("true")
+    );
+    // The first invocation counts 1: the preflight never reached the function.
+    let answer = request(addr, "GET", "/count", &[("origin", app)], Vec::new()).await;
+    assert_eq!((answer.status, answer.body.clone()), (200, json!(1)));
+    assert_eq!(
+        header(&answer, "access-control-allow-origin").as_deref(),
+        Some(app)
+    );
+    assert_eq!(
+        header(&answer, "access-control-expose-headers").as_deref(),
+        Some("x-total")
+    );
+    assert_eq!(
+        header(&answer, "access-control-allow-credentials").as_deref(),
+        Some("true")
+    );
+    assert_eq!(header(&answer, "access-control-max-age"), None);
+    // Another origin: served, without CORS headers (the browser withholds the answer).
+    let other = [("origin", "http://other.localhost:4000")];
+    let answer = request(addr, "GET", "/count", &other, Vec::new()).await;
+    assert_eq!((answer.status, answer.body.clone()), (200, json!(2)));
+    assert_eq!(header(&answer, "access-control-allow-origin"), None);
+    let preflight = request(
+        addr,
+        "OPTIONS",
+        "/count",
+        &[other[0], ("access-control-request-method", "GET")],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(preflight.status, 204);
+    assert!(
+        !preflight
+            .headers
+            .keys()
+            .any(|k| k.as_str().starts_with("access-control-")),
+        "{preflight:?}"
+    );
+
+    // No CORS configured: the preflight goes to the function, and no CORS header comes back.
+    let answer = request(
+        addr,
+        "OPTIONS",
+        "/plain",
+        &[("origin", app), ("access-control-request-method", "GET")],
+        Vec::new(),
+    )
+    .await;
+    let event = echoed(&answer);
+    assert_eq!(event["requestContext"]["http"]["method"], "OPTIONS");
+    assert_eq!(header(&answer, "access-control-allow-origin"), None);
+
+    // An ANY route takes OPTIONS to its function, whose answer gets the configured headers.
+    let answer = request(
+        addr,
+        "OPTIONS",
+        "/any",
+        &[("origin", app), ("access-control-request-method", "GET")],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(
+        echoed(&answer)["requestContext"]["http"]["method"],
+        "OPTIONS"
+    );
+    assert_eq!(
+        header(&answer, "access-control-allow-origin").as_deref(),
+        Some(app)
+    );
+    assert_eq!(
+        header(&answer, "access-control-allow-methods").as_deref(),
+        Some("GET,PUT")
+    );
+
+    // REST API (SAM's OPTIONS mock integration): the configured values, whatever the origin.
+    let preflight = request(
+        addr,
+        "OPTIONS",
+        "/rest",
+        &[("origin", app), ("access-control-request-method", "GET")],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(preflight.status, 200, "{preflight:?}");
+    assert_eq!(preflight.body, Value::Null, "not the function's echo");
+    assert_eq!(
+        header(&preflight, "access-control-allow-origin").as_deref(),
+        Some("*")
+    );
+    assert_eq!(
+        header(&preflight, "access-control-allow-headers").as_deref(),
+        Some("Content-Type")
+    );
+    // The function's own response carries only what the function sets.
+    let answer = request(addr, "GET", "/rest", &[("origin", app)], Vec::new()).await;
+    assert_eq!(echoed(&answer)["httpMethod"], "GET");
+    assert_eq!(header(&answer, "access-control-allow-origin"), None);
+}

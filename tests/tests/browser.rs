@@ -6,6 +6,9 @@
 //! Gateway front (the user's web API, open to any origin), and the emulator logs a refusal for
 //! each attack request, so the attack did arrive.
 //!
+//! A second page calls an API with `fetch` and credentials: it succeeds where the API has CORS
+//! configured for its origin and is blocked by the browser where it has none.
+//!
 //! Needs Debian's `chromium` (`apt-get install chromium`). Without it the test is skipped with a
 //! note, unless `CI` or `LAMBKIN_REQUIRE_CHROMIUM` is set.
 
@@ -138,15 +141,18 @@ async fn chromium() -> Option<PathBuf> {
 /// A SAM project in a temp dir whose one function, `victim`, is [`VICTIM`] behind an HTTP API.
 struct Project(PathBuf);
 
+/// The template of [`Project`]: `victim` answers every path.
+const TEMPLATE: &str = "Transform: AWS::Serverless-2016-10-31\nResources:\n  victim:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: ./victim\n      Handler: bootstrap\n      Runtime: provided.al2023\n      Events:\n        All:\n          Type: HttpApi\n";
+
 impl Project {
-    fn new() -> Project {
-        let dir = std::env::temp_dir().join(format!("lambkin-browser-{}", std::process::id()));
+    /// The project `name` (unique per test) of `template`.
+    fn new(name: &str, template: &str) -> Project {
+        let dir = std::env::temp_dir().join(format!("lambkin-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("victim")).unwrap();
         let bootstrap = dir.join("victim/bootstrap");
         std::fs::write(&bootstrap, VICTIM).unwrap();
         std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
-        let template = "Transform: AWS::Serverless-2016-10-31\nResources:\n  victim:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: ./victim\n      Handler: bootstrap\n      Runtime: provided.al2023\n      Events:\n        All:\n          Type: HttpApi\n";
         std::fs::write(dir.join("template.yaml"), template).unwrap();
         Project(dir)
     }
@@ -206,12 +212,41 @@ async fn serve_page(listener: TcpListener, page: String) {
     }
 }
 
+/// Loads the page at `site` in headless Chromium (profile in `profile`), bounded by
+/// [`BROWSER_LIMIT`], and returns the DOM once its scripts are done.
+async fn load(chromium: &Path, profile: &Path, site: std::net::SocketAddr) -> String {
+    let browser = tokio::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--no-proxy-server",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=60000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(format!("http://{site}/"))
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let dom = tokio::time::timeout(BROWSER_LIMIT, browser)
+        .await
+        .expect("chromium did not finish")
+        .expect("chromium runs");
+    String::from_utf8_lossy(&dom.stdout).into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cross_site_page_creates_and_runs_nothing() {
     let Some(chromium) = chromium().await else {
         return;
     };
-    let project = Project::new();
+    let project = Project::new("browser", TEMPLATE);
     let mut lambkin = Watching::start_in(
         &lambkin_binary(false),
         &project.0,
@@ -238,32 +273,8 @@ async fn a_cross_site_page_creates_and_runs_nothing() {
         .replace("@@CREATE@@", &json!(create.to_string()).to_string());
     let server = tokio::spawn(serve_page(site, page));
 
-    let profile = project.0.join("chromium-profile");
-    let browser = tokio::process::Command::new(&chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--no-proxy-server",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--virtual-time-budget=60000",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg(format!("http://{site_addr}/"))
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let dom = tokio::time::timeout(BROWSER_LIMIT, browser)
-        .await
-        .expect("chromium did not finish")
-        .expect("chromium runs");
+    let dom = load(&chromium, &project.0.join("chromium-profile"), site_addr).await;
     server.abort();
-    let dom = String::from_utf8_lossy(&dom.stdout).into_owned();
 
     // The page ran every attempt.
     assert!(dom.contains("DONE "), "the page did not finish: {dom}");
@@ -291,4 +302,88 @@ async fn a_cross_site_page_creates_and_runs_nothing() {
             .await;
         assert!(line.contains("Cross-"), "{line}");
     }
+}
+
+/// A page that calls the API with credentials and a JSON body (so with a preflight): `/open`
+/// has CORS configured for the page's origin, `/closed` none.
+const CORS_PAGE: &str = r#"<!doctype html>
+<html><body><script>
+async function call(path) {
+  try {
+    const answer = await fetch("http://@@EMULATOR@@" + path, {
+      method: "PUT",
+      credentials: "include",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
+    return path + ":" + answer.status + ":" + await answer.text();
+  } catch (e) {
+    return path + ":blocked";
+  }
+}
+(async () => {
+  const results = [await call("/open"), await call("/closed")];
+  const report = document.createElement("pre");
+  report.textContent = "DONE " + results.join(" | ");
+  document.body.appendChild(report);
+})();
+</script></body></html>
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_of_another_origin_calls_an_api_only_with_cors_configured() {
+    let Some(chromium) = chromium().await else {
+        return;
+    };
+    let site = TcpListener::bind("127.0.0.2:0").await.unwrap();
+    let site_addr = site.local_addr().unwrap();
+    let template = format!(
+        "Transform: AWS::Serverless-2016-10-31
+Resources:
+  Web:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      CorsConfiguration:
+        AllowOrigins: [http://{site_addr}]
+        AllowMethods: [GET, PUT]
+        AllowHeaders: [content-type]
+        AllowCredentials: true
+  victim:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: ./victim
+      Handler: bootstrap
+      Runtime: provided.al2023
+      Events:
+        Open:
+          Type: HttpApi
+          Properties: {{Path: /open, Method: PUT, ApiId: !Ref Web}}
+        Closed:
+          Type: HttpApi
+          Properties: {{Path: /closed, Method: ANY}}
+"
+    );
+    let project = Project::new("browser-cors", &template);
+    let lambkin = Watching::start_in(
+        &lambkin_binary(false),
+        &project.0,
+        &["--no-reload"],
+        &target_dir(),
+    )
+    .await;
+    let page = CORS_PAGE.replace("@@EMULATOR@@", &lambkin.addr.to_string());
+    let server = tokio::spawn(serve_page(site, page));
+    let dom = load(&chromium, &project.0.join("chromium-profile"), site_addr).await;
+    server.abort();
+
+    assert!(
+        dom.contains("DONE /open:200:ran | /closed:blocked"),
+        "{dom}"
+    );
+    // `/open`: the gateway answered the preflight, the function ran the PUT. `/closed`: the
+    // preflight went to the function, whose answer allowed nothing, so the PUT was never sent.
+    let runs = project.runs();
+    let mut runs: Vec<&str> = runs.lines().collect();
+    runs.sort_unstable();
+    assert_eq!(runs, ["/closed", "/open"], "{dom}");
 }

@@ -5,12 +5,14 @@
 //! function URL or an ALB would send, and [`from_result`] turns the function's result into the
 //! HTTP response those services would return. The `not_found`, `integration_error`,
 //! `integration_timeout` and `payload_too_large` helpers are the answers API Gateway gives on its
-//! own.
+//! own; [`Cors`] is an API's CORS configuration, applied as API Gateway applies it.
 
+pub mod cors;
 pub mod request;
 pub mod response;
 pub mod route;
 
+pub use cors::Cors;
 pub use request::{EventError, EventOptions, MappedEvent, accepts_binary, to_event};
 pub use response::{
     MAX_REQUEST_BODY, ResultError, from_result, from_result_with, integration_error,

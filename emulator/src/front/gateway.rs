@@ -1,6 +1,7 @@
 //! The API Gateway front: a plain HTTP request is routed as API Gateway would, becomes the
 //! event API Gateway sends (REST payload 1.0, HTTP API 2.0, function URL or ALB), invokes the
-//! function, and its result becomes the HTTP response.
+//! function, and its result becomes the HTTP response. An API with CORS configured has its
+//! preflights answered here and its responses' CORS headers set ([`apigw::Cors`]).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -14,7 +15,7 @@ use axum::{
 use bytes::Bytes;
 
 use crate::{
-    apigw::{self, EventOptions, PayloadFormat, RouteTable},
+    apigw::{self, Cors, EventOptions, METHODS, PayloadFormat, RouteTable},
     body::{BodyError, read_limited},
     instance::{Invocation, Outcome, Refused},
     pool::Function,
@@ -53,6 +54,53 @@ impl Gateway {
             PayloadFormat::Http
         }
     }
+
+    /// The gateway's own answer to an `OPTIONS` request on a path of an API with CORS
+    /// configured, or `None` when a function gets it.
+    ///
+    /// An HTTP API answers a preflight (`Origin` and `Access-Control-Request-Method`) itself
+    /// unless a route takes `OPTIONS` for the path: an `OPTIONS` or `ANY` route, or `$default`,
+    /// which "catches requests for all methods and routes that you haven't explicitly defined,
+    /// including OPTIONS requests" (<https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html>);
+    /// the function's answer then gets the configured headers. SAM gives each path of a REST API
+    /// an `OPTIONS` mock integration, which an `ANY` method does not override but an `OPTIONS`
+    /// route of the user's does.
+    fn preflight<B>(&self, request: &http::Request<B>) -> Option<http::Response<Bytes>> {
+        if request.method() != http::Method::OPTIONS {
+            return None;
+        }
+        let path = request.uri().path();
+        let routed = self.routes.find(&http::Method::OPTIONS, path);
+        if routed
+            .as_ref()
+            .is_some_and(|m| m.route.method() == Some(&http::Method::OPTIONS))
+        {
+            return None;
+        }
+        let asked = Cors::preflight_method(request);
+        // CORS is the API's: any route of the path tells it, the asked method's first.
+        let methods = asked.iter().cloned().chain(
+            METHODS
+                .iter()
+                .filter_map(|m| http::Method::from_bytes(m.as_bytes()).ok()),
+        );
+        for method in methods {
+            let Some(matched) = self.routes.find(&method, path) else {
+                continue;
+            };
+            let Some(cors) = matched.route.cors() else {
+                continue;
+            };
+            return match matched.route.format() {
+                PayloadFormat::Rest => Some(cors.rest_preflight()),
+                _ if asked.is_some() && routed.is_none() => {
+                    Some(cors.http_preflight(request.headers()))
+                }
+                _ => None,
+            };
+        }
+        None
+    }
 }
 
 /// The gateway in force, shared by the front's handlers; hot reload swaps it whole.
@@ -86,6 +134,9 @@ pub(crate) async fn serve(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or_else(|| SocketAddr::from(([127, 0, 0, 1], 0)), |c| c.0);
+    if let Some(answer) = gateway.preflight(&request) {
+        return into_axum(answer);
+    }
     let (parts, body) = request.into_parts();
     let Some(matched) = gateway.routes.find(&parts.method, parts.uri.path()) else {
         return into_axum(apigw::not_found(gateway.missing_format()));
@@ -127,6 +178,13 @@ pub(crate) async fn serve(
         return super::url_stream::respond(function, invocation).await;
     }
     let mut response = integrate(&function, route, invocation, decode_base64).await;
+    // REST APIs' proxy integrations send only what the function sets (see `apigw::cors`).
+    if format != PayloadFormat::Rest
+        && let Some(cors) = route.cors()
+    {
+        let preflight = Cors::preflight_method(&request).is_some();
+        cors.apply_http(request.headers(), preflight, &mut response);
+    }
     if let Some(name) = request_id_header(format)
         && let Ok(id) = HeaderValue::from_str(&mapped.request_id)
     {
@@ -266,5 +324,55 @@ mod tests {
             PayloadFormat::Rest
         );
         assert_eq!(Gateway::default().missing_format(), PayloadFormat::Http);
+    }
+
+    #[test]
+    fn the_gateway_answers_preflights_of_apis_with_cors_only() {
+        let cors = Cors {
+            allow_origins: vec!["*".to_owned()],
+            ..Cors::default()
+        };
+        let route = |key: &str, format, cors: Option<&Cors>| {
+            apigw::Route::parse(key, "f", format)
+                .unwrap()
+                .with_cors(cors.cloned())
+        };
+        let gateway = Gateway::new(
+            RouteTable::new(vec![
+                route("GET /http", PayloadFormat::Http, Some(&cors)),
+                route("OPTIONS /own", PayloadFormat::Http, Some(&cors)),
+                route("ANY /any", PayloadFormat::Http, Some(&cors)),
+                route("GET /rest", PayloadFormat::Rest, Some(&cors)),
+                route("ANY /rest-any", PayloadFormat::Rest, Some(&cors)),
+                route("GET /plain", PayloadFormat::Http, None),
+            ])
+            .unwrap(),
+            EventOptions::default(),
+        );
+        let answer = |method: &str, path: &str, preflight: bool| {
+            let mut request = http::Request::builder().method(method).uri(path);
+            if preflight {
+                request = request
+                    .header("origin", "http://a.test")
+                    .header("access-control-request-method", "PUT");
+            }
+            gateway
+                .preflight(&request.body(()).unwrap())
+                .map(|r| r.status().as_u16())
+        };
+        // HTTP APIs answer preflights of any method of a path they route, not other OPTIONS.
+        assert_eq!(answer("OPTIONS", "/http", true), Some(204));
+        // An ANY route (or $default) takes OPTIONS to its function.
+        assert_eq!(answer("OPTIONS", "/any", true), None);
+        assert_eq!(answer("OPTIONS", "/http", false), None);
+        assert_eq!(answer("GET", "/http", true), None);
+        // A route of its own takes OPTIONS to its function.
+        assert_eq!(answer("OPTIONS", "/own", true), None);
+        // SAM's mock OPTIONS method answers any OPTIONS of a REST API path.
+        assert_eq!(answer("OPTIONS", "/rest", false), Some(200));
+        assert_eq!(answer("OPTIONS", "/rest-any", true), Some(200));
+        // No CORS, or no route: the request goes on as any other.
+        assert_eq!(answer("OPTIONS", "/plain", true), None);
+        assert_eq!(answer("OPTIONS", "/nowhere", true), None);
     }
 }

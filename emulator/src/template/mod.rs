@@ -32,7 +32,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::apigw::{PayloadFormat, Route, RouteError};
+use crate::apigw::{Cors, PayloadFormat, Route, RouteError};
 use crate::config::{InvokeMode, LoggingConfig};
 
 pub use cargo::{package_functions, parse_package_metadata};
@@ -185,6 +185,8 @@ pub struct RouteSpec {
     pub integration_timeout: Option<Duration>,
     /// The `binaryMediaTypes` of the REST API the route belongs to (`image/png`, `*/*`).
     pub binary_media_types: Vec<String>,
+    /// The CORS configuration of the API the route belongs to.
+    pub cors: Option<Cors>,
 }
 
 impl RouteSpec {
@@ -197,6 +199,7 @@ impl RouteSpec {
             payload,
             integration_timeout: None,
             binary_media_types: Vec::new(),
+            cors: None,
         }
     }
 
@@ -222,7 +225,8 @@ impl RouteSpec {
     /// The front's route for this one, invoking `function`.
     pub fn route(&self, function: &str) -> Result<Route, RouteError> {
         let mut route = Route::parse(&self.key(), function, self.payload)?
-            .with_binary_media_types(self.binary_media_types.clone());
+            .with_binary_media_types(self.binary_media_types.clone())
+            .with_cors(self.cors.clone());
         if let Some(timeout) = self.integration_timeout {
             route = route.with_integration_timeout(timeout);
         }

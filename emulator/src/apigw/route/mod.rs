@@ -14,6 +14,8 @@ use std::time::Duration;
 
 use http::Method;
 
+use super::Cors;
+
 pub use format::{HTTP_INTEGRATION_TIMEOUT, PayloadFormat, REST_INTEGRATION_TIMEOUT};
 pub use key::{METHODS, RouteError, RouteKey};
 pub use table::{RouteMatch, RouteTable};
@@ -30,6 +32,8 @@ pub struct Route {
     integration_timeout: Option<Duration>,
     /// The `binaryMediaTypes` of the REST API the route belongs to.
     binary_media_types: Vec<String>,
+    /// The CORS configuration of the API the route belongs to.
+    cors: Option<Cors>,
 }
 
 impl Route {
@@ -68,6 +72,7 @@ impl Route {
             format,
             integration_timeout: None,
             binary_media_types: Vec::new(),
+            cors: None,
         }
     }
 
@@ -125,6 +130,17 @@ impl Route {
     /// The `binaryMediaTypes` of the route's REST API (empty for other formats).
     pub fn binary_media_types(&self) -> &[String] {
         &self.binary_media_types
+    }
+
+    /// Sets the CORS configuration of the route's API.
+    pub fn with_cors(mut self, cors: Option<Cors>) -> Self {
+        self.cors = cors;
+        self
+    }
+
+    /// The CORS configuration of the route's API, if it has one.
+    pub fn cors(&self) -> Option<&Cors> {
+        self.cors.as_ref()
     }
 }
 

@@ -206,6 +206,9 @@ provider:
   logs:
     lambda:
       logFormat: JSON
+  httpApi:
+    cors:
+      allowedOrigins: [http://localhost:3000]
 functions:
   api:
     handler: app.handler
@@ -217,6 +220,7 @@ functions:
       - http:
           path: items/{id}
           method: get
+          cors: true
       - httpApi: 'POST /items'
   worker:
     handler: worker.handle
@@ -266,6 +270,19 @@ fn a_serverless_files_settings_reach_the_functions_and_the_gateway() {
         .map(|r| r.key())
         .collect();
     assert_eq!(worker_routes, ["ANY /worker", "ANY /worker/{proxy+}"]);
+    // Each route carries its API's CORS to the gateway; default routes have none.
+    let origins: Vec<(&str, Option<Vec<String>>)> = table
+        .routes()
+        .routes()
+        .iter()
+        .map(|r| (r.key(), r.cors().map(|c| c.allow_origins.clone())))
+        .collect();
+    assert!(origins.contains(&("GET /items/{id}", Some(vec!["*".to_owned()]))));
+    assert!(origins.contains(&(
+        "POST /items",
+        Some(vec!["http://localhost:3000".to_owned()])
+    )));
+    assert!(origins.contains(&("ANY /worker", None)));
 }
 
 #[test]

@@ -73,6 +73,7 @@ impl<'a> Sam<'a> {
         if kind == "Api" {
             route.binary_media_types = self.binary_media_types(props)?;
         }
+        route.cors = self.event_cors(kind, props)?;
         Ok(Some(route))
     }
 
@@ -243,7 +244,7 @@ impl<'a> Sam<'a> {
 }
 
 /// The resource a `!Ref Name` / `{"Ref": Name}` (or a plain name) refers to.
-fn ref_name(value: &Value) -> Option<&str> {
+pub(super) fn ref_name(value: &Value) -> Option<&str> {
     match value {
         Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str(),
         Value::Mapping(m) if m.len() == 1 => m.get("Ref").and_then(Value::as_str),

@@ -5,7 +5,7 @@
 //! `FunctionUrlConfig`, `Events` of type `Api` and `HttpApi` (`Path`, `Method`,
 //! `TimeoutInMillis`, `HttpApi`'s `PayloadFormatVersion`; an `Api` event's REST API's
 //! `BinaryMediaTypes`, from `Globals.Api` and the `AWS::Serverless::Api` its `RestApiId` names),
-//! `Metadata.BuildProperties.Binary`), with `Globals.Function` merged under each (the function's
+//! `Metadata.BuildProperties.Binary`; the CORS of their API, see `cors.rs`), with `Globals.Function` merged under each (the function's
 //! own value wins; environment variables and `LoggingConfig` fields are merged one by one). Plain
 //! `AWS::Lambda::Function` resources whose `Code` is a local path are read too (no events, no
 //! globals, as CloudFormation does). Other resource types and event types are ignored with a
@@ -23,6 +23,7 @@
 //! `!GetAtt`, `Fn::…`, a `Ref` to a resource or to a parameter without a default) is an error
 //! naming the field, since a silently dropped value would make the function behave differently.
 
+mod cors;
 mod events;
 mod function;
 
@@ -59,13 +60,15 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
             "a SAM template declares its functions under Resources: as AWS::Serverless::Function",
         ));
     };
-    let (globals, api_globals) = match optional_mapping(&src, &root, &root_path, "Globals")? {
-        Some(g) => (
-            optional_mapping(&src, g, &root_path.key("Globals"), "Function")?,
-            optional_mapping(&src, g, &root_path.key("Globals"), "Api")?,
-        ),
-        None => (None, None),
-    };
+    let (globals, api_globals, http_api_globals) =
+        match optional_mapping(&src, &root, &root_path, "Globals")? {
+            Some(g) => (
+                optional_mapping(&src, g, &root_path.key("Globals"), "Function")?,
+                optional_mapping(&src, g, &root_path.key("Globals"), "Api")?,
+                optional_mapping(&src, g, &root_path.key("Globals"), "HttpApi")?,
+            ),
+            None => (None, None, None),
+        };
 
     let sam = Sam {
         src,
@@ -73,6 +76,7 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
         resources,
         globals,
         api_globals,
+        http_api_globals,
         base: &base,
     };
     let resources_path = root_path.key("Resources");
@@ -210,6 +214,8 @@ struct Sam<'a> {
     globals: Option<&'a Mapping>,
     /// `Globals.Api`: settings of the implicit REST API and every `AWS::Serverless::Api`.
     api_globals: Option<&'a Mapping>,
+    /// `Globals.HttpApi`: settings of the implicit HTTP API and every `AWS::Serverless::HttpApi`.
+    http_api_globals: Option<&'a Mapping>,
     base: &'a Path,
 }
 

@@ -929,3 +929,164 @@ fn function_url_invoke_modes() {
     assert!(err.message.contains("InvokeMode"), "{err}");
     assert_eq!(err.line, Some(10), "{err}");
 }
+
+#[test]
+fn routes_take_their_apis_cors() {
+    use crate::apigw::Cors;
+    let tmp = project();
+    let text = r#"
+Globals:
+  HttpApi:
+    CorsConfiguration: https://global.test
+  Api:
+    Cors: "'*'"
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/users
+      Events:
+        ImplicitHttp:
+          Type: HttpApi
+          Properties: {Path: /a, Method: get}
+        Http:
+          Type: HttpApi
+          Properties: {Path: /b, Method: get, ApiId: !Ref Web}
+        ImplicitRest:
+          Type: Api
+          Properties: {Path: /c, Method: get}
+        Rest:
+          Type: Api
+          Properties: {Path: /d, Method: get, RestApiId: !Ref Legacy}
+        Open:
+          Type: HttpApi
+          Properties: {Path: /e, Method: get, ApiId: !Ref Open}
+  Web:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      CorsConfiguration:
+        AllowOrigins: [http://localhost:3000, https://app.test]
+        AllowMethods: [GET, POST]
+        AllowHeaders: [content-type]
+        ExposeHeaders: [x-total]
+        MaxAge: 600
+        AllowCredentials: true
+  Legacy:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: prod
+      Cors:
+        AllowOrigin: "'https://app.test'"
+        AllowMethods: "'GET,OPTIONS'"
+        AllowHeaders: "'Content-Type,X-Api-Key'"
+        MaxAge: "'60'"
+        AllowCredentials: true
+  Open:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      CorsConfiguration: true
+"#;
+    let p = parse(&tmp, text).unwrap();
+    let cors: Vec<Option<Cors>> = p.functions[0]
+        .routes
+        .iter()
+        .map(|r| r.cors.clone())
+        .collect();
+    let strings = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        cors,
+        [
+            Some(Cors {
+                allow_origins: strings(&["https://global.test"]),
+                ..Cors::default()
+            }),
+            // The API's own setting replaces the global one.
+            Some(Cors {
+                allow_origins: strings(&["http://localhost:3000", "https://app.test"]),
+                allow_methods: strings(&["GET", "POST"]),
+                allow_headers: strings(&["content-type"]),
+                expose_headers: strings(&["x-total"]),
+                max_age: Some(600),
+                allow_credentials: true,
+            }),
+            Some(Cors {
+                allow_origins: strings(&["*"]),
+                ..Cors::default()
+            }),
+            // REST values lose their quotes.
+            Some(Cors {
+                allow_origins: strings(&["https://app.test"]),
+                allow_methods: strings(&["GET", "OPTIONS"]),
+                allow_headers: strings(&["Content-Type", "X-Api-Key"]),
+                expose_headers: Vec::new(),
+                max_age: Some(60),
+                allow_credentials: true,
+            }),
+            Some(Cors {
+                allow_origins: strings(&["*"]),
+                allow_methods: strings(&["*"]),
+                allow_headers: strings(&["*"]),
+                ..Cors::default()
+            }),
+        ]
+    );
+    // It reaches the front's route.
+    let route = p.functions[0].routes[1].route("Fn").unwrap();
+    assert_eq!(route.cors(), cors[1].as_ref());
+
+    // No CORS anywhere: none.
+    let plain = parse(
+        &tmp,
+        &with_props(
+            "      Events:\n        E:\n          Type: HttpApi\n          Properties: {Path: /a, Method: get}\n",
+        ),
+    )
+    .unwrap();
+    assert_eq!(plain.functions[0].routes[0].cors, None);
+}
+
+#[test]
+fn malformed_cors_is_an_error_with_its_position() {
+    let events = "      Events:\n        E:\n          Type: HttpApi\n          Properties: {Path: /a, Method: get}\n        R:\n          Type: Api\n          Properties: {Path: /r, Method: get}\n";
+    let cases: &[(&str, &str, u32)] = &[
+        ("  HttpApi:\n    CorsConfiguration: [a]\n", "is a list", 3),
+        (
+            "  HttpApi:\n    CorsConfiguration:\n      AllowOrigin: ['*']\n",
+            "unknown field `AllowOrigin`",
+            4,
+        ),
+        (
+            "  HttpApi:\n    CorsConfiguration:\n      MaxAge: 100000\n",
+            "from 0 to 86400",
+            4,
+        ),
+        (
+            "  HttpApi:\n    CorsConfiguration:\n      AllowCredentials: maybe\n",
+            "not true or false",
+            4,
+        ),
+        (
+            "  HttpApi:\n    CorsConfiguration:\n      AllowOrigins: {a: b}\n",
+            "not a list",
+            4,
+        ),
+        ("  Api:\n    Cors: '*'\n", "not in single quotes", 3),
+        (
+            "  Api:\n    Cors:\n      AllowMethods: \"'GET'\"\n",
+            "has no AllowOrigin",
+            4,
+        ),
+        (
+            "  Api:\n    Cors:\n      AllowOrigin: \"'*'\"\n      ExposeHeaders: \"'x'\"\n",
+            "unknown field `ExposeHeaders`",
+            5,
+        ),
+    ];
+    for (globals, message, line) in cases {
+        let text = format!("Globals:\n{globals}{}", with_props(events));
+        let err = error(&text);
+        assert!(err.message.contains(message), "{globals}: {err}");
+        assert_eq!(err.line, Some(*line), "{globals}: {err}");
+        assert_eq!(err.kind, ErrorKind::Invalid, "{globals}: {err}");
+    }
+}

@@ -9,7 +9,7 @@ use super::Reader;
 use crate::apigw::PayloadFormat;
 
 impl Reader<'_> {
-    /// `- http: GET users/{id}` or `- http: {path, method}` (REST API).
+    /// `- http: GET users/{id}` or `- http: {path, method, cors}` (REST API).
     pub(super) fn http_event(
         &self,
         owner: &str,
@@ -61,11 +61,13 @@ impl Reader<'_> {
             format!("/{}", joined.join("/"))
         };
         self.check(&at, &what, validate_path(&normalised))?;
-        Ok(RouteSpec::new(
-            method_value,
-            normalised,
-            PayloadFormat::Rest,
-        ))
+        let cors = match body {
+            Value::Mapping(m) => self.http_event_cors(m, path, &what, method_value.as_deref())?,
+            _ => None,
+        };
+        let mut route = RouteSpec::new(method_value, normalised, PayloadFormat::Rest);
+        route.cors = cors;
+        Ok(route)
     }
 
     /// `- httpApi: '*'`, `- httpApi: 'GET /users/{id}'` or `- httpApi: {method, path}`.

@@ -245,9 +245,12 @@ impl Reader<'_> {
                 route.binary_media_types = defaults.binary_media_types.clone();
                 Ok(Some(route))
             }
-            "httpApi" => self
-                .http_api_event(owner, body, &body_path, defaults.http_api_payload)
-                .map(Some),
+            "httpApi" => {
+                let mut route =
+                    self.http_api_event(owner, body, &body_path, defaults.http_api_payload)?;
+                route.cors = defaults.http_api_cors.clone();
+                Ok(Some(route))
+            }
             other => {
                 notes.push(format!(
                     "{owner}: `{other}` events are not emulated (only http and httpApi are); \

@@ -1,14 +1,14 @@
 //! Serverless Framework files (`serverless.yml`).
 //!
 //! Read: `provider.runtime`, `provider.timeout`, `provider.memorySize`, `provider.environment`,
-//! `provider.logs.lambda`, `provider.httpApi.payload` and `provider.apiGateway.binaryMediaTypes`
-//! as defaults; per function `handler`, `runtime`, `timeout`, `memorySize`,
+//! `provider.logs.lambda`, `provider.httpApi.payload`, `provider.httpApi.cors` and
+//! `provider.apiGateway.binaryMediaTypes` as defaults; per function `handler`, `runtime`, `timeout`, `memorySize`,
 //! `reservedConcurrency`, `environment` (merged over the provider's), `logs` (`logFormat`,
 //! `applicationLogLevel`, `systemLogLevel`, `logGroup`, merged field by field over
 //! `provider.logs.lambda`), `url`, and `events` of kind `http` (REST API, payload 1.0) and
 //! `httpApi` (HTTP API, payload 2.0 unless the provider says `1.0`: the 1.0 event with HTTP API
 //! answers), in their object form (`path`, `method`) or short form (`GET /users/{id}`, and `'*'`
-//! for the HTTP API's `$default`). `http` paths are normalised as the framework does (a leading `/`
+//! for the HTTP API's `$default`; an `http` event's `cors`, see `cors.rs`). `http` paths are normalised as the framework does (a leading `/`
 //! added, empty segments dropped). The framework's own defaults apply when nothing is set: 6 s and
 //! 1024 MB. Other event kinds are ignored with a note; `${…}` variables are not evaluated and are
 //! an error where the emulator needs the value.
@@ -33,6 +33,7 @@
 //! anywhere the function is taken as `provided.al2023`.
 
 use std::path::Path;
+mod cors;
 mod events;
 mod function;
 
@@ -168,6 +169,8 @@ struct Defaults {
     logging: (LoggingFields, YPath),
     /// `provider.apiGateway.binaryMediaTypes`, the REST API's.
     binary_media_types: Vec<String>,
+    /// `provider.httpApi.cors`, the HTTP API's.
+    http_api_cors: Option<crate::apigw::Cors>,
 }
 
 /// The file being read.
@@ -215,6 +218,7 @@ impl Reader<'_> {
             },
             logging: self.provider_logging(provider, provider_path)?,
             binary_media_types: self.binary_media_types(provider, provider_path)?,
+            http_api_cors: self.http_api_cors(provider, provider_path)?,
         })
     }
 

@@ -617,3 +617,128 @@ fn bad_logs_are_errors_with_positions() {
     );
     assert_eq!(err.line, Some(5), "{err}");
 }
+
+#[test]
+fn cors_of_http_events_and_of_the_http_api() {
+    use crate::apigw::Cors;
+    let strings = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let defaults = strings(&[
+        "Content-Type",
+        "X-Amz-Date",
+        "Authorization",
+        "X-Api-Key",
+        "X-Amz-Security-Token",
+        "X-Amz-User-Agent",
+        "X-Amzn-Trace-Id",
+    ]);
+    let tmp = service();
+    let text = "\
+service: s
+provider:
+  name: aws
+  httpApi:
+    cors:
+      allowedOrigins: [http://localhost:3000]
+      allowedMethods: [GET]
+      exposedResponseHeaders: [x-total]
+      allowCredentials: true
+      maxAge: 600
+functions:
+  users:
+    handler: crates/users
+    events:
+      - http: {path: a, method: post, cors: true}
+      - http:
+          path: b
+          method: get
+          cors:
+            origin: https://app.test
+            headers: [Content-Type]
+            allowCredentials: true
+            cacheControl: max-age=600
+      - http: GET c
+      - httpApi: 'GET /d'
+";
+    let p = parse(&tmp, text).unwrap();
+    let cors: Vec<Option<Cors>> = p.functions[0]
+        .routes
+        .iter()
+        .map(|r| r.cors.clone())
+        .collect();
+    assert_eq!(
+        cors,
+        [
+            Some(Cors {
+                allow_origins: strings(&["*"]),
+                allow_methods: strings(&["OPTIONS", "POST"]),
+                allow_headers: defaults.clone(),
+                ..Cors::default()
+            }),
+            Some(Cors {
+                allow_origins: strings(&["https://app.test"]),
+                allow_methods: strings(&["OPTIONS", "GET"]),
+                allow_headers: strings(&["Content-Type"]),
+                allow_credentials: true,
+                ..Cors::default()
+            }),
+            None,
+            Some(Cors {
+                allow_origins: strings(&["http://localhost:3000"]),
+                allow_methods: strings(&["GET"]),
+                allow_headers: defaults.clone(),
+                expose_headers: strings(&["x-total"]),
+                max_age: Some(600),
+                allow_credentials: true,
+            }),
+        ]
+    );
+
+    let p = parse(
+        &tmp,
+        "service: s\nprovider:\n  httpApi:\n    cors: true\nfunctions:\n  users:\n    handler: \
+         crates/users\n    events:\n      - httpApi: '*'\n",
+    )
+    .unwrap();
+    assert_eq!(
+        p.functions[0].routes[0].cors,
+        Some(Cors {
+            allow_origins: strings(&["*"]),
+            allow_methods: strings(&["*"]),
+            allow_headers: defaults,
+            ..Cors::default()
+        })
+    );
+
+    for (provider, body, message, line) in [
+        (
+            "  httpApi:\n    cors: yes please\n",
+            "",
+            "cors is the string",
+            4,
+        ),
+        (
+            "  httpApi:\n    cors:\n      allowOrigins: ['*']\n",
+            "",
+            "unknown field `allowOrigins`",
+            5,
+        ),
+        (
+            "  name: aws\n",
+            "    events:\n      - http: {path: a, method: get, cors: {allowCredentials: 1}}\n",
+            "not true or false",
+            8,
+        ),
+        (
+            "  name: aws\n",
+            "    events:\n      - http: {path: a, method: get, cors: {origin: {a: b}}}\n",
+            "not a list",
+            8,
+        ),
+    ] {
+        let err = error(&format!(
+            "service: s\nprovider:\n{provider}functions:\n  f:\n    handler: crates/users\n{body}"
+        ));
+        assert!(err.message.contains(message), "{provider}{body}: {err}");
+        assert_eq!(err.line, Some(line), "{provider}{body}: {err}");
+    }
+}
