@@ -157,32 +157,37 @@ pub(crate) async fn read_limited(mut body: Body, limit: usize) -> Result<Bytes, 
     }
 }
 
+/// A request body of exactly these `frames` (data and trailers), for tests of the readers.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::VecDeque;
-    use std::convert::Infallible;
+pub(crate) fn frames(frames: Vec<Frame<Bytes>>) -> Body {
+    struct Frames(std::collections::VecDeque<Frame<Bytes>>);
 
-    /// A body arriving in several chunks.
-    struct Chunks(VecDeque<&'static [u8]>);
-
-    impl HttpBody for Chunks {
+    impl HttpBody for Frames {
         type Data = Bytes;
-        type Error = Infallible;
+        type Error = std::convert::Infallible;
         fn poll_frame(
             mut self: Pin<&mut Self>,
             _: &mut Context<'_>,
-        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-            Poll::Ready(
-                self.0
-                    .pop_front()
-                    .map(|c| Ok(Frame::data(Bytes::from_static(c)))),
-            )
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            Poll::Ready(self.0.pop_front().map(Ok))
         }
     }
 
+    Body::new(Frames(frames.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::convert::Infallible;
+
     fn chunked(parts: &[&'static [u8]]) -> Body {
-        Body::new(Chunks(parts.iter().copied().collect()))
+        frames(
+            parts
+                .iter()
+                .map(|part| Frame::data(Bytes::from_static(part)))
+                .collect(),
+        )
     }
 
     #[tokio::test]

@@ -77,17 +77,7 @@ impl Cors {
         if let Some(origin) = self.allowed_origin(request_headers) {
             let headers = response.headers_mut();
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-            put_list(
-                headers,
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                &self.allow_methods,
-            );
-            put_list(
-                headers,
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                &self.allow_headers,
-            );
-            self.put_common(headers, true);
+            self.put_preflight(headers, None);
         }
         response
     }
@@ -119,18 +109,10 @@ impl Cors {
                 &self.expose_headers,
             );
             if preflight {
-                put_list(
-                    headers,
-                    header::ACCESS_CONTROL_ALLOW_METHODS,
-                    &self.allow_methods,
-                );
-                put_list(
-                    headers,
-                    header::ACCESS_CONTROL_ALLOW_HEADERS,
-                    &self.allow_headers,
-                );
+                self.put_preflight(headers, None);
+            } else {
+                self.put_common(headers, false);
             }
-            self.put_common(headers, preflight);
         }
     }
 
@@ -148,17 +130,25 @@ impl Cors {
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             &self.allow_origins,
         );
-        if self.allow_methods.is_empty() {
-            headers.insert(
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static(REST_DEFAULT_METHODS),
-            );
-        } else {
-            put_list(
+        self.put_preflight(headers, Some(REST_DEFAULT_METHODS));
+        response
+    }
+
+    /// A preflight's `Access-Control-Allow-Methods` (`default_methods` when none are
+    /// configured), `-Allow-Headers`, `-Max-Age` and `-Allow-Credentials`.
+    fn put_preflight(&self, headers: &mut HeaderMap, default_methods: Option<&'static str>) {
+        match default_methods.filter(|_| self.allow_methods.is_empty()) {
+            Some(methods) => {
+                headers.insert(
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    HeaderValue::from_static(methods),
+                );
+            }
+            None => put_list(
                 headers,
                 header::ACCESS_CONTROL_ALLOW_METHODS,
                 &self.allow_methods,
-            );
+            ),
         }
         put_list(
             headers,
@@ -166,7 +156,6 @@ impl Cors {
             &self.allow_headers,
         );
         self.put_common(headers, true);
-        response
     }
 
     /// `Access-Control-Allow-Credentials` and, for a `preflight`, `-Max-Age`, as configured.

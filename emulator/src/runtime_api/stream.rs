@@ -182,31 +182,11 @@ fn trailer_error(trailers: &HeaderMap) -> Option<Bytes> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::VecDeque;
-    use std::convert::Infallible;
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-
-    use axum::body::HttpBody;
     use axum::http::HeaderValue;
     use hyper::body::Frame;
 
-    /// A body of these frames, trailers included.
-    struct Frames(VecDeque<Frame<Bytes>>);
-
-    impl HttpBody for Frames {
-        type Data = Bytes;
-        type Error = Infallible;
-        fn poll_frame(
-            mut self: Pin<&mut Self>,
-            _: &mut Context<'_>,
-        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-            Poll::Ready(self.0.pop_front().map(Ok))
-        }
-    }
-
     fn body(frames: Vec<Frame<Bytes>>) -> Body {
-        Body::new(Frames(frames.into()))
+        crate::body::frames(frames)
     }
 
     #[tokio::test]
