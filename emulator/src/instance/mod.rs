@@ -408,7 +408,8 @@ impl Instance {
         delivered_at: Instant,
         closing: &mut watch::Receiver<bool>,
     ) -> Result<(Ending, u64), Refused> {
-        let deadline = match delivered_at.checked_add(self.config.timeout) {
+        let expires = delivered_at.checked_add(self.config.timeout);
+        let deadline = match expires {
             Some(at) => sleep_until(at.into()),
             None => sleep(self.config.timeout), // absurdly long: tokio caps it
         };
@@ -423,7 +424,12 @@ impl Instance {
             tokio::select! {
                 biased;
                 event = self.events.recv() => match event {
-                    Some(RuntimeEvent::Answered { request_id, answer }) if request_id == id => {
+                    Some(RuntimeEvent::Answered { request_id, answer, at }) if request_id == id => {
+                        // When this task runs late, an answer past the deadline may be read
+                        // before the deadline fires: it still came too late.
+                        if expires.is_some_and(|expires| at > expires) {
+                            break Ending::Timeout;
+                        }
                         break Ending::Answered(answer);
                     }
                     Some(event) => tracing::debug!(?event, "ignoring a Runtime API event"),

@@ -36,8 +36,12 @@ pub(crate) struct Pending {
 pub(crate) enum RuntimeEvent {
     /// `/next` handed out this request.
     Delivered { request_id: String, at: Instant },
-    /// The runtime answered this request.
-    Answered { request_id: String, answer: Answer },
+    /// The runtime answered this request; its answer was whole at `at`.
+    Answered {
+        request_id: String,
+        answer: Answer,
+        at: Instant,
+    },
     /// The runtime could not initialise (`/runtime/init/error`); the body is its error JSON,
     /// `header_type` its `Lambda-Runtime-Function-Error-Type`, if sent.
     InitError {
@@ -220,9 +224,11 @@ impl Channel {
     /// Passes the runtime's answer to `request_id` on.
     pub(super) fn answer(&self, request_id: String, answer: Answer) {
         // The receiver is gone only when the instance is being discarded.
-        let _ = self
-            .events
-            .send(RuntimeEvent::Answered { request_id, answer });
+        let _ = self.events.send(RuntimeEvent::Answered {
+            request_id,
+            answer,
+            at: Instant::now(),
+        });
     }
 }
 
