@@ -20,8 +20,8 @@ pub use response::{
     try_from_result, try_from_result_with,
 };
 pub use route::{
-    HTTP_INTEGRATION_TIMEOUT, METHODS, PayloadFormat, REST_INTEGRATION_TIMEOUT, Route, RouteError,
-    RouteKey, RouteMatch, RouteTable,
+    DEFAULT_STAGE, HTTP_INTEGRATION_TIMEOUT, METHODS, PayloadFormat, REST_INTEGRATION_TIMEOUT,
+    Route, RouteError, RouteKey, RouteMatch, RouteTable, SAM_REST_STAGE, Stage,
 };
 
 #[cfg(test)]

@@ -16,6 +16,9 @@ pub struct RouteMatch {
     pub route: Route,
     /// Path parameters by variable name, percent-decoded as API Gateway decodes them.
     pub path_parameters: HashMap<String, String>,
+    /// The request path without the stage prefix it came with (`/users` of `/Prod/users`, an
+    /// execute-api style call); `None` when it came without one (custom-domain style).
+    pub unstaged_path: Option<String>,
 }
 
 impl RouteMatch {
@@ -98,7 +101,32 @@ impl RouteTable {
 
     /// The route for `method` and the raw (percent-encoded, query-less) `path`, or `None` when
     /// nothing matches (API Gateway answers 404 for HTTP APIs, 403 for REST APIs).
+    ///
+    /// A path whose first segment names a stage (`/Prod/users`) is matched without it first,
+    /// and taken so when the route found belongs to that stage; any path is also matched as it
+    /// is (custom-domain style, `/users`). See [`Stage`](super::Stage).
     pub fn find(&self, method: &Method, path: &str) -> Option<RouteMatch> {
+        self.find_staged(method, path)
+            .or_else(|| self.find_unstaged(method, path))
+    }
+
+    /// The match of a path that starts with the stage of the route its remainder matches.
+    fn find_staged(&self, method: &Method, path: &str) -> Option<RouteMatch> {
+        let (stage, rest) = super::Stage::split_prefix(path)?;
+        let named = |r: &Route| !r.stage().is_default() && r.stage().name == stage;
+        if !self.routes.iter().any(named) {
+            return None;
+        }
+        let mut matched = self.find_unstaged(method, rest)?;
+        if !named(&matched.route) {
+            return None;
+        }
+        matched.unstaged_path = Some(rest.to_owned());
+        Some(matched)
+    }
+
+    /// The route for `path` as it is.
+    fn find_unstaged(&self, method: &Method, path: &str) -> Option<RouteMatch> {
         let mut best: Option<(&Route, HashMap<String, String>)> = None;
         for route in &self.routes {
             if route.is_default() || route.method().is_some_and(|m| m != method) {
@@ -119,6 +147,7 @@ impl RouteTable {
             return Some(RouteMatch {
                 route: route.clone(),
                 path_parameters,
+                unstaged_path: None,
             });
         }
         self.find_default(path)
@@ -138,6 +167,7 @@ impl RouteTable {
         Some(RouteMatch {
             route: default.clone(),
             path_parameters,
+            unstaged_path: None,
         })
     }
 }

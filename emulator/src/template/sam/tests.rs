@@ -1090,3 +1090,146 @@ fn malformed_cors_is_an_error_with_its_position() {
         assert_eq!(err.kind, ErrorKind::Invalid, "{globals}: {err}");
     }
 }
+
+#[test]
+fn routes_take_their_apis_stage_and_stage_variables() {
+    let tmp = project();
+    let text = "\
+Parameters:
+  Table: {Type: String, Default: users-dev}
+Globals:
+  Api:
+    Variables: {table: global, region: eu}
+  HttpApi:
+    StageVariables: {mode: global}
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/users
+      Events:
+        Implicit:
+          Type: Api
+          Properties: {Path: /implicit, Method: get}
+        Explicit:
+          Type: Api
+          Properties: {Path: /explicit, Method: get, RestApiId: !Ref Rest}
+        ImplicitHttp:
+          Type: HttpApi
+          Properties: {Path: /ih, Method: get}
+        ExplicitHttp:
+          Type: HttpApi
+          Properties: {Path: /eh, Method: get, ApiId: !Ref Http}
+  Rest:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: dev
+      Variables: {table: !Ref Table}
+  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      StageName: v1
+      StageVariables: {mode: own, url: 'https://x.test/a?b=c'}
+";
+    let p = parse(&tmp, text).unwrap();
+    let stages: Vec<(String, Vec<(String, String)>)> = p.functions[0]
+        .routes
+        .iter()
+        .map(|r| {
+            (
+                r.stage.name.clone(),
+                r.stage.variables.clone().into_iter().collect(),
+            )
+        })
+        .collect();
+    let pairs = |items: &[(&str, &str)]| -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        stages,
+        [
+            // SAM's implicit REST API: stage Prod, Globals.Api.Variables.
+            (
+                "Prod".to_owned(),
+                pairs(&[("region", "eu"), ("table", "global")])
+            ),
+            // The API's own variables over the global ones.
+            (
+                "dev".to_owned(),
+                pairs(&[("region", "eu"), ("table", "users-dev")])
+            ),
+            ("$default".to_owned(), pairs(&[("mode", "global")])),
+            (
+                "v1".to_owned(),
+                pairs(&[("mode", "own"), ("url", "https://x.test/a?b=c")])
+            ),
+        ]
+    );
+    let route = p.functions[0].routes[1].route("Fn").unwrap();
+    assert_eq!(route.stage().name, "dev");
+}
+
+#[test]
+fn bad_stages_are_errors_naming_the_property() {
+    let api = |props: &str| {
+        format!(
+            "\
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/users
+      Events:
+        E:
+          Type: Api
+          Properties: {{Path: /a, Method: get, RestApiId: !Ref Rest}}
+  Rest:
+    Type: AWS::Serverless::Api
+    Properties:
+{props}
+"
+        )
+    };
+    for (props, property, says) in [
+        (
+            "      Cors: \"'*'\"",
+            "Resources.Rest.Properties",
+            "has no StageName",
+        ),
+        (
+            "      StageName: my/stage",
+            "Resources.Rest.Properties.StageName",
+            "may hold only letters",
+        ),
+        (
+            "      StageName: $default",
+            "Resources.Rest.Properties.StageName",
+            "no `$default` stage",
+        ),
+        (
+            "      StageName: dev\n      Variables: {bad-name: x}",
+            "Resources.Rest.Properties.Variables.bad-name",
+            "stage variable name",
+        ),
+        (
+            "      StageName: dev\n      Variables: {ok: 'a b'}",
+            "Resources.Rest.Properties.Variables.ok",
+            "may not hold ` `",
+        ),
+        (
+            "      StageName: dev\n      Variables: [a]",
+            "Resources.Rest.Properties.Variables",
+            "not a mapping",
+        ),
+    ] {
+        let err = error(&api(props));
+        let text = err.to_string();
+        assert_eq!(err.kind, ErrorKind::Invalid, "{text}");
+        assert!(text.contains("template.yaml"), "{text}");
+        assert!(text.contains(property), "{props}: {text}");
+        assert!(text.contains(says), "{props}: {text}");
+    }
+}
