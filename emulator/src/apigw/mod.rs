@@ -12,7 +12,7 @@ pub mod request;
 pub mod response;
 pub mod route;
 
-pub use cors::Cors;
+pub use cors::{Cors, UrlCorsError};
 pub use request::{EventError, EventOptions, MappedEvent, accepts_binary, to_event};
 pub use response::{
     MAX_REQUEST_BODY, ResultError, from_result, from_result_with, integration_error,

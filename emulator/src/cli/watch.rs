@@ -166,7 +166,11 @@ async fn serve(args: WatchArgs, project: Project, mut planned: Vec<Planned>) -> 
     print_served(shown, &emulator);
     for function in planned.iter().filter(|p| p.function_url) {
         let name = &function.config.name;
-        if let Some(url) = emulator.serve_function_url(name, args.serve.bind).await? {
+        let cors = function.url_cors.clone();
+        if let Some(url) = emulator
+            .serve_function_url(name, args.serve.bind, cors)
+            .await?
+        {
             println!("  {name:<20} function URL {url}");
         }
     }

@@ -64,7 +64,7 @@ impl Gateway {
     /// including OPTIONS requests" (<https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html>);
     /// the function's answer then gets the configured headers. SAM gives each path of a REST API
     /// an `OPTIONS` mock integration, which an `ANY` method does not override but an `OPTIONS`
-    /// route of the user's does.
+    /// route of the user's does. A function URL with CORS answers every preflight itself.
     fn preflight<B>(&self, request: &http::Request<B>) -> Option<http::Response<Bytes>> {
         if request.method() != http::Method::OPTIONS {
             return None;
@@ -93,6 +93,9 @@ impl Gateway {
             };
             return match matched.route.format() {
                 PayloadFormat::Rest => Some(cors.rest_preflight()),
+                PayloadFormat::FunctionUrl if asked.is_some() => {
+                    Some(cors.url_preflight(request.headers()))
+                }
                 _ if asked.is_some() && routed.is_none() => {
                     Some(cors.http_preflight(request.headers()))
                 }
@@ -175,15 +178,23 @@ pub(crate) async fn serve(
         stream: None,
     };
     if format == PayloadFormat::FunctionUrl && function.config().url_invoke_mode.streams() {
-        return super::url_stream::respond(function, invocation).await;
+        let mut response = super::url_stream::respond(function, invocation).await;
+        if let Some(cors) = route.cors() {
+            cors.apply_url(request.headers(), response.headers_mut());
+        }
+        return response;
     }
     let mut response = integrate(&function, route, invocation, decode_base64).await;
     // REST APIs' proxy integrations send only what the function sets (see `apigw::cors`).
-    if format != PayloadFormat::Rest
-        && let Some(cors) = route.cors()
-    {
-        let preflight = Cors::preflight_method(&request).is_some();
-        cors.apply_http(request.headers(), preflight, &mut response);
+    match (format, route.cors()) {
+        (PayloadFormat::Rest, _) | (_, None) => {}
+        (PayloadFormat::FunctionUrl, Some(cors)) => {
+            cors.apply_url(request.headers(), response.headers_mut());
+        }
+        (_, Some(cors)) => {
+            let preflight = Cors::preflight_method(&request).is_some();
+            cors.apply_http(request.headers(), preflight, &mut response);
+        }
     }
     if let Some(name) = request_id_header(format)
         && let Ok(id) = HeaderValue::from_str(&mapped.request_id)

@@ -132,6 +132,8 @@ pub struct FunctionSpec {
     pub function_url: bool,
     /// How its function URL answers (SAM `FunctionUrlConfig.InvokeMode`).
     pub url_invoke_mode: InvokeMode,
+    /// Its function URL's CORS (SAM `FunctionUrlConfig.Cors`).
+    pub url_cors: Option<Cors>,
 }
 
 impl FunctionSpec {
@@ -149,6 +151,7 @@ impl FunctionSpec {
             routes: Vec::new(),
             function_url: false,
             url_invoke_mode: InvokeMode::Buffered,
+            url_cors: None,
         }
     }
 }
