@@ -1233,3 +1233,69 @@ Resources:
         assert!(text.contains(says), "{props}: {text}");
     }
 }
+
+#[test]
+fn function_url_cors_is_read_and_held_to_lambdas_limits() {
+    let tmp = project();
+    let with = |cors: &str| {
+        format!(
+            "\
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/users
+      FunctionUrlConfig:
+        AuthType: NONE
+        InvokeMode: RESPONSE_STREAM
+        Cors:
+{cors}
+"
+        )
+    };
+    let p = parse(
+        &tmp,
+        &with(
+            "          AllowOrigins: [http://app.test]\n          AllowMethods: [GET]\n          \
+             ExposeHeaders: [x-total]\n          MaxAge: 60\n          AllowCredentials: true",
+        ),
+    )
+    .unwrap();
+    let f = &p.functions[0];
+    assert!(f.function_url);
+    assert_eq!(f.url_invoke_mode, crate::config::InvokeMode::ResponseStream);
+    assert_eq!(
+        f.url_cors,
+        Some(crate::apigw::Cors {
+            allow_origins: vec!["http://app.test".into()],
+            allow_methods: vec!["GET".into()],
+            expose_headers: vec!["x-total".into()],
+            max_age: Some(60),
+            allow_credentials: true,
+            ..Default::default()
+        })
+    );
+    // No Cors: none.
+    let p = parse(&tmp, &with("          ").replace("        Cors:\n", "")).unwrap();
+    assert_eq!(p.functions[0].url_cors, None);
+
+    for (cors, property) in [
+        ("          MaxAge: 90000", "FunctionUrlConfig.Cors.MaxAge"),
+        (
+            "          AllowMethods: [OPTIONS1]",
+            "FunctionUrlConfig.Cors.AllowMethods",
+        ),
+        (
+            "          AllowOrigin: '*'",
+            "FunctionUrlConfig.Cors.AllowOrigin",
+        ),
+    ] {
+        let err = parse(&tmp, &with(cors)).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid, "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("template.yaml") && text.contains(property),
+            "{text}"
+        );
+    }
+}
