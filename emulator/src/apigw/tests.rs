@@ -369,6 +369,21 @@ fn a_path_that_only_looks_staged_is_matched_as_it_is() {
     // A stage of no route is no prefix.
     let other = staged("GET /items", PayloadFormat::Rest, "prod");
     assert!(other.find(&Method::GET, "/dev/items").is_none());
+    // A staged path is matched among its stage's routes, however specific another API's are.
+    let mixed = RouteTable::new(vec![
+        Route::parse("ANY /{proxy+}", "rest", PayloadFormat::Rest)
+            .unwrap()
+            .with_stage(Stage::named("dev")),
+        Route::parse("GET /items", "http", PayloadFormat::Http).unwrap(),
+    ])
+    .unwrap();
+    let m = mixed.find(&Method::GET, "/dev/items").unwrap();
+    assert_eq!(m.route.function(), "rest");
+    assert_eq!(m.path_parameters["proxy"], "items");
+    assert_eq!(
+        mixed.find(&Method::GET, "/items").unwrap().route.function(),
+        "http"
+    );
 }
 
 #[test]

@@ -102,33 +102,32 @@ impl RouteTable {
     /// The route for `method` and the raw (percent-encoded, query-less) `path`, or `None` when
     /// nothing matches (API Gateway answers 404 for HTTP APIs, 403 for REST APIs).
     ///
-    /// A path whose first segment names a stage (`/Prod/users`) is matched without it first,
-    /// and taken so when the route found belongs to that stage; any path is also matched as it
-    /// is (custom-domain style, `/users`). See [`Stage`](super::Stage).
+    /// A path whose first segment names a stage (`/Prod/users`) is matched without it, among
+    /// the routes of that stage, first; then as it is, among all routes (custom-domain style,
+    /// `/users`). See [`Stage`](super::Stage).
     pub fn find(&self, method: &Method, path: &str) -> Option<RouteMatch> {
         self.find_staged(method, path)
-            .or_else(|| self.find_unstaged(method, path))
+            .or_else(|| self.find_among(method, path, |_| true))
     }
 
-    /// The match of a path that starts with the stage of the route its remainder matches.
+    /// The match of a path that starts with a stage name, among the routes of that stage.
     fn find_staged(&self, method: &Method, path: &str) -> Option<RouteMatch> {
         let (stage, rest) = super::Stage::split_prefix(path)?;
         let named = |r: &Route| !r.stage().is_default() && r.stage().name == stage;
-        if !self.routes.iter().any(named) {
-            return None;
-        }
-        let mut matched = self.find_unstaged(method, rest)?;
-        if !named(&matched.route) {
-            return None;
-        }
+        let mut matched = self.find_among(method, rest, named)?;
         matched.unstaged_path = Some(rest.to_owned());
         Some(matched)
     }
 
-    /// The route for `path` as it is.
-    fn find_unstaged(&self, method: &Method, path: &str) -> Option<RouteMatch> {
+    /// The route for `path` as it is, among the routes `keep` keeps.
+    fn find_among(
+        &self,
+        method: &Method,
+        path: &str,
+        keep: impl Fn(&Route) -> bool,
+    ) -> Option<RouteMatch> {
         let mut best: Option<(&Route, HashMap<String, String>)> = None;
-        for route in &self.routes {
+        for route in self.routes.iter().filter(|r| keep(r)) {
             if route.is_default() || route.method().is_some_and(|m| m != method) {
                 continue;
             }
@@ -150,12 +149,12 @@ impl RouteTable {
                 unstaged_path: None,
             });
         }
-        self.find_default(path)
+        self.find_default(path, keep)
     }
 
-    /// The `$default` route's match for `path`, if the table has one.
-    fn find_default(&self, path: &str) -> Option<RouteMatch> {
-        let default = self.routes.iter().find(|r| r.is_default())?;
+    /// The match for `path` of the `$default` route, if the table has one `keep` keeps.
+    fn find_default(&self, path: &str, keep: impl Fn(&Route) -> bool) -> Option<RouteMatch> {
+        let default = self.routes.iter().find(|r| r.is_default() && keep(r))?;
         let mut path_parameters = HashMap::new();
         // A REST API has no `$default` route; its catch-all is `/{proxy+}`, so report that shape.
         if default.format() == PayloadFormat::Rest {
