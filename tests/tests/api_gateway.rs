@@ -777,6 +777,13 @@ async fn stages_and_function_url_cors_are_api_gateways_and_lambdas() {
     )
     .await;
     let addr = lambkin.addr;
+    // The route list says where a named stage is served.
+    let listed = lambkin
+        .wait_for(std::time::Duration::from_secs(30), |l| {
+            l.contains("GET /items/{id}")
+        })
+        .await;
+    assert!(listed.contains("(stage dev: also under /dev)"), "{listed}");
 
     // REST: called as execute-api does (`/dev/…`) or as a custom domain does (no stage).
     let event = echoed(&request(addr, "GET", "/dev/items/7", &[], Vec::new()).await);

@@ -300,8 +300,15 @@ fn print_served(addr: SocketAddr, emulator: &Emulator) {
         println!("  {name:<20} POST http://{addr}/2015-03-31/functions/{name}/invocations");
     }
     for route in state.routes() {
+        // A named stage is also served under its prefix (`/Prod/users`).
+        let stage = route.stage();
+        let staged = if stage.is_default() {
+            String::new()
+        } else {
+            format!(" (stage {}: also under /{})", stage.name, stage.name)
+        };
         println!(
-            "  {:<20} {:<28} {:?}",
+            "  {:<20} {:<28} {:?}{staged}",
             route.function(),
             route.key(),
             route.format()
