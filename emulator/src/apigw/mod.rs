@@ -5,7 +5,8 @@
 //! function URL or an ALB would send, and [`from_result`] turns the function's result into the
 //! HTTP response those services would return. The `not_found`, `integration_error`,
 //! `integration_timeout` and `payload_too_large` helpers are the answers API Gateway gives on its
-//! own; [`Cors`] is an API's CORS configuration, applied as API Gateway applies it.
+//! own; [`Cors`] is an API's (or a function URL's) CORS configuration, applied as API Gateway
+//! (or Lambda) applies it; [`Stage`] is a route's API stage, its variables and path prefix.
 
 pub mod cors;
 pub mod request;

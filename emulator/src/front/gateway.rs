@@ -1,7 +1,8 @@
 //! The API Gateway front: a plain HTTP request is routed as API Gateway would, becomes the
 //! event API Gateway sends (REST payload 1.0, HTTP API 2.0, function URL or ALB), invokes the
-//! function, and its result becomes the HTTP response. An API with CORS configured has its
-//! preflights answered here and its responses' CORS headers set ([`apigw::Cors`]).
+//! function, and its result becomes the HTTP response. An API (or function URL) with CORS
+//! configured has its preflights answered here and its responses' CORS headers set
+//! ([`apigw::Cors`]).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
