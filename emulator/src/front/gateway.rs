@@ -357,6 +357,9 @@ mod tests {
                 route("GET /rest", PayloadFormat::Rest, Some(&cors)),
                 route("ANY /rest-any", PayloadFormat::Rest, Some(&cors)),
                 route("GET /plain", PayloadFormat::Http, None),
+                route("GET /staged", PayloadFormat::Http, Some(&cors))
+                    .with_stage(apigw::Stage::named("v1")),
+                route("GET /url", PayloadFormat::FunctionUrl, Some(&cors)),
             ])
             .unwrap(),
             EventOptions::default(),
@@ -383,6 +386,12 @@ mod tests {
         // SAM's mock OPTIONS method answers any OPTIONS of a REST API path.
         assert_eq!(answer("OPTIONS", "/rest", false), Some(200));
         assert_eq!(answer("OPTIONS", "/rest-any", true), Some(200));
+        // A named stage's path, with or without its prefix.
+        assert_eq!(answer("OPTIONS", "/v1/staged", true), Some(204));
+        assert_eq!(answer("OPTIONS", "/staged", true), Some(204));
+        // A function URL answers preflights itself (200), other OPTIONS go to the function.
+        assert_eq!(answer("OPTIONS", "/url", true), Some(200));
+        assert_eq!(answer("OPTIONS", "/url", false), None);
         // No CORS, or no route: the request goes on as any other.
         assert_eq!(answer("OPTIONS", "/plain", true), None);
         assert_eq!(answer("OPTIONS", "/nowhere", true), None);
