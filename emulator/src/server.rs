@@ -143,15 +143,17 @@ impl Emulator {
     }
 
     /// Serves `function`'s function URL on a listener of its own at `ip` (as AWS gives each URL
-    /// a host of its own); every path and method goes to the function as a function URL event.
-    /// Returns the URL, `None` for an unknown function. It stops with the emulator.
+    /// a host of its own), with `cors` (`FunctionUrlConfig.Cors`); every path and method goes to
+    /// the function as a function URL event. Returns the URL, `None` for an unknown function. It
+    /// stops with the emulator.
     pub async fn serve_function_url(
         &self,
         function: &str,
         ip: std::net::IpAddr,
+        cors: Option<crate::apigw::Cors>,
     ) -> Result<Option<String>, Error> {
         let urls = self.inner.state.function_urls();
-        let url = urls.start_at(ip, function, "NONE").await?;
+        let url = urls.start_at(ip, function, "NONE", cors).await?;
         Ok(url.map(|url| url.url))
     }
 

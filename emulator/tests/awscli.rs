@@ -662,4 +662,122 @@ while True:
         let _ = std::fs::remove_dir_all(&cli.dir);
         emulator.stop().await;
     }
+
+    /// Create/Get/UpdateFunctionUrlConfig with `--cors`, and the URL answering as configured.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn aws_lambda_configures_function_url_cors() {
+        let emulator = Running::start(vec![fixture("echo", "echo")]).await;
+        let cli = Cli {
+            addr: emulator.addr,
+            dir: std::env::temp_dir().join(format!("lambkin-awscli-urls-{}", std::process::id())),
+        };
+        std::fs::create_dir_all(&cli.dir).unwrap();
+        if aws(cli.addr, &cli.dir, &["list-functions"]).await.is_none() {
+            return;
+        }
+        let app = "http://app.localhost:3000";
+        let cors = json!({
+            "AllowOrigins": [app],
+            "AllowMethods": ["GET", "POST"],
+            "AllowHeaders": ["x-key"],
+            "ExposeHeaders": ["x-total"],
+            "MaxAge": 300,
+            "AllowCredentials": true,
+        })
+        .to_string();
+        let create = [
+            "create-function-url-config",
+            "--function-name",
+            "echo",
+            "--auth-type",
+            "NONE",
+            "--cors",
+            &cors,
+        ];
+        let created = cli.ok(&create).await;
+        assert_eq!(created["Cors"]["AllowOrigins"], json!([app]), "{created}");
+        assert_eq!(created["Cors"]["MaxAge"], 300);
+        assert_eq!(created["Cors"]["AllowCredentials"], true);
+        let get = ["get-function-url-config", "--function-name", "echo"];
+        assert_eq!(cli.ok(&get).await["Cors"], created["Cors"]);
+        let url: SocketAddr = created["FunctionUrl"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .unwrap();
+
+        // The URL answers the preflight itself, with the configured headers.
+        let preflight = common::request(
+            url,
+            "OPTIONS",
+            "/orders",
+            &[("origin", app), ("access-control-request-method", "POST")],
+            b"",
+        )
+        .await;
+        assert_eq!(preflight.status, 200, "{}", preflight.text());
+        assert!(preflight.body.is_empty(), "{}", preflight.text());
+        assert_eq!(preflight.header("access-control-allow-origin"), Some(app));
+        assert_eq!(
+            preflight.header("access-control-allow-methods"),
+            Some("GET,POST")
+        );
+        assert_eq!(preflight.header("access-control-max-age"), Some("300"));
+        assert_eq!(preflight.header("vary"), Some("Origin"));
+        let answer = common::request(url, "GET", "/orders", &[("origin", app)], b"").await;
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        assert_eq!(
+            answer.json()["event"]["rawPath"],
+            "/orders",
+            "the function's answer"
+        );
+        assert_eq!(answer.header("access-control-allow-origin"), Some(app));
+        assert_eq!(
+            answer.header("access-control-expose-headers"),
+            Some("x-total")
+        );
+        assert_eq!(
+            answer.header("access-control-allow-credentials"),
+            Some("true")
+        );
+
+        // UpdateFunctionUrlConfig replaces the CORS, for the requests that come next.
+        let update = [
+            "update-function-url-config",
+            "--function-name",
+            "echo",
+            "--cors",
+            r#"{"AllowOrigins": ["*"]}"#,
+        ];
+        let updated = cli.ok(&update).await;
+        assert_eq!(updated["Cors"]["AllowOrigins"], json!(["*"]), "{updated}");
+        assert_eq!(updated["AuthType"], "NONE");
+        assert_eq!(updated["CreationTime"], created["CreationTime"]);
+        let other = [("origin", "http://other.localhost:4000")];
+        let answer = common::request(url, "GET", "/orders", &other, b"").await;
+        assert_eq!(answer.header("access-control-allow-origin"), Some("*"));
+        assert_eq!(answer.header("access-control-expose-headers"), None);
+        assert_eq!(cli.ok(&get).await["Cors"], updated["Cors"]);
+
+        // Outside the limits of Lambda's Cors type: refused, the URL unchanged.
+        let too_long = [
+            "update-function-url-config",
+            "--function-name",
+            "echo",
+            "--cors",
+            r#"{"MaxAge": 86401}"#,
+        ];
+        let stderr = cli.fails(&too_long, "ValidationException").await;
+        assert!(stderr.contains("cors.maxAge"), "{stderr}");
+        assert_eq!(cli.ok(&get).await["Cors"], updated["Cors"]);
+        // No URL: not found.
+        cli.ok(&["delete-function-url-config", "--function-name", "echo"])
+            .await;
+        cli.fails(&update, "ResourceNotFoundException").await;
+
+        let _ = std::fs::remove_dir_all(&cli.dir);
+        emulator.stop().await;
+    }
 }

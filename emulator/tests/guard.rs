@@ -77,7 +77,7 @@ async fn other_hosts_are_refused_on_every_listener() {
 
     // A function URL, on its own listener.
     let url = emulator
-        .serve_function_url("echo", "127.0.0.1".parse().unwrap())
+        .serve_function_url("echo", "127.0.0.1".parse().unwrap(), None)
         .await
         .unwrap()
         .unwrap();

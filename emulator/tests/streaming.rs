@@ -27,7 +27,7 @@ async fn start_with_timeout(timeout: Duration) -> (Running, std::net::SocketAddr
     function.timeout = timeout;
     let emulator = Emulator::with_options([function], Options::default()).unwrap();
     let url = emulator
-        .serve_function_url("streamer", "127.0.0.1".parse().unwrap())
+        .serve_function_url("streamer", "127.0.0.1".parse().unwrap(), None)
         .await
         .unwrap()
         .unwrap();

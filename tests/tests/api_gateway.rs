@@ -716,3 +716,171 @@ async fn cors_configured_on_an_api_is_applied_by_the_gateway() {
     assert_eq!(echoed(&answer)["httpMethod"], "GET");
     assert_eq!(header(&answer, "access-control-allow-origin"), None);
 }
+
+/// A REST API and an HTTP API in named stages with stage variables, and a function URL with CORS.
+const STAGE_TEMPLATE: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Rest:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: dev
+      Variables: {table: users-dev}
+  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      StageName: v1
+      StageVariables: {mode: fast}
+  RestEcho:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: {fixtures}
+      Handler: echo-http
+      Runtime: provided.al2023
+      Events:
+        Item:
+          Type: Api
+          Properties: {Path: '/items/{id}', Method: get, RestApiId: !Ref Rest}
+  HttpEcho:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: {fixtures}
+      Handler: echo-http
+      Runtime: provided.al2023
+      Events:
+        Thing:
+          Type: HttpApi
+          Properties: {Path: '/things/{id}', Method: get, ApiId: !Ref Http}
+  UrlEcho:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: {fixtures}
+      Handler: echo-http
+      Runtime: provided.al2023
+      FunctionUrlConfig:
+        AuthType: NONE
+        Cors:
+          AllowOrigins: [http://app.localhost:3000]
+          AllowMethods: [POST]
+          AllowHeaders: [x-key]
+          ExposeHeaders: [x-total]
+          MaxAge: 60
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stages_and_function_url_cors_are_api_gateways_and_lambdas() {
+    let project = SamProject::new("stages", STAGE_TEMPLATE);
+    let template = project.template();
+    let mut lambkin = watch(
+        repository(),
+        &["--no-reload", "--template", template.to_str().unwrap()],
+    )
+    .await;
+    let addr = lambkin.addr;
+    // The route list says where a named stage is served.
+    let listed = lambkin
+        .wait_for(std::time::Duration::from_secs(30), |l| {
+            l.contains("GET /items/{id}")
+        })
+        .await;
+    assert!(listed.contains("(stage dev: also under /dev)"), "{listed}");
+
+    // REST: called as execute-api does (`/dev/…`) or as a custom domain does (no stage).
+    let event = echoed(&request(addr, "GET", "/dev/items/7", &[], Vec::new()).await);
+    assert_eq!(event["path"], "/items/7");
+    assert_eq!(event["resource"], "/items/{id}");
+    assert_eq!(event["pathParameters"], json!({"id": "7"}));
+    assert_eq!(event["requestContext"]["path"], "/dev/items/7");
+    assert_eq!(event["requestContext"]["stage"], "dev");
+    assert_eq!(event["stageVariables"], json!({"table": "users-dev"}));
+    let event = echoed(&request(addr, "GET", "/items/8", &[], Vec::new()).await);
+    assert_eq!(event["path"], "/items/8");
+    assert_eq!(event["requestContext"]["path"], "/items/8");
+    assert_eq!(event["requestContext"]["stage"], "dev");
+    assert_eq!(event["stageVariables"], json!({"table": "users-dev"}));
+    // Another stage is no stage of this API: no route (404, the gateway serving an HTTP API too).
+    let answer = request(addr, "GET", "/prod/items/7", &[], Vec::new()).await;
+    assert_eq!(answer.status, 404, "{answer:?}");
+
+    // HTTP API in stage v1: the path as called, the stage and its variables.
+    let event = echoed(&request(addr, "GET", "/v1/things/a", &[], Vec::new()).await);
+    assert_eq!(event["rawPath"], "/v1/things/a");
+    assert_eq!(event["routeKey"], "GET /things/{id}");
+    assert_eq!(event["pathParameters"], json!({"id": "a"}));
+    assert_eq!(event["requestContext"]["stage"], "v1");
+    assert_eq!(event["stageVariables"], json!({"mode": "fast"}));
+    let event = echoed(&request(addr, "GET", "/things/b", &[], Vec::new()).await);
+    assert_eq!(event["rawPath"], "/things/b");
+    assert_eq!(event["requestContext"]["stage"], "v1");
+
+    // The function URL answers preflights itself, and adds its CORS headers to the function's
+    // answers.
+    let line = lambkin
+        .wait_for(std::time::Duration::from_secs(30), |l| {
+            l.contains("UrlEcho") && l.contains("function URL")
+        })
+        .await;
+    let url: std::net::SocketAddr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .unwrap()
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let header = |answer: &Answer, name: &str| {
+        answer
+            .headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+    };
+    let app = "http://app.localhost:3000";
+    let preflight = request(
+        url,
+        "OPTIONS",
+        "/submit",
+        &[("origin", app), ("access-control-request-method", "POST")],
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(preflight.status, 200, "{preflight:?}");
+    assert_eq!(preflight.body, Value::Null, "not the function's echo");
+    assert_eq!(
+        header(&preflight, "access-control-allow-origin").as_deref(),
+        Some(app)
+    );
+    assert_eq!(
+        header(&preflight, "access-control-allow-methods").as_deref(),
+        Some("POST")
+    );
+    assert_eq!(
+        header(&preflight, "access-control-allow-headers").as_deref(),
+        Some("x-key")
+    );
+    assert_eq!(
+        header(&preflight, "access-control-max-age").as_deref(),
+        Some("60")
+    );
+    assert_eq!(header(&preflight, "vary").as_deref(), Some("Origin"));
+    let answer = request(url, "POST", "/submit", &[("origin", app)], b"{}".to_vec()).await;
+    assert_eq!(echoed(&answer)["rawPath"], "/submit");
+    assert_eq!(
+        header(&answer, "access-control-allow-origin").as_deref(),
+        Some(app)
+    );
+    assert_eq!(
+        header(&answer, "access-control-expose-headers").as_deref(),
+        Some("x-total")
+    );
+    assert_eq!(header(&answer, "vary").as_deref(), Some("Origin"));
+    // Another origin: no CORS headers, in the preflight or the answer.
+    let other = ("origin", "http://other.localhost:4000");
+    let answer = request(url, "POST", "/submit", &[other], b"{}".to_vec()).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(header(&answer, "access-control-allow-origin"), None);
+    // A plain OPTIONS (no preflight) is the function's.
+    let answer = request(url, "OPTIONS", "/submit", &[other], Vec::new()).await;
+    assert_eq!(
+        echoed(&answer)["requestContext"]["http"]["method"],
+        "OPTIONS"
+    );
+}

@@ -6,8 +6,9 @@
 //! Gateway front (the user's web API, open to any origin), and the emulator logs a refusal for
 //! each attack request, so the attack did arrive.
 //!
-//! A second page calls an API with `fetch` and credentials: it succeeds where the API has CORS
-//! configured for its origin and is blocked by the browser where it has none.
+//! A second page calls an API with `fetch` and credentials: it succeeds where the API (or the
+//! function URL) has CORS configured for its origin and is blocked by the browser where it has
+//! none.
 //!
 //! Needs Debian's `chromium` (`apt-get install chromium`). Without it the test is skipped with a
 //! note, unless `CI` or `LAMBKIN_REQUIRE_CHROMIUM` is set.
@@ -305,12 +306,12 @@ async fn a_cross_site_page_creates_and_runs_nothing() {
 }
 
 /// A page that calls the API with credentials and a JSON body (so with a preflight): `/open`
-/// has CORS configured for the page's origin, `/closed` none.
+/// has CORS configured for the page's origin, `/closed` none; the function URL (`/url`) has.
 const CORS_PAGE: &str = r#"<!doctype html>
 <html><body><script>
-async function call(path) {
+async function call(base, path) {
   try {
-    const answer = await fetch("http://@@EMULATOR@@" + path, {
+    const answer = await fetch(base + path, {
       method: "PUT",
       credentials: "include",
       headers: { "content-type": "application/json" },
@@ -322,7 +323,8 @@ async function call(path) {
   }
 }
 (async () => {
-  const results = [await call("/open"), await call("/closed")];
+  const api = "http://@@EMULATOR@@", url = "http://@@URL@@";
+  const results = [await call(api, "/open"), await call(api, "/closed"), await call(url, "/url")];
   const report = document.createElement("pre");
   report.textContent = "DONE " + results.join(" | ");
   document.body.appendChild(report);
@@ -354,6 +356,13 @@ Resources:
       CodeUri: ./victim
       Handler: bootstrap
       Runtime: provided.al2023
+      FunctionUrlConfig:
+        AuthType: NONE
+        Cors:
+          AllowOrigins: [http://{site_addr}]
+          AllowMethods: [PUT]
+          AllowHeaders: [content-type]
+          AllowCredentials: true
       Events:
         Open:
           Type: HttpApi
@@ -364,26 +373,35 @@ Resources:
 "
     );
     let project = Project::new("browser-cors", &template);
-    let lambkin = Watching::start_in(
+    let mut lambkin = Watching::start_in(
         &lambkin_binary(false),
         &project.0,
         &["--no-reload"],
         &target_dir(),
     )
     .await;
-    let page = CORS_PAGE.replace("@@EMULATOR@@", &lambkin.addr.to_string());
+    let line = lambkin.wait_for(STEP, |l| l.contains("function URL")).await;
+    let url = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .unwrap()
+        .trim_end_matches('/');
+    let page = CORS_PAGE
+        .replace("@@EMULATOR@@", &lambkin.addr.to_string())
+        .replace("@@URL@@", url);
     let server = tokio::spawn(serve_page(site, page));
     let dom = load(&chromium, &project.0.join("chromium-profile"), site_addr).await;
     server.abort();
 
     assert!(
-        dom.contains("DONE /open:200:ran | /closed:blocked"),
+        dom.contains("DONE /open:200:ran | /closed:blocked | /url:200:ran"),
         "{dom}"
     );
     // `/open`: the gateway answered the preflight, the function ran the PUT. `/closed`: the
     // preflight went to the function, whose answer allowed nothing, so the PUT was never sent.
+    // `/url`: the function URL answered the preflight, the function ran the PUT.
     let runs = project.runs();
     let mut runs: Vec<&str> = runs.lines().collect();
     runs.sort_unstable();
-    assert_eq!(runs, ["/closed", "/open"], "{dom}");
+    assert_eq!(runs, ["/closed", "/open", "/url"], "{dom}");
 }

@@ -17,6 +17,14 @@
 //!   Access-Control-Allow-Headers headers",
 //!   <https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-api-corsconfiguration.html>,
 //!   <https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-cors.html>).
+//! - **Function URLs** (`FunctionUrlConfig.Cors`, CreateFunctionUrlConfig's `Cors`): Lambda
+//!   answers preflights itself with only the configured headers, and adds the configured headers
+//!   to every other response next to the function's own ("Lambda returns both the configured
+//!   CORS headers on the function URL, as well as the CORS headers returned by the function",
+//!   <https://docs.aws.amazon.com/lambda/latest/dg/urls-configuration.html#urls-cors>). Their
+//!   CORS responses also carry `Vary: Origin`, since the allowed origin sent depends on the
+//!   request's (the Fetch standard's rule for caches, <https://fetch.spec.whatwg.org/#cors-protocol-and-http-caches>).
+//!   API Gateway's documentation shows no `Vary` on its CORS answers, so none is added there.
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
@@ -73,7 +81,31 @@ impl Cors {
     /// An HTTP API's answer to a preflight with `request_headers`: 204, with the configured
     /// headers when the origin is allowed and none otherwise.
     pub fn http_preflight(&self, request_headers: &HeaderMap) -> Response<Bytes> {
-        let mut response = empty(StatusCode::NO_CONTENT);
+        self.preflight(StatusCode::NO_CONTENT, request_headers)
+    }
+
+    /// A function URL's answer to a preflight with `request_headers`: 200, with the configured
+    /// headers when the origin is allowed, and `Vary: Origin`.
+    pub fn url_preflight(&self, request_headers: &HeaderMap) -> Response<Bytes> {
+        let mut response = self.preflight(StatusCode::OK, request_headers);
+        vary_on_origin(response.headers_mut());
+        response
+    }
+
+    /// Adds a function URL's CORS to the headers of the function's response to a request with
+    /// `request_headers`: the configured ones (when the origin is allowed) next to the
+    /// function's own, and `Vary: Origin`.
+    pub fn apply_url(&self, request_headers: &HeaderMap, headers: &mut HeaderMap) {
+        for (name, value) in &self.response_headers(request_headers, false) {
+            headers.append(name, value.clone());
+        }
+        vary_on_origin(headers);
+    }
+
+    /// The answer to a preflight: `status`, with the configured headers when the origin is
+    /// allowed.
+    fn preflight(&self, status: StatusCode, request_headers: &HeaderMap) -> Response<Bytes> {
+        let mut response = empty(status);
         if let Some(origin) = self.allowed_origin(request_headers) {
             let headers = response.headers_mut();
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
@@ -101,19 +133,27 @@ impl Cors {
         for name in own {
             headers.remove(name);
         }
+        headers.extend(self.response_headers(request_headers, preflight));
+    }
+
+    /// The configured headers of a response to a request with `request_headers` (a `preflight`
+    /// taken to the function gets those of a preflight too); none when the origin is not allowed.
+    fn response_headers(&self, request_headers: &HeaderMap, preflight: bool) -> HeaderMap {
+        let mut headers = HeaderMap::new();
         if let Some(origin) = self.allowed_origin(request_headers) {
             headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
             put_list(
-                headers,
+                &mut headers,
                 header::ACCESS_CONTROL_EXPOSE_HEADERS,
                 &self.expose_headers,
             );
             if preflight {
-                self.put_preflight(headers, None);
+                self.put_preflight(&mut headers, None);
             } else {
-                self.put_common(headers, false);
+                self.put_common(&mut headers, false);
             }
         }
+        headers
     }
 
     /// The answer of the `OPTIONS` mock integration SAM adds to a REST API's paths: 200, the
@@ -172,6 +212,65 @@ impl Cors {
     }
 }
 
+/// A function URL `Cors` setting outside the limits of Lambda's API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlCorsError {
+    /// The field, as the API names it (`AllowMethods`, `MaxAge`, …).
+    pub field: &'static str,
+    /// The value, as text.
+    pub value: String,
+    /// The limit it breaks, in the words of Lambda's validation errors.
+    pub constraint: String,
+}
+
+impl Cors {
+    /// Checks a function URL's CORS against the limits of Lambda's `Cors` type: at most 100
+    /// origins of 1 to 253 characters, 6 methods of at most 6 characters, 100 headers of at most
+    /// 1024 characters each (allowed and exposed), `MaxAge` at most 86400
+    /// (<https://docs.aws.amazon.com/lambda/latest/api/API_Cors.html>).
+    pub fn check_url_limits(&self) -> Result<(), UrlCorsError> {
+        let lists: [(&'static str, &[String], usize, usize); 4] = [
+            ("AllowOrigins", &self.allow_origins, 100, 253),
+            ("AllowMethods", &self.allow_methods, 6, 6),
+            ("AllowHeaders", &self.allow_headers, 100, 1024),
+            ("ExposeHeaders", &self.expose_headers, 100, 1024),
+        ];
+        for (field, items, max_items, max_len) in lists {
+            let error = |constraint: String| UrlCorsError {
+                field,
+                value: format!("[{}]", items.join(", ")),
+                constraint,
+            };
+            if items.len() > max_items {
+                return Err(error(format!(
+                    "Member must have length less than or equal to {max_items}"
+                )));
+            }
+            let min_len = usize::from(field == "AllowOrigins");
+            if items.iter().any(|i| i.len() > max_len || i.len() < min_len) {
+                return Err(error(format!(
+                    "Member must satisfy constraint: [Member must have length less than or \
+                     equal to {max_len}, Member must have length greater than or equal to \
+                     {min_len}]"
+                )));
+            }
+        }
+        if let Some(age) = self.max_age.filter(|a| *a > MAX_URL_MAX_AGE) {
+            return Err(UrlCorsError {
+                field: "MaxAge",
+                value: age.to_string(),
+                constraint: format!(
+                    "Member must have value less than or equal to {MAX_URL_MAX_AGE}"
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The longest `MaxAge` a function URL's CORS may set: a day.
+const MAX_URL_MAX_AGE: u32 = 86_400;
+
 /// Sets `name` to `values` joined by commas, unless there are none (or they are no header value).
 fn put_list(headers: &mut HeaderMap, name: header::HeaderName, values: &[String]) {
     if values.is_empty() {
@@ -179,6 +278,19 @@ fn put_list(headers: &mut HeaderMap, name: header::HeaderName, values: &[String]
     }
     if let Ok(value) = HeaderValue::from_str(&values.join(",")) {
         headers.insert(name, value);
+    }
+}
+
+/// Adds `Origin` to `Vary` (once).
+fn vary_on_origin(headers: &mut HeaderMap) {
+    let present = headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|v| v.trim().eq_ignore_ascii_case("origin"));
+    if !present {
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
     }
 }
 
@@ -355,5 +467,96 @@ mod tests {
         );
         assert_eq!(get(&response, "access-control-max-age"), Some("60"));
         assert_eq!(get(&response, "access-control-allow-credentials"), None);
+    }
+
+    #[test]
+    fn function_urls_answer_preflights_with_200_and_vary_on_origin() {
+        let response = config().url_preflight(&from("http://app.test:3000"));
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            get(&response, "access-control-allow-origin"),
+            Some("http://app.test:3000")
+        );
+        assert_eq!(
+            get(&response, "access-control-allow-methods"),
+            Some("GET,POST")
+        );
+        assert_eq!(get(&response, "access-control-max-age"), Some("600"));
+        assert_eq!(get(&response, "vary"), Some("Origin"));
+        let refused = config().url_preflight(&from("http://evil.test"));
+        assert_eq!(get(&refused, "access-control-allow-origin"), None);
+        assert_eq!(get(&refused, "access-control-allow-methods"), None);
+    }
+
+    #[test]
+    fn function_urls_add_the_configured_headers_next_to_the_functions() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("accept-encoding, origin"),
+        );
+        config().apply_url(&from("http://app.test:3000"), &mut headers);
+        let origins: Vec<_> = headers
+            .get_all(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .iter()
+            .collect();
+        assert_eq!(origins, ["*", "http://app.test:3000"]);
+        assert_eq!(headers[header::ACCESS_CONTROL_EXPOSE_HEADERS], "x-total");
+        assert!(!headers.contains_key(header::ACCESS_CONTROL_MAX_AGE));
+        // Vary already names Origin: not added twice.
+        assert_eq!(headers.get_all(header::VARY).iter().count(), 1);
+
+        let mut headers = HeaderMap::new();
+        config().apply_url(&from("http://evil.test"), &mut headers);
+        assert_eq!(headers.len(), 1, "{headers:?}");
+        assert_eq!(headers[header::VARY], "Origin");
+    }
+
+    #[test]
+    fn function_url_cors_is_held_to_lambdas_limits() {
+        assert_eq!(config().check_url_limits(), Ok(()));
+        let bad = |cors: Cors, field: &str| {
+            let error = cors.check_url_limits().unwrap_err();
+            assert_eq!(error.field, field, "{error:?}");
+        };
+        bad(
+            Cors {
+                max_age: Some(86_401),
+                ..config()
+            },
+            "MaxAge",
+        );
+        bad(
+            Cors {
+                allow_methods: vec!["OPTIONS2".into()],
+                ..config()
+            },
+            "AllowMethods",
+        );
+        bad(
+            Cors {
+                allow_methods: vec!["GET".into(); 7],
+                ..config()
+            },
+            "AllowMethods",
+        );
+        bad(
+            Cors {
+                allow_origins: vec![String::new()],
+                ..config()
+            },
+            "AllowOrigins",
+        );
+        bad(
+            Cors {
+                expose_headers: vec!["x".repeat(1025)],
+                ..config()
+            },
+            "ExposeHeaders",
+        );
     }
 }

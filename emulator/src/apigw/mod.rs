@@ -5,14 +5,15 @@
 //! function URL or an ALB would send, and [`from_result`] turns the function's result into the
 //! HTTP response those services would return. The `not_found`, `integration_error`,
 //! `integration_timeout` and `payload_too_large` helpers are the answers API Gateway gives on its
-//! own; [`Cors`] is an API's CORS configuration, applied as API Gateway applies it.
+//! own; [`Cors`] is an API's (or a function URL's) CORS configuration, applied as API Gateway
+//! (or Lambda) applies it; [`Stage`] is a route's API stage, its variables and path prefix.
 
 pub mod cors;
 pub mod request;
 pub mod response;
 pub mod route;
 
-pub use cors::Cors;
+pub use cors::{Cors, UrlCorsError};
 pub use request::{EventError, EventOptions, MappedEvent, accepts_binary, to_event};
 pub use response::{
     MAX_REQUEST_BODY, ResultError, from_result, from_result_with, integration_error,
@@ -20,8 +21,8 @@ pub use response::{
     try_from_result, try_from_result_with,
 };
 pub use route::{
-    HTTP_INTEGRATION_TIMEOUT, METHODS, PayloadFormat, REST_INTEGRATION_TIMEOUT, Route, RouteError,
-    RouteKey, RouteMatch, RouteTable,
+    DEFAULT_STAGE, HTTP_INTEGRATION_TIMEOUT, METHODS, PayloadFormat, REST_INTEGRATION_TIMEOUT,
+    Route, RouteError, RouteKey, RouteMatch, RouteTable, SAM_REST_STAGE, Stage,
 };
 
 #[cfg(test)]

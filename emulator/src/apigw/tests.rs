@@ -1,7 +1,7 @@
 //! Mapping tests, against `aws_lambda_events`' captured AWS fixtures where they exist (read from
 //! the crate's source directory at test time, not copied) and against AWS's documented shapes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -179,13 +179,18 @@ fn rest_event_matches_captured_apigw_request() {
         &headers,
         b"{\r\n\t\"a\": 1\r\n}",
     );
-    let table = route("ANY /{proxy+}", PayloadFormat::Rest);
-    let m = table.find(&Method::POST, "/hello/world").unwrap();
-    let opts = EventOptions {
-        stage: "testStage".into(),
-        stage_variables: HashMap::from([("stageVariableName".into(), "stageVariableValue".into())]),
-        ..EventOptions::default()
+    let stage = Stage {
+        name: "testStage".into(),
+        variables: BTreeMap::from([("stageVariableName".into(), "stageVariableValue".into())]),
     };
+    let table = RouteTable::new(vec![
+        Route::parse("ANY /{proxy+}", "fn", PayloadFormat::Rest)
+            .unwrap()
+            .with_stage(stage),
+    ])
+    .unwrap();
+    let m = table.find(&Method::POST, "/hello/world").unwrap();
+    let opts = EventOptions::default();
     let mine = to_event_at(&req, peer("54.182.214.83"), &m, &opts, SystemTime::now())
         .unwrap()
         .event;
@@ -294,9 +299,117 @@ fn rest_repeated_query_and_headers_list_all_and_keep_the_last() {
     assert_eq!(ev["resource"], "/hello/{rest+}");
     assert_eq!(ev["requestContext"]["resourcePath"], "/hello/{rest+}");
     assert_eq!(ev["requestContext"]["stage"], "Prod");
-    assert_eq!(ev["requestContext"]["path"], "/Prod/hello/world");
+    // Called without the stage (custom-domain style): the path as called.
+    assert_eq!(ev["requestContext"]["path"], "/hello/world");
     assert_eq!(ev["body"], Value::Null);
     assert_eq!(ev["isBase64Encoded"], false);
+}
+
+/// A table of one route of `key` in `format`, in `stage` with one variable.
+fn staged(key: &str, format: PayloadFormat, stage: &str) -> RouteTable {
+    let stage = Stage {
+        name: stage.into(),
+        variables: BTreeMap::from([("table".into(), "users-dev".into())]),
+    };
+    RouteTable::new(vec![
+        Route::parse(key, "fn", format).unwrap().with_stage(stage),
+    ])
+    .unwrap()
+}
+
+fn staged_event(table: &RouteTable, uri: &str) -> Value {
+    let req = request("GET", uri, &[], b"");
+    let m = table
+        .find(req.method(), req.uri().path())
+        .expect("route matches");
+    super::to_event(&req, peer("10.1.2.3"), &m, &EventOptions::default())
+        .unwrap()
+        .event
+}
+
+#[test]
+fn rest_events_carry_the_stage_called_with_or_without_its_prefix() {
+    let table = staged("GET /hello/{name}", PayloadFormat::Rest, "dev");
+    // execute-api style: the stage is the first segment of the path.
+    let ev = staged_event(&table, "/dev/hello/a%20b");
+    assert_eq!(ev["path"], "/hello/a%20b");
+    assert_eq!(ev["resource"], "/hello/{name}");
+    assert_eq!(ev["pathParameters"], json!({"name": "a b"}));
+    assert_eq!(ev["requestContext"]["path"], "/dev/hello/a%20b");
+    assert_eq!(ev["requestContext"]["stage"], "dev");
+    assert_eq!(ev["stageVariables"], json!({"table": "users-dev"}));
+    // Custom-domain style: no stage in the path.
+    let ev = staged_event(&table, "/hello/x");
+    assert_eq!(ev["path"], "/hello/x");
+    assert_eq!(ev["requestContext"]["path"], "/hello/x");
+    assert_eq!(ev["requestContext"]["stage"], "dev");
+    assert_eq!(ev["stageVariables"], json!({"table": "users-dev"}));
+    // Another first segment is not a stage.
+    assert!(table.find(&Method::GET, "/Prod/hello/x").is_none());
+}
+
+#[test]
+fn a_path_that_only_looks_staged_is_matched_as_it_is() {
+    let table = RouteTable::new(vec![
+        Route::parse("GET /dev/items", "literal", PayloadFormat::Rest)
+            .unwrap()
+            .with_stage(Stage::named("dev")),
+        Route::parse("GET /items", "plain", PayloadFormat::Rest)
+            .unwrap()
+            .with_stage(Stage::named("dev")),
+    ])
+    .unwrap();
+    // `/dev/items` is `/items` called in stage dev: that route wins.
+    let m = table.find(&Method::GET, "/dev/items").unwrap();
+    assert_eq!(m.route.function(), "plain");
+    assert_eq!(m.unstaged_path.as_deref(), Some("/items"));
+    // `/dev/dev/items` is the literal route called in stage dev.
+    let m = table.find(&Method::GET, "/dev/dev/items").unwrap();
+    assert_eq!(m.route.function(), "literal");
+    // A stage of no route is no prefix.
+    let other = staged("GET /items", PayloadFormat::Rest, "prod");
+    assert!(other.find(&Method::GET, "/dev/items").is_none());
+    // A staged path is matched among its stage's routes, however specific another API's are.
+    let mixed = RouteTable::new(vec![
+        Route::parse("ANY /{proxy+}", "rest", PayloadFormat::Rest)
+            .unwrap()
+            .with_stage(Stage::named("dev")),
+        Route::parse("GET /items", "http", PayloadFormat::Http).unwrap(),
+    ])
+    .unwrap();
+    let m = mixed.find(&Method::GET, "/dev/items").unwrap();
+    assert_eq!(m.route.function(), "rest");
+    assert_eq!(m.path_parameters["proxy"], "items");
+    assert_eq!(
+        mixed.find(&Method::GET, "/items").unwrap().route.function(),
+        "http"
+    );
+}
+
+#[test]
+fn http_api_events_carry_named_stages_and_keep_the_path_as_called() {
+    for key in ["GET /hello", "$default"] {
+        let table = staged(key, PayloadFormat::Http, "v1");
+        let ev = staged_event(&table, "/v1/hello");
+        assert_eq!(ev["rawPath"], "/v1/hello", "{key}");
+        assert_eq!(ev["requestContext"]["http"]["path"], "/v1/hello");
+        assert_eq!(ev["requestContext"]["stage"], "v1");
+        assert_eq!(ev["routeKey"], key);
+        assert_eq!(ev["stageVariables"], json!({"table": "users-dev"}));
+        let ev = staged_event(&table, "/hello");
+        assert_eq!(ev["rawPath"], "/hello");
+        assert_eq!(ev["requestContext"]["stage"], "v1");
+    }
+    // Payload 1.0 of an HTTP API: the stage and its variables, the path as called.
+    let table = staged("GET /hello", PayloadFormat::HttpV1, "v1");
+    let ev = staged_event(&table, "/v1/hello");
+    assert_eq!(ev["requestContext"]["stage"], "v1");
+    assert_eq!(ev["path"], "/v1/hello");
+    assert_eq!(ev["requestContext"]["path"], "/v1/hello");
+    assert_eq!(ev["stageVariables"], json!({"table": "users-dev"}));
+    // `$default` is never a path prefix.
+    let table = route("GET /hello", PayloadFormat::Http);
+    assert!(table.find(&Method::GET, "/$default/hello").is_none());
 }
 
 #[test]

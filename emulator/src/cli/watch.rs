@@ -166,7 +166,11 @@ async fn serve(args: WatchArgs, project: Project, mut planned: Vec<Planned>) -> 
     print_served(shown, &emulator);
     for function in planned.iter().filter(|p| p.function_url) {
         let name = &function.config.name;
-        if let Some(url) = emulator.serve_function_url(name, args.serve.bind).await? {
+        let cors = function.url_cors.clone();
+        if let Some(url) = emulator
+            .serve_function_url(name, args.serve.bind, cors)
+            .await?
+        {
             println!("  {name:<20} function URL {url}");
         }
     }
@@ -296,8 +300,15 @@ fn print_served(addr: SocketAddr, emulator: &Emulator) {
         println!("  {name:<20} POST http://{addr}/2015-03-31/functions/{name}/invocations");
     }
     for route in state.routes() {
+        // A named stage is also served under its prefix (`/Prod/users`).
+        let stage = route.stage();
+        let staged = if stage.is_default() {
+            String::new()
+        } else {
+            format!(" (stage {}: also under /{})", stage.name, stage.name)
+        };
         println!(
-            "  {:<20} {:<28} {:?}",
+            "  {:<20} {:<28} {:?}{staged}",
             route.function(),
             route.key(),
             route.format()

@@ -22,6 +22,8 @@ pub struct Planned {
     pub config: FunctionConfig,
     /// Serve a function URL (its own listener) too.
     pub function_url: bool,
+    /// The function URL's CORS.
+    pub url_cors: Option<crate::apigw::Cors>,
     /// The workspace binary it is built from; `None` for a `bootstrap` served as it is.
     pub rust: Option<Discovered>,
     /// The routes the configuration declares for it (the defaults are added by [`gateway`]).
@@ -132,6 +134,7 @@ fn planned(spec: FunctionSpec, workspace: &Workspace) -> anyhow::Result<Planned>
         routes,
         function_url,
         url_invoke_mode,
+        url_cors,
     } = spec;
     let (executable, working_dir, rust) = match code {
         Code::RustPackage { package_dir, bin } => {
@@ -175,6 +178,7 @@ fn planned(spec: FunctionSpec, workspace: &Workspace) -> anyhow::Result<Planned>
     Ok(Planned {
         config: FunctionConfig::from_settings(name, executable, Some(working_dir), settings),
         function_url,
+        url_cors,
         rust,
         routes,
     })

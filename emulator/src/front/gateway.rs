@@ -1,7 +1,8 @@
 //! The API Gateway front: a plain HTTP request is routed as API Gateway would, becomes the
 //! event API Gateway sends (REST payload 1.0, HTTP API 2.0, function URL or ALB), invokes the
-//! function, and its result becomes the HTTP response. An API with CORS configured has its
-//! preflights answered here and its responses' CORS headers set ([`apigw::Cors`]).
+//! function, and its result becomes the HTTP response. An API (or function URL) with CORS
+//! configured has its preflights answered here and its responses' CORS headers set
+//! ([`apigw::Cors`]).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -64,7 +65,7 @@ impl Gateway {
     /// including OPTIONS requests" (<https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-cors.html>);
     /// the function's answer then gets the configured headers. SAM gives each path of a REST API
     /// an `OPTIONS` mock integration, which an `ANY` method does not override but an `OPTIONS`
-    /// route of the user's does.
+    /// route of the user's does. A function URL with CORS answers every preflight itself.
     fn preflight<B>(&self, request: &http::Request<B>) -> Option<http::Response<Bytes>> {
         if request.method() != http::Method::OPTIONS {
             return None;
@@ -93,6 +94,9 @@ impl Gateway {
             };
             return match matched.route.format() {
                 PayloadFormat::Rest => Some(cors.rest_preflight()),
+                PayloadFormat::FunctionUrl if asked.is_some() => {
+                    Some(cors.url_preflight(request.headers()))
+                }
                 _ if asked.is_some() && routed.is_none() => {
                     Some(cors.http_preflight(request.headers()))
                 }
@@ -175,15 +179,23 @@ pub(crate) async fn serve(
         stream: None,
     };
     if format == PayloadFormat::FunctionUrl && function.config().url_invoke_mode.streams() {
-        return super::url_stream::respond(function, invocation).await;
+        let mut response = super::url_stream::respond(function, invocation).await;
+        if let Some(cors) = route.cors() {
+            cors.apply_url(request.headers(), response.headers_mut());
+        }
+        return response;
     }
     let mut response = integrate(&function, route, invocation, decode_base64).await;
     // REST APIs' proxy integrations send only what the function sets (see `apigw::cors`).
-    if format != PayloadFormat::Rest
-        && let Some(cors) = route.cors()
-    {
-        let preflight = Cors::preflight_method(&request).is_some();
-        cors.apply_http(request.headers(), preflight, &mut response);
+    match (format, route.cors()) {
+        (PayloadFormat::Rest, _) | (_, None) => {}
+        (PayloadFormat::FunctionUrl, Some(cors)) => {
+            cors.apply_url(request.headers(), response.headers_mut());
+        }
+        (_, Some(cors)) => {
+            let preflight = Cors::preflight_method(&request).is_some();
+            cors.apply_http(request.headers(), preflight, &mut response);
+        }
     }
     if let Some(name) = request_id_header(format)
         && let Ok(id) = HeaderValue::from_str(&mapped.request_id)
@@ -345,6 +357,9 @@ mod tests {
                 route("GET /rest", PayloadFormat::Rest, Some(&cors)),
                 route("ANY /rest-any", PayloadFormat::Rest, Some(&cors)),
                 route("GET /plain", PayloadFormat::Http, None),
+                route("GET /staged", PayloadFormat::Http, Some(&cors))
+                    .with_stage(apigw::Stage::named("v1")),
+                route("GET /url", PayloadFormat::FunctionUrl, Some(&cors)),
             ])
             .unwrap(),
             EventOptions::default(),
@@ -371,6 +386,12 @@ mod tests {
         // SAM's mock OPTIONS method answers any OPTIONS of a REST API path.
         assert_eq!(answer("OPTIONS", "/rest", false), Some(200));
         assert_eq!(answer("OPTIONS", "/rest-any", true), Some(200));
+        // A named stage's path, with or without its prefix.
+        assert_eq!(answer("OPTIONS", "/v1/staged", true), Some(204));
+        assert_eq!(answer("OPTIONS", "/staged", true), Some(204));
+        // A function URL answers preflights itself (200), other OPTIONS go to the function.
+        assert_eq!(answer("OPTIONS", "/url", true), Some(200));
+        assert_eq!(answer("OPTIONS", "/url", false), None);
         // No CORS, or no route: the request goes on as any other.
         assert_eq!(answer("OPTIONS", "/plain", true), None);
         assert_eq!(answer("OPTIONS", "/nowhere", true), None);

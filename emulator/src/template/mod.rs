@@ -32,7 +32,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::apigw::{Cors, PayloadFormat, Route, RouteError};
+use crate::apigw::{Cors, PayloadFormat, Route, RouteError, Stage};
 use crate::config::{InvokeMode, LoggingConfig};
 
 pub use cargo::{package_functions, parse_package_metadata};
@@ -132,6 +132,8 @@ pub struct FunctionSpec {
     pub function_url: bool,
     /// How its function URL answers (SAM `FunctionUrlConfig.InvokeMode`).
     pub url_invoke_mode: InvokeMode,
+    /// Its function URL's CORS (SAM `FunctionUrlConfig.Cors`).
+    pub url_cors: Option<Cors>,
 }
 
 impl FunctionSpec {
@@ -149,6 +151,7 @@ impl FunctionSpec {
             routes: Vec::new(),
             function_url: false,
             url_invoke_mode: InvokeMode::Buffered,
+            url_cors: None,
         }
     }
 }
@@ -187,6 +190,9 @@ pub struct RouteSpec {
     pub binary_media_types: Vec<String>,
     /// The CORS configuration of the API the route belongs to.
     pub cors: Option<Cors>,
+    /// The stage of the API the route belongs to (`Prod` for a REST API, `$default` for the
+    /// others, unless configured).
+    pub stage: Stage,
 }
 
 impl RouteSpec {
@@ -200,6 +206,7 @@ impl RouteSpec {
             integration_timeout: None,
             binary_media_types: Vec::new(),
             cors: None,
+            stage: Stage::of_format(payload),
         }
     }
 
@@ -226,7 +233,8 @@ impl RouteSpec {
     pub fn route(&self, function: &str) -> Result<Route, RouteError> {
         let mut route = Route::parse(&self.key(), function, self.payload)?
             .with_binary_media_types(self.binary_media_types.clone())
-            .with_cors(self.cors.clone());
+            .with_cors(self.cors.clone())
+            .with_stage(self.stage.clone());
         if let Some(timeout) = self.integration_timeout {
             route = route.with_integration_timeout(timeout);
         }

@@ -11,7 +11,6 @@ mod parts;
 mod v1;
 mod v2;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
@@ -19,16 +18,13 @@ use bytes::Bytes;
 use http::Request;
 use serde_json::Value;
 
-use super::route::{PayloadFormat, RouteMatch};
+use super::route::{DEFAULT_STAGE, PayloadFormat, RouteMatch};
 use parts::Parts;
 
 pub use encode::accepts_binary;
 
 /// The API id the emulator reports (`requestContext.apiId`), the one `sam local` uses too.
 pub const API_ID: &str = "1234567890";
-
-/// The stage of HTTP APIs and function URLs: `$default`.
-pub const DEFAULT_STAGE: &str = "$default";
 
 /// Why a request could not be turned into an event.
 #[derive(Debug, thiserror::Error)]
@@ -38,13 +34,10 @@ pub enum EventError {
     Serialize(#[from] serde_json::Error),
 }
 
-/// API-level settings that shape the event, beyond the request and the route.
+/// Gateway-wide settings that shape the event, beyond the request and the route (the stage and
+/// its variables are the route's: [`Route::stage`](super::Route::stage)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventOptions {
-    /// The REST API stage name (`requestContext.stage`); HTTP APIs always use `$default`.
-    pub stage: String,
-    /// Stage variables (`stageVariables`); `null` when empty, as AWS sends it.
-    pub stage_variables: HashMap<String, String>,
     /// REST API `binaryMediaTypes` (`image/png`, `image/*`, `*/*`) of every REST route, on top
     /// of the route's own API's ([`Route::binary_media_types`](super::Route::binary_media_types)):
     /// request bodies of these content types are base64-encoded, and see [`accepts_binary`].
@@ -56,12 +49,9 @@ pub struct EventOptions {
 }
 
 impl Default for EventOptions {
-    /// Stage `Prod` (the stage of SAM's implicit API), no stage variables, no binary media types,
-    /// region `us-east-1`, ALB multi-value headers off.
+    /// No binary media types, region `us-east-1`, ALB multi-value headers off.
     fn default() -> Self {
         Self {
-            stage: "Prod".to_owned(),
-            stage_variables: HashMap::new(),
             binary_media_types: Vec::new(),
             region: "us-east-1".to_owned(),
             alb_multi_value_headers: false,
@@ -103,7 +93,7 @@ pub(crate) fn to_event_at(
     match matched.route.format() {
         PayloadFormat::Rest => v1::event(&parts, matched, options, false),
         PayloadFormat::HttpV1 => v1::event(&parts, matched, options, true),
-        PayloadFormat::Http => v2::http_event(&parts, matched, options),
+        PayloadFormat::Http => v2::http_event(&parts, matched),
         PayloadFormat::FunctionUrl => v2::function_url_event(&parts),
         PayloadFormat::Alb => alb::event(&parts, matched, options),
     }

@@ -12,7 +12,7 @@ use super::encode::{
     uuid_request_id,
 };
 use super::parts::Parts;
-use super::{API_ID, DEFAULT_STAGE, EventError, EventOptions, MappedEvent};
+use super::{API_ID, EventError, EventOptions, MappedEvent};
 use crate::apigw::route::{RouteMatch, percent_decode};
 
 /// Payload format 1.0, from a REST API or (`http_api`) an HTTP API.
@@ -31,18 +31,17 @@ pub(super) fn event(
     };
     let resource = matched.resource();
     let query = group_query(&query_pairs(&parts.raw_query, true));
-    // HTTP APIs decode the path; REST APIs pass it as sent.
+    // HTTP APIs decode the path; REST APIs pass it as sent, less the stage it came with.
     let path = if http_api {
         percent_decode(&parts.raw_path)
     } else {
-        parts.raw_path.clone()
+        matched
+            .unstaged_path
+            .clone()
+            .unwrap_or_else(|| parts.raw_path.clone())
     };
-    let stage = if http_api {
-        DEFAULT_STAGE.to_owned()
-    } else {
-        options.stage.clone()
-    };
-    let ctx = context(parts, &request_id, &resource, &path, stage, http_api);
+    let stage = matched.route.stage();
+    let ctx = context(parts, &request_id, &resource, &path, &stage.name, http_api);
     let body = body(parts, matched, options, http_api);
 
     let mut ev = ApiGatewayProxyRequest::default();
@@ -59,7 +58,7 @@ pub(super) fn event(
     ev.query_string_parameters = QueryMap::from(last_values(&query));
     ev.multi_value_query_string_parameters = QueryMap::from(query);
     ev.path_parameters = matched.path_parameters.clone();
-    ev.stage_variables = options.stage_variables.clone();
+    ev.stage_variables = stage.variables.clone().into_iter().collect();
     ev.request_context = ctx;
     ev.is_base64_encoded = body.as_ref().is_some_and(|(_, b64)| *b64);
     ev.body = body.map(|(text, _)| text);
@@ -81,7 +80,7 @@ fn context(
     request_id: &str,
     resource: &str,
     path: &str,
-    stage: String,
+    stage: &str,
     http_api: bool,
 ) -> ApiGatewayProxyRequestContext {
     let (domain_name, domain_prefix) = parts.domain();
@@ -98,13 +97,15 @@ fn context(
     ctx.protocol = Some(parts.protocol.clone());
     ctx.identity = identity;
     ctx.resource_path = Some(resource.to_owned());
-    // The `$context.path` of a stage other than `$default` starts with the stage name.
-    ctx.path = Some(if stage == DEFAULT_STAGE {
+    // `$context.path` is the path the client called: with the stage for an execute-api call
+    // (`/Prod/hello`), without it through a custom domain (`/hello`)
+    // (<https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html#context-variable-reference>).
+    ctx.path = Some(if http_api {
         path.to_owned()
     } else {
-        format!("/{stage}{path}")
+        parts.raw_path.clone()
     });
-    ctx.stage = Some(stage);
+    ctx.stage = Some(stage.to_owned());
     ctx.http_method = parts.request.method().clone();
     ctx.request_time = Some(parts.clf_time.clone());
     ctx.request_time_epoch = parts.epoch_ms;

@@ -20,7 +20,7 @@ use super::encode::{
     uuid_request_id,
 };
 use super::parts::Parts;
-use super::{API_ID, DEFAULT_STAGE, EventError, EventOptions, MappedEvent};
+use super::{API_ID, DEFAULT_STAGE, EventError, MappedEvent};
 use crate::apigw::route::{RouteMatch, percent_decode};
 
 /// Headers as HTTP APIs and function URLs send them: repeated values joined with commas; the
@@ -62,7 +62,6 @@ fn v2_body(parts: &Parts<'_>) -> (Option<String>, bool) {
 pub(super) fn http_event(
     parts: &Parts<'_>,
     matched: &RouteMatch,
-    options: &EventOptions,
 ) -> Result<MappedEvent, EventError> {
     let method = parts.request.method().clone();
     let request_id = short_request_id();
@@ -83,7 +82,7 @@ pub(super) fn http_event(
     let mut ctx = ApiGatewayV2httpRequestContext::default();
     ctx.route_key = Some(matched.route.key().to_owned());
     ctx.account_id = Some(crate::ACCOUNT_ID.to_owned());
-    ctx.stage = Some(DEFAULT_STAGE.to_owned());
+    ctx.stage = Some(matched.route.stage().name.clone());
     ctx.request_id = Some(request_id.clone());
     ctx.apiid = Some(API_ID.to_owned());
     ctx.domain_name = Some(domain_name);
@@ -107,7 +106,13 @@ pub(super) fn http_event(
     );
     ev.path_parameters = matched.path_parameters.clone();
     ev.request_context = ctx;
-    ev.stage_variables = options.stage_variables.clone();
+    ev.stage_variables = matched
+        .route
+        .stage()
+        .variables
+        .clone()
+        .into_iter()
+        .collect();
     ev.body = body;
     ev.is_base64_encoded = is_base64_encoded;
 

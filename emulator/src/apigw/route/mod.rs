@@ -4,10 +4,12 @@
 //! or `$default` ([`RouteKey`], the one grammar of route keys). Matching follows API Gateway's
 //! priority ([`RouteTable`]): a route whose path has no variables beats one with `{param}`
 //! segments, which beats one ending in a greedy `{proxy+}`; for the same path a specific method
-//! beats `ANY`; `$default` only catches what nothing else matched.
+//! beats `ANY`; `$default` only catches what nothing else matched. Each route carries its API's
+//! [`Stage`]; a request path may start with the stage name (see `stage.rs`).
 
 mod format;
 mod key;
+mod stage;
 mod table;
 
 use std::time::Duration;
@@ -18,6 +20,7 @@ use super::Cors;
 
 pub use format::{HTTP_INTEGRATION_TIMEOUT, PayloadFormat, REST_INTEGRATION_TIMEOUT};
 pub use key::{METHODS, RouteError, RouteKey};
+pub use stage::{DEFAULT_STAGE, SAM_REST_STAGE, Stage};
 pub use table::{RouteMatch, RouteTable};
 
 pub(crate) use table::percent_decode;
@@ -34,6 +37,8 @@ pub struct Route {
     binary_media_types: Vec<String>,
     /// The CORS configuration of the API the route belongs to.
     cors: Option<Cors>,
+    /// The stage of the API the route belongs to.
+    stage: Stage,
 }
 
 impl Route {
@@ -73,6 +78,7 @@ impl Route {
             integration_timeout: None,
             binary_media_types: Vec::new(),
             cors: None,
+            stage: Stage::of_format(format),
         }
     }
 
@@ -141,6 +147,18 @@ impl Route {
     /// The CORS configuration of the route's API, if it has one.
     pub fn cors(&self) -> Option<&Cors> {
         self.cors.as_ref()
+    }
+
+    /// Sets the stage of the route's API.
+    pub fn with_stage(mut self, stage: Stage) -> Self {
+        self.stage = stage;
+        self
+    }
+
+    /// The stage of the route's API: as set, else `Prod` for a REST API (the stage of SAM's
+    /// implicit API) and `$default` for the others.
+    pub fn stage(&self) -> &Stage {
+        &self.stage
     }
 }
 

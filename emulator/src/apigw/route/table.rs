@@ -16,6 +16,9 @@ pub struct RouteMatch {
     pub route: Route,
     /// Path parameters by variable name, percent-decoded as API Gateway decodes them.
     pub path_parameters: HashMap<String, String>,
+    /// The request path without the stage prefix it came with (`/users` of `/Prod/users`, an
+    /// execute-api style call); `None` when it came without one (custom-domain style).
+    pub unstaged_path: Option<String>,
 }
 
 impl RouteMatch {
@@ -98,9 +101,33 @@ impl RouteTable {
 
     /// The route for `method` and the raw (percent-encoded, query-less) `path`, or `None` when
     /// nothing matches (API Gateway answers 404 for HTTP APIs, 403 for REST APIs).
+    ///
+    /// A path whose first segment names a stage (`/Prod/users`) is matched without it, among
+    /// the routes of that stage, first; then as it is, among all routes (custom-domain style,
+    /// `/users`). See [`Stage`](super::Stage).
     pub fn find(&self, method: &Method, path: &str) -> Option<RouteMatch> {
+        self.find_staged(method, path)
+            .or_else(|| self.find_among(method, path, |_| true))
+    }
+
+    /// The match of a path that starts with a stage name, among the routes of that stage.
+    fn find_staged(&self, method: &Method, path: &str) -> Option<RouteMatch> {
+        let (stage, rest) = super::Stage::split_prefix(path)?;
+        let named = |r: &Route| !r.stage().is_default() && r.stage().name == stage;
+        let mut matched = self.find_among(method, rest, named)?;
+        matched.unstaged_path = Some(rest.to_owned());
+        Some(matched)
+    }
+
+    /// The route for `path` as it is, among the routes `keep` keeps.
+    fn find_among(
+        &self,
+        method: &Method,
+        path: &str,
+        keep: impl Fn(&Route) -> bool,
+    ) -> Option<RouteMatch> {
         let mut best: Option<(&Route, HashMap<String, String>)> = None;
-        for route in &self.routes {
+        for route in self.routes.iter().filter(|r| keep(r)) {
             if route.is_default() || route.method().is_some_and(|m| m != method) {
                 continue;
             }
@@ -119,14 +146,15 @@ impl RouteTable {
             return Some(RouteMatch {
                 route: route.clone(),
                 path_parameters,
+                unstaged_path: None,
             });
         }
-        self.find_default(path)
+        self.find_default(path, keep)
     }
 
-    /// The `$default` route's match for `path`, if the table has one.
-    fn find_default(&self, path: &str) -> Option<RouteMatch> {
-        let default = self.routes.iter().find(|r| r.is_default())?;
+    /// The match for `path` of the `$default` route, if the table has one `keep` keeps.
+    fn find_default(&self, path: &str, keep: impl Fn(&Route) -> bool) -> Option<RouteMatch> {
+        let default = self.routes.iter().find(|r| r.is_default() && keep(r))?;
         let mut path_parameters = HashMap::new();
         // A REST API has no `$default` route; its catch-all is `/{proxy+}`, so report that shape.
         if default.format() == PayloadFormat::Rest {
@@ -138,6 +166,7 @@ impl RouteTable {
         Some(RouteMatch {
             route: default.clone(),
             path_parameters,
+            unstaged_path: None,
         })
     }
 }

@@ -109,6 +109,8 @@ Resources:
         ApplicationLogLevel: DEBUG
       FunctionUrlConfig:
         AuthType: NONE
+        Cors:
+          AllowOrigins: [http://localhost:3000]
       Events:
         Users:
           Type: HttpApi
@@ -157,6 +159,17 @@ fn a_sam_templates_settings_reach_the_functions_and_the_gateway() {
     assert_eq!(config.env["SHARED"], "global");
     assert_eq!(config.env["ONLY_FILE"], "1");
     assert!(py_fn.function_url && py_fn.rust.is_none());
+    assert_eq!(
+        py_fn.url_cors.as_ref().map(|c| c.allow_origins.clone()),
+        Some(vec!["http://localhost:3000".to_owned()])
+    );
+    // Each route in its API's stage: SAM's implicit REST API is `Prod`, HTTP APIs `$default`.
+    let stages: Vec<&str> = py_fn
+        .routes
+        .iter()
+        .map(|r| r.stage().name.as_str())
+        .collect();
+    assert_eq!(stages, ["$default", "Prod"]);
     assert_eq!(
         keys(py_fn),
         [
@@ -283,6 +296,9 @@ fn a_serverless_files_settings_reach_the_functions_and_the_gateway() {
         Some(vec!["http://localhost:3000".to_owned()])
     )));
     assert!(origins.contains(&("ANY /worker", None)));
+    // The REST API is in the framework's default stage, the HTTP API in `$default`.
+    let stages: Vec<&str> = api.routes.iter().map(|r| r.stage().name.as_str()).collect();
+    assert_eq!(stages, ["dev", "$default"]);
 }
 
 #[test]

@@ -198,21 +198,70 @@ pub(crate) struct QualifierQuery {
     pub(crate) qualifier: Option<String>,
 }
 
-/// CreateFunctionUrlConfig's body.
+/// Create/UpdateFunctionUrlConfig's body.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
-pub(crate) struct CreateFunctionUrlConfig {
+pub(crate) struct FunctionUrlConfigRequest {
     pub(crate) auth_type: Option<String>,
     pub(crate) invoke_mode: Option<String>,
+    pub(crate) cors: Option<UrlCors>,
 }
 
-/// A function URL's configuration, as Create/GetFunctionUrlConfig answer it.
+/// A function URL's `Cors`
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_Cors.html>).
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct UrlCors {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) allow_credentials: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) allow_headers: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) allow_methods: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) allow_origins: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) expose_headers: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) max_age: Option<u32>,
+}
+
+impl From<UrlCors> for crate::apigw::Cors {
+    fn from(c: UrlCors) -> Self {
+        crate::apigw::Cors {
+            allow_origins: c.allow_origins.unwrap_or_default(),
+            allow_methods: c.allow_methods.unwrap_or_default(),
+            allow_headers: c.allow_headers.unwrap_or_default(),
+            expose_headers: c.expose_headers.unwrap_or_default(),
+            max_age: c.max_age,
+            allow_credentials: c.allow_credentials.unwrap_or(false),
+        }
+    }
+}
+
+impl From<crate::apigw::Cors> for UrlCors {
+    fn from(c: crate::apigw::Cors) -> Self {
+        let list = |items: Vec<String>| (!items.is_empty()).then_some(items);
+        UrlCors {
+            allow_credentials: Some(c.allow_credentials),
+            allow_headers: list(c.allow_headers),
+            allow_methods: list(c.allow_methods),
+            allow_origins: list(c.allow_origins),
+            expose_headers: list(c.expose_headers),
+            max_age: c.max_age,
+        }
+    }
+}
+
+/// A function URL's configuration, as Create/Get/UpdateFunctionUrlConfig answer it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct FunctionUrlConfig {
     pub(crate) function_url: String,
     pub(crate) function_arn: String,
     pub(crate) auth_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cors: Option<UrlCors>,
     pub(crate) creation_time: String,
     pub(crate) last_modified_time: String,
     pub(crate) invoke_mode: &'static str,

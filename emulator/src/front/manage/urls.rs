@@ -1,5 +1,6 @@
-//! Function URL configurations: CreateFunctionUrlConfig, GetFunctionUrlConfig and
-//! DeleteFunctionUrlConfig, each starting or stopping the URL's own listener.
+//! Function URL configurations: CreateFunctionUrlConfig, GetFunctionUrlConfig,
+//! UpdateFunctionUrlConfig and DeleteFunctionUrlConfig, starting, changing (auth type, CORS) or
+//! stopping the URL's own listener.
 
 use axum::body::Body;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -12,6 +13,7 @@ use super::store::existing_arn;
 use super::validate::{json_body, named, query, validation};
 use super::{conflict, json, no_such_resource, service_error};
 use crate::VERSION_LATEST;
+use crate::apigw::Cors;
 use crate::config::InvokeMode;
 use crate::front::{AppState, AwsError};
 
@@ -25,10 +27,53 @@ fn url_config(
         function_url: url.url.clone(),
         function_arn: arn,
         auth_type: url.auth_type.clone(),
-        last_modified_time: created.clone(),
+        cors: url.cors().map(model::UrlCors::from),
+        last_modified_time: crate::clock::rfc3339(url.modified),
         creation_time: created,
         invoke_mode: invoke_mode.as_str(),
     }
+}
+
+/// A request's `AuthType`: `NONE` or `AWS_IAM`; `required` says whether it may be absent.
+fn auth_type(
+    request: &model::FunctionUrlConfigRequest,
+    required: bool,
+) -> Result<Option<&str>, AwsError> {
+    match request.auth_type.as_deref() {
+        None if !required => Ok(None),
+        Some(auth @ ("NONE" | "AWS_IAM")) => Ok(Some(auth)),
+        other => Err(validation(format!(
+            "1 validation error detected: Value '{}' at 'authType' failed to satisfy constraint: Member must satisfy enum value set: [NONE, AWS_IAM]",
+            other.unwrap_or("null")
+        ))),
+    }
+}
+
+/// A request's `Cors`, checked against the limits of Lambda's `Cors` type.
+fn cors(request: &mut model::FunctionUrlConfigRequest) -> Result<Option<Cors>, AwsError> {
+    let Some(cors) = request.cors.take().map(Cors::from) else {
+        return Ok(None);
+    };
+    cors.check_url_limits().map_err(|error| {
+        let (first, rest) = error.field.split_at(1);
+        validation(format!(
+            "1 validation error detected: Value '{}' at 'cors.{}{rest}' failed to satisfy constraint: {}",
+            error.value,
+            first.to_ascii_lowercase(),
+            error.constraint
+        ))
+    })?;
+    Ok(Some(cors))
+}
+
+/// Refuses `RESPONSE_STREAM`, which only configuration files can ask for here.
+fn buffered_only(request: &model::FunctionUrlConfigRequest) -> Result<(), AwsError> {
+    if request.invoke_mode.as_deref() == Some("RESPONSE_STREAM") {
+        return Err(AwsError::invalid_parameter(
+            "lambkin streams the function URLs of its configuration (FunctionUrlConfig.InvokeMode), not yet those of Create/UpdateFunctionUrlConfig; use InvokeMode BUFFERED.".to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 /// How `function`'s URL answers: as its configuration's `FunctionUrlConfig.InvokeMode` says
@@ -57,22 +102,11 @@ pub(super) async fn create_url_config(
 ) -> Result<Response, AwsError> {
     let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
     unqualified(qualifier.as_deref())?;
-    let request: model::CreateFunctionUrlConfig =
+    let mut request: model::FunctionUrlConfigRequest =
         json_body(body, 64 * 1024, "CreateFunctionUrlConfig").await?;
-    let auth_type = match request.auth_type.as_deref() {
-        Some(auth @ ("NONE" | "AWS_IAM")) => auth,
-        other => {
-            return Err(validation(format!(
-                "1 validation error detected: Value '{}' at 'authType' failed to satisfy constraint: Member must satisfy enum value set: [NONE, AWS_IAM]",
-                other.unwrap_or("null")
-            )));
-        }
-    };
-    if request.invoke_mode.as_deref() == Some("RESPONSE_STREAM") {
-        return Err(AwsError::invalid_parameter(
-            "lambkin streams the function URLs of its configuration (FunctionUrlConfig.InvokeMode), not yet those of CreateFunctionUrlConfig; use InvokeMode BUFFERED.".to_owned(),
-        ));
-    }
+    let cors = cors(&mut request)?;
+    let auth_type = auth_type(&request, true)?.unwrap_or("NONE");
+    buffered_only(&request)?;
     let _writing = state.manage().writes.lock().await;
     let arn = existing_arn(&state, &name).await?;
     if state.function_urls().get(&name).is_some() {
@@ -82,7 +116,7 @@ pub(super) async fn create_url_config(
     }
     let url = state
         .function_urls()
-        .start(&name, auth_type)
+        .start(&name, auth_type, cors)
         .await
         .map_err(|error| service_error(error.to_string()))?
         .ok_or_else(|| AwsError::function_not_found(state.region(), &name, None))?;
@@ -103,6 +137,32 @@ pub(super) async fn get_url_config(
         .function_urls()
         .get(&name)
         .ok_or_else(no_such_resource)?;
+    let mode = invoke_mode(&state, &name);
+    Ok(json(StatusCode::OK, &url_config(&url, arn, mode)))
+}
+
+pub(super) async fn update_url_config(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+    qualifier: Result<Query<QualifierQuery>, QueryRejection>,
+    body: Body,
+) -> Result<Response, AwsError> {
+    let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
+    unqualified(qualifier.as_deref())?;
+    let mut request: model::FunctionUrlConfigRequest =
+        json_body(body, 64 * 1024, "UpdateFunctionUrlConfig").await?;
+    // A `Cors` given replaces the URL's whole; none leaves it as it is.
+    let given = request.cors.is_some();
+    let cors = cors(&mut request)?;
+    let auth_type = auth_type(&request, false)?;
+    buffered_only(&request)?;
+    let _writing = state.manage().writes.lock().await;
+    let arn = existing_arn(&state, &name).await?;
+    let url = state
+        .function_urls()
+        .update(&name, auth_type, given.then_some(cors))
+        .ok_or_else(no_such_resource)?;
+    tracing::info!(function = %name, url = %url.url, "function URL updated");
     let mode = invoke_mode(&state, &name);
     Ok(json(StatusCode::OK, &url_config(&url, arn, mode)))
 }

@@ -13,6 +13,9 @@
 //!   mapping expressions, in single quotes (`"'*'"`); a string alone is `AllowOrigin`
 //!   (<https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-api-corsconfiguration.html>).
 //!
+//! - `FunctionUrlConfig.Cors`: the fields of `CorsConfiguration`, within the limits of Lambda's
+//!   `Cors` type (<https://docs.aws.amazon.com/lambda/latest/api/API_Cors.html>).
+//!
 //! The resource's own setting replaces the global one whole.
 
 use serde_yaml::{Mapping, Value};
@@ -102,6 +105,25 @@ impl Sam<'_> {
             return Ok(None);
         };
         self.cors(value, &path, &what, rest)
+    }
+
+    /// A function URL's `FunctionUrlConfig.Cors`: the fields of an HTTP API's
+    /// `CorsConfiguration`, held to the limits of Lambda's `Cors` type.
+    pub(super) fn url_cors(
+        &self,
+        value: &Value,
+        path: &YPath,
+        what: &str,
+    ) -> Result<Option<Cors>, ConfigError> {
+        let cors = self.cors(value, path, what, false)?;
+        if let Some(Err(error)) = cors.as_ref().map(Cors::check_url_limits) {
+            return Err(self.src.invalid(
+                &path.key(error.field),
+                format!("{what}.{}: {} fails: {}", error.field, error.value, error.constraint),
+                "see the limits of function URL CORS: https://docs.aws.amazon.com/lambda/latest/api/API_Cors.html",
+            ));
+        }
+        Ok(cors)
     }
 
     /// One CORS setting: a mapping, a string (the allowed origin) or a boolean.

@@ -74,6 +74,7 @@ impl<'a> Sam<'a> {
             route.binary_media_types = self.binary_media_types(props)?;
         }
         route.cors = self.event_cors(kind, props)?;
+        route.stage = self.event_stage(kind, props)?;
         Ok(Some(route))
     }
 

@@ -10,6 +10,7 @@ use super::super::{
     check_memory, check_timeout, is_os_only_runtime, managed_runtime_note, resolve_code,
 };
 use super::{Sam, optional_mapping};
+use crate::apigw::Cors;
 use crate::config::{InvokeMode, LoggingConfig};
 
 /// The function resource being read, and where it is in the template.
@@ -60,9 +61,11 @@ impl<'a> Sam<'a> {
         f.limits(&mut spec)?;
         f.environment(&mut spec)?;
         if !cfn {
-            let url = f.function_url()?;
-            spec.function_url = url.is_some();
-            spec.url_invoke_mode = url.unwrap_or_default();
+            if let Some((mode, cors)) = f.function_url()? {
+                spec.function_url = true;
+                spec.url_invoke_mode = mode;
+                spec.url_cors = cors;
+            }
             f.events(&mut spec, notes)?;
         }
         Ok(Some(spec))
@@ -419,35 +422,46 @@ impl Resource<'_, '_> {
         Ok(())
     }
 
-    /// The invoke mode of the URL `FunctionUrlConfig` gives the function, if it gives one.
-    fn function_url(&self) -> Result<Option<InvokeMode>, ConfigError> {
+    /// The invoke mode and CORS of the URL `FunctionUrlConfig` gives the function, if it gives
+    /// one.
+    fn function_url(&self) -> Result<Option<(InvokeMode, Option<Cors>)>, ConfigError> {
         let Some((v, p)) = self.get("FunctionUrlConfig") else {
             return Ok(None);
         };
         match self.sam.resolve(v, &p, &self.what("FunctionUrlConfig"))? {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Mapping(url)) => {
-                let Some(mode) = url.get("InvokeMode") else {
-                    return Ok(Some(InvokeMode::Buffered));
-                };
-                let p = p.key("InvokeMode");
-                let what = self.what("FunctionUrlConfig.InvokeMode");
-                match self.sam.resolve(mode, &p, &what)? {
-                    None | Some(Value::Null) => Ok(Some(InvokeMode::Buffered)),
-                    Some(Value::String(mode)) if InvokeMode::parse(&mode).is_some() => {
-                        Ok(InvokeMode::parse(&mode))
+                let cors = match url.get("Cors") {
+                    Some(cors) => {
+                        let what = self.what("FunctionUrlConfig.Cors");
+                        self.sam.url_cors(cors, &p.key("Cors"), &what)?
                     }
-                    Some(other) => Err(self.sam.src.invalid(
-                        &p,
-                        format!("{what} is {}", describe(&other)),
-                        "InvokeMode is BUFFERED or RESPONSE_STREAM",
-                    )),
-                }
+                    None => None,
+                };
+                Ok(Some((self.invoke_mode(&url, &p)?, cors)))
             }
             Some(other) => Err(self.sam.src.invalid(
                 &p,
                 self.what(&format!("FunctionUrlConfig is {}", describe(&other))),
                 "FunctionUrlConfig is a mapping, e.g. `AuthType: NONE`",
+            )),
+        }
+    }
+
+    /// `FunctionUrlConfig.InvokeMode` of `url` (at `path`): `BUFFERED` unless set.
+    fn invoke_mode(&self, url: &Mapping, path: &YPath) -> Result<InvokeMode, ConfigError> {
+        let Some(mode) = url.get("InvokeMode") else {
+            return Ok(InvokeMode::Buffered);
+        };
+        let p = path.key("InvokeMode");
+        let what = self.what("FunctionUrlConfig.InvokeMode");
+        match self.sam.resolve(mode, &p, &what)? {
+            None | Some(Value::Null) => Ok(InvokeMode::Buffered),
+            Some(Value::String(mode)) if let Some(mode) = InvokeMode::parse(&mode) => Ok(mode),
+            Some(other) => Err(self.sam.src.invalid(
+                &p,
+                format!("{what} is {}", describe(&other)),
+                "InvokeMode is BUFFERED or RESPONSE_STREAM",
             )),
         }
     }

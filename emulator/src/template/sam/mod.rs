@@ -5,7 +5,8 @@
 //! `FunctionUrlConfig`, `Events` of type `Api` and `HttpApi` (`Path`, `Method`,
 //! `TimeoutInMillis`, `HttpApi`'s `PayloadFormatVersion`; an `Api` event's REST API's
 //! `BinaryMediaTypes`, from `Globals.Api` and the `AWS::Serverless::Api` its `RestApiId` names),
-//! `Metadata.BuildProperties.Binary`; the CORS of their API, see `cors.rs`), with `Globals.Function` merged under each (the function's
+//! `Metadata.BuildProperties.Binary`; the CORS of their API, see `cors.rs`; its stage and stage
+//! variables, see `stage.rs`), with `Globals.Function` merged under each (the function's
 //! own value wins; environment variables and `LoggingConfig` fields are merged one by one). Plain
 //! `AWS::Lambda::Function` resources whose `Code` is a local path are read too (no events, no
 //! globals, as CloudFormation does). Other resource types and event types are ignored with a
@@ -26,6 +27,7 @@
 mod cors;
 mod events;
 mod function;
+mod stage;
 
 use std::path::Path;
 

@@ -1090,3 +1090,212 @@ fn malformed_cors_is_an_error_with_its_position() {
         assert_eq!(err.kind, ErrorKind::Invalid, "{globals}: {err}");
     }
 }
+
+#[test]
+fn routes_take_their_apis_stage_and_stage_variables() {
+    let tmp = project();
+    let text = "\
+Parameters:
+  Table: {Type: String, Default: users-dev}
+Globals:
+  Api:
+    Variables: {table: global, region: eu}
+  HttpApi:
+    StageVariables: {mode: global}
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/users
+      Events:
+        Implicit:
+          Type: Api
+          Properties: {Path: /implicit, Method: get}
+        Explicit:
+          Type: Api
+          Properties: {Path: /explicit, Method: get, RestApiId: !Ref Rest}
+        ImplicitHttp:
+          Type: HttpApi
+          Properties: {Path: /ih, Method: get}
+        ExplicitHttp:
+          Type: HttpApi
+          Properties: {Path: /eh, Method: get, ApiId: !Ref Http}
+  Rest:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: dev
+      Variables: {table: !Ref Table}
+  Http:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      StageName: v1
+      StageVariables: {mode: own, url: 'https://x.test/a?b=c'}
+";
+    let p = parse(&tmp, text).unwrap();
+    let stages: Vec<(String, Vec<(String, String)>)> = p.functions[0]
+        .routes
+        .iter()
+        .map(|r| {
+            (
+                r.stage.name.clone(),
+                r.stage.variables.clone().into_iter().collect(),
+            )
+        })
+        .collect();
+    let pairs = |items: &[(&str, &str)]| -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    };
+    assert_eq!(
+        stages,
+        [
+            // SAM's implicit REST API: stage Prod, Globals.Api.Variables.
+            (
+                "Prod".to_owned(),
+                pairs(&[("region", "eu"), ("table", "global")])
+            ),
+            // The API's own variables over the global ones.
+            (
+                "dev".to_owned(),
+                pairs(&[("region", "eu"), ("table", "users-dev")])
+            ),
+            ("$default".to_owned(), pairs(&[("mode", "global")])),
+            (
+                "v1".to_owned(),
+                pairs(&[("mode", "own"), ("url", "https://x.test/a?b=c")])
+            ),
+        ]
+    );
+    let route = p.functions[0].routes[1].route("Fn").unwrap();
+    assert_eq!(route.stage().name, "dev");
+}
+
+#[test]
+fn bad_stages_are_errors_naming_the_property() {
+    let api = |props: &str| {
+        format!(
+            "\
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/users
+      Events:
+        E:
+          Type: Api
+          Properties: {{Path: /a, Method: get, RestApiId: !Ref Rest}}
+  Rest:
+    Type: AWS::Serverless::Api
+    Properties:
+{props}
+"
+        )
+    };
+    for (props, property, says) in [
+        (
+            "      Cors: \"'*'\"",
+            "Resources.Rest.Properties",
+            "has no StageName",
+        ),
+        (
+            "      StageName: my/stage",
+            "Resources.Rest.Properties.StageName",
+            "may hold only letters",
+        ),
+        (
+            "      StageName: $default",
+            "Resources.Rest.Properties.StageName",
+            "no `$default` stage",
+        ),
+        (
+            "      StageName: dev\n      Variables: {bad-name: x}",
+            "Resources.Rest.Properties.Variables.bad-name",
+            "stage variable name",
+        ),
+        (
+            "      StageName: dev\n      Variables: {ok: 'a b'}",
+            "Resources.Rest.Properties.Variables.ok",
+            "may not hold ` `",
+        ),
+        (
+            "      StageName: dev\n      Variables: [a]",
+            "Resources.Rest.Properties.Variables",
+            "not a mapping",
+        ),
+    ] {
+        let err = error(&api(props));
+        let text = err.to_string();
+        assert_eq!(err.kind, ErrorKind::Invalid, "{text}");
+        assert!(text.contains("template.yaml"), "{text}");
+        assert!(text.contains(property), "{props}: {text}");
+        assert!(text.contains(says), "{props}: {text}");
+    }
+}
+
+#[test]
+fn function_url_cors_is_read_and_held_to_lambdas_limits() {
+    let tmp = project();
+    let with = |cors: &str| {
+        format!(
+            "\
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/users
+      FunctionUrlConfig:
+        AuthType: NONE
+        InvokeMode: RESPONSE_STREAM
+        Cors:
+{cors}
+"
+        )
+    };
+    let p = parse(
+        &tmp,
+        &with(
+            "          AllowOrigins: [http://app.test]\n          AllowMethods: [GET]\n          \
+             ExposeHeaders: [x-total]\n          MaxAge: 60\n          AllowCredentials: true",
+        ),
+    )
+    .unwrap();
+    let f = &p.functions[0];
+    assert!(f.function_url);
+    assert_eq!(f.url_invoke_mode, crate::config::InvokeMode::ResponseStream);
+    assert_eq!(
+        f.url_cors,
+        Some(crate::apigw::Cors {
+            allow_origins: vec!["http://app.test".into()],
+            allow_methods: vec!["GET".into()],
+            expose_headers: vec!["x-total".into()],
+            max_age: Some(60),
+            allow_credentials: true,
+            ..Default::default()
+        })
+    );
+    // No Cors: none.
+    let p = parse(&tmp, &with("          ").replace("        Cors:\n", "")).unwrap();
+    assert_eq!(p.functions[0].url_cors, None);
+
+    for (cors, property) in [
+        ("          MaxAge: 90000", "FunctionUrlConfig.Cors.MaxAge"),
+        (
+            "          AllowMethods: [OPTIONS1]",
+            "FunctionUrlConfig.Cors.AllowMethods",
+        ),
+        (
+            "          AllowOrigin: '*'",
+            "FunctionUrlConfig.Cors.AllowOrigin",
+        ),
+    ] {
+        let err = parse(&tmp, &with(cors)).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid, "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("template.yaml") && text.contains(property),
+            "{text}"
+        );
+    }
+}

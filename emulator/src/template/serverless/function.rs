@@ -243,6 +243,7 @@ impl Reader<'_> {
             "http" => {
                 let mut route = self.http_event(owner, body, &body_path, notes)?;
                 route.binary_media_types = defaults.binary_media_types.clone();
+                route.stage = defaults.stage.clone();
                 Ok(Some(route))
             }
             "httpApi" => {

@@ -1,8 +1,8 @@
 //! Serverless Framework files (`serverless.yml`).
 //!
 //! Read: `provider.runtime`, `provider.timeout`, `provider.memorySize`, `provider.environment`,
-//! `provider.logs.lambda`, `provider.httpApi.payload`, `provider.httpApi.cors` and
-//! `provider.apiGateway.binaryMediaTypes` as defaults; per function `handler`, `runtime`, `timeout`, `memorySize`,
+//! `provider.logs.lambda`, `provider.httpApi.payload`, `provider.httpApi.cors`,
+//! `provider.apiGateway.binaryMediaTypes` and `provider.stage` (see `stage.rs`) as defaults; per function `handler`, `runtime`, `timeout`, `memorySize`,
 //! `reservedConcurrency`, `environment` (merged over the provider's), `logs` (`logFormat`,
 //! `applicationLogLevel`, `systemLogLevel`, `logGroup`, merged field by field over
 //! `provider.logs.lambda`), `url`, and `events` of kind `http` (REST API, payload 1.0) and
@@ -36,6 +36,7 @@ use std::path::Path;
 mod cors;
 mod events;
 mod function;
+mod stage;
 
 use std::time::Duration;
 
@@ -171,6 +172,8 @@ struct Defaults {
     binary_media_types: Vec<String>,
     /// `provider.httpApi.cors`, the HTTP API's.
     http_api_cors: Option<crate::apigw::Cors>,
+    /// `provider.stage`, the REST API's stage.
+    stage: crate::apigw::Stage,
 }
 
 /// The file being read.
@@ -219,6 +222,7 @@ impl Reader<'_> {
             logging: self.provider_logging(provider, provider_path)?,
             binary_media_types: self.binary_media_types(provider, provider_path)?,
             http_api_cors: self.http_api_cors(provider, provider_path)?,
+            stage: self.stage(provider, provider_path)?,
         })
     }
 

@@ -742,3 +742,33 @@ functions:
         assert_eq!(err.line, Some(line), "{provider}{body}: {err}");
     }
 }
+
+#[test]
+fn rest_routes_take_the_providers_stage() {
+    let tmp = service();
+    let with = |stage: &str| {
+        format!(
+            "service: s\nprovider:\n  name: aws\n{stage}functions:\n  users:\n    handler: \
+             crates/users\n    events:\n      - http: GET x\n      - httpApi: 'GET /y'\n"
+        )
+    };
+    let stages = |text: &str| -> Vec<String> {
+        parse(&tmp, text).unwrap().functions[0]
+            .routes
+            .iter()
+            .map(|r| r.stage.name.clone())
+            .collect()
+    };
+    // The framework's default stage is dev; HTTP APIs are served by `$default`.
+    assert_eq!(stages(&with("")), ["dev", "$default"]);
+    assert_eq!(stages(&with("  stage: qa\n")), ["qa", "$default"]);
+    // No --stage locally: the option's fallback.
+    assert_eq!(
+        stages(&with("  stage: ${opt:stage, 'staging'}\n")),
+        ["staging", "$default"]
+    );
+    for bad in ["  stage: ${env:STAGE}\n", "  stage: a.b\n"] {
+        let err = parse(&tmp, &with(bad)).unwrap_err();
+        assert!(err.to_string().contains("provider.stage"), "{err}");
+    }
+}
