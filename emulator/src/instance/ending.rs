@@ -11,6 +11,7 @@ use serde_json::json;
 use super::{INIT_TIMEOUT, Outcome};
 use crate::clock::rfc3339;
 use crate::runtime_api::Answer;
+use crate::telemetry::Status;
 
 /// How an invocation ended.
 #[derive(Debug)]
@@ -132,6 +133,26 @@ pub(super) fn outcome(id: &str, ending: Ending, timeout: Duration) -> (Outcome, 
             ),
             report("\tStatus: error\tError Type: Runtime.ExitError"),
         ),
+    }
+}
+
+/// `ending`'s status and error type in the Telemetry API's `platform.runtimeDone` and
+/// `platform.report`, and the size of the answer (`producedBytes`).
+pub(super) fn telemetry_status(ending: &Ending) -> (Status, Option<String>, Option<u64>) {
+    let error = |error_type: &str| (Status::Error, Some(error_type.to_owned()), None);
+    match ending {
+        Ending::Answered(Answer::Response(body)) => (Status::Success, None, Some(body.len() as u64)),
+        Ending::Answered(Answer::Error(body)) => {
+            let error_type = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v["errorType"].as_str().map(str::to_owned));
+            (Status::Failure, error_type, Some(body.len() as u64))
+        }
+        Ending::Answered(Answer::TooLarge(_)) => error("Function.ResponseSizeTooLarge"),
+        Ending::InitError(failure) => error(&failure.error_type),
+        Ending::InitTimeout | Ending::Timeout => (Status::Timeout, None, None),
+        Ending::OutOfMemory => error("Runtime.OutOfMemory"),
+        Ending::Exited(_) => error("Runtime.ExitError"),
     }
 }
 

@@ -11,6 +11,7 @@ use tracing::{Instrument, Span};
 
 use crate::config::FunctionConfig;
 use crate::sync::lock;
+use crate::telemetry::{Stream, Telemetry};
 
 /// How much of an invocation's log `X-Amz-Log-Result` carries.
 pub(crate) const TAIL_BYTES: usize = 4096;
@@ -31,13 +32,31 @@ pub(crate) fn log_line(config: &FunctionConfig, line: &str) {
 
 /// The log of an instance's current invocation (its last few KB).
 #[derive(Debug, Default)]
-pub(crate) struct Capture(Mutex<String>);
+pub(crate) struct Capture {
+    log: Mutex<String>,
+    /// Where the function's own lines also go.
+    telemetry: Arc<Telemetry>,
+}
 
 impl Capture {
+    /// The log of an instance whose function's lines also go to `telemetry`'s subscribers.
+    pub(crate) fn new(telemetry: Arc<Telemetry>) -> Capture {
+        Capture {
+            log: Mutex::default(),
+            telemetry,
+        }
+    }
+
+    /// A line the function wrote: emitted, kept, and delivered to telemetry subscribers.
+    fn output(&self, line: &str) {
+        self.line(line);
+        self.telemetry.log(Stream::Function, line);
+    }
+
     /// Emits `line` and keeps it.
     pub(crate) fn line(&self, line: &str) {
         emit(line);
-        let mut log = lock(&self.0);
+        let mut log = lock(&self.log);
         log.push_str(line);
         log.push('\n');
         if log.len() > 4 * TAIL_BYTES {
@@ -49,12 +68,12 @@ impl Capture {
 
     /// Forgets what was kept (a new invocation starts).
     pub(crate) fn clear(&self) {
-        lock(&self.0).clear();
+        lock(&self.log).clear();
     }
 
     /// The last [`TAIL_BYTES`] kept, and forgets them.
     pub(crate) fn take_tail(&self) -> String {
-        let log = std::mem::take(&mut *lock(&self.0));
+        let log = std::mem::take(&mut *lock(&self.log));
         tail(&log, TAIL_BYTES).to_owned()
     }
 }
@@ -129,7 +148,7 @@ async fn pump(
                 let done = !matches!(read, Ok(n) if n > 0);
                 if !buf.is_empty() {
                     let line = String::from_utf8_lossy(&buf);
-                    capture.line(line.trim_end_matches(['\n', '\r']));
+                    capture.output(line.trim_end_matches(['\n', '\r']));
                     buf.clear();
                 }
                 if done {

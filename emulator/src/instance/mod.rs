@@ -23,9 +23,10 @@ use tokio::task::JoinHandle;
 use tokio::time::{MissedTickBehavior, interval_at, sleep, sleep_until};
 use tracing::{Instrument, Span};
 
-use crate::config::FunctionConfig;
+use crate::config::{FunctionConfig, LogFormat};
 use crate::runtime_api::{self, Channel, Pending, RuntimeEvent};
 use crate::sync::closed;
+use crate::telemetry::{Event, Status};
 use ending::{Ending, InitFailure};
 pub(crate) use env::lambda_env;
 use env::task_root;
@@ -154,8 +155,13 @@ impl Instance {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let started = Instant::now();
+        channel.telemetry().started(
+            &config.name,
+            &config.version,
+            config.logging.format == LogFormat::Json,
+        );
         let mut group = Group::spawn(&mut command)?;
-        let capture = Arc::new(Capture::default());
+        let capture = Arc::new(Capture::new(channel.telemetry().clone()));
         let mut pumps = Pumps::default();
         let (stdout, stderr) = group.output();
         if let Some(stdout) = stdout {
@@ -250,6 +256,7 @@ impl Instance {
         // invocation reports no Init Duration; the init gets a line of its own.
         self.initialized = true;
         let init = ready.saturating_duration_since(self.started);
+        self.init_ended(Status::Success, None, init);
         log_line(
             &self.config,
             &format!(
@@ -310,6 +317,9 @@ impl Instance {
             ready.saturating_duration_since(self.started)
         });
         self.initialized = true;
+        if let Some(init) = init {
+            self.init_ended(Status::Success, None, init);
+        }
         self.log_start(id);
         let (ending, peak_kb) = self.supervise(id, delivered_at, closing).await?;
         self.finish(id, ending, Some((delivered_at, init)), peak_kb)
@@ -473,12 +483,26 @@ impl Instance {
         });
     }
 
-    /// Logs the invocation's START line, unless it already was.
+    /// Logs the invocation's START line (and tells telemetry subscribers), unless it already
+    /// was.
     fn log_start(&mut self, id: &str) {
         if !std::mem::replace(&mut self.start_logged, true) {
-            self.capture
-                .line(&report::start_line(id, &self.config.version));
+            let version = &self.config.version;
+            self.capture.line(&report::start_line(id, version));
+            self.channel.telemetry().emit(|| Event::Start {
+                request_id: id.to_owned(),
+                version: version.clone(),
+            });
         }
+    }
+
+    /// Tells telemetry subscribers the init phase ended, after `duration`.
+    fn init_ended(&self, status: Status, error_type: Option<String>, duration: Duration) {
+        self.channel.telemetry().init_done(|| Event::InitDone {
+            status,
+            error_type,
+            duration,
+        });
     }
 
     /// Ends an invocation: stops the instance if it cannot be reused, writes END and REPORT,
@@ -509,6 +533,21 @@ impl Instance {
         self.log_start(id);
         self.start_logged = false;
 
+        let (telemetry_status, error_type, produced_bytes) = ending::telemetry_status(&ending);
+        if !self.initialized {
+            self.init_ended(
+                telemetry_status,
+                error_type.clone(),
+                self.started.elapsed(),
+            );
+        }
+        self.channel.telemetry().emit(|| Event::RuntimeDone {
+            request_id: id.to_owned(),
+            status: telemetry_status,
+            error_type: error_type.clone(),
+            duration,
+            produced_bytes,
+        });
         let (outcome, status) = ending::outcome(id, ending, self.config.timeout);
         if let (Outcome::Unhandled(body), Some(_)) = (&outcome, &status) {
             // Errors the emulator makes up are logged as Lambda logs them.
@@ -529,6 +568,12 @@ impl Instance {
             status,
         };
         self.capture.line(&report.line());
+        self.channel.telemetry().emit(|| Event::Report {
+            request_id: id.to_owned(),
+            status: telemetry_status,
+            error_type,
+            metrics: report.metrics(),
+        });
         let log_tail = self.capture.take_tail();
         Ok(Ran::Done {
             result: InvokeResult { outcome, log_tail },

@@ -12,6 +12,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use super::{ApiError, Tap};
 use crate::clock::epoch_ms;
 use crate::sync::lock;
+use crate::telemetry::Telemetry;
 
 /// How many answered request ids an instance remembers, to tell a second answer (403) from an
 /// unknown id (400).
@@ -74,6 +75,8 @@ pub(crate) struct Channel {
     events: mpsc::UnboundedSender<RuntimeEvent>,
     /// How many `/next` long polls wait with nothing to hand out (an idle instance is frozen).
     polling: watch::Sender<usize>,
+    /// The instance's Telemetry and Logs API subscriptions.
+    telemetry: Arc<Telemetry>,
 }
 
 #[derive(Debug, Default)]
@@ -98,6 +101,7 @@ impl Channel {
             closed: AtomicBool::new(false),
             events,
             polling: watch::Sender::new(0),
+            telemetry: Arc::default(),
         };
         (Arc::new(channel), rx)
     }
@@ -135,6 +139,11 @@ impl Channel {
     /// How many `/next` long polls wait with nothing to hand out, as it changes.
     pub(crate) fn polling(&self) -> watch::Receiver<usize> {
         self.polling.subscribe()
+    }
+
+    /// The instance's Telemetry and Logs API subscriptions.
+    pub(crate) fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
     }
 
     /// Ends every `/next` long poll; called when the instance is discarded.

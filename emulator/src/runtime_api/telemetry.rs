@@ -1,0 +1,92 @@
+//! The subscribe endpoints of the Telemetry API (`PUT /2022-07-01/telemetry`) and of the older
+//! Logs API (`PUT /2020-08-15/logs`), on an instance's Runtime API listener.
+//!
+//! A registered extension (its `Lambda-Extension-Identifier`) subscribes; the request is checked
+//! by [`crate::telemetry::subscription`] and answered `200 "OK"` as Lambda answers it, or `400`
+//! with `ValidationError` (`Logs.ValidationError` for the Logs API) and the reason
+//! (<https://docs.aws.amazon.com/lambda/latest/dg/telemetry-api-reference.html>,
+//! <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-logs-api.html#runtimes-logs-api-ref>).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::put;
+
+use super::{ApiError, Channel};
+use crate::body::read_limited;
+use crate::telemetry::subscription;
+use crate::telemetry::{Api, OtherApi};
+
+/// Largest subscription body read, in bytes (a subscription is a few hundred).
+const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
+/// The subscribe routes, merged into the instance's Runtime API.
+pub(super) fn routes() -> Router<Arc<Channel>> {
+    Router::new()
+        .route("/2022-07-01/telemetry", put(telemetry))
+        .route("/2022-07-01/telemetry/", put(telemetry))
+        .route("/2020-08-15/logs", put(logs))
+        .route("/2020-08-15/logs/", put(logs))
+}
+
+async fn telemetry(
+    State(channel): State<Arc<Channel>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    subscribe(&channel, Api::Telemetry, &headers, body).await
+}
+
+async fn logs(
+    State(channel): State<Arc<Channel>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let api = Api::Logs {
+        runtime_done: false,
+    };
+    subscribe(&channel, api, &headers, body).await
+}
+
+async fn subscribe(
+    channel: &Channel,
+    api: Api,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let invalid = |message: String| {
+        let error_type = match api {
+            Api::Telemetry => "ValidationError",
+            Api::Logs { .. } => "Logs.ValidationError",
+        };
+        ApiError::new(StatusCode::BAD_REQUEST, error_type, message)
+    };
+    let (_, extension) = channel.extensions().identify(headers)?;
+    let body = read_limited(body, MAX_REQUEST_BYTES)
+        .await
+        .map_err(|_| invalid("Could not read the request body".to_owned()))?;
+    let subscription = subscription::parse(api, &body).map_err(invalid)?;
+    channel
+        .telemetry()
+        .subscribe(&extension.name, subscription)
+        .map_err(|OtherApi| {
+            let (this, other) = match api {
+                Api::Telemetry => ("Telemetry", "Logs"),
+                Api::Logs { .. } => ("Logs", "Telemetry"),
+            };
+            invalid(format!(
+                "Extension {} subscribed through the {other} API: it cannot also use the {this} API",
+                extension.name
+            ))
+        })?;
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        "\"OK\"",
+    )
+        .into_response())
+}

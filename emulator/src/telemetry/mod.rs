@@ -1,0 +1,154 @@
+//! The Telemetry API and the older Logs API: extensions subscribe to an instance's platform
+//! events and its function's and extensions' output, and get them as JSON batches posted to a
+//! listener of theirs inside the sandbox.
+//!
+//! * [`subscription`] reads and checks a subscription request (`PUT /2022-07-01/telemetry`,
+//!   `PUT /2020-08-15/logs`; the handlers are in `runtime_api/telemetry.rs`).
+//! * [`schema`] has the records each API delivers, written from the instance's [`Event`]s.
+//! * [`delivery`] buffers each subscription's records and posts them (the only HTTP here is that
+//!   client).
+//!
+//! Each instance has one [`Telemetry`]. The instance emits events where it writes its log
+//! (START, END, REPORT, the function's lines); with no subscriber, emitting is one atomic load.
+//! AWS: <https://docs.aws.amazon.com/lambda/latest/dg/telemetry-api.html>.
+
+mod delivery;
+pub(crate) mod schema;
+pub(crate) mod subscription;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::SystemTime;
+
+use delivery::Subscriber;
+pub(crate) use schema::{Api, Event, ReportMetrics, Status, Stream};
+use subscription::Subscription;
+
+use crate::sync::lock;
+
+/// The Telemetry and Logs API subscriptions of one instance.
+#[derive(Debug, Default)]
+pub(crate) struct Telemetry {
+    /// Someone subscribed: the one check on the hot path.
+    active: AtomicBool,
+    subscribers: Mutex<Vec<Subscriber>>,
+    origin: OnceLock<Origin>,
+    /// The init phase ended (the runtime's first `/next`, or a failed init).
+    init_done: AtomicBool,
+}
+
+/// What the instance tells its telemetry when it starts.
+#[derive(Debug)]
+struct Origin {
+    init_start: Event,
+    at: SystemTime,
+    /// The function logs JSON: its lines that are objects are delivered as objects.
+    json_logs: bool,
+}
+
+/// A subscription refused because the extension already subscribed through the other API
+/// ("After subscribing using one of these APIs, any attempt to subscribe using the other API
+/// returns an error", <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-logs-api.html>).
+#[derive(Debug)]
+pub(crate) struct OtherApi;
+
+impl Telemetry {
+    /// The instance's init starts now: a subscriber that comes during the init gets
+    /// `platform.initStart`, although it subscribed after it happened.
+    pub(crate) fn started(&self, function_name: &str, function_version: &str, json_logs: bool) {
+        let _ = self.origin.set(Origin {
+            init_start: Event::InitStart {
+                function_name: function_name.to_owned(),
+                function_version: function_version.to_owned(),
+            },
+            at: SystemTime::now(),
+            json_logs,
+        });
+    }
+
+    /// Whether anyone subscribed.
+    pub(crate) fn is_active(&self) -> bool {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// Subscribes extension `name` (again: its earlier subscription through the same API is
+    /// replaced; an identical one is kept as it is).
+    pub(crate) fn subscribe(&self, name: &str, subscription: Subscription) -> Result<(), OtherApi> {
+        let api = subscription.api;
+        let types = subscription.types.clone();
+        {
+            let mut subscribers = lock(&self.subscribers);
+            if let Some(at) = subscribers.iter().position(|s| s.name == name) {
+                let same_api = matches!(
+                    (subscribers[at].subscription.api, api),
+                    (Api::Telemetry, Api::Telemetry) | (Api::Logs { .. }, Api::Logs { .. })
+                );
+                if !same_api {
+                    return Err(OtherApi);
+                }
+                if subscribers[at].subscription == subscription {
+                    return Ok(());
+                }
+                subscribers.remove(at);
+            }
+            let subscriber = Subscriber::start(name.to_owned(), subscription);
+            let in_init = !self.init_done.load(Ordering::SeqCst);
+            if let Some(origin) = self.origin.get().filter(|_| in_init) {
+                if subscriber.wants(Stream::Platform) {
+                    subscriber.push(&origin.init_start, origin.at);
+                }
+            }
+            subscribers.push(subscriber);
+            self.active.store(true, Ordering::SeqCst);
+        }
+        self.emit(|| Event::Subscribed {
+            api,
+            name: name.to_owned(),
+            types,
+        });
+        Ok(())
+    }
+
+    /// Delivers the event `make` builds to the subscribers of its stream; builds nothing when
+    /// nobody subscribed.
+    pub(crate) fn emit(&self, make: impl FnOnce() -> Event) {
+        if !self.is_active() {
+            return;
+        }
+        let event = make();
+        let now = SystemTime::now();
+        let stream = event.stream();
+        for subscriber in lock(&self.subscribers).iter() {
+            if subscriber.wants(stream) {
+                subscriber.push(&event, now);
+            }
+        }
+    }
+
+    /// The init phase ended with `make`'s `platform.initRuntimeDone`/`initReport` (built only
+    /// for subscribers).
+    pub(crate) fn init_done(&self, make: impl FnOnce() -> Event) {
+        if !self.init_done.swap(true, Ordering::SeqCst) {
+            self.emit(make);
+        }
+    }
+
+    /// A line the function (or, `stream` `Extension`, an extension) wrote.
+    pub(crate) fn log(&self, stream: Stream, line: &str) {
+        self.emit(|| {
+            let json = self.origin.get().is_some_and(|o| o.json_logs);
+            let object = json
+                .then(|| serde_json::from_str::<serde_json::Value>(line).ok())
+                .flatten()
+                .filter(serde_json::Value::is_object);
+            Event::Log {
+                stream,
+                text: line.to_owned(),
+                object,
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests;
