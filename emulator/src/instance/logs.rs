@@ -85,6 +85,22 @@ impl Pumps {
         self.0.push(settle_tx);
     }
 
+    /// Starts readers of the piped stdout and stderr of `group`'s leader.
+    pub(crate) fn add_output(
+        &mut self,
+        group: &mut super::process::Group,
+        capture: &Arc<Capture>,
+        span: &Span,
+    ) {
+        let (stdout, stderr) = group.output();
+        if let Some(stdout) = stdout {
+            self.add(stdout, capture.clone(), span.clone());
+        }
+        if let Some(stderr) = stderr {
+            self.add(stderr, capture.clone(), span.clone());
+        }
+    }
+
     /// Waits (briefly) until output the function wrote before answering has been read, so it is
     /// attributed to the invocation that wrote it.
     pub(crate) async fn settle(&self) {
