@@ -87,8 +87,12 @@ pub(crate) enum Event {
         error_type: Option<String>,
         metrics: ReportMetrics,
     },
-    /// An extension registered.
-    Extension { name: String, events: Vec<String> },
+    /// An extension registered (`state` `Ready`), or exited since.
+    Extension {
+        name: String,
+        state: &'static str,
+        events: Vec<&'static str>,
+    },
     /// An extension subscribed through `api`.
     Subscribed {
         api: Api,
@@ -196,7 +200,7 @@ enum Record<'a> {
     Extension {
         name: &'a str,
         state: &'static str,
-        events: &'a [String],
+        events: &'a [&'static str],
     },
     #[serde(rename = "platform.telemetrySubscription")]
     TelemetrySubscription {
@@ -338,9 +342,13 @@ impl Event {
                 error_type: error_type.as_deref().filter(|_| telemetry),
                 metrics,
             }],
-            Event::Extension { name, events } => vec![Record::Extension {
+            Event::Extension {
                 name,
-                state: "Ready",
+                state,
+                events,
+            } => vec![Record::Extension {
+                name,
+                state,
                 events,
             }],
             Event::Subscribed {

@@ -187,6 +187,21 @@ impl Group {
         }
     }
 
+    /// Asks the leader (the function's runtime) to end: SIGTERM to it alone, the group thawed
+    /// first so that it can act on it.
+    pub(crate) fn terminate(&mut self) {
+        self.thaw();
+        #[cfg(unix)]
+        if let Ok(pid) = libc::pid_t::try_from(self.pgid)
+            && pid > 1
+            && self.is_alive()
+        {
+            // SAFETY: kill(2) on the leader, still unreaped (so the pid is still its); no memory
+            // involved.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+    }
+
     /// Kills every process of the group and waits until none is left.
     pub(crate) async fn kill(&mut self) {
         if let Some(freezer) = self.freezer.take() {
