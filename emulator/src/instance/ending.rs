@@ -11,8 +11,8 @@ use serde_json::json;
 use super::{INIT_TIMEOUT, Outcome};
 use crate::clock::rfc3339;
 use crate::runtime_api::Answer;
-use crate::telemetry::Status;
 use crate::runtime_api::extensions::ExtensionError;
+use crate::telemetry::Status;
 
 /// How an invocation ended.
 #[derive(Debug)]
@@ -215,7 +215,9 @@ pub(super) fn outcome(id: &str, ending: Ending, timeout: Duration) -> (Outcome, 
 pub(super) fn telemetry_status(ending: &Ending) -> (Status, Option<String>, Option<u64>) {
     let error = |error_type: &str| (Status::Error, Some(error_type.to_owned()), None);
     match ending {
-        Ending::Answered(Answer::Response(body)) => (Status::Success, None, Some(body.len() as u64)),
+        Ending::Answered(Answer::Response(body)) => {
+            (Status::Success, None, Some(body.len() as u64))
+        }
         Ending::Answered(Answer::Error(body)) => {
             let error_type = serde_json::from_slice::<serde_json::Value>(body)
                 .ok()

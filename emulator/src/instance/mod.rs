@@ -482,7 +482,9 @@ impl Instance {
         }
         // After the clear: what a timer left by the last invocation prints now belongs to this one.
         if let Mode::Child(process) = &mut self.mode {
-            process.group.thaw();
+            for group in process.groups() {
+                group.thaw();
+            }
         }
         // A new instance gets its first event only once its runtime waits in `/next`, so that
         // what it wrote during init is read first and goes before START, as in Lambda's log.
@@ -617,6 +619,15 @@ impl Instance {
     /// so that it precedes whatever the function prints for the event; local mode's (whose
     /// output is not captured) once the event is delivered.
     fn offer(&mut self, invocation: &Invocation) {
+        // A new instance's init ended when its runtime first waited for an event: telemetry
+        // subscribers learn it before the invocation's start.
+        if let Some(ready) = self.channel.first_poll() {
+            self.init_ended(
+                Status::Success,
+                None,
+                ready.saturating_duration_since(self.started),
+            );
+        }
         if self.mode.is_child() {
             self.log_start(&invocation.request_id);
         }
@@ -685,11 +696,7 @@ impl Instance {
 
         let (telemetry_status, error_type, produced_bytes) = ending::telemetry_status(&ending);
         if !self.initialized {
-            self.init_ended(
-                telemetry_status,
-                error_type.clone(),
-                self.started.elapsed(),
-            );
+            self.init_ended(telemetry_status, error_type.clone(), self.started.elapsed());
         }
         self.channel.telemetry().emit(|| Event::RuntimeDone {
             request_id: id.to_owned(),

@@ -90,3 +90,42 @@ async fn subscribe(
     )
         .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use tower::ServiceExt;
+
+    use super::super::Detached;
+
+    #[tokio::test]
+    async fn only_a_registered_extension_subscribes() {
+        let detached = Detached::new();
+        let body = r#"{"schemaVersion":"2022-12-13","types":["platform"],
+            "destination":{"protocol":"HTTP","URI":"http://sandbox.localdomain:8080"}}"#;
+        for (path, identifier, error_type) in [
+            (
+                "/2022-07-01/telemetry",
+                None,
+                "Extension.MissingExtensionIdentifier",
+            ),
+            (
+                "/2020-08-15/logs",
+                Some("6f7f0961-f834-4211-8a7a-f6fe80b88d56"),
+                "Extension.UnknownExtensionIdentifier",
+            ),
+        ] {
+            let mut request = http::Request::put(path);
+            if let Some(identifier) = identifier {
+                request = request.header("Lambda-Extension-Identifier", identifier);
+            }
+            let request = request.body(axum::body::Body::from(body)).unwrap();
+            let answer = detached.router().oneshot(request).await.unwrap();
+            assert_eq!(answer.status(), http::StatusCode::FORBIDDEN);
+            let body = axum::body::to_bytes(answer.into_body(), 1024)
+                .await
+                .unwrap();
+            let error: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(error["errorType"], error_type);
+        }
+    }
+}

@@ -73,13 +73,18 @@ struct Buffer {
 }
 
 impl Subscriber {
-    /// Starts delivering to `subscription`'s destination for extension `name`.
-    pub(crate) fn start(name: String, subscription: Subscription) -> Subscriber {
+    /// Starts delivering to `subscription`'s destination for extension `name` of `function`.
+    pub(crate) fn start(name: String, subscription: Subscription, function: String) -> Subscriber {
         let shared = Arc::new(Shared {
             buffer: Mutex::default(),
             wake: Notify::new(),
         });
-        let task = tokio::spawn(deliver(name.clone(), subscription.clone(), shared.clone()));
+        let task = tokio::spawn(deliver(
+            name.clone(),
+            function,
+            subscription.clone(),
+            shared.clone(),
+        ));
         Subscriber {
             name,
             subscription,
@@ -134,7 +139,7 @@ struct Batch {
 }
 
 /// The delivery task: waits for a batch to be due, posts it until the listener takes it.
-async fn deliver(name: String, subscription: Subscription, shared: Arc<Shared>) {
+async fn deliver(name: String, function: String, subscription: Subscription, shared: Arc<Shared>) {
     let destination = &subscription.destination;
     let mut connection: Option<SendRequest<Full<Bytes>>> = None;
     let mut failing = false;
@@ -163,10 +168,18 @@ async fn deliver(name: String, subscription: Subscription, shared: Arc<Shared>) 
             }
         };
         loop {
-            match post(&mut connection, destination.addr, &destination.uri, &batch.body).await {
+            match post(
+                &mut connection,
+                destination.addr,
+                &destination.uri,
+                &batch.body,
+            )
+            .await
+            {
                 Ok(()) => {
                     if std::mem::take(&mut failing) {
                         tracing::info!(
+                            function = %function,
                             extension = %name,
                             "the telemetry listener at {} is back: delivering again",
                             destination.uri
@@ -180,6 +193,7 @@ async fn deliver(name: String, subscription: Subscription, shared: Arc<Shared>) 
                     connection = None;
                     if !std::mem::replace(&mut failing, true) {
                         tracing::warn!(
+                            function = %function,
                             extension = %name,
                             "telemetry could not be delivered to {}: {reason}; records are kept \
                              within the subscription's buffer and retried, and what does not fit \
@@ -263,7 +277,9 @@ async fn post(
     };
     sender.ready().await.map_err(|e| e.to_string())?;
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
-    let host = uri.authority().map_or("sandbox.localdomain", |a| a.as_str());
+    let host = uri
+        .authority()
+        .map_or("sandbox.localdomain", |a| a.as_str());
     let request = http::Request::post(path)
         .header(http::header::HOST, host)
         .header(http::header::CONTENT_TYPE, "application/json")

@@ -91,7 +91,11 @@ impl Telemetry {
                 }
                 subscribers.remove(at);
             }
-            let subscriber = Subscriber::start(name.to_owned(), subscription);
+            let function = match self.origin.get().map(|o| &o.init_start) {
+                Some(Event::InitStart { function_name, .. }) => function_name.clone(),
+                _ => String::new(),
+            };
+            let subscriber = Subscriber::start(name.to_owned(), subscription, function);
             let in_init = !self.init_done.load(Ordering::SeqCst);
             if let Some(origin) = self.origin.get().filter(|_| in_init) {
                 if subscriber.wants(Stream::Platform) {

@@ -173,7 +173,10 @@ enum Record<'a> {
         metrics: DurationMetric,
     },
     #[serde(rename = "platform.start", rename_all = "camelCase")]
-    Start { request_id: &'a str, version: &'a str },
+    Start {
+        request_id: &'a str,
+        version: &'a str,
+    },
     #[serde(rename = "platform.runtimeDone", rename_all = "camelCase")]
     RuntimeDone {
         request_id: &'a str,

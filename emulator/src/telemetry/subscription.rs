@@ -144,12 +144,15 @@ fn parse_destination(text: &str) -> Result<Destination, String> {
         .parse()
         .map_err(|e| format!("URI {text:?} is not valid: {e}"))?;
     if uri.scheme_str() != Some("http") {
-        return Err(format!("URI {text:?} is not valid: only http:// is supported"));
+        return Err(format!(
+            "URI {text:?} is not valid: only http:// is supported"
+        ));
     }
-    let host = uri.host().ok_or_else(|| format!("URI {text:?} has no host"))?;
+    let host = uri
+        .host()
+        .ok_or_else(|| format!("URI {text:?} has no host"))?;
     let port = uri.port_u16().ok_or("URI port is not provided")?;
-    let ip = if host.eq_ignore_ascii_case(SANDBOX_HOST) || host.eq_ignore_ascii_case("localhost")
-    {
+    let ip = if host.eq_ignore_ascii_case(SANDBOX_HOST) || host.eq_ignore_ascii_case("localhost") {
         IpAddr::V4(Ipv4Addr::LOCALHOST)
     } else {
         host.trim_start_matches('[')
@@ -236,7 +239,12 @@ mod tests {
             br#"{"types":["function"],"destination":{"protocol":"HTTP","URI":"http://[::1]:9"}}"#,
         )
         .unwrap();
-        assert_eq!(logs.api, Api::Logs { runtime_done: false });
+        assert_eq!(
+            logs.api,
+            Api::Logs {
+                runtime_done: false
+            }
+        );
         assert_eq!(logs.buffering.max_items, 10_000);
     }
 
@@ -256,9 +264,15 @@ mod tests {
             with(r#"["platform"]"#, "http://sandbox.localdomain", "{}"),
             "URI port is not provided"
         );
-        for elsewhere in ["http://example.com:80", "http://10.0.0.1:80", "https://127.0.0.1:8"] {
-            assert!(with(r#"["platform"]"#, elsewhere, "{}").contains("is not valid")
-                || with(r#"["platform"]"#, elsewhere, "{}").contains("outside"));
+        for elsewhere in [
+            "http://example.com:80",
+            "http://10.0.0.1:80",
+            "https://127.0.0.1:8",
+        ] {
+            assert!(
+                with(r#"["platform"]"#, elsewhere, "{}").contains("is not valid")
+                    || with(r#"["platform"]"#, elsewhere, "{}").contains("outside")
+            );
         }
         assert_eq!(
             with(r#"["platform"]"#, uri, r#"{"maxItems":999}"#),
@@ -266,7 +280,11 @@ mod tests {
         );
         assert!(with(r#"["platform"]"#, uri, r#"{"maxBytes":2000000}"#).contains("maxBytes"));
         assert!(with(r#"["platform"]"#, uri, r#"{"timeoutMs":24}"#).contains("timeoutMs"));
-        assert!(telemetry("{").unwrap_err().starts_with("Invalid request body"));
+        assert!(
+            telemetry("{")
+                .unwrap_err()
+                .starts_with("Invalid request body")
+        );
         assert!(
             telemetry(r#"{"types":["platform"],"destination":{"protocol":"HTTP","URI":"x"}}"#)
                 .unwrap_err()

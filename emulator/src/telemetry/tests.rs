@@ -56,7 +56,10 @@ async fn receive_until(
 }
 
 fn types(records: &[Value]) -> Vec<&str> {
-    records.iter().map(|r| r["type"].as_str().unwrap()).collect()
+    records
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect()
 }
 
 fn report(id: &str) -> Event {
@@ -149,7 +152,10 @@ async fn the_telemetry_api_delivers_an_invocation_in_order() {
         json!({"requestId": "r1", "version": "$LATEST"})
     );
     assert_eq!(records[5]["record"], "plain text");
-    assert_eq!(records[6]["record"], json!({"level": "INFO", "message": "hi"}));
+    assert_eq!(
+        records[6]["record"],
+        json!({"level": "INFO", "message": "hi"})
+    );
     assert_eq!(
         records[7]["record"],
         json!({"requestId": "r1", "status": "failure", "errorType": "Handled",
@@ -224,7 +230,12 @@ async fn a_listener_that_is_down_gets_what_fits_and_the_count_of_the_rest() {
     let addr = probe.local_addr().unwrap();
     drop(probe);
     let telemetry = Telemetry::default();
-    let sub = subscription(Api::Telemetry, addr.port(), r#"["platform","function"]"#, 1000);
+    let sub = subscription(
+        Api::Telemetry,
+        addr.port(),
+        r#"["platform","function"]"#,
+        1000,
+    );
     telemetry.subscribe("ext", sub).unwrap();
     for i in 0..1500 {
         telemetry.log(Stream::Function, &format!("line {i}"));
@@ -257,5 +268,9 @@ async fn a_listener_that_is_down_gets_what_fits_and_the_count_of_the_rest() {
     })
     .await
     .expect("delivery resumes");
-    assert!(types(&delivered).iter().all(|t| ["function", "platform.logsDropped"].contains(t)));
+    assert!(
+        types(&delivered)
+            .iter()
+            .all(|t| ["function", "platform.logsDropped"].contains(t))
+    );
 }
