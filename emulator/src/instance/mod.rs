@@ -771,6 +771,8 @@ impl Instance {
                 group.thaw();
             }
             process.group.terminate();
+            // What is buffered goes out now, while the extensions can still take it.
+            channel.telemetry().flush();
             extensions.shutdown("spindown", epoch_ms(SystemTime::now()) + grace_ms);
             let span = self.span.clone();
             span.in_scope(|| tracing::debug!(?grace, "shutdown phase"));

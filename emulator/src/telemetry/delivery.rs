@@ -121,6 +121,17 @@ impl Subscriber {
             self.shared.wake.notify_one();
         }
     }
+
+    /// Makes what is buffered due now.
+    pub(crate) fn flush(&self) {
+        let mut buffer = lock(&self.shared.buffer);
+        if buffer.oldest.is_some() {
+            let timeout = self.subscription.buffering.timeout;
+            buffer.oldest = Instant::now().checked_sub(timeout).or(buffer.oldest);
+            drop(buffer);
+            self.shared.wake.notify_one();
+        }
+    }
 }
 
 impl Drop for Subscriber {

@@ -137,6 +137,14 @@ impl Telemetry {
         }
     }
 
+    /// Sends what every subscription buffered now, without waiting for its `timeoutMs` (the
+    /// instance shuts down).
+    pub(crate) fn flush(&self) {
+        for subscriber in lock(&self.subscribers).iter() {
+            subscriber.flush();
+        }
+    }
+
     /// A line the function (or, `stream` `Extension`, an extension) wrote.
     pub(crate) fn log(&self, stream: Stream, line: &str) {
         self.emit(|| {

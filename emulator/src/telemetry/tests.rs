@@ -274,3 +274,22 @@ async fn a_listener_that_is_down_gets_what_fits_and_the_count_of_the_rest() {
             .all(|t| ["function", "platform.logsDropped"].contains(t))
     );
 }
+
+#[tokio::test]
+async fn a_flush_sends_what_is_buffered_at_once() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut rx = listener_on(listener).await;
+    let telemetry = Telemetry::default();
+    let body = format!(
+        r#"{{"schemaVersion":"2022-12-13","types":["function"],"buffering":{{"timeoutMs":30000}},
+            "destination":{{"protocol":"HTTP","URI":"http://sandbox.localdomain:{port}/telemetry"}}}}"#
+    );
+    let sub = subscription::parse(Api::Telemetry, body.as_bytes()).unwrap();
+    telemetry.subscribe("ext", sub).unwrap();
+    telemetry.log(Stream::Function, "last words");
+    telemetry.flush();
+    // Well before the 30 s timeout (the bound of `receive_until` is 20 s).
+    let records = receive_until(&mut rx, |r| r["record"] == "last words").await;
+    assert_eq!(types(&records), ["function"]);
+}
