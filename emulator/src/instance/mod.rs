@@ -462,7 +462,9 @@ impl Instance {
         }
         // After the clear: what a timer left by the last invocation prints now belongs to this one.
         if let Mode::Child(process) = &mut self.mode {
-            process.group.thaw();
+            for group in process.groups() {
+                group.thaw();
+            }
         }
         // A new instance gets its first event only once its runtime waits in `/next`, so that
         // what it wrote during init is read first and goes before START, as in Lambda's log.
