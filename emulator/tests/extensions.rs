@@ -334,3 +334,49 @@ async fn an_extension_that_crashes_fails_the_init_with_extension_crash() {
     dir.assert_no_processes().await;
     emulator.stop().await;
 }
+
+/// An external extension in Python that registers, then reports an init error and exits.
+const FAILING_EXTENSION: &str = r#"#!/usr/bin/env python3
+import json, os, urllib.request
+
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2020-01-01/extension"
+
+def post(path, body, headers):
+    request = urllib.request.Request(api + path, data=body, method="POST", headers=headers)
+    return urllib.request.urlopen(request)
+
+name = os.path.basename(__file__)
+registered = post("/register", b'{"events": ["INVOKE"]}', {"Lambda-Extension-Name": name})
+identifier = registered.headers["Lambda-Extension-Identifier"]
+error = {"errorMessage": "no configuration", "errorType": "Extension.ConfigMissing"}
+answer = post("/init/error", json.dumps(error).encode(), {
+    "Lambda-Extension-Identifier": identifier,
+    "Lambda-Extension-Function-Error-Type": "Extension.ConfigMissing",
+})
+print("configless: init error reported, %d" % answer.status, flush=True)
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_extension_init_error_fails_the_init_with_its_error() {
+    let dir = FunctionDir::new("ext-init-error")
+        .with_fixture()
+        .script("extensions/configless", FAILING_EXTENSION);
+    let emulator = Running::start(vec![dir.config("configless")]).await;
+
+    let (reply, _) = invoke(&emulator, "configless").await;
+    assert_eq!(reply.header("X-Amz-Function-Error"), Some("Unhandled"));
+    let error = reply.json();
+    assert_eq!(error["errorType"], "Extension.ConfigMissing", "{error}");
+    assert_eq!(error["errorMessage"], "no configuration");
+    let tail = reply.log_tail();
+    assert!(
+        tail.contains("configless: init error reported, 202"),
+        "{tail}"
+    );
+    assert!(
+        tail.contains("\tStatus: error\tError Type: Extension.ConfigMissing"),
+        "{tail}"
+    );
+    dir.assert_no_processes().await;
+    emulator.stop().await;
+}
