@@ -380,3 +380,68 @@ async fn an_extension_init_error_fails_the_init_with_its_error() {
     dir.assert_no_processes().await;
     emulator.stop().await;
 }
+
+/// `lambkin watch` on a SAM project whose function has the recorder extension: Ctrl-C (SIGINT)
+/// gives it `SHUTDOWN` before lambkin exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_of_the_lambkin_binary_sends_shutdown() {
+    use tokio::io::AsyncBufReadExt;
+
+    let dir = FunctionDir::new("ext-ctrl-c")
+        .with_fixture()
+        .with_recorder("recorder");
+    let project = dir.dir.join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let template = format!(
+        "Transform: AWS::Serverless-2016-10-31\nResources:\n  Recorded:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: {}\n      Handler: bootstrap\n      Runtime: provided.al2023\n      Environment:\n        Variables:\n          FIXTURE: echo\n          EXTENSION_LOG: {}\n          {MARKER}: {}\n",
+        dir.dir.display(),
+        dir.journal().display(),
+        dir.marker
+    );
+    std::fs::write(project.join("template.yaml"), template).unwrap();
+    let mut lambkin = tokio::process::Command::new(env!("CARGO_BIN_EXE_lambkin"))
+        .args(["watch", "--port", "0", "--no-reload"])
+        .current_dir(&project)
+        .env_remove("LAMBKIN_PORT")
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(lambkin.stdout.take().unwrap()).lines();
+    let addr = bounded(async {
+        loop {
+            let line = lines.next_line().await.unwrap().expect("lambkin exited");
+            if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+                break url["http://".len()..].trim_end_matches('/').to_owned();
+            }
+        }
+    })
+    .await;
+    // Drained in the background, so lambkin never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+
+    let reply = common::request(
+        addr.parse().unwrap(),
+        "POST",
+        "/2015-03-31/functions/Recorded/invocations",
+        &[],
+        b"{}",
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let id = reply.header("x-amzn-RequestId").unwrap().to_owned();
+
+    let pid = i32::try_from(lambkin.id().unwrap()).unwrap();
+    // SAFETY: kill(2) has no memory effects.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let status = bounded(lambkin.wait()).await.unwrap();
+    assert!(status.success(), "{status}");
+    assert_eq!(
+        dir.lines(),
+        [format!("INVOKE {id}"), "SHUTDOWN spindown".to_owned()]
+    );
+    dir.assert_no_processes().await;
+}
