@@ -501,12 +501,7 @@ impl Instance {
         loop {
             tokio::select! {
                 biased;
-                () = init_over(&mut polling, &channel), if !offered => {
-                    self.pumps.settle().await;
-                    self.end_init();
-                    self.offer(invocation);
-                    offered = true;
-                }
+                // Before init_over: an extension that reported its init error is done too.
                 () = channel.extensions().error_reported() => {
                     for error in channel.extensions().take_errors() {
                         if error.init && !self.initialized {
@@ -516,6 +511,12 @@ impl Instance {
                         }
                         self.broken = true;
                     }
+                }
+                () = init_over(&mut polling, &channel), if !offered => {
+                    self.pumps.settle().await;
+                    self.end_init();
+                    self.offer(invocation);
+                    offered = true;
                 }
                 event = self.events.recv() => match event {
                     Some(RuntimeEvent::Delivered { request_id, at }) if request_id == id => {
@@ -684,6 +685,10 @@ impl Instance {
             Mode::InProcess => None,
         };
         let peak_kb = peak_kb.max(exit_peak_kb.unwrap_or(0));
+        // An extension that reported `/exit/error` is on its way out: so is the instance.
+        if !self.channel.extensions().take_errors().is_empty() {
+            self.broken = true;
+        }
         // Local mode has one instance and cannot replace it: it is always kept.
         let reusable =
             !self.mode.is_child() || (matches!(ending, Ending::Answered(_)) && !self.broken);
@@ -827,6 +832,7 @@ async fn extensions_registered(
     externals: &mut [External],
 ) -> Option<ExtensionFailure> {
     tokio::select! {
+        biased;
         () = channel.extensions().all_registered() => None,
         (name, status) = extensions::exited(externals) => {
             channel.extensions().exited(&name);

@@ -705,6 +705,50 @@ mod tests {
         );
     }
 
+    /// One request to a fresh instance's Runtime API: status and `errorType`.
+    async fn refusal(request: http::Request<Body>) -> (StatusCode, String) {
+        use tower::ServiceExt;
+        let answer = super::super::Detached::new()
+            .router()
+            .oneshot(request)
+            .await
+            .unwrap();
+        let status = answer.status();
+        let body = axum::body::to_bytes(answer.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        (status, body["errorType"].as_str().unwrap().to_owned())
+    }
+
+    #[tokio::test]
+    async fn bad_requests_get_lambdas_errors_over_http() {
+        let register = http::Request::post("/2020-01-01/extension/register");
+        let (status, error_type) = refusal(register.body(Body::from("{}")).unwrap()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(error_type, "Extension.InvalidExtensionName");
+
+        let register = http::Request::post("/2020-01-01/extension/register")
+            .header("lambda-extension-name", "x")
+            .body(Body::from("not json"))
+            .unwrap();
+        assert_eq!(refusal(register).await.1, "InvalidRequestFormat");
+
+        let next = http::Request::get("/2020-01-01/extension/event/next");
+        let (status, error_type) = refusal(next.body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(error_type, "Extension.MissingExtensionIdentifier");
+
+        let exit = http::Request::post("/2020-01-01/extension/exit/error")
+            .header(IDENTIFIER, Uuid::new_v4().to_string())
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(
+            refusal(exit).await.1,
+            "Extension.UnknownExtensionIdentifier"
+        );
+    }
+
     #[test]
     fn identifiers_are_checked_as_lambda_checks_them() {
         let extensions = Extensions::default();

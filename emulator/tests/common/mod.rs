@@ -28,14 +28,19 @@ pub async fn bounded<T>(f: impl Future<Output = T>) -> T {
 
 /// The fixture function binary (`cargo test` builds the `fixture` example beside the tests).
 pub fn fixture_path() -> PathBuf {
+    example_path("fixture")
+}
+
+/// The binary of the emulator's example `name` (`cargo test` builds it beside the tests).
+pub fn example_path(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable");
     let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
     let path = dir
         .join("examples")
-        .join(format!("fixture{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
-        "{} is missing: run `cargo build -p lambkin-emulator --example fixture` (or plain `cargo test -p lambkin-emulator`)",
+        "{} is missing: run `cargo build -p lambkin-emulator --example {name}` (or plain `cargo test -p lambkin-emulator`)",
         path.display()
     );
     path

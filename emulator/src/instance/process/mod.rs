@@ -52,7 +52,6 @@ use tokio::process::{Child, ChildStderr, ChildStdout, Command};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::memory::{self, Memory};
 use crate::sync::lock;
 use procfs::Members;
 
@@ -151,9 +150,9 @@ impl Group {
         self.exit_peak_kb
     }
 
-    /// The memory of the group's processes now (Linux), `None` once none is left.
-    pub(crate) fn memory(&mut self) -> Option<Memory> {
-        memory::of_processes(self.members.current(self.pgid))
+    /// The group's processes now (Linux; none elsewhere).
+    pub(crate) fn members(&mut self) -> Vec<u32> {
+        self.members.current(self.pgid).collect()
     }
 
     /// The instance is idle in its pool: the group is stopped as soon as its runtime waits in
