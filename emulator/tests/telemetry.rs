@@ -1,7 +1,8 @@
-//! The Telemetry API and the Logs API with a real extension: a Python extension (standard
-//! library only, `fixtures/telemetry_extension.py`) in the function's `extensions/` directory
-//! registers, subscribes and records every batch the emulator posts to its listener. It gets
-//! the init's and each invocation's platform records and the function's lines between the
+//! The Telemetry API and the Logs API with real extensions in the function's `extensions/`
+//! directory: the `lambda-extension` crate's telemetry processor (the `telemetry_processor`
+//! example) and a Python extension (standard library only, `fixtures/telemetry_extension.py`)
+//! register, subscribe and record what the emulator posts to their listeners. They get the
+//! init's and each invocation's platform records and the function's lines between the
 //! `platform.start` and `platform.runtimeDone` of the request that wrote them; a subscription
 //! Lambda refuses gets AWS's `ValidationError`; a listener that is down leaves the emulator
 //! serving, with one warning saying why; the Logs API delivers its older schema.
@@ -14,29 +15,35 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::processes::{MARKER, marked, new_marker, wait_none};
-use common::{Running, fixture_path, logs};
+use common::{Running, example_path, fixture_path, logs};
 use lambkin_emulator::FunctionConfig;
 use serde_json::Value;
 
-/// The name the extension registers with: its file name in `extensions/`.
+/// The name the Python extension registers with: its file name in `extensions/`.
 const EXTENSION: &str = "telemetry-recorder";
 
-/// A function directory: the fixture as `bootstrap`, the recorder in `extensions/`, and the
-/// file the recorder writes.
+/// A function directory: the fixture as `bootstrap`, an extension in `extensions/`, and the
+/// file the extension writes.
 struct FunctionDir {
     dir: PathBuf,
     marker: String,
 }
 
 impl FunctionDir {
+    /// With the Python recorder as [`EXTENSION`].
     fn new(test: &str) -> FunctionDir {
+        let script =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/telemetry_extension.py");
+        FunctionDir::with_extension(test, EXTENSION, &script)
+    }
+
+    /// With the executable `extension` as extension `name`.
+    fn with_extension(test: &str, name: &str, extension: &Path) -> FunctionDir {
         let marker = new_marker(test);
         let dir = std::env::temp_dir().join(format!("lambkin-{marker}"));
         std::fs::create_dir_all(dir.join("extensions")).unwrap();
         std::os::unix::fs::symlink(fixture_path(), dir.join("bootstrap")).unwrap();
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/telemetry_extension.py");
-        std::os::unix::fs::symlink(script, dir.join("extensions").join(EXTENSION)).unwrap();
+        std::os::unix::fs::symlink(extension, dir.join("extensions").join(name)).unwrap();
         FunctionDir { dir, marker }
     }
 
@@ -59,7 +66,8 @@ impl FunctionDir {
         config
     }
 
-    /// What the recorder wrote: the records of every batch, in order, and the other lines.
+    /// What the extension wrote: the records (batches, or records one by one), in order, and
+    /// the other lines.
     fn recorded(&self) -> (Vec<Value>, Vec<Value>) {
         let text = std::fs::read_to_string(self.out()).unwrap_or_default();
         let mut records = Vec::new();
@@ -67,6 +75,7 @@ impl FunctionDir {
         for line in text.lines() {
             match serde_json::from_str::<Value>(line).unwrap() {
                 Value::Array(batch) => records.extend(batch),
+                record if record.get("type").is_some() => records.push(record),
                 value => other.push(value),
             }
         }
@@ -166,8 +175,15 @@ async fn an_extension_gets_each_requests_platform_records_and_function_lines() {
     assert_eq!(init_report["status"], "success");
     assert!(init_report["metrics"]["durationMs"].as_f64().unwrap() > 0.0);
 
-    // Each invocation: start, the function's line about that request, runtime done, report.
-    for (id, size) in [&first, &second] {
+    assert_invocations(&records, &[first, second]);
+    let time = records[0]["time"].as_str().unwrap();
+    assert!(time.ends_with('Z') && time.len() == 24, "{time}");
+}
+
+/// Each invocation `(id, answer size)`, as `records` tell it: its start, the function's line
+/// about that request, its runtime's end with the answer's size, its report.
+fn assert_invocations(records: &[Value], invocations: &[(String, usize)]) {
+    for (id, size) in invocations {
         let start = position(&records, "platform.start", id);
         let done = position(&records, "platform.runtimeDone", id);
         let report = position(&records, "platform.report", id);
@@ -185,8 +201,35 @@ async fn an_extension_gets_each_requests_platform_records_and_function_lines() {
         assert_eq!(report["metrics"]["memorySizeMB"], 128);
         assert!(report["metrics"]["billedDurationMs"].as_u64().unwrap() >= 1);
     }
-    let time = records[0]["time"].as_str().unwrap();
-    assert!(time.ends_with('Z') && time.len() == 24, "{time}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lambda_extension_crates_telemetry_processor_gets_each_requests_records() {
+    let processor = example_path("telemetry_processor");
+    let dir = FunctionDir::with_extension("telemetry-processor", "processor", &processor);
+    // A port for its listener (it binds the one it is given).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let config = dir.config("processed", &[("TELEMETRY_PORT", &port)]);
+    let emulator = Running::start(vec![config]).await;
+    let first = invoke(&emulator, "processed").await;
+    let second = invoke(&emulator, "processed").await;
+    emulator.stop().await;
+    dir.assert_no_processes().await;
+
+    // Every record was read by the crate's parser (a batch it cannot read is refused whole).
+    let (records, other) = dir.recorded();
+    assert!(other.is_empty(), "{other:?}");
+    let subscribed = records
+        .iter()
+        .find(|r| r["type"] == "platform.telemetrySubscription")
+        .unwrap();
+    assert_eq!(subscribed["record"]["name"], "processor");
+    assert_invocations(&records, &[first, second]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
