@@ -184,9 +184,9 @@ async fn an_extension_gets_each_requests_platform_records_and_function_lines() {
 /// about that request, its runtime's end with the answer's size, its report.
 fn assert_invocations(records: &[Value], invocations: &[(String, usize)]) {
     for (id, size) in invocations {
-        let start = position(&records, "platform.start", id);
-        let done = position(&records, "platform.runtimeDone", id);
-        let report = position(&records, "platform.report", id);
+        let start = position(records, "platform.start", id);
+        let done = position(records, "platform.runtimeDone", id);
+        let report = position(records, "platform.report", id);
         let line = format!("echo: handling {id}");
         let printed = records
             .iter()
