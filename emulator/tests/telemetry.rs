@@ -175,6 +175,16 @@ async fn an_extension_gets_each_requests_platform_records_and_function_lines() {
     assert_eq!(init_report["status"], "success");
     assert!(init_report["metrics"]["durationMs"].as_f64().unwrap() > 0.0);
 
+    // What the extension printed is an extension record, not a function one.
+    for (id, _) in [&first, &second] {
+        let line = format!("recorder: invoke {id}");
+        let printed: Vec<&Value> = records
+            .iter()
+            .filter(|r| r["record"] == line.as_str())
+            .collect();
+        assert_eq!(printed.len(), 1, "{line}");
+        assert_eq!(printed[0]["type"], "extension");
+    }
     assert_invocations(&records, &[first, second]);
     let time = records[0]["time"].as_str().unwrap();
     assert!(time.ends_with('Z') && time.len() == 24, "{time}");

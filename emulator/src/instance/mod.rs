@@ -699,17 +699,23 @@ impl Instance {
         self.log_start(id);
         self.start_logged = false;
 
-        let (telemetry_status, error_type, produced_bytes) = ending::telemetry_status(&ending);
-        if !self.initialized {
-            self.init_ended(telemetry_status, error_type.clone(), self.started.elapsed());
+        // Built only for subscribers (an error answer is parsed for its type).
+        let telemetry = self.channel.telemetry();
+        let telemetry_status = telemetry
+            .is_active()
+            .then(|| ending::telemetry_status(&ending));
+        if let Some((status, error_type, produced_bytes)) = &telemetry_status {
+            if !self.initialized {
+                self.init_ended(*status, error_type.clone(), self.started.elapsed());
+            }
+            telemetry.emit(|| Event::RuntimeDone {
+                request_id: id.to_owned(),
+                status: *status,
+                error_type: error_type.clone(),
+                duration,
+                produced_bytes: *produced_bytes,
+            });
         }
-        self.channel.telemetry().emit(|| Event::RuntimeDone {
-            request_id: id.to_owned(),
-            status: telemetry_status,
-            error_type: error_type.clone(),
-            duration,
-            produced_bytes,
-        });
         let (outcome, status) = ending::outcome(id, ending, self.config.timeout);
         if let (Outcome::Unhandled(body), Some(_)) = (&outcome, &status) {
             // Errors the emulator makes up are logged as Lambda logs them.
@@ -730,12 +736,14 @@ impl Instance {
             status,
         };
         self.capture.line(&report.line());
-        self.channel.telemetry().emit(|| Event::Report {
-            request_id: id.to_owned(),
-            status: telemetry_status,
-            error_type,
-            metrics: report.metrics(),
-        });
+        if let Some((status, error_type, _)) = telemetry_status {
+            self.channel.telemetry().emit(|| Event::Report {
+                request_id: id.to_owned(),
+                status,
+                error_type,
+                metrics: report.metrics(),
+            });
+        }
         let log_tail = self.capture.take_tail();
         Ok(Ran::Done {
             result: InvokeResult { outcome, log_tail },
