@@ -134,8 +134,9 @@ async fn an_extension_gets_each_requests_platform_records_and_function_lines() {
     dir.assert_no_processes().await;
 
     let (records, other) = dir.recorded();
-    // The first subscription (timeoutMs 5) was refused as Lambda refuses it.
-    assert_eq!(other.len(), 1, "{other:?}");
+    // The first subscription (timeoutMs 5) was refused as Lambda refuses it, and so was one
+    // after the init.
+    assert_eq!(other.len(), 2, "{other:?}");
     let refused = &other[0]["refused"];
     assert_eq!(refused["status"], 400);
     assert_eq!(refused["body"]["errorType"], "ValidationError");
@@ -143,6 +144,9 @@ async fn an_extension_gets_each_requests_platform_records_and_function_lines() {
         refused["body"]["errorMessage"],
         "buffering.timeoutMs is 5: it must be between 25 and 30000"
     );
+    let late = &other[1]["late"];
+    assert_eq!(late["status"], 403);
+    assert_eq!(late["body"]["errorType"], "Telemetry.SubscriptionClosed");
 
     // The init, as the subscriber sees it: what came before it subscribed first, then the end of
     // the init (with what the function printed meanwhile, once subscribed).

@@ -3,7 +3,8 @@
 //!
 //! A registered extension (its `Lambda-Extension-Identifier`) subscribes; the request is checked
 //! by [`crate::telemetry::subscription`] and answered `200 "OK"` as Lambda answers it, or `400`
-//! with `ValidationError` (`Logs.ValidationError` for the Logs API) and the reason
+//! with `ValidationError` (`Logs.ValidationError` for the Logs API) and the reason; once the
+//! init phase is over, `403` `Telemetry.SubscriptionClosed` (`Logs.SubscriptionClosed`)
 //! (<https://docs.aws.amazon.com/lambda/latest/dg/telemetry-api-reference.html>,
 //! <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-logs-api.html#runtimes-logs-api-ref>).
 
@@ -19,7 +20,7 @@ use axum::routing::put;
 use super::{ApiError, Channel};
 use crate::body::read_limited;
 use crate::telemetry::subscription;
-use crate::telemetry::{Api, OtherApi};
+use crate::telemetry::{Api, Refusal};
 
 /// Largest subscription body read, in bytes (a subscription is a few hundred).
 const MAX_REQUEST_BYTES: usize = 64 * 1024;
@@ -70,19 +71,33 @@ async fn subscribe(
         .await
         .map_err(|_| invalid("Could not read the request body".to_owned()))?;
     let subscription = subscription::parse(api, &body).map_err(invalid)?;
-    channel
-        .telemetry()
-        .subscribe(&extension.name, subscription)
-        .map_err(|OtherApi| {
-            let (this, other) = match api {
-                Api::Telemetry => ("Telemetry", "Logs"),
-                Api::Logs { .. } => ("Logs", "Telemetry"),
-            };
-            invalid(format!(
+    let (this, other) = match api {
+        Api::Telemetry => ("Telemetry", "Logs"),
+        Api::Logs { .. } => ("Logs", "Telemetry"),
+    };
+    match channel.telemetry().subscribe(&extension.name, subscription) {
+        Ok(()) => {}
+        Err(Refusal::OtherApi) => {
+            return Err(invalid(format!(
                 "Extension {} subscribed through the {other} API: it cannot also use the {this} API",
                 extension.name
-            ))
-        })?;
+            )));
+        }
+        // AWS's own emulator answers this (`Telemetry.SubscriptionClosed`, "Telemetry API
+        // subscription is closed": internal/lambda-managed-instances/aws-lambda-rie/internal/
+        // telemetry/subscription_api.go in aws/aws-lambda-runtime-interface-emulator).
+        Err(Refusal::Closed) => {
+            let error_type = match api {
+                Api::Telemetry => "Telemetry.SubscriptionClosed",
+                Api::Logs { .. } => "Logs.SubscriptionClosed",
+            };
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                error_type,
+                format!("{this} API subscription is closed"),
+            ));
+        }
+    }
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],

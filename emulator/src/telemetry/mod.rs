@@ -33,7 +33,8 @@ pub(crate) struct Telemetry {
     active: AtomicBool,
     subscribers: Mutex<Vec<Subscriber>>,
     origin: OnceLock<Origin>,
-    /// The init phase ended (the runtime's first `/next`, or a failed init).
+    /// The init phase ended (the runtime's first `/next`, or a failed init): subscriptions are
+    /// closed.
     init_done: AtomicBool,
 }
 
@@ -46,11 +47,17 @@ struct Origin {
     json_logs: bool,
 }
 
-/// A subscription refused because the extension already subscribed through the other API
-/// ("After subscribing using one of these APIs, any attempt to subscribe using the other API
-/// returns an error", <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-logs-api.html>).
-#[derive(Debug)]
-pub(crate) struct OtherApi;
+/// Why a subscription is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// The extension already subscribed through the other API ("After subscribing using one of
+    /// these APIs, any attempt to subscribe using the other API returns an error",
+    /// <https://docs.aws.amazon.com/lambda/latest/dg/runtimes-logs-api.html>).
+    OtherApi,
+    /// The init phase is over: "After the initialization phase completes, Lambda does not
+    /// process subscription requests" (same page).
+    Closed,
+}
 
 impl Telemetry {
     /// The instance's init starts now: a subscriber that comes during the init gets
@@ -73,18 +80,22 @@ impl Telemetry {
 
     /// Subscribes extension `name` (again: its earlier subscription through the same API is
     /// replaced; an identical one is kept as it is).
-    pub(crate) fn subscribe(&self, name: &str, subscription: Subscription) -> Result<(), OtherApi> {
+    pub(crate) fn subscribe(&self, name: &str, subscription: Subscription) -> Result<(), Refusal> {
         let api = subscription.api;
         let types = subscription.types.clone();
         {
             let mut subscribers = lock(&self.subscribers);
+            // Under the lock: the init cannot end (see `init_done`) between check and subscribe.
+            if self.init_done.load(Ordering::SeqCst) {
+                return Err(Refusal::Closed);
+            }
             if let Some(at) = subscribers.iter().position(|s| s.name == name) {
                 let same_api = matches!(
                     (subscribers[at].subscription.api, api),
                     (Api::Telemetry, Api::Telemetry) | (Api::Logs { .. }, Api::Logs { .. })
                 );
                 if !same_api {
-                    return Err(OtherApi);
+                    return Err(Refusal::OtherApi);
                 }
                 if subscribers[at].subscription == subscription {
                     return Ok(());
@@ -96,8 +107,7 @@ impl Telemetry {
                 _ => String::new(),
             };
             let subscriber = Subscriber::start(name.to_owned(), subscription, function);
-            let in_init = !self.init_done.load(Ordering::SeqCst);
-            if let Some(origin) = self.origin.get().filter(|_| in_init) {
+            if let Some(origin) = self.origin.get() {
                 if subscriber.wants(Stream::Platform) {
                     subscriber.push(&origin.init_start, origin.at);
                 }
@@ -132,7 +142,15 @@ impl Telemetry {
     /// The init phase ended with `make`'s `platform.initRuntimeDone`/`initReport` (built only
     /// for subscribers).
     pub(crate) fn init_done(&self, make: impl FnOnce() -> Event) {
-        if !self.init_done.swap(true, Ordering::SeqCst) {
+        // Every invocation passes here: after the first, one atomic load.
+        if self.init_done.load(Ordering::SeqCst) {
+            return;
+        }
+        let first = {
+            let _subscribing = lock(&self.subscribers);
+            !self.init_done.swap(true, Ordering::SeqCst)
+        };
+        if first {
             self.emit(make);
         }
     }

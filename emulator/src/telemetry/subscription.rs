@@ -1,12 +1,14 @@
 //! A subscription request (`PUT /2022-07-01/telemetry` or `PUT /2020-08-15/logs`), read and
 //! checked as Lambda checks it.
 //!
-//! Limits: the Telemetry API reference
-//! (<https://docs.aws.amazon.com/lambda/latest/dg/telemetry-api-reference.html>: `maxItems`
-//! 1,000–10,000, default 1,000; `maxBytes` 262,144–1,048,576, default 262,144; `timeoutMs`
-//! 25–30,000, default 1,000) and the Logs API's buffering section
-//! (<https://docs.aws.amazon.com/lambda/latest/dg/runtimes-logs-api.html#runtimes-logs-api-buffering>:
-//! the same ranges, `maxItems` defaulting to 10,000). Lambda sends telemetry only to
+//! Limits, the same for both APIs: `maxItems` 1,000–10,000 (default 10,000), `maxBytes`
+//! 262,144–1,048,576 (default 262,144), `timeoutMs` 25–30,000 (default 1,000), as the Logs API's
+//! buffering section
+//! (<https://docs.aws.amazon.com/lambda/latest/dg/runtimes-logs-api.html#runtimes-logs-api-buffering>)
+//! and the Telemetry API's (<https://docs.aws.amazon.com/lambda/latest/dg/telemetry-api.html#telemetry-api-buffering>)
+//! give them, and AWS's own emulator applies them (its `telemetry-subscription-schema.json` and
+//! defaults in aws/aws-lambda-runtime-interface-emulator). The Telemetry API reference page
+//! gives a `maxItems` default of 1,000 instead: the emulator follows the two that agree. Lambda sends telemetry only to
 //! destinations inside the execution environment (`http://sandbox.localdomain:${PORT}/${PATH}`):
 //! here `sandbox.localdomain` is 127.0.0.1, and a destination that is not a loopback address is
 //! refused, so the emulator never posts to another host.
@@ -130,7 +132,7 @@ pub(crate) fn parse(api: Api, body: &[u8]) -> Result<Subscription, String> {
     }
     let uri = destination.uri.ok_or("destination URI is not provided")?;
     let destination = parse_destination(&uri)?;
-    let buffering = parse_buffering(api, request.buffering.unwrap_or_default())?;
+    let buffering = parse_buffering(request.buffering.unwrap_or_default())?;
     Ok(Subscription {
         api,
         types: streams,
@@ -175,11 +177,7 @@ fn outside(uri: &str) -> String {
     )
 }
 
-fn parse_buffering(api: Api, request: BufferingRequest) -> Result<Buffering, String> {
-    let default_items = match api {
-        Api::Telemetry => 1_000,
-        Api::Logs { .. } => 10_000,
-    };
+fn parse_buffering(request: BufferingRequest) -> Result<Buffering, String> {
     let field = |name: &str, value: Option<i64>, default: i64, min: i64, max: i64| {
         let value = value.unwrap_or(default);
         if (min..=max).contains(&value) {
@@ -190,7 +188,7 @@ fn parse_buffering(api: Api, request: BufferingRequest) -> Result<Buffering, Str
             ))
         }
     };
-    let max_items = field("maxItems", request.max_items, default_items, 1_000, 10_000)?;
+    let max_items = field("maxItems", request.max_items, 10_000, 1_000, 10_000)?;
     let max_bytes = field("maxBytes", request.max_bytes, 262_144, 262_144, 1_048_576)?;
     let timeout_ms = field("timeoutMs", request.timeout_ms, 1_000, 25, 30_000)?;
     Ok(Buffering {
@@ -227,7 +225,7 @@ mod tests {
         )
         .unwrap();
         let defaults = Buffering {
-            max_items: 1_000,
+            max_items: 10_000,
             max_bytes: 262_144,
             timeout: Duration::from_secs(1),
         };

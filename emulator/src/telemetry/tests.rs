@@ -188,7 +188,7 @@ async fn the_logs_api_writes_its_older_schema() {
     telemetry.subscribe("old", sub).unwrap();
     // The same extension cannot also use the Telemetry API.
     let other = subscription(Api::Telemetry, port, r#"["platform"]"#, 1000);
-    assert!(telemetry.subscribe("old", other).is_err());
+    assert_eq!(telemetry.subscribe("old", other), Err(Refusal::OtherApi));
     telemetry.init_done(|| Event::InitDone {
         status: Status::Success,
         error_type: None,
@@ -201,6 +201,10 @@ async fn the_logs_api_writes_its_older_schema() {
     telemetry.log(Stream::Function, r#"{"json":"as text"}"#);
     telemetry.emit(|| runtime_done("r1"));
     telemetry.emit(|| report("r1"));
+
+    // The init is over: so is subscribing.
+    let late = subscription(Api::Telemetry, port, r#"["platform"]"#, 1000);
+    assert_eq!(telemetry.subscribe("late", late), Err(Refusal::Closed));
 
     let records = receive_until(&mut rx, |r| r["type"] == "platform.report").await;
     assert_eq!(
