@@ -41,7 +41,9 @@ pub(crate) struct Telemetry {
 /// What the instance tells its telemetry when it starts.
 #[derive(Debug)]
 struct Origin {
-    init_start: Event,
+    function_name: String,
+    function_version: String,
+    /// When the init started.
     at: SystemTime,
     /// The function logs JSON: its lines that are objects are delivered as objects.
     json_logs: bool,
@@ -64,10 +66,8 @@ impl Telemetry {
     /// `platform.initStart`, although it subscribed after it happened.
     pub(crate) fn started(&self, function_name: &str, function_version: &str, json_logs: bool) {
         let _ = self.origin.set(Origin {
-            init_start: Event::InitStart {
-                function_name: function_name.to_owned(),
-                function_version: function_version.to_owned(),
-            },
+            function_name: function_name.to_owned(),
+            function_version: function_version.to_owned(),
             at: SystemTime::now(),
             json_logs,
         });
@@ -102,15 +102,15 @@ impl Telemetry {
                 }
                 subscribers.remove(at);
             }
-            let function = match self.origin.get().map(|o| &o.init_start) {
-                Some(Event::InitStart { function_name, .. }) => function_name.clone(),
-                _ => String::new(),
-            };
+            let origin = self.origin.get();
+            let function = origin.map_or_else(String::new, |o| o.function_name.clone());
             let subscriber = Subscriber::start(name.to_owned(), subscription, function);
-            if let Some(origin) = self.origin.get() {
-                if subscriber.wants(Stream::Platform) {
-                    subscriber.push(&origin.init_start, origin.at);
-                }
+            if let Some(origin) = origin.filter(|_| subscriber.wants(Stream::Platform)) {
+                let init_start = Event::InitStart {
+                    function_name: origin.function_name.clone(),
+                    function_version: origin.function_version.clone(),
+                };
+                subscriber.push(&init_start, origin.at);
             }
             subscribers.push(subscriber);
             self.active.store(true, Ordering::SeqCst);
