@@ -4,6 +4,9 @@
 //! event and answers with `POST …/invocation/{id}/response` or `…/error`; a runtime that cannot
 //! start reports `POST /2018-06-01/runtime/init/error`. Each instance gets its own listener and state,
 //! so the emulator always knows which instance holds which request.
+//!
+//! The same listener serves the instance's Extensions API (`/2020-01-01/extension/…`, see
+//! `extensions.rs`); its state hangs off the instance's `Channel`.
 
 mod channel;
 pub(crate) mod extensions;
