@@ -6,7 +6,8 @@
 //! so the emulator always knows which instance holds which request.
 //!
 //! The same listener serves the instance's Extensions API (`/2020-01-01/extension/…`, see
-//! `extensions.rs`); its state hangs off the instance's `Channel`.
+//! `extensions.rs`) and the Telemetry and Logs APIs' subscriptions (`/2022-07-01/telemetry`,
+//! `/2020-08-15/logs`, see `telemetry.rs`); their state hangs off the instance's `Channel`.
 
 mod channel;
 pub(crate) mod extensions;
