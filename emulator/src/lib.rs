@@ -37,6 +37,7 @@ mod server;
 #[cfg(any(feature = "manage", feature = "reload", feature = "package"))]
 mod state_dir;
 mod sync;
+mod telemetry;
 pub mod template;
 #[cfg(test)]
 mod test_rng;

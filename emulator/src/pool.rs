@@ -122,7 +122,7 @@ impl Pool {
         };
         *write(&self.current) = (version, config);
         let stale = std::mem::replace(&mut *self.idle(), warm.into_iter().collect());
-        drop(stale);
+        shut_down(stale);
     }
 
     async fn invoke(
@@ -195,23 +195,32 @@ impl Pool {
         if !expired.is_empty() {
             tracing::debug!(function = %self.config().name, count = expired.len(), "reaping idle instances");
         }
+        shut_down(expired);
     }
 
     /// Stops every idle instance and waits until their processes are gone (busy ones stop when
     /// they see `closing`).
     pub(crate) async fn drain(&self) {
         let idle = std::mem::take(&mut *self.idle());
+        let mut ending = tokio::task::JoinSet::new();
         for mut instance in idle {
-            instance.stop().await;
+            ending.spawn(async move { instance.shut_down().await });
         }
+        while ending.join_next().await.is_some() {}
     }
 
     /// Stops serving: idle instances stop now, busy ones once their invocation is done.
     #[cfg(feature = "manage")]
     pub(crate) fn retire(&self) {
         self.retired.store(true, Ordering::Release);
-        // Dropped instances are killed at once and reaped in the background.
-        drop(std::mem::take(&mut *self.idle()));
+        shut_down(std::mem::take(&mut *self.idle()));
+    }
+}
+
+/// Ends `instances` with their shutdown phase ([`Instance::shut_down`]), in the background.
+fn shut_down(instances: Vec<Instance>) {
+    for mut instance in instances {
+        tokio::spawn(async move { instance.shut_down().await });
     }
 }
 

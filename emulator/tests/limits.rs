@@ -8,12 +8,11 @@
 
 mod common;
 
-use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use common::{LIMIT, Running, bounded, fixture, wait_gone};
+use common::{LIMIT, Running, bounded, fixture, logs, wait_gone};
 use lambkin_emulator::apigw::{EventOptions, PayloadFormat, RouteTable};
 use lambkin_emulator::front::gateway::Gateway;
 use lambkin_emulator::{Emulator, FunctionConfig, Limits, Options};
@@ -169,35 +168,6 @@ async fn stalled_bodies_get_408_in_the_listeners_shape() {
     let reply = emulator.invoke("echo", &[], b"{\"n\":1}").await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     emulator.stop().await;
-}
-
-/// Everything the emulator logs in this test process (one global subscriber: the emulator logs
-/// from runtime worker threads).
-fn logs() -> Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let sink = logs.clone();
-        tracing_subscriber::fmt()
-            .with_ansi(false)
-            .with_max_level(tracing::Level::WARN)
-            .with_writer(move || Sink(sink.clone()))
-            .init();
-        logs
-    })
-    .clone()
-}
-
-struct Sink(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Sink {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// How many cap warnings the listener at `addr` logged.

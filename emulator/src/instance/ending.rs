@@ -11,6 +11,8 @@ use serde_json::json;
 use super::{INIT_TIMEOUT, Outcome};
 use crate::clock::rfc3339;
 use crate::runtime_api::Answer;
+use crate::runtime_api::extensions::ExtensionError;
+use crate::telemetry::Status;
 
 /// How an invocation ended.
 #[derive(Debug)]
@@ -21,6 +23,22 @@ pub(super) enum Ending {
     Exited(io::Result<ExitStatus>),
     Timeout,
     OutOfMemory,
+    /// An external extension failed its init before the runtime's.
+    Extension(ExtensionFailure),
+}
+
+/// How an external extension failed the instance's init.
+#[derive(Debug)]
+pub(super) enum ExtensionFailure {
+    /// Its executable could not be started.
+    Launch { name: String, error: String },
+    /// It exited before init was over.
+    Crash {
+        name: String,
+        status: io::Result<ExitStatus>,
+    },
+    /// These extensions did not register within [`INIT_TIMEOUT`].
+    NotRegistered(Vec<String>),
 }
 
 /// A runtime's `/init/error`: the error JSON the caller gets and the type REPORT shows.
@@ -56,10 +74,39 @@ impl InitFailure {
     }
 }
 
+impl InitFailure {
+    /// An extension's `/extension/init/error`: its `Lambda-Extension-Function-Error-Type` if it
+    /// names an `Extension.` error, else `Extension.Unknown`; the caller gets the body it
+    /// posted if it is an error JSON, else one naming the extension.
+    pub(super) fn extension(error: &ExtensionError) -> InitFailure {
+        let error_type = if names_error_of(&["Extension."], &error.error_type) {
+            error.error_type.clone()
+        } else {
+            "Extension.Unknown".to_owned()
+        };
+        let is_document = serde_json::from_slice::<serde_json::Value>(&error.body)
+            .is_ok_and(|v| v.get("errorType").is_some() || v.get("errorMessage").is_some());
+        let body = if is_document {
+            error.body.clone()
+        } else {
+            let message = format!("Extension {} reported an init error", error.name);
+            let doc = json!({ "errorType": error_type, "errorMessage": message });
+            Bytes::from(doc.to_string())
+        };
+        InitFailure { body, error_type }
+    }
+}
+
 /// Whether `error_type` contains `Runtime.` or `Function.` followed by a capital letter and at
 /// least one more letter (`(Runtime|Function)\.[A-Z][a-zA-Z]+`, matched anywhere).
 fn names_runtime_or_function_error(error_type: &str) -> bool {
-    ["Runtime.", "Function."].iter().any(|category| {
+    names_error_of(&["Runtime.", "Function."], error_type)
+}
+
+/// Whether `error_type` contains one of `categories` followed by a capital letter and at least
+/// one more letter.
+fn names_error_of(categories: &[&str], error_type: &str) -> bool {
+    categories.iter().any(|category| {
         error_type.match_indices(category).any(|(at, _)| {
             let mut rest = error_type[at + category.len()..].chars();
             rest.next().is_some_and(|c| c.is_ascii_uppercase())
@@ -122,6 +169,34 @@ pub(super) fn outcome(id: &str, ending: Ending, timeout: Duration) -> (Outcome, 
             ),
             report("\tStatus: error\tError Type: Runtime.OutOfMemory"),
         ),
+        Ending::Extension(ExtensionFailure::Launch { name, error: cause }) => (
+            error(
+                "Extension.LaunchError",
+                format!("RequestId: {id} Error: Couldn't start extension {name}: {cause}"),
+            ),
+            report("\tStatus: error\tError Type: Extension.LaunchError"),
+        ),
+        Ending::Extension(ExtensionFailure::Crash { name, status }) => (
+            error(
+                "Extension.Crash",
+                format!(
+                    "RequestId: {id} Error: Extension {name} exited with error: {}",
+                    describe_exit(&status)
+                ),
+            ),
+            report("\tStatus: error\tError Type: Extension.Crash"),
+        ),
+        Ending::Extension(ExtensionFailure::NotRegistered(names)) => (
+            error(
+                "Sandbox.Timedout",
+                format!(
+                    "RequestId: {id} Error: extensions did not register within {:.2} seconds: {}",
+                    INIT_TIMEOUT.as_secs_f64(),
+                    names.join(", ")
+                ),
+            ),
+            report("\tStatus: timeout"),
+        ),
         Ending::Exited(status) => (
             error(
                 "Runtime.ExitError",
@@ -132,6 +207,32 @@ pub(super) fn outcome(id: &str, ending: Ending, timeout: Duration) -> (Outcome, 
             ),
             report("\tStatus: error\tError Type: Runtime.ExitError"),
         ),
+    }
+}
+
+/// `ending`'s status and error type in the Telemetry API's `platform.runtimeDone` and
+/// `platform.report`, and the size of the answer (`producedBytes`).
+pub(super) fn telemetry_status(ending: &Ending) -> (Status, Option<String>, Option<u64>) {
+    let error = |error_type: &str| (Status::Error, Some(error_type.to_owned()), None);
+    match ending {
+        Ending::Answered(Answer::Response(body)) => {
+            (Status::Success, None, Some(body.len() as u64))
+        }
+        Ending::Answered(Answer::Error(body)) => {
+            let error_type = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v["errorType"].as_str().map(str::to_owned));
+            (Status::Failure, error_type, Some(body.len() as u64))
+        }
+        Ending::Answered(Answer::TooLarge(_)) => error("Function.ResponseSizeTooLarge"),
+        Ending::InitError(failure) => error(&failure.error_type),
+        Ending::InitTimeout
+        | Ending::Timeout
+        | Ending::Extension(ExtensionFailure::NotRegistered(_)) => (Status::Timeout, None, None),
+        Ending::Extension(ExtensionFailure::Launch { .. }) => error("Extension.LaunchError"),
+        Ending::Extension(ExtensionFailure::Crash { .. }) => error("Extension.Crash"),
+        Ending::OutOfMemory => error("Runtime.OutOfMemory"),
+        Ending::Exited(_) => error("Runtime.ExitError"),
     }
 }
 

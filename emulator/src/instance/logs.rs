@@ -11,6 +11,7 @@ use tracing::{Instrument, Span};
 
 use crate::config::FunctionConfig;
 use crate::sync::lock;
+use crate::telemetry::{Stream, Telemetry};
 
 /// How much of an invocation's log `X-Amz-Log-Result` carries.
 pub(crate) const TAIL_BYTES: usize = 4096;
@@ -31,13 +32,32 @@ pub(crate) fn log_line(config: &FunctionConfig, line: &str) {
 
 /// The log of an instance's current invocation (its last few KB).
 #[derive(Debug, Default)]
-pub(crate) struct Capture(Mutex<String>);
+pub(crate) struct Capture {
+    log: Mutex<String>,
+    /// Where the function's own lines also go.
+    telemetry: Arc<Telemetry>,
+}
 
 impl Capture {
+    /// The log of an instance whose function's lines also go to `telemetry`'s subscribers.
+    pub(crate) fn new(telemetry: Arc<Telemetry>) -> Capture {
+        Capture {
+            log: Mutex::default(),
+            telemetry,
+        }
+    }
+
+    /// A line the function (or an extension: `source`) wrote: emitted, kept, and delivered to
+    /// telemetry subscribers.
+    fn output(&self, line: &str, source: Stream) {
+        self.line(line);
+        self.telemetry.log(source, line);
+    }
+
     /// Emits `line` and keeps it.
     pub(crate) fn line(&self, line: &str) {
         emit(line);
-        let mut log = lock(&self.0);
+        let mut log = lock(&self.log);
         log.push_str(line);
         log.push('\n');
         if log.len() > 4 * TAIL_BYTES {
@@ -49,12 +69,12 @@ impl Capture {
 
     /// Forgets what was kept (a new invocation starts).
     pub(crate) fn clear(&self) {
-        lock(&self.0).clear();
+        lock(&self.log).clear();
     }
 
     /// The last [`TAIL_BYTES`] kept, and forgets them.
     pub(crate) fn take_tail(&self) -> String {
-        let log = std::mem::take(&mut *lock(&self.0));
+        let log = std::mem::take(&mut *lock(&self.log));
         tail(&log, TAIL_BYTES).to_owned()
     }
 }
@@ -73,16 +93,35 @@ fn tail(s: &str, max: usize) -> &str {
 pub(crate) struct Pumps(Vec<mpsc::UnboundedSender<oneshot::Sender<()>>>);
 
 impl Pumps {
-    /// Starts a task re-emitting `stream` line by line into `capture`.
+    /// Starts a task re-emitting `stream` line by line into `capture`, as written by `source`.
     pub(crate) fn add(
         &mut self,
         stream: impl AsyncRead + AsRawFd + Unpin + Send + 'static,
         capture: Arc<Capture>,
         span: Span,
+        source: Stream,
     ) {
         let (settle_tx, settle_rx) = mpsc::unbounded_channel();
-        tokio::spawn(pump(stream, capture, settle_rx).instrument(span));
+        tokio::spawn(pump(stream, capture, settle_rx, source).instrument(span));
         self.0.push(settle_tx);
+    }
+
+    /// Starts readers of the piped stdout and stderr of `group`'s leader, the function's or an
+    /// extension's (`source`).
+    pub(crate) fn add_output(
+        &mut self,
+        group: &mut super::process::Group,
+        capture: &Arc<Capture>,
+        span: &Span,
+        source: Stream,
+    ) {
+        let (stdout, stderr) = group.output();
+        if let Some(stdout) = stdout {
+            self.add(stdout, capture.clone(), span.clone(), source);
+        }
+        if let Some(stderr) = stderr {
+            self.add(stderr, capture.clone(), span.clone(), source);
+        }
     }
 
     /// Waits (briefly) until output the function wrote before answering has been read, so it is
@@ -110,6 +149,7 @@ async fn pump(
     stream: impl AsyncRead + AsRawFd + Unpin,
     capture: Arc<Capture>,
     mut settle: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
+    source: Stream,
 ) {
     let fd = stream.as_raw_fd();
     let mut reader = BufReader::new(stream);
@@ -129,7 +169,7 @@ async fn pump(
                 let done = !matches!(read, Ok(n) if n > 0);
                 if !buf.is_empty() {
                     let line = String::from_utf8_lossy(&buf);
-                    capture.line(line.trim_end_matches(['\n', '\r']));
+                    capture.output(line.trim_end_matches(['\n', '\r']), source);
                     buf.clear();
                 }
                 if done {
@@ -175,7 +215,7 @@ mod tests {
         let capture = Arc::new(Capture::default());
         let mut pumps = Pumps::default();
         let (mut w, r) = tokio::net::unix::pipe::pipe().unwrap();
-        pumps.add(r, capture.clone(), Span::none());
+        pumps.add(r, capture.clone(), Span::none(), Stream::Function);
         tokio::io::AsyncWriteExt::write_all(&mut w, b"one\r\ntwo\n\xffthree\n")
             .await
             .unwrap();

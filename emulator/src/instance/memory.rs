@@ -14,6 +14,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::process::Group;
 use super::{Instance, Mode};
 
 /// A memory sample this recent is reused for REPORT's Max Memory Used: the kernel formats all
@@ -25,7 +26,8 @@ impl Instance {
     /// Memory of the instance's processes, from `/proc` (Linux only).
     pub(super) fn sample_memory(&mut self) -> Option<Memory> {
         let memory = match &mut self.mode {
-            Mode::Child(process) => process.group.memory(),
+            // Lambda's memory is the runtime's and the extensions' together.
+            Mode::Child(process) => of_processes(process.groups().flat_map(Group::members)),
             Mode::InProcess => Memory::of_self(),
         };
         if let Some(memory) = memory {

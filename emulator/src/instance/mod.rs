@@ -4,6 +4,7 @@
 
 mod ending;
 mod env;
+mod extensions;
 mod invocation;
 mod logs;
 mod memory;
@@ -14,7 +15,7 @@ use std::io;
 use std::net::Ipv4Addr;
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::net::TcpListener;
 use tokio::process::Command;
@@ -23,12 +24,16 @@ use tokio::task::JoinHandle;
 use tokio::time::{MissedTickBehavior, interval_at, sleep, sleep_until};
 use tracing::{Instrument, Span};
 
-use crate::config::FunctionConfig;
+use crate::clock::epoch_ms;
+use crate::config::{FunctionConfig, LogFormat};
+use crate::runtime_api::extensions::FunctionInfo;
 use crate::runtime_api::{self, Channel, Pending, RuntimeEvent};
 use crate::sync::closed;
-use ending::{Ending, InitFailure};
+use crate::telemetry::{Event, Status, Stream};
+use ending::{Ending, ExtensionFailure, InitFailure};
 pub(crate) use env::lambda_env;
 use env::task_root;
+use extensions::External;
 pub(crate) use invocation::{Invocation, InvokeResult, Limit, Outcome, Refused};
 pub(crate) use logs::log_line;
 use logs::{Capture, Pumps};
@@ -41,6 +46,14 @@ pub(crate) const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often a busy instance's memory is sampled.
 const MEMORY_PROBE: Duration = Duration::from_millis(20);
+
+/// How long the shutdown phase lasts before the instance's processes are killed, with internal
+/// extensions only and with external ones: "500 ms – A function with a registered internal
+/// extension; 2,000 ms – A function with one or more registered external extensions"
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-shutdown>).
+/// Without extensions there is no shutdown phase (0 ms): the processes are killed at once.
+const SHUTDOWN_GRACE: (Duration, Duration) =
+    (Duration::from_millis(500), Duration::from_millis(2000));
 
 /// Aborts a task when dropped.
 #[derive(Debug)]
@@ -68,20 +81,42 @@ impl Mode {
         matches!(self, Mode::Child(_))
     }
 
-    /// Resolves when the child process exits; never in local mode.
-    async fn exited(&mut self) -> io::Result<ExitStatus> {
+    /// Resolves when the runtime's process or an external extension's exits; never in local
+    /// mode.
+    async fn exited(&mut self) -> Exit {
         match self {
-            Mode::Child(process) => process.group.exited().await,
+            Mode::Child(process) => tokio::select! {
+                status = process.group.exited() => Exit::Runtime(status),
+                (name, status) = extensions::exited(&mut process.extensions) => {
+                    Exit::Extension(name, status)
+                }
+            },
             Mode::InProcess => std::future::pending().await,
         }
     }
+}
+
+/// Which of an instance's processes exited.
+#[derive(Debug)]
+enum Exit {
+    Runtime(io::Result<ExitStatus>),
+    Extension(String, io::Result<ExitStatus>),
 }
 
 /// A child process and the Runtime API it talks to.
 #[derive(Debug)]
 struct Process {
     group: Group,
+    /// The external extensions, started before the runtime.
+    extensions: Vec<External>,
     _runtime_api: AbortOnDrop,
+}
+
+impl Process {
+    /// Every process group of the instance: the runtime's and each extension's.
+    fn groups(&mut self) -> impl Iterator<Item = &mut Group> {
+        std::iter::once(&mut self.group).chain(self.extensions.iter_mut().map(|e| &mut e.group))
+    }
 }
 
 /// How waiting for the runtime to take an invocation ended, short of refusing it.
@@ -127,6 +162,10 @@ pub(crate) struct Instance {
     start_logged: bool,
     /// The runtime's `/init/error`, if it reported one between invocations.
     init_error: Option<InitFailure>,
+    /// Why the external extensions' init failed before the runtime started, if it did.
+    extension_failure: Option<ExtensionFailure>,
+    /// An extension exited or reported an error after init: the instance is not reused.
+    broken: bool,
     /// The last memory sample and when it was taken.
     memory_sample: Option<(Instant, Memory)>,
     span: Span,
@@ -145,31 +184,61 @@ impl Instance {
             tokio::spawn(runtime_api::serve(listener, channel.clone()).instrument(span.clone()));
         let server = AbortOnDrop(server);
 
+        let env = lambda_env(&config, addr);
+        let dir = task_root(&config);
+        let capture = Arc::new(Capture::new(channel.telemetry().clone()));
+        let mut pumps = Pumps::default();
+        let started = Instant::now();
+        channel.telemetry().started(
+            &config.name,
+            &config.version,
+            config.logging.format == LogFormat::Json,
+        );
+        let found = extensions::find(&config);
+        channel.extensions().prepare(
+            FunctionInfo {
+                name: config.name.clone(),
+                version: config.version.clone(),
+                handler: config.handler().to_owned(),
+                account_id: crate::ACCOUNT_ID.to_owned(),
+            },
+            found.iter().map(|(name, _)| name.clone()).collect(),
+        );
+        let mut externals = Vec::new();
+        let mut extension_failure = None;
+        for (name, path) in found {
+            match extensions::start(name.clone(), &path, &env, &dir) {
+                Ok(mut external) => {
+                    pumps.add_output(&mut external.group, &capture, &span, Stream::Extension);
+                    externals.push(external);
+                }
+                Err(error) => {
+                    let error = error.to_string();
+                    extension_failure.get_or_insert(ExtensionFailure::Launch { name, error });
+                }
+            }
+        }
+        if extension_failure.is_none() && !externals.is_empty() {
+            extension_failure = extensions_registered(&channel, &mut externals).await;
+        }
+
         let mut command = Command::new(&config.executable);
         command
             .env_clear()
-            .envs(lambda_env(&config, addr))
-            .current_dir(task_root(&config))
+            .envs(env)
+            .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let started = Instant::now();
         let mut group = Group::spawn(&mut command)?;
-        let capture = Arc::new(Capture::default());
-        let mut pumps = Pumps::default();
-        let (stdout, stderr) = group.output();
-        if let Some(stdout) = stdout {
-            pumps.add(stdout, capture.clone(), span.clone());
-        }
-        if let Some(stderr) = stderr {
-            pumps.add(stderr, capture.clone(), span.clone());
-        }
+        pumps.add_output(&mut group, &capture, &span, Stream::Function);
         span.in_scope(|| tracing::debug!(pid = group.id(), "instance started"));
         Ok(Instance {
             config,
             version,
             mode: Mode::Child(Box::new(Process {
                 group,
+                extensions: externals,
                 _runtime_api: server,
             })),
             channel,
@@ -180,6 +249,8 @@ impl Instance {
             initialized: false,
             start_logged: false,
             init_error: None,
+            extension_failure,
+            broken: false,
             memory_sample: None,
             span,
             idle_since: Instant::now(),
@@ -206,6 +277,8 @@ impl Instance {
             initialized: false,
             start_logged: false,
             init_error: None,
+            extension_failure: None,
+            broken: false,
             memory_sample: None,
             span,
             idle_since: Instant::now(),
@@ -225,7 +298,11 @@ impl Instance {
     /// thaws them.
     pub(crate) fn park(&mut self) {
         if let Mode::Child(process) = &mut self.mode {
-            process.group.park(self.channel.polling());
+            // The extensions are done too by now: the invocation ended once they asked for
+            // their next event.
+            for group in process.groups() {
+                group.park(self.channel.polling());
+            }
         }
     }
 
@@ -233,8 +310,13 @@ impl Instance {
     /// `within`. False if it exited, reported an init error, or took longer.
     pub(crate) async fn wait_ready(&mut self, within: Duration) -> bool {
         let give_up = Instant::now() + within;
+        if self.extension_failure.is_some() {
+            return false;
+        }
         let ready = loop {
-            if let Some(ready) = self.channel.first_poll() {
+            if let Some(ready) = self.channel.first_poll()
+                && self.channel.extensions().is_settled()
+            {
                 break ready;
             }
             if Instant::now() >= give_up || !self.is_alive() {
@@ -249,7 +331,9 @@ impl Instance {
         // Initialised before any traffic, as with provisioned concurrency: the first
         // invocation reports no Init Duration; the init gets a line of its own.
         self.initialized = true;
+        self.end_init();
         let init = ready.saturating_duration_since(self.started);
+        self.init_ended(Status::Success, None, init);
         log_line(
             &self.config,
             &format!(
@@ -296,6 +380,9 @@ impl Instance {
             let failure = failure.clone();
             return self.finish(id, Ending::InitError(failure), None, 0).await;
         }
+        if let Some(failure) = self.extension_failure.take() {
+            return self.finish(id, Ending::Extension(failure), None, 0).await;
+        }
         let delivered_at = match self.deliver(invocation, deliver_within, closing).await? {
             Delivery::Taken(at) => at,
             Delivery::Failed(ending) => return self.finish(id, ending, None, 0).await,
@@ -310,8 +397,14 @@ impl Instance {
             ready.saturating_duration_since(self.started)
         });
         self.initialized = true;
+        if let Some(init) = init {
+            self.init_ended(Status::Success, None, init);
+        }
         self.log_start(id);
-        let (ending, peak_kb) = self.supervise(id, delivered_at, closing).await?;
+        let (mut ending, peak_kb) = self.supervise(id, delivered_at, closing).await?;
+        if matches!(ending, Ending::Answered(_)) {
+            ending = self.extensions_done(delivered_at, ending).await;
+        }
         self.finish(id, ending, Some((delivered_at, init)), peak_kb)
             .await
     }
@@ -329,6 +422,53 @@ impl Instance {
         }
     }
 
+    /// The runtime answered: the invocation is over once every extension given its `INVOKE`
+    /// asks for its next event, within the function's timeout ("The function's timeout setting
+    /// limits the duration of the entire Invoke phase", AWS's guide).
+    async fn extensions_done(&mut self, delivered_at: Instant, answered: Ending) -> Ending {
+        let channel = self.channel.clone();
+        let deadline = sleep_until((delivered_at + self.config.timeout).into());
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                biased;
+                () = channel.extensions().settled() => return answered,
+                exit = self.mode.exited() => match exit {
+                    Exit::Runtime(_) => self.broken = true,
+                    Exit::Extension(name, status) => self.extension_exited(&name, &status),
+                },
+                () = &mut deadline => return Ending::Timeout,
+            }
+        }
+    }
+
+    /// External extension `name` exited after init: nothing waits for it, and the instance is
+    /// not reused (Lambda resets an environment whose extension crashed).
+    fn extension_exited(&mut self, name: &str, status: &io::Result<ExitStatus>) {
+        tracing::debug!(extension = name, ?status, "an extension exited");
+        self.channel.extensions().exited(name);
+        self.broken = true;
+    }
+
+    /// The init phase is over: registrations close, and Lambda's `EXTENSION` lines are logged.
+    fn end_init(&mut self) {
+        let extensions = self.channel.extensions();
+        extensions.close_registration();
+        for line in extensions.log_lines() {
+            self.capture.line(&line);
+        }
+        let telemetry = self.channel.telemetry();
+        if telemetry.is_active() {
+            for (name, state, events) in extensions.states() {
+                telemetry.emit(|| Event::Extension {
+                    name,
+                    state,
+                    events,
+                });
+            }
+        }
+    }
+
     /// Offers `invocation` and waits, at most `deliver_within`, until the runtime takes it.
     async fn deliver(
         &mut self,
@@ -342,7 +482,9 @@ impl Instance {
         }
         // After the clear: what a timer left by the last invocation prints now belongs to this one.
         if let Mode::Child(process) = &mut self.mode {
-            process.group.thaw();
+            for group in process.groups() {
+                group.thaw();
+            }
         }
         // A new instance gets its first event only once its runtime waits in `/next`, so that
         // what it wrote during init is read first and goes before START, as in Lambda's log.
@@ -351,6 +493,7 @@ impl Instance {
             self.offer(invocation);
         }
         let mut polling = self.channel.polling();
+        let channel = self.channel.clone();
 
         let give_up = sleep(deliver_within);
         tokio::pin!(give_up);
@@ -358,8 +501,20 @@ impl Instance {
         loop {
             tokio::select! {
                 biased;
-                () = runtime_waits(&mut polling), if !offered => {
+                // Before init_over: an extension that reported its init error is done too.
+                () = channel.extensions().error_reported() => {
+                    for error in channel.extensions().take_errors() {
+                        if error.init && !self.initialized {
+                            let failure = InitFailure::extension(&error);
+                            self.init_error = Some(failure.clone());
+                            return Ok(Delivery::Failed(Ending::InitError(failure)));
+                        }
+                        self.broken = true;
+                    }
+                }
+                () = init_over(&mut polling, &channel), if !offered => {
                     self.pumps.settle().await;
+                    self.end_init();
                     self.offer(invocation);
                     offered = true;
                 }
@@ -375,12 +530,16 @@ impl Instance {
                     Some(event) => tracing::debug!(?event, "discarding a late Runtime API event"),
                     None => return Err(Refused::ShuttingDown),
                 },
-                status = self.mode.exited() => {
-                    if self.initialized {
-                        return Ok(Delivery::Vanished);
+                exit = self.mode.exited() => match exit {
+                    Exit::Runtime(_) if self.initialized => return Ok(Delivery::Vanished),
+                    Exit::Runtime(status) => return Ok(Delivery::Failed(Ending::Exited(status))),
+                    Exit::Extension(name, status) if !self.initialized => {
+                        channel.extensions().exited(&name);
+                        let failure = ExtensionFailure::Crash { name, status };
+                        return Ok(Delivery::Failed(Ending::Extension(failure)));
                     }
-                    return Ok(Delivery::Failed(Ending::Exited(status)));
-                }
+                    Exit::Extension(name, status) => self.extension_exited(&name, &status),
+                },
                 () = &mut give_up, if !gave_up => {
                     gave_up = true;
                     // Lost the race with `/next`: its Delivered event is queued.
@@ -435,7 +594,10 @@ impl Instance {
                     Some(event) => tracing::debug!(?event, "ignoring a Runtime API event"),
                     None => return Err(Refused::ShuttingDown),
                 },
-                status = self.mode.exited() => break Ending::Exited(status),
+                exit = self.mode.exited() => match exit {
+                    Exit::Runtime(status) => break Ending::Exited(status),
+                    Exit::Extension(name, status) => self.extension_exited(&name, &status),
+                },
                 () = &mut deadline => break Ending::Timeout,
                 _ = probe.tick(), if police_memory => {
                     if let Some(memory) = self.sample_memory() {
@@ -458,6 +620,15 @@ impl Instance {
     /// so that it precedes whatever the function prints for the event; local mode's (whose
     /// output is not captured) once the event is delivered.
     fn offer(&mut self, invocation: &Invocation) {
+        // A new instance's init ended when its runtime first waited for an event: telemetry
+        // subscribers learn it before the invocation's start.
+        if let Some(ready) = self.channel.first_poll() {
+            self.init_ended(
+                Status::Success,
+                None,
+                ready.saturating_duration_since(self.started),
+            );
+        }
         if self.mode.is_child() {
             self.log_start(&invocation.request_id);
         }
@@ -473,12 +644,26 @@ impl Instance {
         });
     }
 
-    /// Logs the invocation's START line, unless it already was.
+    /// Logs the invocation's START line (and tells telemetry subscribers), unless it already
+    /// was.
     fn log_start(&mut self, id: &str) {
         if !std::mem::replace(&mut self.start_logged, true) {
-            self.capture
-                .line(&report::start_line(id, &self.config.version));
+            let version = &self.config.version;
+            self.capture.line(&report::start_line(id, version));
+            self.channel.telemetry().emit(|| Event::Start {
+                request_id: id.to_owned(),
+                version: version.clone(),
+            });
         }
+    }
+
+    /// Tells telemetry subscribers the init phase ended, after `duration`.
+    fn init_ended(&self, status: Status, error_type: Option<String>, duration: Duration) {
+        self.channel.telemetry().init_done(|| Event::InitDone {
+            status,
+            error_type,
+            duration,
+        });
     }
 
     /// Ends an invocation: stops the instance if it cannot be reused, writes END and REPORT,
@@ -500,8 +685,13 @@ impl Instance {
             Mode::InProcess => None,
         };
         let peak_kb = peak_kb.max(exit_peak_kb.unwrap_or(0));
+        // An extension that reported `/exit/error` is on its way out: so is the instance.
+        if !self.channel.extensions().take_errors().is_empty() {
+            self.broken = true;
+        }
         // Local mode has one instance and cannot replace it: it is always kept.
-        let reusable = !self.mode.is_child() || matches!(ending, Ending::Answered(_));
+        let reusable =
+            !self.mode.is_child() || (matches!(ending, Ending::Answered(_)) && !self.broken);
         if !reusable {
             self.stop().await;
         }
@@ -509,6 +699,23 @@ impl Instance {
         self.log_start(id);
         self.start_logged = false;
 
+        // Built only for subscribers (an error answer is parsed for its type).
+        let telemetry = self.channel.telemetry();
+        let telemetry_status = telemetry
+            .is_active()
+            .then(|| ending::telemetry_status(&ending));
+        if let Some((status, error_type, produced_bytes)) = &telemetry_status {
+            if !self.initialized {
+                self.init_ended(*status, error_type.clone(), self.started.elapsed());
+            }
+            telemetry.emit(|| Event::RuntimeDone {
+                request_id: id.to_owned(),
+                status: *status,
+                error_type: error_type.clone(),
+                duration,
+                produced_bytes: *produced_bytes,
+            });
+        }
         let (outcome, status) = ending::outcome(id, ending, self.config.timeout);
         if let (Outcome::Unhandled(body), Some(_)) = (&outcome, &status) {
             // Errors the emulator makes up are logged as Lambda logs them.
@@ -529,6 +736,14 @@ impl Instance {
             status,
         };
         self.capture.line(&report.line());
+        if let Some((status, error_type, _)) = telemetry_status {
+            self.channel.telemetry().emit(|| Event::Report {
+                request_id: id.to_owned(),
+                status,
+                error_type,
+                metrics: report.metrics(),
+            });
+        }
         let log_tail = self.capture.take_tail();
         Ok(Ran::Done {
             result: InvokeResult { outcome, log_tail },
@@ -540,8 +755,58 @@ impl Instance {
     pub(crate) async fn stop(&mut self) {
         self.channel.close();
         if let Mode::Child(process) = &mut self.mode {
-            process.group.kill().await;
+            for group in process.groups() {
+                group.kill().await;
+            }
         }
+    }
+
+    /// Ends the instance as Lambda ends an execution environment it no longer needs (idle,
+    /// replaced, the emulator closing): the shutdown phase, then [`Instance::stop`].
+    ///
+    /// With extensions registered, Lambda "sends a SIGTERM signal to the runtime and then a
+    /// Shutdown event to each registered external extension" and waits, at most
+    /// [`SHUTDOWN_GRACE`], for the runtime to exit and the extensions to be done (back in
+    /// `/event/next`, or exited) before killing what is left
+    /// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-shutdown>).
+    pub(crate) async fn shut_down(&mut self) {
+        let channel = self.channel.clone();
+        let extensions = channel.extensions();
+        let (any, external) = extensions.registered();
+        if let (Mode::Child(process), true) = (&mut self.mode, any) {
+            let grace = if external {
+                SHUTDOWN_GRACE.1
+            } else {
+                SHUTDOWN_GRACE.0
+            };
+            let grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX);
+            for group in process.groups() {
+                group.thaw();
+            }
+            process.group.terminate();
+            // What is buffered goes out now, while the extensions can still take it.
+            channel.telemetry().flush();
+            extensions.shutdown("spindown", epoch_ms(SystemTime::now()) + grace_ms);
+            let span = self.span.clone();
+            span.in_scope(|| tracing::debug!(?grace, "shutdown phase"));
+            let give_up = sleep(grace);
+            tokio::pin!(give_up);
+            let mut runtime_exited = false;
+            loop {
+                tokio::select! {
+                    () = extensions.settled(), if runtime_exited => break,
+                    _ = process.group.exited(), if !runtime_exited => runtime_exited = true,
+                    (name, _) = extensions::exited(&mut process.extensions) => {
+                        extensions.exited(&name);
+                    }
+                    () = &mut give_up => {
+                        span.in_scope(|| tracing::debug!("shutdown phase timed out"));
+                        break;
+                    }
+                }
+            }
+        }
+        self.stop().await;
     }
 }
 
@@ -551,6 +816,38 @@ impl Drop for Instance {
         self.channel.close();
         if self.mode.is_child() {
             self.span.in_scope(|| tracing::debug!("instance stopped"));
+        }
+    }
+}
+
+/// Resolves once the init phase is over: the runtime waits in `/next` and every extension
+/// registered and waits in `/event/next` ("The Init phase ends when the runtime and all
+/// extensions signal that they are ready by sending a Next API request", AWS's guide).
+async fn init_over(polling: &mut watch::Receiver<usize>, channel: &Channel) {
+    loop {
+        runtime_waits(polling).await;
+        channel.extensions().settled().await;
+        if *polling.borrow() > 0 {
+            return;
+        }
+    }
+}
+
+/// Waits, at most [`INIT_TIMEOUT`], until every external extension registered ("Extension
+/// init" comes before the runtime starts); the failure if one exited first or some never did.
+async fn extensions_registered(
+    channel: &Channel,
+    externals: &mut [External],
+) -> Option<ExtensionFailure> {
+    tokio::select! {
+        biased;
+        () = channel.extensions().all_registered() => None,
+        (name, status) = extensions::exited(externals) => {
+            channel.extensions().exited(&name);
+            Some(ExtensionFailure::Crash { name, status })
+        }
+        () = sleep(INIT_TIMEOUT) => {
+            Some(ExtensionFailure::NotRegistered(channel.extensions().unregistered()))
         }
     }
 }

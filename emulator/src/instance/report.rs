@@ -4,6 +4,9 @@
 use std::fmt::Write;
 use std::time::Duration;
 
+use crate::telemetry::ReportMetrics;
+use crate::telemetry::schema::ms;
+
 /// `START RequestId: … Version: …`.
 pub(super) fn start_line(id: &str, version: &str) -> String {
     format!("START RequestId: {id} Version: {version}")
@@ -50,6 +53,19 @@ impl Report<'_> {
             line.push_str(status);
         }
         line
+    }
+}
+
+impl Report<'_> {
+    /// REPORT's numbers, as `platform.report`'s metrics.
+    pub(super) fn metrics(&self) -> ReportMetrics {
+        ReportMetrics {
+            duration_ms: ms(self.duration),
+            billed_duration_ms: billed_ms(self.duration, self.init),
+            memory_size_mb: self.memory_mb,
+            max_memory_used_mb: self.peak_kb.div_ceil(1024),
+            init_duration_ms: self.init.map(ms),
+        }
     }
 }
 

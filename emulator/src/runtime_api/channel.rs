@@ -9,9 +9,10 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::Bytes;
 use tokio::sync::{Notify, mpsc, watch};
 
-use super::{ApiError, Tap};
+use super::{ApiError, Extensions, Tap};
 use crate::clock::epoch_ms;
 use crate::sync::lock;
+use crate::telemetry::Telemetry;
 
 /// How many answered request ids an instance remembers, to tell a second answer (403) from an
 /// unknown id (400).
@@ -74,6 +75,10 @@ pub(crate) struct Channel {
     events: mpsc::UnboundedSender<RuntimeEvent>,
     /// How many `/next` long polls wait with nothing to hand out (an idle instance is frozen).
     polling: watch::Sender<usize>,
+    /// The instance's extensions (the Extensions API).
+    extensions: Extensions,
+    /// The instance's Telemetry and Logs API subscriptions.
+    telemetry: Arc<Telemetry>,
 }
 
 #[derive(Debug, Default)]
@@ -98,6 +103,8 @@ impl Channel {
             closed: AtomicBool::new(false),
             events,
             polling: watch::Sender::new(0),
+            extensions: Extensions::default(),
+            telemetry: Arc::default(),
         };
         (Arc::new(channel), rx)
     }
@@ -137,10 +144,22 @@ impl Channel {
         self.polling.subscribe()
     }
 
-    /// Ends every `/next` long poll; called when the instance is discarded.
+    /// The instance's extensions.
+    pub(crate) fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    /// The instance's Telemetry and Logs API subscriptions.
+    pub(crate) fn telemetry(&self) -> &Arc<Telemetry> {
+        &self.telemetry
+    }
+
+    /// Ends every `/next` long poll (the runtime's and extensions'); called when the instance
+    /// is discarded.
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
         self.wake.notify_waiters();
+        self.extensions.discard();
     }
 
     /// Waits for an offered invocation and marks it in flight (the `/next` long poll), with the
@@ -174,6 +193,13 @@ impl Channel {
         slot.in_flight = Some((pending.request_id.clone(), pending.tap.clone()));
         let timeout_ms = u64::try_from(pending.timeout.as_millis()).unwrap_or(u64::MAX);
         let deadline = epoch_ms(SystemTime::now()).saturating_add(timeout_ms);
+        // Extensions get the invocation as the runtime does.
+        self.extensions.invoke(
+            &pending.request_id,
+            deadline,
+            &pending.function_arn,
+            &pending.trace_id,
+        );
         let _ = self.events.send(RuntimeEvent::Delivered {
             request_id: pending.request_id.clone(),
             at: Instant::now(),

@@ -4,10 +4,17 @@
 //! event and answers with `POST …/invocation/{id}/response` or `…/error`; a runtime that cannot
 //! start reports `POST /2018-06-01/runtime/init/error`. Each instance gets its own listener and state,
 //! so the emulator always knows which instance holds which request.
+//!
+//! The same listener serves the instance's Extensions API (`/2020-01-01/extension/…`, see
+//! `extensions.rs`) and the Telemetry and Logs APIs' subscriptions (`/2022-07-01/telemetry`,
+//! `/2020-08-15/logs`, see `telemetry.rs`); their state hangs off the instance's `Channel`.
 
 mod channel;
+pub(crate) mod extensions;
 mod stream;
+mod telemetry;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +32,7 @@ use tokio::net::TcpListener;
 use crate::body::{BodyError, read_limited};
 use crate::listen::{self, Limits};
 pub(crate) use channel::{Answer, Channel, Pending, RuntimeEvent};
+pub(crate) use extensions::Extensions;
 pub use stream::MAX_STREAMED_RESPONSE_BYTES;
 pub(crate) use stream::{Piece, Tap};
 
@@ -53,6 +61,8 @@ pub(crate) fn router(channel: Arc<Channel>) -> Router {
         )
         .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
         .route("/2018-06-01/runtime/init/error", post(init_error))
+        .merge(extensions::routes())
+        .merge(telemetry::routes())
         .fallback(unknown_path)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(crate::hosts::runtime_api_guard))
@@ -308,15 +318,19 @@ async fn method_not_allowed() -> ApiError {
 pub(crate) struct ApiError {
     status: StatusCode,
     error_type: &'static str,
-    message: &'static str,
+    message: Cow<'static, str>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, error_type: &'static str, message: &'static str) -> Self {
+    fn new(
+        status: StatusCode,
+        error_type: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
         ApiError {
             status,
             error_type,
-            message,
+            message: message.into(),
         }
     }
 

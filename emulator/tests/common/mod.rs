@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use lambkin_emulator::{Emulator, FunctionConfig, Options};
@@ -27,14 +28,19 @@ pub async fn bounded<T>(f: impl Future<Output = T>) -> T {
 
 /// The fixture function binary (`cargo test` builds the `fixture` example beside the tests).
 pub fn fixture_path() -> PathBuf {
+    example_path("fixture")
+}
+
+/// The binary of the emulator's example `name` (`cargo test` builds it beside the tests).
+pub fn example_path(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable");
     let dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
     let path = dir
         .join("examples")
-        .join(format!("fixture{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
-        "{} is missing: run `cargo build -p lambkin-emulator --example fixture` (or plain `cargo test -p lambkin-emulator`)",
+        "{} is missing: run `cargo build -p lambkin-emulator --example {name}` (or plain `cargo test -p lambkin-emulator`)",
         path.display()
     );
     path
@@ -254,4 +260,36 @@ pub async fn wait_gone(pid: u64) -> bool {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     false
+}
+
+/// Everything the emulator logs at WARN and above in this test process (one global subscriber:
+/// the emulator logs from runtime worker threads).
+pub fn logs() -> Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::WARN)
+            .with_writer(move || Sink(sink.clone()))
+            .init();
+        logs
+    })
+    .clone()
+}
+
+struct Sink(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

@@ -52,7 +52,6 @@ use tokio::process::{Child, ChildStderr, ChildStdout, Command};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use super::memory::{self, Memory};
 use crate::sync::lock;
 use procfs::Members;
 
@@ -151,9 +150,9 @@ impl Group {
         self.exit_peak_kb
     }
 
-    /// The memory of the group's processes now (Linux), `None` once none is left.
-    pub(crate) fn memory(&mut self) -> Option<Memory> {
-        memory::of_processes(self.members.current(self.pgid))
+    /// The group's processes now (Linux; none elsewhere).
+    pub(crate) fn members(&mut self) -> Vec<u32> {
+        self.members.current(self.pgid).collect()
     }
 
     /// The instance is idle in its pool: the group is stopped as soon as its runtime waits in
@@ -184,6 +183,21 @@ impl Group {
         state.parked = false;
         if std::mem::take(&mut state.frozen) {
             signal_group(self.pgid, Signal::Continue);
+        }
+    }
+
+    /// Asks the leader (the function's runtime) to end: SIGTERM to it alone, the group thawed
+    /// first so that it can act on it.
+    pub(crate) fn terminate(&mut self) {
+        self.thaw();
+        #[cfg(unix)]
+        if let Ok(pid) = libc::pid_t::try_from(self.pgid)
+            && pid > 1
+            && self.is_alive()
+        {
+            // SAFETY: kill(2) on the leader, still unreaped (so the pid is still its); no memory
+            // involved.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
         }
     }
 

@@ -1,0 +1,134 @@
+//! External extensions: the executables in a function's `extensions/` directory (next to its
+//! executable), which Lambda runs from a layer's `/opt/extensions`. Each instance starts them,
+//! in name order, before its runtime, with the instance's environment, their output in the
+//! function's log, each in a process group the instance freezes, thaws and kills with its
+//! runtime's. ("Lambda starts all extensions", then the runtime: the Init phase at
+//! <https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html>.)
+//!
+//! Differences, on purpose: each extension leads a process group of its own rather than sharing
+//! the runtime's (a process can only join a group of its own session, and the runtime starts
+//! after them); the instance treats all its groups as one.
+
+use std::collections::BTreeMap;
+use std::future::poll_fn;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::process::{ExitStatus, Stdio};
+use std::task::Poll;
+
+use tokio::process::Command;
+
+use super::process::Group;
+use crate::config::FunctionConfig;
+
+/// The directory of external extensions, next to the function's executable.
+pub(super) const DIRECTORY: &str = "extensions";
+
+/// A running external extension.
+#[derive(Debug)]
+pub(super) struct External {
+    /// Its file name, which is the name it must register with.
+    pub(super) name: String,
+    pub(super) group: Group,
+    /// Its process exited (and was reported once).
+    pub(super) exited: bool,
+}
+
+/// The executables in `config`'s extensions directory, by name.
+pub(super) fn find(config: &FunctionConfig) -> Vec<(String, PathBuf)> {
+    let Some(dir) = config.executable.parent() else {
+        return Vec::new();
+    };
+    let mut found: Vec<(String, PathBuf)> = std::fs::read_dir(dir.join(DIRECTORY))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| is_executable(&entry.path()))
+        .filter_map(|entry| Some((entry.file_name().into_string().ok()?, entry.path())))
+        .collect();
+    found.sort();
+    found
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Starts the extension at `path` with the instance's environment `env` in `dir`; stdout and
+/// stderr are piped (the caller reads them into the function's log).
+pub(super) fn start(
+    name: String,
+    path: &Path,
+    env: &BTreeMap<String, String>,
+    dir: &Path,
+) -> io::Result<External> {
+    let mut command = Command::new(path);
+    command
+        .env_clear()
+        .envs(env)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let group = Group::spawn(&mut command)?;
+    Ok(External {
+        name,
+        group,
+        exited: false,
+    })
+}
+
+/// Resolves when one of `extensions` still running exits, with its name and status (and marks
+/// it exited); never if none runs.
+pub(super) async fn exited(extensions: &mut [External]) -> (String, io::Result<ExitStatus>) {
+    let mut waits: Vec<_> = extensions
+        .iter_mut()
+        .filter(|e| !e.exited)
+        .map(|e| {
+            Box::pin(async move {
+                let status = e.group.exited().await;
+                e.exited = true;
+                (e.name.clone(), status)
+            })
+        })
+        .collect();
+    if waits.is_empty() {
+        return std::future::pending().await;
+    }
+    poll_fn(|cx| {
+        for wait in &mut waits {
+            if let Poll::Ready(done) = Pin::new(wait).poll(cx) {
+                return Poll::Ready(done);
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_executables_count_in_name_order() {
+        let dir = std::env::temp_dir().join(format!("lambkin-ext-{}", uuid::Uuid::new_v4()));
+        let extensions = dir.join(DIRECTORY);
+        std::fs::create_dir_all(&extensions).unwrap();
+        let write = |name: &str, mode: u32| {
+            use std::os::unix::fs::PermissionsExt;
+            let path = extensions.join(name);
+            std::fs::write(&path, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        write("b-ext", 0o755);
+        write("a-ext", 0o755);
+        write("notes.txt", 0o644);
+        let config = FunctionConfig::new("f", dir.join("bootstrap"));
+        let names: Vec<String> = find(&config).into_iter().map(|(name, _)| name).collect();
+        assert_eq!(names, ["a-ext", "b-ext"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
