@@ -40,6 +40,7 @@ mod sync;
 pub mod template;
 #[cfg(test)]
 mod test_rng;
+pub mod websocket;
 
 #[cfg(feature = "manage")]
 pub use code_storage::DeployLimits;

@@ -10,6 +10,7 @@ mod encode;
 mod parts;
 mod v1;
 mod v2;
+mod websocket;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -23,6 +24,8 @@ use super::route::{PayloadFormat, RouteMatch};
 use parts::Parts;
 
 pub use encode::accepts_binary;
+pub(crate) use parts::clf_time;
+pub use websocket::{Handshake, handshake, new_id};
 
 /// The API id the emulator reports (`requestContext.apiId`), the one `sam local` uses too.
 pub const API_ID: &str = "1234567890";

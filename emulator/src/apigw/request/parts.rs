@@ -175,7 +175,7 @@ fn take_all(headers: &mut Vec<(HeaderName, String)>, name: &HeaderName) -> Vec<S
 }
 
 /// `21/Apr/2020:15:08:21 +0000`, the `requestTime`/`time` format.
-fn clf_time(now: SystemTime) -> String {
+pub(crate) fn clf_time(now: SystemTime) -> String {
     // `2020-04-21T15:08:21.067Z`
     let iso = clock::rfc3339(now);
     let field = |a: usize, b: usize| iso.get(a..b).unwrap_or("00");

@@ -45,7 +45,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::aws_error::{AwsError, LAMBDA_API_PREFIXES};
 use crate::hosts::{Allowed, HostPolicy, log_refusal};
-use origin::check_same_origin;
+use origin::{check_origin, check_same_origin};
 use signature::check_signature;
 
 /// What to tell users who need another host name.
@@ -139,7 +139,18 @@ fn check_host(allowed: &Allowed, request: &Request) -> Result<(), Refusal> {
     }
 }
 
-/// The front's guard: the `Host` on every path; on the Invoke API, the management API and
+/// Why a WebSocket upgrade from another site's page is refused.
+const WEBSOCKET_ORIGINS: &str = "a WebSocket is not bound by CORS, so the emulator accepts upgrades only from pages of the hosts it answers (clients that are not browsers send no Origin)";
+
+/// Whether `headers` ask for a WebSocket upgrade.
+pub(super) fn is_websocket_upgrade(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::UPGRADE)
+        .iter()
+        .any(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+}
+
+/// The front's guard: the `Host` on every path; on WebSocket upgrades, the `Origin`; on the Invoke API, the management API and
 /// `/_lambkin`, no cross-site browser request; on the management API, a SigV4 `Authorization`.
 pub(crate) async fn front(
     State(hosts): State<Arc<HostPolicy>>,
@@ -150,6 +161,9 @@ pub(crate) async fn front(
     let checked = {
         let allowed = hosts.allowed();
         check_host(&allowed, &request).and_then(|()| match surface {
+            Surface::Gateway if is_websocket_upgrade(request.headers()) => {
+                check_origin(&allowed, request.headers(), WEBSOCKET_ORIGINS)
+            }
             Surface::Gateway => Ok(()),
             Surface::Invoke | Surface::Lambkin => check_same_origin(&allowed, request.headers()),
             Surface::Manage => check_same_origin(&allowed, request.headers())
