@@ -26,6 +26,7 @@
 mod cors;
 mod events;
 mod function;
+mod websocket;
 
 use std::path::Path;
 
@@ -97,6 +98,8 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
         let function = match kind {
             "AWS::Serverless::Function" => sam.function(&id, resource, &path, false, &mut notes)?,
             "AWS::Lambda::Function" => sam.function(&id, resource, &path, true, &mut notes)?,
+            // Read with the functions they invoke, below.
+            other if other.starts_with("AWS::ApiGatewayV2::") => continue,
             other => {
                 notes.push(format!(
                     "resource `{id}` ({other}) is not a function the emulator runs; ignored"
@@ -122,7 +125,10 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
         }
         functions.push(function);
     }
-    project(&src, &resources_path, functions, notes, managed)
+    let websockets = sam.websocket_apis(&functions, &mut notes)?;
+    let mut project = project(&src, &resources_path, functions, notes, managed)?;
+    project.websockets = websockets;
+    Ok(project)
 }
 
 /// A resource as a mapping, and its `Type`.
@@ -185,6 +191,7 @@ fn project(
         format: Format::Sam,
         functions,
         notes,
+        websockets: Vec::new(),
     })
 }
 

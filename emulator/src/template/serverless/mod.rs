@@ -36,6 +36,7 @@ use std::path::Path;
 mod cors;
 mod events;
 mod function;
+mod websocket;
 
 use std::time::Duration;
 
@@ -122,7 +123,18 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
         }
         specs.push(spec);
     }
-    project(&src, &functions_path, specs, notes, managed)
+    let service = root.get("service").and_then(key_text).unwrap_or_default();
+    let served: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+    let websocket = reader.websocket_api(
+        &service,
+        (provider, &provider_path),
+        (functions, &functions_path),
+        &served,
+        &mut notes,
+    )?;
+    let mut project = project(&src, &functions_path, specs, notes, managed)?;
+    project.websockets = websocket.into_iter().collect();
+    Ok(project)
 }
 
 /// The project of the file's `functions`, or the error for a file that serves none (`managed`:
@@ -156,6 +168,7 @@ fn project(
         format: Format::Serverless,
         functions: specs,
         notes,
+        websockets: Vec::new(),
     })
 }
 
