@@ -28,6 +28,11 @@ type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// An emulator serving the API `Chat` at stage `dev`: `$connect`, `$disconnect`, `echo` and
 /// the two-way `reply` (no `$default`), all on the fixture, which logs its events to `log`.
 async fn start(log: &Path) -> Running {
+    start_with(log, Options::default()).await
+}
+
+/// [`start`] with `options` (their `websockets` replaced).
+async fn start_with(log: &Path, options: Options) -> Running {
     let mut function = fixture("ws", "websocket");
     function
         .env
@@ -40,7 +45,7 @@ async fn start(log: &Path) -> Running {
         .unwrap();
     let options = Options {
         websockets: vec![api],
-        ..Options::default()
+        ..options
     };
     Running::serve(Emulator::with_options([function], options).unwrap()).await
 }
@@ -211,6 +216,33 @@ async fn oversized_messages_close_and_connections_can_be_deleted() {
     }
     let (_, code) = logged(&log, "$disconnect").await;
     assert_eq!(code, "1009");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_are_refused() {
+    let dir = tempdir();
+    let log = dir.join("events");
+    let options = Options {
+        limits: lambkin_emulator::Limits {
+            max_connections: 2,
+            ..lambkin_emulator::Limits::default()
+        },
+        ..Options::default()
+    };
+    let running = start_with(&log, options).await;
+    let first = connect(running.addr, "/dev", &[]).await.unwrap();
+    let mut second = connect(running.addr, "/dev", &[]).await.unwrap();
+    match connect(running.addr, "/dev", &[]).await {
+        Err(WsError::Http(response)) => assert_eq!(response.status(), 429),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // Once one closes (and $disconnect has run), a new one is let in.
+    second.close(None).await.unwrap();
+    logged(&log, "$disconnect").await;
+    let third = connect(running.addr, "/dev", &[]).await;
+    assert!(third.is_ok(), "{third:?}");
+    drop(first);
     running.stop().await;
 }
 

@@ -177,7 +177,10 @@ impl AppState {
         }
         AppState {
             #[cfg(feature = "websocket")]
-            websockets: Arc::new(websocket::WebSockets::new(&options.websockets)),
+            websockets: Arc::new(websocket::WebSockets::new(
+                &options.websockets,
+                options.limits.max_connections,
+            )),
             events: Arc::new(Events::new(registry.clone(), registry.closing())),
             function_urls: Arc::new(FunctionUrls::new(
                 registry.clone(),

@@ -50,18 +50,22 @@ const MAX_DURATION: Duration = Duration::from_secs(2 * 60 * 60);
 const OUTBOX: usize = 64;
 
 /// The WebSocket APIs served and their open connections.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct WebSockets {
     apis: Vec<Arc<WebSocketApi>>,
     connections: Connections,
+    /// The most connections open at once. An upgraded connection leaves the listener's count
+    /// (`Limits::max_connections`, the same number), so this one bounds them.
+    max_open: usize,
 }
 
 impl WebSockets {
-    /// Serves `apis`.
-    pub(crate) fn new(apis: &[WebSocketApi]) -> WebSockets {
+    /// Serves `apis`, with at most `max_open` connections open at once.
+    pub(crate) fn new(apis: &[WebSocketApi], max_open: usize) -> WebSockets {
         WebSockets {
             apis: apis.iter().cloned().map(Arc::new).collect(),
             connections: Connections::default(),
+            max_open,
         }
     }
 
@@ -118,6 +122,17 @@ async fn connect(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
+    if sockets.connections.len() >= sockets.max_open {
+        tracing::warn!(
+            limit = sockets.max_open,
+            "WebSocket connection limit reached: upgrade refused"
+        );
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            axum::Json(json!({ "message": "Too Many Requests" })),
+        )
+            .into_response();
+    }
     let now = SystemTime::now();
     let handshake = crate::apigw::request::handshake(
         &http::Request::from_parts(parts, Bytes::new()),
@@ -187,7 +202,7 @@ async fn invoke(registry: &Registry, function: &str, event: Event) -> Result<Byt
         // API Gateway's request id is its own; the invocation has a new one.
         request_id: uuid::Uuid::new_v4().to_string(),
         payload: Bytes::from(event.json.to_string()),
-        trace_id: String::new(),
+        trace_id: event.trace_id,
         client_context: None,
         cognito_identity: None,
         stream: None,

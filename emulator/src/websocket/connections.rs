@@ -31,6 +31,8 @@ pub(crate) struct Connection {
     pub(crate) domain_name: String,
     /// The `$connect` event's headers and query string.
     pub(crate) handshake: Map<String, Value>,
+    /// The upgrade request's X-Ray trace header.
+    pub(crate) trace_id: String,
 }
 
 impl Connection {
@@ -44,6 +46,7 @@ impl Connection {
             user_agent: handshake.user_agent,
             domain_name: handshake.host,
             handshake: handshake.fields,
+            trace_id: handshake.trace_id,
         }
     }
 }
@@ -130,7 +133,6 @@ impl Connections {
     }
 
     /// How many connections are open.
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         lock(&self.open).len()
     }

@@ -14,7 +14,7 @@ use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use super::{Connection, WebSocketApi};
-use crate::apigw::request::{clf_time, new_id};
+use crate::apigw::request::{clf_time, new_id, new_trace_id};
 use crate::clock::epoch_ms;
 
 /// Which event, with what it alone carries.
@@ -45,13 +45,16 @@ pub(crate) struct Disconnect {
     pub(crate) reason: String,
 }
 
-/// An event and the request id API Gateway gave it.
+/// An event, the request id API Gateway gave it and its X-Ray trace header.
 #[derive(Debug)]
 pub(crate) struct Event {
     /// The event JSON.
     pub(crate) json: Value,
     /// `requestContext.requestId`.
     pub(crate) request_id: String,
+    /// The trace header of the invocation: the upgrade request's for `$connect`, a new one for
+    /// the other events.
+    pub(crate) trace_id: String,
 }
 
 impl Event {
@@ -89,6 +92,10 @@ impl Event {
             "apiId": api.api_id(),
         });
         let mut event = Map::new();
+        let trace_id = match kind {
+            EventKind::Connect => connection.trace_id.clone(),
+            _ => new_trace_id(now),
+        };
         match kind {
             EventKind::Connect => {
                 event.extend(connection.handshake.clone());
@@ -114,6 +121,7 @@ impl Event {
         Event {
             json: Value::Object(event),
             request_id,
+            trace_id,
         }
     }
 }
@@ -210,7 +218,13 @@ mod tests {
     fn events_carry_aws_request_context() {
         let (api, connection) = setup();
         let now = UNIX_EPOCH + Duration::from_millis(1_700_000_001_000);
-        let connect = Event::new(&api, &connection, &EventKind::Connect, now).json;
+        let connect = Event::new(&api, &connection, &EventKind::Connect, now);
+        // The invocation carries the upgrade request's trace header.
+        assert_eq!(
+            connect.json["headers"]["X-Amzn-Trace-Id"],
+            json!(connect.trace_id)
+        );
+        let connect = connect.json;
         let ctx = &connect["requestContext"];
         assert_eq!(ctx["routeKey"], "$connect");
         assert_eq!(ctx["eventType"], "CONNECT");
@@ -244,6 +258,12 @@ mod tests {
         assert_eq!(ctx["routeKey"], "send");
         assert_eq!(ctx["requestId"], json!(message.request_id));
         assert_ne!(ctx["messageId"], ctx["requestId"]);
+        assert!(
+            message.trace_id.starts_with("Root=1-"),
+            "{}",
+            message.trace_id
+        );
+        assert_ne!(message.trace_id, connection.trace_id);
         assert_eq!(message.json["body"], "{\"action\":\"send\"}");
         assert_eq!(message.json["isBase64Encoded"], false);
         assert!(message.json.get("headers").is_none());

@@ -24,7 +24,7 @@ use super::route::{PayloadFormat, RouteMatch};
 use parts::Parts;
 
 pub use encode::accepts_binary;
-pub(crate) use parts::clf_time;
+pub(crate) use parts::{clf_time, new_trace_id};
 pub use websocket::{Handshake, handshake, new_id};
 
 /// The API id the emulator reports (`requestContext.apiId`), the one `sam local` uses too.

@@ -22,7 +22,9 @@
 //!   (`Origin: null` included). `same-origin` and `none` (typed URLs, bookmarks) pass, and so
 //!   does every client that is not a browser: they send neither header. The API Gateway front
 //!   and function URLs are the user's own web API, which browsers may call from anywhere: only
-//!   the `Host` check applies there.
+//!   the `Host` check applies there. A WebSocket upgrade is the exception: CORS does not cover
+//!   WebSockets (a page of any site may open one, with the user's cookies, and read what comes
+//!   back), so an upgrade whose `Origin` is present and not an allowed host is refused.
 //! * The **management API** also requires an `Authorization` header in the form AWS Signature
 //!   Version 4 gives it: the AWS CLI and SDKs always sign (any credentials do; the emulator
 //!   checks the form, not the keys), and a simple cross-site request cannot set the header.

@@ -8,8 +8,8 @@
 //! `Metadata.BuildProperties.Binary`; the CORS of their API, see `cors.rs`), with `Globals.Function` merged under each (the function's
 //! own value wins; environment variables and `LoggingConfig` fields are merged one by one). Plain
 //! `AWS::Lambda::Function` resources whose `Code` is a local path are read too (no events, no
-//! globals, as CloudFormation does). Other resource types and event types are ignored with a
-//! note.
+//! globals, as CloudFormation does). WebSocket APIs (`AWS::ApiGatewayV2::*` resources) are read
+//! by `websocket.rs`. Other resource types and event types are ignored with a note.
 //!
 //! `Handler` is kept as written: it is the instances' `_HANDLER` (a `bootstrap` script passes it
 //! to its runtime interface client, e.g. `exec python3 -m awslambdaric "$_HANDLER"`) and, for a

@@ -9,7 +9,8 @@
 //! `httpApi` (HTTP API, payload 2.0 unless the provider says `1.0`: the 1.0 event with HTTP API
 //! answers), in their object form (`path`, `method`) or short form (`GET /users/{id}`, and `'*'`
 //! for the HTTP API's `$default`; an `http` event's `cors`, see `cors.rs`). `http` paths are normalised as the framework does (a leading `/`
-//! added, empty segments dropped). The framework's own defaults apply when nothing is set: 6 s and
+//! added, empty segments dropped). `websocket` events make the service's WebSocket
+//! API (`websocket.rs`). The framework's own defaults apply when nothing is set: 6 s and
 //! 1024 MB. Other event kinds are ignored with a note; `${…}` variables are not evaluated and are
 //! an error where the emulator needs the value.
 //!
