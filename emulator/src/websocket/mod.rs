@@ -10,13 +10,18 @@
 //! connection ends, and each message goes to the route whose key its selection expression gives,
 //! else to `$default`; with neither, the client is told `Forbidden`.
 
+// What only the front's serving uses (feature `websocket`).
+#[cfg(feature = "websocket")]
 mod connections;
+#[cfg(feature = "websocket")]
 mod event;
 mod selection;
 
 use std::collections::BTreeMap;
 
+#[cfg(feature = "websocket")]
 pub(crate) use connections::{Connection, Connections, Gone, Outgoing};
+#[cfg(feature = "websocket")]
 pub(crate) use event::{Disconnect, Event, EventKind, proxy_answer};
 pub use selection::SelectionExpression;
 

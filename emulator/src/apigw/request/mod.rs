@@ -24,6 +24,7 @@ use super::route::{PayloadFormat, RouteMatch};
 use parts::Parts;
 
 pub use encode::accepts_binary;
+#[cfg(feature = "websocket")]
 pub(crate) use parts::{clf_time, new_trace_id};
 pub use websocket::{Handshake, handshake, new_id};
 
