@@ -138,7 +138,16 @@ async fn messages_are_routed_and_answered_through_connections() {
         "{info}"
     );
     assert!(info["lastActiveAt"].as_str().unwrap() >= info["connectedAt"].as_str().unwrap());
-    // Another stage's API does not know the connection; an unknown one is gone.
+    // As an SDK sends it: the id percent-encoded, the call signed.
+    let encoded = format!("/dev/@connections/{}", id.replace('=', "%3D"));
+    assert_ne!(encoded, path, "ids end in `=`");
+    let signed = (
+        "authorization",
+        "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=00",
+    );
+    let info = request(running.addr, "GET", &encoded, &[signed], b"").await;
+    assert_eq!(info.status, 200, "{}", info.text());
+    // An unknown connection is gone.
     let unknown = request(running.addr, "GET", "/dev/@connections/nope", &[], b"").await;
     unknown.assert_aws_error(410, "GoneException");
 

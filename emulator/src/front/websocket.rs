@@ -46,6 +46,8 @@ const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// No connection stays open longer.
 const MAX_DURATION: Duration = Duration::from_secs(2 * 60 * 60);
+/// How long writing one message to a client may take.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Messages waiting to be written to one connection before `PostToConnection` waits.
 const OUTBOX: usize = 64;
 
@@ -100,7 +102,9 @@ pub(crate) async fn serve(
     }
     match rest.strip_prefix("@connections/") {
         Some(id) if !id.is_empty() && !id.contains('/') => {
-            Ok(manage(&sockets.connections, &api, id, request).await)
+            // SDKs percent-encode the id's `=` (`%3D`) in the path.
+            let id = crate::apigw::route::percent_decode(id);
+            Ok(manage(&sockets.connections, &api, &id, request).await)
         }
         _ => Err(request),
     }
@@ -276,7 +280,10 @@ async fn run(
                         Ok(text) => Message::Binary(text.into_bytes().into()),
                         Err(data) => Message::Binary(data.into_bytes().into()),
                     };
-                    if socket.send(frame).await.is_err() {
+                    // A client that stops reading is dropped rather than let it hold up the
+                    // connection (and the PostToConnection calls waiting on it) for good.
+                    let sent = tokio::time::timeout(SEND_TIMEOUT, socket.send(frame)).await;
+                    if !matches!(sent, Ok(Ok(()))) {
                         break closed(1006, "");
                     }
                 }
