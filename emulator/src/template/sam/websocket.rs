@@ -159,9 +159,20 @@ impl Sam<'_> {
                 .unwrap_or(&Value::Null);
             let names: Vec<String> = function_names(uri);
             let Some(function) = names
-                .into_iter()
-                .find(|name| functions.iter().any(|f| &f.name == name))
+                .iter()
+                .find(|name| functions.iter().any(|f| &f.name == *name))
+                .cloned()
             else {
+                if let Some(left_out) = names
+                    .iter()
+                    .find(|n| self.resources.contains_key(n.as_str()))
+                {
+                    notes.push(format!(
+                        "integration `{}` invokes `{left_out}`, which is not served: its routes are left out",
+                        integration.id
+                    ));
+                    continue;
+                }
                 return Err(self.src.invalid(
                     &integration.path.key("IntegrationUri"),
                     format!(
@@ -200,13 +211,10 @@ impl Sam<'_> {
                     .map(str::to_owned),
             );
             let function = named
-                .into_iter()
+                .iter()
                 .find_map(|id| integrations.get(id.as_str()).cloned());
             let Some(function) = function else {
-                if of("Integration")
-                    .iter()
-                    .any(|i| references(target).contains(&i.id))
-                {
+                if of("Integration").iter().any(|i| named.contains(&i.id)) {
                     continue; // an integration that is not served, noted above
                 }
                 return Err(self.src.invalid(
@@ -510,6 +518,19 @@ Resources:
         assert!(CHAT.contains(stage));
         let unstaged = parse(&CHAT.replace(stage, "")).unwrap();
         assert_eq!(unstaged[0].stage(), "local");
+    }
+
+    #[test]
+    fn routes_to_functions_not_served_are_left_out() {
+        let managed = CHAT.replacen(
+            "      Handler: bootstrap\n      Runtime: provided.al2023",
+            "      Handler: app.handler\n      Runtime: python3.12",
+            1,
+        );
+        assert_ne!(managed, CHAT);
+        let apis = parse(&managed).unwrap();
+        let keys: Vec<&String> = apis[0].routes().keys().collect();
+        assert_eq!(keys, ["$default", "sendmessage"]);
     }
 
     #[test]
