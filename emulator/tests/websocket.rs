@@ -186,6 +186,23 @@ async fn connect_refusals_and_other_sites_are_turned_away() {
     // A page served locally on another port may.
     let client = connect(running.addr, "/dev", &[("origin", "http://localhost:3000")]).await;
     assert!(client.is_ok(), "{client:?}");
+    // $connect picks the subprotocol (the client fails the handshake without one).
+    let mut request = format!("ws://{}/dev", running.addr)
+        .into_client_request()
+        .unwrap();
+    let offered = http::HeaderValue::from_static("chat.v2, chat.v1");
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", offered);
+    let (_, response) = bounded(tokio_tungstenite::connect_async(request))
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["sec-websocket-protocol"]
+            .to_str()
+            .unwrap(),
+        "chat.v2"
+    );
     // A stage no API has is not a WebSocket API.
     assert!(connect(running.addr, "/prod", &[]).await.is_err());
     running.stop().await;
