@@ -105,7 +105,7 @@ async fn logged(log: &Path, route: &str) -> (String, String) {
 
 #[tokio::test]
 async fn messages_are_routed_and_answered_through_connections() {
-    let dir = tempdir();
+    let dir = Scratch::new();
     let log = dir.join("events");
     let running = start(&log).await;
     let mut client = connect(running.addr, "/dev?room=1", &[]).await.unwrap();
@@ -170,7 +170,7 @@ async fn messages_are_routed_and_answered_through_connections() {
 
 #[tokio::test]
 async fn connect_refusals_and_other_sites_are_turned_away() {
-    let dir = tempdir();
+    let dir = Scratch::new();
     let log = dir.join("events");
     let running = start(&log).await;
     // $connect answering 403 refuses the upgrade with that status.
@@ -210,7 +210,7 @@ async fn connect_refusals_and_other_sites_are_turned_away() {
 
 #[tokio::test]
 async fn oversized_messages_close_and_connections_can_be_deleted() {
-    let dir = tempdir();
+    let dir = Scratch::new();
     let log = dir.join("events");
     let running = start(&log).await;
 
@@ -247,7 +247,7 @@ async fn oversized_messages_close_and_connections_can_be_deleted() {
 
 #[tokio::test]
 async fn connections_beyond_the_limit_are_refused() {
-    let dir = tempdir();
+    let dir = Scratch::new();
     let log = dir.join("events");
     let options = Options {
         limits: lambkin_emulator::Limits {
@@ -272,9 +272,23 @@ async fn connections_beyond_the_limit_are_refused() {
     running.stop().await;
 }
 
-/// A fresh directory for one test's files.
-fn tempdir() -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("lambkin-ws-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh directory for one test's files, removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = std::env::temp_dir().join(format!("lambkin-ws-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn join(&self, name: &str) -> std::path::PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
