@@ -10,6 +10,7 @@ mod encode;
 mod parts;
 mod v1;
 mod v2;
+#[cfg(feature = "websocket")]
 mod websocket;
 
 use std::collections::HashMap;
@@ -26,7 +27,8 @@ use parts::Parts;
 pub use encode::accepts_binary;
 #[cfg(feature = "websocket")]
 pub(crate) use parts::{clf_time, new_trace_id};
-pub use websocket::{Handshake, handshake, new_id};
+#[cfg(feature = "websocket")]
+pub(crate) use websocket::{Handshake, handshake, new_id};
 
 /// The API id the emulator reports (`requestContext.apiId`), the one `sam local` uses too.
 pub const API_ID: &str = "1234567890";

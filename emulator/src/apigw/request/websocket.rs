@@ -14,22 +14,22 @@ use super::parts::Parts;
 
 /// The upgrade request as a WebSocket API's events carry it.
 #[derive(Debug, Clone)]
-pub struct Handshake {
+pub(crate) struct Handshake {
     /// `headers`, `multiValueHeaders`, `queryStringParameters` and
     /// `multiValueQueryStringParameters` (the last two only when there is a query string).
-    pub fields: Map<String, Value>,
+    pub(crate) fields: Map<String, Value>,
     /// The caller's address (`requestContext.identity.sourceIp`).
-    pub source_ip: String,
+    pub(crate) source_ip: String,
     /// Its `User-Agent`, if it sent one.
-    pub user_agent: Option<String>,
+    pub(crate) user_agent: Option<String>,
     /// The `Host` it asked for (with the port), the `domainName` the events carry.
-    pub host: String,
+    pub(crate) host: String,
     /// The X-Ray trace header of the connection.
-    pub trace_id: String,
+    pub(crate) trace_id: String,
 }
 
 /// What the `$connect` event takes from `request`, received from `peer`.
-pub fn handshake(request: &Request<Bytes>, peer: SocketAddr, now: SystemTime) -> Handshake {
+pub(crate) fn handshake(request: &Request<Bytes>, peer: SocketAddr, now: SystemTime) -> Handshake {
     let parts = Parts::new(request, peer, now);
     // `headers` holds the last value of a repeated header, `multiValueHeaders` all of them,
     // named in title case as REST events name them (see `v1`).
@@ -64,6 +64,6 @@ pub fn handshake(request: &Request<Bytes>, peer: SocketAddr, now: SystemTime) ->
 
 /// A new id in the form of API Gateway's WebSocket ids (`connectionId`, `messageId`,
 /// `requestId`): 16 characters of URL-safe base64, as in `Vn2w3cmAIAMCFAw=`.
-pub fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     short_request_id()
 }

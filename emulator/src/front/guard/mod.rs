@@ -152,8 +152,9 @@ pub(super) fn is_websocket_upgrade(headers: &axum::http::HeaderMap) -> bool {
         .any(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
 }
 
-/// The front's guard: the `Host` on every path; on WebSocket upgrades, the `Origin`; on the Invoke API, the management API and
-/// `/_lambkin`, no cross-site browser request; on the management API, a SigV4 `Authorization`.
+/// The front's guard: the `Host` on every path; on WebSocket upgrades, the `Origin`; on the
+/// Invoke API, the management API and `/_lambkin`, no cross-site browser request; on the
+/// management API, a SigV4 `Authorization`.
 pub(crate) async fn front(
     State(hosts): State<Arc<HostPolicy>>,
     request: Request,
