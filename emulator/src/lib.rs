@@ -41,6 +41,7 @@ mod telemetry;
 pub mod template;
 #[cfg(test)]
 mod test_rng;
+pub mod websocket;
 
 #[cfg(feature = "manage")]
 pub use code_storage::DeployLimits;

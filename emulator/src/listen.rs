@@ -233,7 +233,10 @@ impl Connection {
             // A router is always ready: no `poll_ready` needed.
             router.clone().call(request)
         });
-        let connection = http.serve_connection(TokioIo::new(stream), service);
+        // Upgrades (WebSocket APIs) take the connection over once their response is sent.
+        let connection = http
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
         tokio::pin!(connection);
         let served = tokio::select! {
             served = connection.as_mut() => served,

@@ -10,6 +10,7 @@ use clap::Args;
 use lambkin_emulator::dev::cargo::{self, Discovered, Workspace};
 use lambkin_emulator::dev::plan::{self, Planned, Settings};
 use lambkin_emulator::dev::watch::{Reloadable, rebuild_on_change};
+use lambkin_emulator::websocket::WebSocketApi;
 use lambkin_emulator::{DeployLimits, Emulator, Error, Options};
 
 use super::{ProfileArgs, SelectArgs, Size};
@@ -151,7 +152,8 @@ async fn serve(args: WatchArgs, project: Project, mut planned: Vec<Planned>) -> 
             "listening beyond loopback: anyone who can reach this address can invoke your functions"
         );
     }
-    let emulator = emulator(&args, &project.workspace, &planned)?;
+    let websockets = project.settings.websockets()?;
+    let emulator = emulator(&args, &project.workspace, &planned, &websockets)?;
     let addr = SocketAddr::new(args.serve.bind, args.serve.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -164,6 +166,14 @@ async fn serve(args: WatchArgs, project: Project, mut planned: Vec<Planned>) -> 
     // And the signals: once "serving" is printed, Ctrl-C and SIGTERM stop it gracefully.
     let shutdown = super::shutdown_signal();
     print_served(shown, &emulator);
+    for api in &websockets {
+        println!(
+            "  {:<20} WebSocket ws://{shown}/{} (@connections: http://{shown}/{}/@connections/{{id}})",
+            api.name(),
+            api.stage(),
+            api.stage()
+        );
+    }
     for function in planned.iter().filter(|p| p.function_url) {
         let name = &function.config.name;
         let cors = function.url_cors.clone();
@@ -207,6 +217,7 @@ fn emulator(
     args: &WatchArgs,
     workspace: &Workspace,
     planned: &[Planned],
+    websockets: &[WebSocketApi],
 ) -> anyhow::Result<Emulator> {
     let event_dir = plan::event_dir(workspace);
     let options = Options {
@@ -222,6 +233,7 @@ fn emulator(
             .cloned()
             .collect(),
         event_dir: Some(event_dir),
+        websockets: websockets.to_vec(),
         ..Options::default()
     };
     let build = |options| Emulator::with_options(planned.iter().map(|p| p.config.clone()), options);

@@ -69,6 +69,13 @@ impl Settings {
         Ok((planned, source))
     }
 
+    /// The WebSocket APIs the SAM/Serverless configuration declares (none without one). They
+    /// are read once, at start: a change to them takes a restart.
+    pub fn websockets(&self) -> anyhow::Result<Vec<crate::websocket::WebSocketApi>> {
+        let project = template::load(&self.here, self.template.as_deref())?;
+        Ok(project.map(|p| p.websockets).unwrap_or_default())
+    }
+
     /// The files whose changes reload the configuration.
     pub fn files(&self, config_file: Option<PathBuf>, workspace: &Workspace) -> Vec<PathBuf> {
         let manifests = workspace

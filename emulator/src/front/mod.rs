@@ -15,6 +15,8 @@ pub mod invoke;
 pub(crate) mod manage;
 pub mod status;
 mod url_stream;
+#[cfg(feature = "websocket")]
+pub(crate) mod websocket;
 
 use std::sync::Arc;
 
@@ -85,6 +87,9 @@ pub struct Options {
     /// that is none of these is an [`Error::InvalidHost`](crate::Error::InvalidHost).
     /// Default: none.
     pub allow_hosts: Vec<String>,
+    /// The WebSocket APIs to serve (feature `websocket`), each at `ws://{host}:{port}/{stage}`
+    /// with its `@connections` API under `/{stage}/@connections/`. Default: none.
+    pub websockets: Vec<crate::websocket::WebSocketApi>,
 }
 
 impl Default for Options {
@@ -101,6 +106,7 @@ impl Default for Options {
             event_dir: None,
             event_queue_limits: QueueLimits::default(),
             allow_hosts: Vec::new(),
+            websockets: Vec::new(),
         }
     }
 }
@@ -122,6 +128,9 @@ pub struct AppState {
     manage: Arc<manage::Store>,
     /// The host names the listeners answer to, and the front's address.
     hosts: Arc<HostPolicy>,
+    /// The WebSocket APIs and their connections.
+    #[cfg(feature = "websocket")]
+    websockets: Arc<websocket::WebSockets>,
 }
 
 /// The substates handlers extract (`State<Arc<Registry>>`, …), each a field of [`AppState`].
@@ -142,6 +151,8 @@ substates!(
     build: BuildStatus,
     events: Arc<Events>,
 );
+#[cfg(feature = "websocket")]
+substates!(websockets: Arc<websocket::WebSockets>);
 
 impl AppState {
     /// State over `registry`'s functions, answering the hosts of `hosts`, set up as `options`
@@ -158,7 +169,18 @@ impl AppState {
             .clone()
             .unwrap_or_else(|| default_gateway(&registry));
         let build = BuildStatus::default();
+        #[cfg(not(feature = "websocket"))]
+        if !options.websockets.is_empty() {
+            tracing::warn!(
+                "WebSocket APIs are not served: lambkin-emulator was built without its `websocket` feature"
+            );
+        }
         AppState {
+            #[cfg(feature = "websocket")]
+            websockets: Arc::new(websocket::WebSockets::new(
+                &options.websockets,
+                options.limits.max_connections,
+            )),
             events: Arc::new(Events::new(registry.clone(), registry.closing())),
             function_urls: Arc::new(FunctionUrls::new(
                 registry.clone(),
@@ -287,6 +309,7 @@ pub fn app(state: AppState) -> Router {
 async fn front_fallback(
     State(registry): State<Arc<Registry>>,
     State(gateway): State<CurrentGateway>,
+    #[cfg(feature = "websocket")] State(websockets): State<Arc<websocket::WebSockets>>,
     request: axum::extract::Request,
 ) -> Response {
     let path = request.uri().path();
@@ -296,6 +319,11 @@ async fn front_fallback(
     {
         return unknown_operation().await.into_response();
     }
+    #[cfg(feature = "websocket")]
+    let request = match websocket::serve(&websockets, &registry, request).await {
+        Ok(response) => return response,
+        Err(request) => request,
+    };
     let gateway = gateway.get();
     gateway::serve(
         &gateway,

@@ -78,6 +78,9 @@ pub struct Project {
     /// Things the file declares that the emulator ignores (other resource types, non-HTTP
     /// events, …), one human-readable sentence each, to be shown as notes at start-up.
     pub notes: Vec<String>,
+    /// The WebSocket APIs over the functions (SAM: `AWS::ApiGatewayV2::Api` with `ProtocolType:
+    /// WEBSOCKET` and its routes; serverless.yml: `websocket` events).
+    pub websockets: Vec<crate::websocket::WebSocketApi>,
 }
 
 /// The configuration formats this module reads.

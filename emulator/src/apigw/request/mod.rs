@@ -10,6 +10,8 @@ mod encode;
 mod parts;
 mod v1;
 mod v2;
+#[cfg(feature = "websocket")]
+mod websocket;
 
 use std::net::SocketAddr;
 use std::time::SystemTime;
@@ -22,6 +24,10 @@ use super::route::{DEFAULT_STAGE, PayloadFormat, RouteMatch};
 use parts::Parts;
 
 pub use encode::accepts_binary;
+#[cfg(feature = "websocket")]
+pub(crate) use parts::{clf_time, new_trace_id};
+#[cfg(feature = "websocket")]
+pub(crate) use websocket::{Handshake, handshake, new_id};
 
 /// The API id the emulator reports (`requestContext.apiId`), the one `sam local` uses too.
 pub const API_ID: &str = "1234567890";

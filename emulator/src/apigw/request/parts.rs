@@ -154,7 +154,7 @@ fn host_port(host: &str) -> Option<&str> {
 }
 
 /// A new X-Ray trace header: `Root=1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>`.
-fn new_trace_id(now: SystemTime) -> String {
+pub(crate) fn new_trace_id(now: SystemTime) -> String {
     let secs = clock::epoch_ms(now) / 1000;
     let random = uuid::Uuid::new_v4().simple().to_string();
     format!("Root=1-{secs:08x}-{}", random.get(..24).unwrap_or(&random))
@@ -175,7 +175,7 @@ fn take_all(headers: &mut Vec<(HeaderName, String)>, name: &HeaderName) -> Vec<S
 }
 
 /// `21/Apr/2020:15:08:21 +0000`, the `requestTime`/`time` format.
-fn clf_time(now: SystemTime) -> String {
+pub(crate) fn clf_time(now: SystemTime) -> String {
     // `2020-04-21T15:08:21.067Z`
     let iso = clock::rfc3339(now);
     let field = |a: usize, b: usize| iso.get(a..b).unwrap_or("00");

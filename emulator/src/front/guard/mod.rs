@@ -22,7 +22,9 @@
 //!   (`Origin: null` included). `same-origin` and `none` (typed URLs, bookmarks) pass, and so
 //!   does every client that is not a browser: they send neither header. The API Gateway front
 //!   and function URLs are the user's own web API, which browsers may call from anywhere: only
-//!   the `Host` check applies there.
+//!   the `Host` check applies there. A WebSocket upgrade is the exception: CORS does not cover
+//!   WebSockets (a page of any site may open one, with the user's cookies, and read what comes
+//!   back), so an upgrade whose `Origin` is present and not an allowed host is refused.
 //! * The **management API** also requires an `Authorization` header in the form AWS Signature
 //!   Version 4 gives it: the AWS CLI and SDKs always sign (any credentials do; the emulator
 //!   checks the form, not the keys), and a simple cross-site request cannot set the header.
@@ -45,7 +47,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::aws_error::{AwsError, LAMBDA_API_PREFIXES};
 use crate::hosts::{Allowed, HostPolicy, log_refusal};
-use origin::check_same_origin;
+use origin::{check_origin, check_same_origin};
 use signature::check_signature;
 
 /// What to tell users who need another host name.
@@ -139,8 +141,20 @@ fn check_host(allowed: &Allowed, request: &Request) -> Result<(), Refusal> {
     }
 }
 
-/// The front's guard: the `Host` on every path; on the Invoke API, the management API and
-/// `/_lambkin`, no cross-site browser request; on the management API, a SigV4 `Authorization`.
+/// Why a WebSocket upgrade from another site's page is refused.
+const WEBSOCKET_ORIGINS: &str = "a WebSocket is not bound by CORS, so the emulator accepts upgrades only from pages of the hosts it answers (clients that are not browsers send no Origin)";
+
+/// Whether `headers` ask for a WebSocket upgrade.
+pub(super) fn is_websocket_upgrade(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::UPGRADE)
+        .iter()
+        .any(|v| v.as_bytes().eq_ignore_ascii_case(b"websocket"))
+}
+
+/// The front's guard: the `Host` on every path; on WebSocket upgrades, the `Origin`; on the
+/// Invoke API, the management API and `/_lambkin`, no cross-site browser request; on the
+/// management API, a SigV4 `Authorization`.
 pub(crate) async fn front(
     State(hosts): State<Arc<HostPolicy>>,
     request: Request,
@@ -150,6 +164,9 @@ pub(crate) async fn front(
     let checked = {
         let allowed = hosts.allowed();
         check_host(&allowed, &request).and_then(|()| match surface {
+            Surface::Gateway if is_websocket_upgrade(request.headers()) => {
+                check_origin(&allowed, request.headers(), WEBSOCKET_ORIGINS)
+            }
             Surface::Gateway => Ok(()),
             Surface::Invoke | Surface::Lambkin => check_same_origin(&allowed, request.headers()),
             Surface::Manage => check_same_origin(&allowed, request.headers())

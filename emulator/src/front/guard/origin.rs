@@ -18,6 +18,16 @@ pub(super) fn check_same_origin(allowed: &Allowed, headers: &HeaderMap) -> Resul
             ));
         }
     }
+    check_origin(allowed, headers, WHY)
+}
+
+/// A browser request whose `Origin` is present and not an allowed host (`null` included) is
+/// refused, with `why` as the reason.
+pub(super) fn check_origin(
+    allowed: &Allowed,
+    headers: &HeaderMap,
+    why: &str,
+) -> Result<(), Refusal> {
     for origin in headers.get_all(header::ORIGIN) {
         let text = String::from_utf8_lossy(origin.as_bytes());
         let host = origin_authority(&text);
@@ -28,7 +38,7 @@ pub(super) fn check_same_origin(allowed: &Allowed, headers: &HeaderMap) -> Resul
             };
             return Err(Refusal::new(
                 "AccessDeniedException",
-                format!("Cross-origin request refused (Origin: {text}): {WHY}{allow}"),
+                format!("Cross-origin request refused (Origin: {text}): {why}{allow}"),
             ));
         }
     }

@@ -9,8 +9,8 @@
 //! variables, see `stage.rs`), with `Globals.Function` merged under each (the function's
 //! own value wins; environment variables and `LoggingConfig` fields are merged one by one). Plain
 //! `AWS::Lambda::Function` resources whose `Code` is a local path are read too (no events, no
-//! globals, as CloudFormation does). Other resource types and event types are ignored with a
-//! note.
+//! globals, as CloudFormation does). WebSocket APIs (`AWS::ApiGatewayV2::*` resources) are read
+//! by `websocket.rs`. Other resource types and event types are ignored with a note.
 //!
 //! `Handler` is kept as written: it is the instances' `_HANDLER` (a `bootstrap` script passes it
 //! to its runtime interface client, e.g. `exec python3 -m awslambdaric "$_HANDLER"`) and, for a
@@ -28,6 +28,7 @@ mod cors;
 mod events;
 mod function;
 mod stage;
+mod websocket;
 
 use std::path::Path;
 
@@ -99,6 +100,8 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
         let function = match kind {
             "AWS::Serverless::Function" => sam.function(&id, resource, &path, false, &mut notes)?,
             "AWS::Lambda::Function" => sam.function(&id, resource, &path, true, &mut notes)?,
+            // Read with the functions they invoke, below.
+            other if other.starts_with("AWS::ApiGatewayV2::") => continue,
             other => {
                 notes.push(format!(
                     "resource `{id}` ({other}) is not a function the emulator runs; ignored"
@@ -124,7 +127,10 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
         }
         functions.push(function);
     }
-    project(&src, &resources_path, functions, notes, managed)
+    let websockets = sam.websocket_apis(&functions, &mut notes)?;
+    let mut project = project(&src, &resources_path, functions, notes, managed)?;
+    project.websockets = websockets;
+    Ok(project)
 }
 
 /// A resource as a mapping, and its `Type`.
@@ -187,6 +193,7 @@ fn project(
         format: Format::Sam,
         functions,
         notes,
+        websockets: Vec::new(),
     })
 }
 

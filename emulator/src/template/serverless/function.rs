@@ -252,6 +252,8 @@ impl Reader<'_> {
                 route.cors = defaults.http_api_cors.clone();
                 Ok(Some(route))
             }
+            // The service's WebSocket API, read whole by `websocket.rs`.
+            "websocket" => Ok(None),
             other => {
                 notes.push(format!(
                     "{owner}: `{other}` events are not emulated (only http and httpApi are); \

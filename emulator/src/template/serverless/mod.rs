@@ -9,7 +9,8 @@
 //! `httpApi` (HTTP API, payload 2.0 unless the provider says `1.0`: the 1.0 event with HTTP API
 //! answers), in their object form (`path`, `method`) or short form (`GET /users/{id}`, and `'*'`
 //! for the HTTP API's `$default`; an `http` event's `cors`, see `cors.rs`). `http` paths are normalised as the framework does (a leading `/`
-//! added, empty segments dropped). The framework's own defaults apply when nothing is set: 6 s and
+//! added, empty segments dropped). `websocket` events make the service's WebSocket
+//! API (`websocket.rs`). The framework's own defaults apply when nothing is set: 6 s and
 //! 1024 MB. Other event kinds are ignored with a note; `${…}` variables are not evaluated and are
 //! an error where the emulator needs the value.
 //!
@@ -37,6 +38,7 @@ mod cors;
 mod events;
 mod function;
 mod stage;
+mod websocket;
 
 use std::time::Duration;
 
@@ -123,7 +125,18 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
         }
         specs.push(spec);
     }
-    project(&src, &functions_path, specs, notes, managed)
+    let service = root.get("service").and_then(key_text).unwrap_or_default();
+    let served: Vec<String> = specs.iter().map(|s| s.name.clone()).collect();
+    let websocket = reader.websocket_api(
+        &service,
+        (provider, &provider_path),
+        (functions, &functions_path),
+        &served,
+        &mut notes,
+    )?;
+    let mut project = project(&src, &functions_path, specs, notes, managed)?;
+    project.websockets = websocket.into_iter().collect();
+    Ok(project)
 }
 
 /// The project of the file's `functions`, or the error for a file that serves none (`managed`:
@@ -157,6 +170,7 @@ fn project(
         format: Format::Serverless,
         functions: specs,
         notes,
+        websockets: Vec::new(),
     })
 }
 
