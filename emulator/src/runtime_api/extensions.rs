@@ -29,7 +29,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
@@ -82,8 +81,6 @@ pub(crate) struct ExtensionError {
     pub(crate) name: String,
     /// Its `Lambda-Extension-Function-Error-Type`.
     pub(crate) error_type: String,
-    /// The body it posted.
-    pub(crate) body: Bytes,
     /// Reported during init (`/init/error`), else on exit.
     pub(crate) init: bool,
 }
@@ -605,16 +602,17 @@ async fn reported(
             )
         })?
         .to_owned();
+    // Read whole before answering; Lambda keeps only the type.
     let body = read_limited(body, MAX_REQUEST_BYTES)
         .await
         .unwrap_or_default();
-    tracing::debug!(extension = %registration.name, %error_type, init, "extension reported an error");
+    let body = String::from_utf8_lossy(&body);
+    tracing::debug!(extension = %registration.name, %error_type, init, %body, "extension reported an error");
     extensions.report(
         &id,
         ExtensionError {
             name: registration.name,
             error_type,
-            body,
             init,
         },
     )?;
