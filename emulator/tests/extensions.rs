@@ -2,7 +2,8 @@
 //! example) as an external extension of a `lambda_runtime` function (the fixture) gets each
 //! invocation's `INVOKE` and `SHUTDOWN` when the emulator stops or reaps the instance; a Python
 //! runtime registering an internal extension, as aws-lambda-go's `WithEnableSIGTERM` does, gets
-//! SIGTERM at shutdown; an extension that never registers and one that crashes fail the init as
+//! SIGTERM at shutdown, and so does `lambda_runtime`'s `spawn_graceful_shutdown_handler` (whose
+//! internal extension subscribes to no event); an extension that never registers and one that crashes fail the init as
 //! Lambda does. No process is left behind by any of it.
 #![cfg(target_os = "linux")]
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
@@ -267,6 +268,41 @@ async fn an_internal_extension_gets_invokes_and_its_runtime_gets_sigterm() {
 
     emulator.stop().await;
     assert_eq!(dir.lines().last().map(String::as_str), Some("SIGTERM"));
+    dir.assert_no_processes().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_runtimes_graceful_shutdown_hook_runs_at_shutdown() {
+    let dir = FunctionDir::new("ext-graceful").with_fixture();
+    let mut config = dir.config("graceful");
+    config.env.insert("FIXTURE".into(), "graceful".into());
+    config.env.insert(
+        "FIXTURE_LOG".into(),
+        dir.journal().to_string_lossy().into_owned(),
+    );
+    let emulator = Running::start(vec![config]).await;
+
+    let (reply, id) = invoke(&emulator, "graceful").await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        reply.header("X-Amz-Function-Error"),
+        None,
+        "{}",
+        reply.text()
+    );
+    // Its internal extension subscribes to no event.
+    let helper = "_lambda-rust-runtime-no-op-graceful-shutdown-helper";
+    let tail = reply.log_tail();
+    assert!(
+        tail.contains(&format!(
+            "EXTENSION\tName: {helper}\tState: Ready\tEvents: []"
+        )),
+        "{tail}"
+    );
+    assert_eq!(dir.lines(), [id.clone()]);
+
+    emulator.stop().await;
+    assert_eq!(dir.lines(), [id, "graceful shutdown".to_owned()]);
     dir.assert_no_processes().await;
 }
 
