@@ -3,8 +3,9 @@
 //! invocation's `INVOKE` and `SHUTDOWN` when the emulator stops or reaps the instance; a Python
 //! runtime registering an internal extension, as aws-lambda-go's `WithEnableSIGTERM` does, gets
 //! SIGTERM at shutdown, and so does `lambda_runtime`'s `spawn_graceful_shutdown_handler` (whose
-//! internal extension subscribes to no event); an extension that never registers and one that crashes fail the init as
-//! Lambda does. No process is left behind by any of it.
+//! internal extension subscribes to no event); an extension that never registers, one that
+//! crashes and one that reports an init error fail the init as Lambda does. No process is left
+//! behind by any of it.
 #![cfg(target_os = "linux")]
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 #![allow(clippy::unwrap_used)]
@@ -299,7 +300,7 @@ async fn lambda_runtimes_graceful_shutdown_hook_runs_at_shutdown() {
         )),
         "{tail}"
     );
-    assert_eq!(dir.lines(), [id.clone()]);
+    assert_eq!(dir.lines(), std::slice::from_ref(&id));
 
     emulator.stop().await;
     assert_eq!(dir.lines(), [id, "graceful shutdown".to_owned()]);
