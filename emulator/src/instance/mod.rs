@@ -461,8 +461,8 @@ impl Instance {
     fn end_init(&mut self) {
         let extensions = self.channel.extensions();
         extensions.close_registration();
-        for line in extensions.log_lines() {
-            self.capture.line(&line);
+        for extension in extensions.summaries() {
+            self.capture.line(&extension.log_line());
         }
     }
 

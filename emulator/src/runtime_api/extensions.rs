@@ -107,6 +107,15 @@ struct Registry {
     errors: Vec<ExtensionError>,
 }
 
+impl Registry {
+    /// The external extensions started and not registered (yet).
+    fn unregistered(&self) -> impl Iterator<Item = &String> {
+        self.expected
+            .iter()
+            .filter(|name| !self.registered.iter().any(|e| &e.name == *name))
+    }
+}
+
 #[derive(Debug)]
 struct Extension {
     id: String,
@@ -128,12 +137,35 @@ impl Extension {
         self.gone || (!self.busy && self.queue.is_empty())
     }
 
-    fn events(&self) -> String {
-        let names: Vec<&str> = [(self.invoke, "INVOKE"), (self.shutdown, "SHUTDOWN")]
+    fn events(&self) -> Vec<&'static str> {
+        [(self.invoke, "INVOKE"), (self.shutdown, "SHUTDOWN")]
             .into_iter()
             .filter_map(|(on, name)| on.then_some(name))
-            .collect();
-        format!("[{}]", names.join(","))
+            .collect()
+    }
+}
+
+/// An extension as Lambda reports it once init is over: the `EXTENSION` log line, and what the
+/// Telemetry API's `platform.extension` event carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Summary {
+    pub(crate) name: String,
+    /// `Ready`, `Exited` (it already exited or reported an error) or `LaunchError` (started,
+    /// never registered).
+    pub(crate) state: &'static str,
+    /// The events it subscribed to: `INVOKE`, `SHUTDOWN`.
+    pub(crate) events: Vec<&'static str>,
+}
+
+impl Summary {
+    /// `EXTENSION\tName: my-ext\tState: Ready\tEvents: [INVOKE,SHUTDOWN]`.
+    pub(crate) fn log_line(&self) -> String {
+        format!(
+            "EXTENSION\tName: {}\tState: {}\tEvents: [{}]",
+            self.name,
+            self.state,
+            self.events.join(",")
+        )
     }
 }
 
@@ -214,13 +246,7 @@ impl Extensions {
 
     /// External extensions started and not registered (yet).
     pub(crate) fn unregistered(&self) -> Vec<String> {
-        let registry = self.registry();
-        registry
-            .expected
-            .iter()
-            .filter(|name| !registry.registered.iter().any(|e| &e.name == *name))
-            .cloned()
-            .collect()
+        self.registry().unregistered().cloned().collect()
     }
 
     /// Whether every external extension registered and every registered one waits for its next
@@ -335,30 +361,21 @@ impl Extensions {
         count
     }
 
-    /// The `EXTENSION` lines Lambda writes to the function's log once init is over, e.g.
-    /// `EXTENSION\tName: my-ext\tState: Ready\tEvents: [INVOKE,SHUTDOWN]`.
-    pub(crate) fn log_lines(&self) -> Vec<String> {
+    /// Every extension of the instance, registered or started, as Lambda reports them once
+    /// init is over.
+    pub(crate) fn summaries(&self) -> Vec<Summary> {
         let registry = self.registry();
-        let mut lines: Vec<String> = registry
-            .registered
-            .iter()
-            .map(|e| {
-                let state = if e.gone { "Exited" } else { "Ready" };
-                format!(
-                    "EXTENSION\tName: {}\tState: {state}\tEvents: {}",
-                    e.name,
-                    e.events()
-                )
-            })
-            .collect();
-        for name in &registry.expected {
-            if !registry.registered.iter().any(|e| &e.name == name) {
-                lines.push(format!(
-                    "EXTENSION\tName: {name}\tState: LaunchError\tEvents: []"
-                ));
-            }
-        }
-        lines
+        let registered = registry.registered.iter().map(|e| Summary {
+            name: e.name.clone(),
+            state: if e.gone { "Exited" } else { "Ready" },
+            events: e.events(),
+        });
+        let unregistered = registry.unregistered().map(|name| Summary {
+            name: name.clone(),
+            state: "LaunchError",
+            events: Vec::new(),
+        });
+        registered.chain(unregistered).collect()
     }
 
     fn register(&self, name: &str, events: &[String]) -> Result<String, ApiError> {
