@@ -252,7 +252,8 @@ impl Extensions {
     /// Whether every external extension registered and every registered one waits for its next
     /// event (or is gone).
     pub(crate) fn is_settled(&self) -> bool {
-        self.unregistered().is_empty() && self.registry().registered.iter().all(Extension::idle)
+        let registry = self.registry();
+        registry.unregistered().next().is_none() && registry.registered.iter().all(Extension::idle)
     }
 
     /// Resolves once [`Extensions::is_settled`] holds.
@@ -265,14 +266,10 @@ impl Extensions {
         }
     }
 
-    /// Resolves once every external extension registered (or one was marked gone).
+    /// Resolves once every external extension registered.
     pub(crate) async fn all_registered(&self) {
         let mut changed = self.changed.subscribe();
-        loop {
-            let gone = self.registry().registered.iter().any(|e| e.gone);
-            if gone || self.unregistered().is_empty() {
-                return;
-            }
+        while self.registry().unregistered().next().is_some() {
             if changed.changed().await.is_err() {
                 return;
             }
@@ -293,16 +290,17 @@ impl Extensions {
         }
     }
 
-    /// External extension `name`'s process exited: nothing waits for it any more. Returns
-    /// whether it had registered.
-    pub(crate) fn exited(&self, name: &str) -> bool {
-        let registered = {
-            let mut registry = self.registry();
-            let found = registry.registered.iter_mut().find(|e| e.name == name);
-            found.map(|e| e.gone = true).is_some()
-        };
+    /// External extension `name`'s process exited: nothing waits for it any more.
+    pub(crate) fn exited(&self, name: &str) {
+        if let Some(extension) = self
+            .registry()
+            .registered
+            .iter_mut()
+            .find(|e| e.name == name)
+        {
+            extension.gone = true;
+        }
         self.bump();
-        registered
     }
 
     /// Errors extensions reported since the last call.
