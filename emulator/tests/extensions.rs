@@ -2,8 +2,10 @@
 //! example) as an external extension of a `lambda_runtime` function (the fixture) gets each
 //! invocation's `INVOKE` and `SHUTDOWN` when the emulator stops or reaps the instance; a Python
 //! runtime registering an internal extension, as aws-lambda-go's `WithEnableSIGTERM` does, gets
-//! SIGTERM at shutdown; an extension that never registers and one that crashes fail the init as
-//! Lambda does. No process is left behind by any of it.
+//! SIGTERM at shutdown, and so does `lambda_runtime`'s `spawn_graceful_shutdown_handler` (whose
+//! internal extension subscribes to no event); an extension that never registers, one that
+//! crashes and one that reports an init error fail the init as Lambda does. No process is left
+//! behind by any of it.
 #![cfg(target_os = "linux")]
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 #![allow(clippy::unwrap_used)]
@@ -271,6 +273,41 @@ async fn an_internal_extension_gets_invokes_and_its_runtime_gets_sigterm() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lambda_runtimes_graceful_shutdown_hook_runs_at_shutdown() {
+    let dir = FunctionDir::new("ext-graceful").with_fixture();
+    let mut config = dir.config("graceful");
+    config.env.insert("FIXTURE".into(), "graceful".into());
+    config.env.insert(
+        "FIXTURE_LOG".into(),
+        dir.journal().to_string_lossy().into_owned(),
+    );
+    let emulator = Running::start(vec![config]).await;
+
+    let (reply, id) = invoke(&emulator, "graceful").await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(
+        reply.header("X-Amz-Function-Error"),
+        None,
+        "{}",
+        reply.text()
+    );
+    // Its internal extension subscribes to no event.
+    let helper = "_lambda-rust-runtime-no-op-graceful-shutdown-helper";
+    let tail = reply.log_tail();
+    assert!(
+        tail.contains(&format!(
+            "EXTENSION\tName: {helper}\tState: Ready\tEvents: []"
+        )),
+        "{tail}"
+    );
+    assert_eq!(dir.lines(), std::slice::from_ref(&id));
+
+    emulator.stop().await;
+    assert_eq!(dir.lines(), [id, "graceful shutdown".to_owned()]);
+    dir.assert_no_processes().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_extension_that_never_registers_fails_the_init() {
     let dir = FunctionDir::new("ext-silent")
         .with_fixture()
@@ -335,7 +372,8 @@ async fn an_extension_that_crashes_fails_the_init_with_extension_crash() {
     emulator.stop().await;
 }
 
-/// An external extension in Python that registers, then reports an init error and exits.
+/// An external extension in Python that registers, then reports an init error (and exits, unless
+/// the instance is gone first).
 const FAILING_EXTENSION: &str = r#"#!/usr/bin/env python3
 import json, os, urllib.request
 
@@ -349,11 +387,11 @@ name = os.path.basename(__file__)
 registered = post("/register", b'{"events": ["INVOKE"]}', {"Lambda-Extension-Name": name})
 identifier = registered.headers["Lambda-Extension-Identifier"]
 error = {"errorMessage": "no configuration", "errorType": "Extension.ConfigMissing"}
-answer = post("/init/error", json.dumps(error).encode(), {
+print("configless: no configuration", flush=True)
+post("/init/error", json.dumps(error).encode(), {
     "Lambda-Extension-Identifier": identifier,
     "Lambda-Extension-Function-Error-Type": "Extension.ConfigMissing",
 })
-print("configless: init error reported, %d" % answer.status, flush=True)
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -366,15 +404,16 @@ async fn an_extension_init_error_fails_the_init_with_its_error() {
     let (reply, _) = invoke(&emulator, "configless").await;
     assert_eq!(reply.header("X-Amz-Function-Error"), Some("Unhandled"));
     let error = reply.json();
-    assert_eq!(error["errorType"], "Extension.ConfigMissing", "{error}");
-    assert_eq!(error["errorMessage"], "no configuration");
-    let tail = reply.log_tail();
-    assert!(
-        tail.contains("configless: init error reported, 202"),
-        "{tail}"
+    // Lambda's type for it, whatever the extension posted; the message names both.
+    assert_eq!(error["errorType"], "Extension.InitError", "{error}");
+    assert_eq!(
+        error["errorMessage"],
+        "Extension configless reported an init error: Extension.ConfigMissing"
     );
+    let tail = reply.log_tail();
+    assert!(tail.contains("configless: no configuration"), "{tail}");
     assert!(
-        tail.contains("\tStatus: error\tError Type: Extension.ConfigMissing"),
+        tail.contains("\tStatus: error\tError Type: Extension.InitError"),
         "{tail}"
     );
     dir.assert_no_processes().await;

@@ -72,41 +72,29 @@ impl InitFailure {
         };
         InitFailure { body, error_type }
     }
-}
 
-impl InitFailure {
-    /// An extension's `/extension/init/error`: its `Lambda-Extension-Function-Error-Type` if it
-    /// names an `Extension.` error, else `Extension.Unknown`; the caller gets the body it
-    /// posted if it is an error JSON, else one naming the extension.
+    /// An extension's `/extension/init/error`: Lambda reports it as `Extension.InitError`
+    /// ("agent exited after calling /extension/init/error", `lambda/fatalerror/fatalerror.go` in
+    /// aws/aws-lambda-runtime-interface-emulator), whatever type the extension posted; the
+    /// message names the extension and its own type.
     pub(super) fn extension(error: &ExtensionError) -> InitFailure {
-        let error_type = if names_error_of(&["Extension."], &error.error_type) {
-            error.error_type.clone()
-        } else {
-            "Extension.Unknown".to_owned()
-        };
-        let is_document = serde_json::from_slice::<serde_json::Value>(&error.body)
-            .is_ok_and(|v| v.get("errorType").is_some() || v.get("errorMessage").is_some());
-        let body = if is_document {
-            error.body.clone()
-        } else {
-            let message = format!("Extension {} reported an init error", error.name);
-            let doc = json!({ "errorType": error_type, "errorMessage": message });
-            Bytes::from(doc.to_string())
-        };
-        InitFailure { body, error_type }
+        let error_type = "Extension.InitError".to_owned();
+        let message = format!(
+            "Extension {} reported an init error: {}",
+            error.name, error.error_type
+        );
+        let doc = json!({ "errorType": error_type, "errorMessage": message });
+        InitFailure {
+            body: Bytes::from(doc.to_string()),
+            error_type,
+        }
     }
 }
 
 /// Whether `error_type` contains `Runtime.` or `Function.` followed by a capital letter and at
 /// least one more letter (`(Runtime|Function)\.[A-Z][a-zA-Z]+`, matched anywhere).
 fn names_runtime_or_function_error(error_type: &str) -> bool {
-    names_error_of(&["Runtime.", "Function."], error_type)
-}
-
-/// Whether `error_type` contains one of `categories` followed by a capital letter and at least
-/// one more letter.
-fn names_error_of(categories: &[&str], error_type: &str) -> bool {
-    categories.iter().any(|category| {
+    ["Runtime.", "Function."].iter().any(|category| {
         error_type.match_indices(category).any(|(at, _)| {
             let mut rest = error_type[at + category.len()..].chars();
             rest.next().is_some_and(|c| c.is_ascii_uppercase())

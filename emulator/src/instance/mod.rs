@@ -325,6 +325,7 @@ impl Instance {
             // A ready check every few ms costs nothing next to a process start-up.
             sleep(Duration::from_millis(2)).await;
         };
+        self.take_extension_errors();
         if self.init_error.is_some() {
             return false;
         }
@@ -434,7 +435,11 @@ impl Instance {
                 biased;
                 () = channel.extensions().settled() => return answered,
                 exit = self.mode.exited() => match exit {
-                    Exit::Runtime(_) => self.broken = true,
+                    // The answer stands; the instance is done for.
+                    Exit::Runtime(_) => {
+                        self.broken = true;
+                        return answered;
+                    }
                     Exit::Extension(name, status) => self.extension_exited(&name, &status),
                 },
                 () = &mut deadline => return Ending::Timeout,
@@ -450,22 +455,30 @@ impl Instance {
         self.broken = true;
     }
 
+    /// Takes the errors extensions reported: an `/init/error` during init fails it; any other
+    /// (an `/exit/error`: the extension is on its way out) retires the instance.
+    fn take_extension_errors(&mut self) {
+        for error in self.channel.extensions().take_errors() {
+            if error.init && !self.initialized {
+                self.init_error = Some(InitFailure::extension(&error));
+            } else {
+                self.broken = true;
+            }
+        }
+    }
+
     /// The init phase is over: registrations close, and Lambda's `EXTENSION` lines are logged.
     fn end_init(&mut self) {
         let extensions = self.channel.extensions();
         extensions.close_registration();
-        for line in extensions.log_lines() {
-            self.capture.line(&line);
-        }
         let telemetry = self.channel.telemetry();
-        if telemetry.is_active() {
-            for (name, state, events) in extensions.states() {
-                telemetry.emit(|| Event::Extension {
-                    name,
-                    state,
-                    events,
-                });
-            }
+        for extension in extensions.summaries() {
+            self.capture.line(&extension.log_line());
+            telemetry.emit(|| Event::Extension {
+                name: extension.name,
+                state: extension.state,
+                events: extension.events,
+            });
         }
     }
 
@@ -503,13 +516,9 @@ impl Instance {
                 biased;
                 // Before init_over: an extension that reported its init error is done too.
                 () = channel.extensions().error_reported() => {
-                    for error in channel.extensions().take_errors() {
-                        if error.init && !self.initialized {
-                            let failure = InitFailure::extension(&error);
-                            self.init_error = Some(failure.clone());
-                            return Ok(Delivery::Failed(Ending::InitError(failure)));
-                        }
-                        self.broken = true;
+                    self.take_extension_errors();
+                    if let (Some(failure), false) = (&self.init_error, self.initialized) {
+                        return Ok(Delivery::Failed(Ending::InitError(failure.clone())));
                     }
                 }
                 () = init_over(&mut polling, &channel), if !offered => {
@@ -685,10 +694,7 @@ impl Instance {
             Mode::InProcess => None,
         };
         let peak_kb = peak_kb.max(exit_peak_kb.unwrap_or(0));
-        // An extension that reported `/exit/error` is on its way out: so is the instance.
-        if !self.channel.extensions().take_errors().is_empty() {
-            self.broken = true;
-        }
+        self.take_extension_errors();
         // Local mode has one instance and cannot replace it: it is always kept.
         let reusable =
             !self.mode.is_child() || (matches!(ending, Ending::Answered(_)) && !self.broken);

@@ -29,7 +29,6 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use bytes::Bytes;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, watch};
 use uuid::Uuid;
@@ -82,8 +81,6 @@ pub(crate) struct ExtensionError {
     pub(crate) name: String,
     /// Its `Lambda-Extension-Function-Error-Type`.
     pub(crate) error_type: String,
-    /// The body it posted.
-    pub(crate) body: Bytes,
     /// Reported during init (`/init/error`), else on exit.
     pub(crate) init: bool,
 }
@@ -110,6 +107,15 @@ struct Registry {
     errors: Vec<ExtensionError>,
 }
 
+impl Registry {
+    /// The external extensions started and not registered (yet).
+    fn unregistered(&self) -> impl Iterator<Item = &String> {
+        self.expected
+            .iter()
+            .filter(|name| !self.registered.iter().any(|e| &e.name == *name))
+    }
+}
+
 #[derive(Debug)]
 struct Extension {
     id: String,
@@ -131,19 +137,35 @@ impl Extension {
         self.gone || (!self.busy && self.queue.is_empty())
     }
 
-    fn event_names(&self) -> Vec<&'static str> {
+    fn events(&self) -> Vec<&'static str> {
         [(self.invoke, "INVOKE"), (self.shutdown, "SHUTDOWN")]
             .into_iter()
             .filter_map(|(on, name)| on.then_some(name))
             .collect()
     }
+}
 
-    fn events(&self) -> String {
-        format!("[{}]", self.event_names().join(","))
-    }
+/// An extension as Lambda reports it once init is over: the `EXTENSION` log line, and what the
+/// Telemetry API's `platform.extension` event carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Summary {
+    pub(crate) name: String,
+    /// `Ready`, `Exited` (it already exited or reported an error) or `LaunchError` (started,
+    /// never registered).
+    pub(crate) state: &'static str,
+    /// The events it subscribed to: `INVOKE`, `SHUTDOWN`.
+    pub(crate) events: Vec<&'static str>,
+}
 
-    fn state(&self) -> &'static str {
-        if self.gone { "Exited" } else { "Ready" }
+impl Summary {
+    /// `EXTENSION\tName: my-ext\tState: Ready\tEvents: [INVOKE,SHUTDOWN]`.
+    pub(crate) fn log_line(&self) -> String {
+        format!(
+            "EXTENSION\tName: {}\tState: {}\tEvents: [{}]",
+            self.name,
+            self.state,
+            self.events.join(",")
+        )
     }
 }
 
@@ -224,19 +246,14 @@ impl Extensions {
 
     /// External extensions started and not registered (yet).
     pub(crate) fn unregistered(&self) -> Vec<String> {
-        let registry = self.registry();
-        registry
-            .expected
-            .iter()
-            .filter(|name| !registry.registered.iter().any(|e| &e.name == *name))
-            .cloned()
-            .collect()
+        self.registry().unregistered().cloned().collect()
     }
 
     /// Whether every external extension registered and every registered one waits for its next
     /// event (or is gone).
     pub(crate) fn is_settled(&self) -> bool {
-        self.unregistered().is_empty() && self.registry().registered.iter().all(Extension::idle)
+        let registry = self.registry();
+        registry.unregistered().next().is_none() && registry.registered.iter().all(Extension::idle)
     }
 
     /// Resolves once [`Extensions::is_settled`] holds.
@@ -249,14 +266,10 @@ impl Extensions {
         }
     }
 
-    /// Resolves once every external extension registered (or one was marked gone).
+    /// Resolves once every external extension registered.
     pub(crate) async fn all_registered(&self) {
         let mut changed = self.changed.subscribe();
-        loop {
-            let gone = self.registry().registered.iter().any(|e| e.gone);
-            if gone || self.unregistered().is_empty() {
-                return;
-            }
+        while self.registry().unregistered().next().is_some() {
             if changed.changed().await.is_err() {
                 return;
             }
@@ -277,16 +290,17 @@ impl Extensions {
         }
     }
 
-    /// External extension `name`'s process exited: nothing waits for it any more. Returns
-    /// whether it had registered.
-    pub(crate) fn exited(&self, name: &str) -> bool {
-        let registered = {
-            let mut registry = self.registry();
-            let found = registry.registered.iter_mut().find(|e| e.name == name);
-            found.map(|e| e.gone = true).is_some()
-        };
+    /// External extension `name`'s process exited: nothing waits for it any more.
+    pub(crate) fn exited(&self, name: &str) {
+        if let Some(extension) = self
+            .registry()
+            .registered
+            .iter_mut()
+            .find(|e| e.name == name)
+        {
+            extension.gone = true;
+        }
         self.bump();
-        registered
     }
 
     /// Errors extensions reported since the last call.
@@ -345,41 +359,21 @@ impl Extensions {
         count
     }
 
-    /// Each registered extension's name, state and events (the Telemetry API's
-    /// `platform.extension`).
-    pub(crate) fn states(&self) -> Vec<(String, &'static str, Vec<&'static str>)> {
+    /// Every extension of the instance, registered or started, as Lambda reports them once
+    /// init is over.
+    pub(crate) fn summaries(&self) -> Vec<Summary> {
         let registry = self.registry();
-        registry
-            .registered
-            .iter()
-            .map(|e| (e.name.clone(), e.state(), e.event_names()))
-            .collect()
-    }
-
-    /// The `EXTENSION` lines Lambda writes to the function's log once init is over, e.g.
-    /// `EXTENSION\tName: my-ext\tState: Ready\tEvents: [INVOKE,SHUTDOWN]`.
-    pub(crate) fn log_lines(&self) -> Vec<String> {
-        let registry = self.registry();
-        let mut lines: Vec<String> = registry
-            .registered
-            .iter()
-            .map(|e| {
-                format!(
-                    "EXTENSION\tName: {}\tState: {}\tEvents: {}",
-                    e.name,
-                    e.state(),
-                    e.events()
-                )
-            })
-            .collect();
-        for name in &registry.expected {
-            if !registry.registered.iter().any(|e| &e.name == name) {
-                lines.push(format!(
-                    "EXTENSION\tName: {name}\tState: LaunchError\tEvents: []"
-                ));
-            }
-        }
-        lines
+        let registered = registry.registered.iter().map(|e| Summary {
+            name: e.name.clone(),
+            state: if e.gone { "Exited" } else { "Ready" },
+            events: e.events(),
+        });
+        let unregistered = registry.unregistered().map(|name| Summary {
+            name: name.clone(),
+            state: "LaunchError",
+            events: Vec::new(),
+        });
+        registered.chain(unregistered).collect()
     }
 
     fn register(&self, name: &str, events: &[String]) -> Result<String, ApiError> {
@@ -623,16 +617,17 @@ async fn reported(
             )
         })?
         .to_owned();
+    // Read whole before answering; Lambda keeps only the type.
     let body = read_limited(body, MAX_REQUEST_BYTES)
         .await
         .unwrap_or_default();
-    tracing::debug!(extension = %registration.name, %error_type, init, "extension reported an error");
+    let body = String::from_utf8_lossy(&body);
+    tracing::debug!(extension = %registration.name, %error_type, init, %body, "extension reported an error");
     extensions.report(
         &id,
         ExtensionError {
             name: registration.name,
             error_type,
-            body,
             init,
         },
     )?;

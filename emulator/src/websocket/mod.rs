@@ -58,10 +58,8 @@ pub enum WebSocketError {
     /// Two routes of one API have the same key.
     #[error("the WebSocket route {0:?} is defined twice")]
     DuplicateRoute(String),
-    /// The stage name cannot be a path segment.
-    #[error(
-        "invalid stage name {0:?}: a stage name is 1 to 128 letters, digits, hyphens and underscores"
-    )]
+    /// The stage name cannot be a path segment (the message says why).
+    #[error("invalid stage name: {0}")]
     Stage(String),
 }
 
@@ -104,14 +102,8 @@ impl WebSocketApi {
         selection: SelectionExpression,
     ) -> Result<WebSocketApi, WebSocketError> {
         let stage = stage.into();
-        let valid = !stage.is_empty()
-            && stage.len() <= 128
-            && stage
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
-        if !valid {
-            return Err(WebSocketError::Stage(stage));
-        }
+        // A WebSocket API's stage is a path segment: `$default` is not one.
+        crate::apigw::Stage::check_name(&stage, false).map_err(WebSocketError::Stage)?;
         Ok(WebSocketApi {
             name: name.into(),
             stage,

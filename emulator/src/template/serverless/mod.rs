@@ -132,7 +132,6 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
         (provider, &provider_path),
         (functions, &functions_path),
         &served,
-        &mut notes,
     )?;
     let mut project = project(&src, &functions_path, specs, notes, managed)?;
     project.websockets = websocket.into_iter().collect();

@@ -8,12 +8,9 @@
 use serde_yaml::{Mapping, Value};
 
 use super::super::ConfigError;
-use super::super::yaml::{YPath, describe, key_text};
+use super::super::yaml::{YPath, key_text};
 use super::Reader;
 use crate::websocket::{SelectionExpression, WebSocketApi};
-
-/// The framework's default stage.
-const DEFAULT_STAGE: &str = "dev";
 
 impl Reader<'_> {
     /// The WebSocket API of the served functions' (`served`) `websocket` events; `None` when
@@ -24,7 +21,6 @@ impl Reader<'_> {
         (provider, provider_path): (&Mapping, &YPath),
         (functions, functions_path): (&Mapping, &YPath),
         served: &[String],
-        notes: &mut Vec<String>,
     ) -> Result<Option<WebSocketApi>, ConfigError> {
         let mut routes: Vec<(String, String, bool, YPath)> = Vec::new();
         for (key, function) in functions {
@@ -75,23 +71,7 @@ impl Reader<'_> {
             }
             None => SelectionExpression::default(),
         };
-        let stage = match provider.get("stage").map(|v| (key_text(v), v)) {
-            None => DEFAULT_STAGE.to_owned(),
-            Some((Some(stage), _)) if !stage.contains("${") => stage,
-            Some((Some(stage), _)) => {
-                notes.push(format!(
-                    "provider.stage `{stage}` is a variable: the WebSocket API is served under /{DEFAULT_STAGE}"
-                ));
-                DEFAULT_STAGE.to_owned()
-            }
-            Some((None, value)) => {
-                return Err(self.src.invalid(
-                    &provider_path.key("stage"),
-                    format!("provider.stage is {}, not a name", describe(value)),
-                    "write stage: dev",
-                ));
-            }
-        };
+        let stage = self.stage(provider, provider_path)?.name;
         let name = match provider.get("websocketsApiName").and_then(key_text) {
             Some(name) => name,
             None => format!("{stage}-{service}-websockets"),
@@ -210,7 +190,7 @@ functions:
             ),
             (
                 CHAT.replace("stage: staging", "stage: a b"),
-                "invalid stage name",
+                "stage name `a b` may hold only",
             ),
         ];
         for (text, expected) in cases {
