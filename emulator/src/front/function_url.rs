@@ -76,6 +76,15 @@ impl FunctionUrls {
         lock(&self.urls).get(function).cloned()
     }
 
+    /// Sets the `AuthType` of `function`'s URL; the URL, `None` if it has none.
+    #[cfg(feature = "manage")]
+    pub(crate) fn set_auth_type(&self, function: &str, auth_type: &str) -> Option<FunctionUrl> {
+        let mut urls = lock(&self.urls);
+        let url = urls.get_mut(function)?;
+        auth_type.clone_into(&mut url.auth_type);
+        Some(url.clone())
+    }
+
     /// Stops serving `function`'s URL; `false` if it had none.
     #[cfg(feature = "manage")]
     pub(crate) fn remove(&self, function: &str) -> bool {

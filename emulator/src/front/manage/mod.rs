@@ -17,6 +17,7 @@
 //! | AddPermission | `POST /2015-03-31/functions/{name}/policy` |
 //! | GetFunctionUrlConfig | `GET /2021-10-31/functions/{name}/url` |
 //! | CreateFunctionUrlConfig | `POST /2021-10-31/functions/{name}/url` |
+//! | UpdateFunctionUrlConfig | `PUT /2021-10-31/functions/{name}/url` |
 //! | DeleteFunctionUrlConfig | `DELETE /2021-10-31/functions/{name}/url` |
 //! | GetFunctionConcurrency | `GET /2019-09-30/functions/{name}/concurrency` |
 //! | PutFunctionConcurrency | `PUT /2017-10-31/functions/{name}/concurrency` |
@@ -87,6 +88,7 @@ pub(crate) fn routes() -> Router<AppState> {
             "/2021-10-31/functions/{name}/url",
             get(urls::get_url_config)
                 .post(urls::create_url_config)
+                .put(urls::update_url_config)
                 .delete(urls::delete_url_config),
         )
         .merge(concurrency::routes())

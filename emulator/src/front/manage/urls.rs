@@ -1,5 +1,7 @@
-//! Function URL configurations: CreateFunctionUrlConfig, GetFunctionUrlConfig and
-//! DeleteFunctionUrlConfig, each starting or stopping the URL's own listener.
+//! Function URL configurations: CreateFunctionUrlConfig, GetFunctionUrlConfig,
+//! UpdateFunctionUrlConfig and DeleteFunctionUrlConfig, each starting, changing or stopping the
+//! URL's own listener. `InvokeMode` (`BUFFERED`, `RESPONSE_STREAM`) is the function's
+//! configuration's, which its URL reads on every request.
 
 use axum::body::Body;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -14,6 +16,7 @@ use super::{conflict, json, no_such_resource, service_error};
 use crate::VERSION_LATEST;
 use crate::config::InvokeMode;
 use crate::front::{AppState, AwsError};
+use crate::sync::lock;
 
 fn url_config(
     url: &crate::front::function_url::FunctionUrl,
@@ -31,12 +34,47 @@ fn url_config(
     }
 }
 
-/// How `function`'s URL answers: as its configuration's `FunctionUrlConfig.InvokeMode` says
-/// (CreateFunctionUrlConfig cannot ask for streaming yet).
+/// How `function`'s URL answers: its configuration's `InvokeMode` (from the template, or as
+/// CreateFunctionUrlConfig / UpdateFunctionUrlConfig last set it).
 fn invoke_mode(state: &AppState, function: &str) -> InvokeMode {
     state
         .function(function)
         .map_or(InvokeMode::Buffered, |f| f.config().url_invoke_mode)
+}
+
+/// The `InvokeMode` a request names, if it names one.
+fn requested_mode(given: Option<&str>) -> Result<Option<InvokeMode>, AwsError> {
+    given
+        .map(|name| {
+            InvokeMode::parse(name).ok_or_else(|| {
+                validation(format!(
+                    "1 validation error detected: Value '{name}' at 'invokeMode' failed to satisfy constraint: Member must satisfy enum value set: [BUFFERED, RESPONSE_STREAM]"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// Makes `function`'s URL answer as `mode` says: the function served, and, for a deployed one,
+/// the configuration later updates start from.
+fn set_invoke_mode(state: &AppState, function: &str, mode: InvokeMode) {
+    if let Some(served) = state.function(function) {
+        served.set_url_invoke_mode(mode);
+    }
+    if let Some(deployed) = lock(&state.manage().deployed).get_mut(function) {
+        deployed.latest.config.url_invoke_mode = mode;
+    }
+}
+
+/// `AuthType`, which must be given and be one of AWS's two.
+fn auth_type(given: Option<&str>) -> Result<&str, AwsError> {
+    match given {
+        Some(auth @ ("NONE" | "AWS_IAM")) => Ok(auth),
+        other => Err(validation(format!(
+            "1 validation error detected: Value '{}' at 'authType' failed to satisfy constraint: Member must satisfy enum value set: [NONE, AWS_IAM]",
+            other.unwrap_or("null")
+        ))),
+    }
 }
 
 /// Function URLs are of `$LATEST` here (AWS also allows one per alias).
@@ -59,20 +97,9 @@ pub(super) async fn create_url_config(
     unqualified(qualifier.as_deref())?;
     let request: model::CreateFunctionUrlConfig =
         json_body(body, 64 * 1024, "CreateFunctionUrlConfig").await?;
-    let auth_type = match request.auth_type.as_deref() {
-        Some(auth @ ("NONE" | "AWS_IAM")) => auth,
-        other => {
-            return Err(validation(format!(
-                "1 validation error detected: Value '{}' at 'authType' failed to satisfy constraint: Member must satisfy enum value set: [NONE, AWS_IAM]",
-                other.unwrap_or("null")
-            )));
-        }
-    };
-    if request.invoke_mode.as_deref() == Some("RESPONSE_STREAM") {
-        return Err(AwsError::invalid_parameter(
-            "lambkin streams the function URLs of its configuration (FunctionUrlConfig.InvokeMode), not yet those of CreateFunctionUrlConfig; use InvokeMode BUFFERED.".to_owned(),
-        ));
-    }
+    let auth_type = auth_type(request.auth_type.as_deref())?;
+    // AWS's default is BUFFERED.
+    let mode = requested_mode(request.invoke_mode.as_deref())?.unwrap_or_default();
     let _writing = state.manage().writes.lock().await;
     let arn = existing_arn(&state, &name).await?;
     if state.function_urls().get(&name).is_some() {
@@ -86,9 +113,40 @@ pub(super) async fn create_url_config(
         .await
         .map_err(|error| service_error(error.to_string()))?
         .ok_or_else(|| AwsError::function_not_found(state.region(), &name, None))?;
-    tracing::info!(function = %name, url = %url.url, "function URL created");
-    let mode = invoke_mode(&state, &name);
+    set_invoke_mode(&state, &name, mode);
+    tracing::info!(function = %name, url = %url.url, invoke_mode = mode.as_str(), "function URL created");
     Ok(json(StatusCode::CREATED, &url_config(&url, arn, mode)))
+}
+
+/// UpdateFunctionUrlConfig: `AuthType` and `InvokeMode`, each if given.
+pub(super) async fn update_url_config(
+    State(state): State<AppState>,
+    name: Result<UrlPath<String>, PathRejection>,
+    qualifier: Result<Query<QualifierQuery>, QueryRejection>,
+    body: Body,
+) -> Result<Response, AwsError> {
+    let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
+    unqualified(qualifier.as_deref())?;
+    let request: model::CreateFunctionUrlConfig =
+        json_body(body, 64 * 1024, "UpdateFunctionUrlConfig").await?;
+    let auth = request
+        .auth_type
+        .as_deref()
+        .map(|given| auth_type(Some(given)))
+        .transpose()?;
+    let mode = requested_mode(request.invoke_mode.as_deref())?;
+    let _writing = state.manage().writes.lock().await;
+    let arn = existing_arn(&state, &name).await?;
+    let url = match auth {
+        Some(auth) => state.function_urls().set_auth_type(&name, auth),
+        None => state.function_urls().get(&name),
+    }
+    .ok_or_else(no_such_resource)?;
+    if let Some(mode) = mode {
+        set_invoke_mode(&state, &name, mode);
+    }
+    let mode = invoke_mode(&state, &name);
+    Ok(json(StatusCode::OK, &url_config(&url, arn, mode)))
 }
 
 pub(super) async fn get_url_config(
