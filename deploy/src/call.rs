@@ -4,7 +4,7 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::{Architecture, RUNTIME};
+use crate::{Architecture, InvokeMode, RUNTIME};
 
 /// How long to wait for a function to become `Active` or finish an update.
 pub(crate) const MAX_WAIT_MINUTES: u64 = 5;
@@ -89,6 +89,15 @@ pub enum Call {
     CreateFunctionUrlConfig {
         /// The function.
         function_name: String,
+        /// How the URL answers.
+        invoke_mode: InvokeMode,
+    },
+    /// `UpdateFunctionUrlConfig` of an existing URL that answers otherwise.
+    UpdateFunctionUrlConfig {
+        /// The function.
+        function_name: String,
+        /// How the URL is to answer.
+        invoke_mode: InvokeMode,
     },
     /// `AddPermission`: one statement of the policy that lets anyone call a public URL.
     AddPermission {
@@ -112,6 +121,7 @@ impl Call {
             Call::PublishVersion { .. } => "PublishVersion",
             Call::GetFunctionUrlConfig { .. } => "GetFunctionUrlConfig",
             Call::CreateFunctionUrlConfig { .. } => "CreateFunctionUrlConfig",
+            Call::UpdateFunctionUrlConfig { .. } => "UpdateFunctionUrlConfig",
             Call::AddPermission { .. } => "AddPermission",
         }
     }
@@ -127,7 +137,8 @@ impl Call {
             | Call::UpdateFunctionCode { function_name, .. }
             | Call::PublishVersion { function_name, .. }
             | Call::GetFunctionUrlConfig { function_name }
-            | Call::CreateFunctionUrlConfig { function_name }
+            | Call::CreateFunctionUrlConfig { function_name, .. }
+            | Call::UpdateFunctionUrlConfig { function_name, .. }
             | Call::AddPermission { function_name, .. } => function_name,
         }
     }
@@ -149,9 +160,11 @@ impl fmt::Display for Call {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.operation(), self.function_name())?;
         match self {
-            Call::GetFunction { .. }
-            | Call::GetFunctionUrlConfig { .. }
-            | Call::CreateFunctionUrlConfig { .. } => Ok(()),
+            Call::GetFunction { .. } | Call::GetFunctionUrlConfig { .. } => Ok(()),
+            Call::CreateFunctionUrlConfig { invoke_mode, .. }
+            | Call::UpdateFunctionUrlConfig { invoke_mode, .. } => {
+                write!(f, " (InvokeMode {invoke_mode})")
+            }
             Call::WaitUntilActive { .. } => {
                 write!(f, " until State is Active (at most {MAX_WAIT_MINUTES} min)")
             }
@@ -453,8 +466,21 @@ mod tests {
     fn function_url() {
         let create = Call::CreateFunctionUrlConfig {
             function_name: "hello".into(),
+            invoke_mode: InvokeMode::Buffered,
         };
-        assert_eq!(create.to_string(), "CreateFunctionUrlConfig hello");
+        assert_eq!(
+            create.to_string(),
+            "CreateFunctionUrlConfig hello (InvokeMode BUFFERED)"
+        );
+        let update = Call::UpdateFunctionUrlConfig {
+            function_name: "hello".into(),
+            invoke_mode: InvokeMode::ResponseStream,
+        };
+        assert_eq!(
+            update.to_string(),
+            "UpdateFunctionUrlConfig hello (InvokeMode RESPONSE_STREAM)"
+        );
+        assert!(update.is_mutating());
         let [url, invoke] = UrlPermission::ALL.map(|permission| Call::AddPermission {
             function_name: "hello".into(),
             permission,

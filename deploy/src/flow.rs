@@ -307,7 +307,16 @@ impl Flow<'_> {
                 .send()
                 .await;
             match result {
-                Ok(output) => return Ok(Some(output.function_url().to_owned())),
+                Ok(output) => {
+                    let url = output.function_url().to_owned();
+                    let mode = self.deployment.url_invoke_mode;
+                    // A URL created before InvokeMode existed says nothing: BUFFERED.
+                    let current = output.invoke_mode().map_or("BUFFERED", |m| m.as_str());
+                    if current != mode.as_str() {
+                        self.update_url_invoke_mode().await?;
+                    }
+                    return Ok(Some(url));
+                }
                 Err(error) if has_code(&error, NOT_FOUND) => {}
                 Err(error) => {
                     return Err(DeployError::from_sdk(&call, &error, &connection.endpoint));
@@ -315,8 +324,10 @@ impl Flow<'_> {
             }
         }
 
+        let invoke_mode = self.deployment.url_invoke_mode;
         let call = Call::CreateFunctionUrlConfig {
             function_name: self.name(),
+            invoke_mode,
         };
         let url = if self.announce(&call) {
             let output = connection
@@ -324,6 +335,7 @@ impl Flow<'_> {
                 .create_function_url_config()
                 .function_name(call.function_name())
                 .auth_type(FunctionUrlAuthType::None)
+                .invoke_mode(types::InvokeMode::from(invoke_mode.as_str()))
                 .send()
                 .await
                 .map_err(|error| DeployError::from_sdk(&call, &error, &connection.endpoint))?;
@@ -336,6 +348,27 @@ impl Flow<'_> {
             self.add_permission(permission).await?;
         }
         Ok(url)
+    }
+
+    /// `UpdateFunctionUrlConfig` to the deployment's `InvokeMode`.
+    async fn update_url_invoke_mode(&mut self) -> Result<(), DeployError> {
+        let connection = self.connection;
+        let invoke_mode = self.deployment.url_invoke_mode;
+        let call = Call::UpdateFunctionUrlConfig {
+            function_name: self.name(),
+            invoke_mode,
+        };
+        if self.announce(&call) {
+            connection
+                .client
+                .update_function_url_config()
+                .function_name(call.function_name())
+                .invoke_mode(types::InvokeMode::from(invoke_mode.as_str()))
+                .send()
+                .await
+                .map_err(|error| DeployError::from_sdk(&call, &error, &connection.endpoint))?;
+        }
+        Ok(())
     }
 
     /// `AddPermission` for one statement of a public URL's policy; one already there is fine.

@@ -14,8 +14,9 @@
 //! 3. `PublishVersion`, pinned to the SHA-256 of the uploaded zip so that a concurrent deploy is
 //!    detected rather than published.
 //! 4. With [`Deployment::function_url`]: `GetFunctionUrlConfig`, and when the function has no URL,
-//!    `CreateFunctionUrlConfig` (`AuthType` `NONE`) plus, on AWS, the `AddPermission` statements
-//!    that make a public URL answer.
+//!    `CreateFunctionUrlConfig` (`AuthType` `NONE`, the [`Deployment::url_invoke_mode`]) plus, on
+//!    AWS, the `AddPermission` statements that make a public URL answer; an existing URL with
+//!    another `InvokeMode` gets `UpdateFunctionUrlConfig`.
 //!
 //! Each call is reported through the `progress` callback as a [`Call`] before it is made. A dry
 //! run makes only the read-only calls and reports the rest.
@@ -64,6 +65,33 @@ impl fmt::Display for Architecture {
     }
 }
 
+/// How a function URL answers: its `InvokeMode`
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_FunctionUrlConfig.html>).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InvokeMode {
+    /// `BUFFERED`, Lambda's default: the whole answer once the function has ended.
+    #[default]
+    Buffered,
+    /// `RESPONSE_STREAM`: the answer as the function writes it.
+    ResponseStream,
+}
+
+impl InvokeMode {
+    /// The name Lambda uses: `BUFFERED` or `RESPONSE_STREAM`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvokeMode::Buffered => "BUFFERED",
+            InvokeMode::ResponseStream => "RESPONSE_STREAM",
+        }
+    }
+}
+
+impl fmt::Display for InvokeMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What to deploy: a function's code and settings.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Deployment {
@@ -85,6 +113,8 @@ pub struct Deployment {
     pub env: BTreeMap<String, String>,
     /// Give the function a public URL (`AuthType` `NONE`) unless it already has one.
     pub function_url: bool,
+    /// How the function URL answers; an existing URL that answers otherwise is updated.
+    pub url_invoke_mode: InvokeMode,
 }
 
 impl Deployment {
@@ -100,6 +130,7 @@ impl Deployment {
             timeout_secs: 3,
             env: BTreeMap::new(),
             function_url: false,
+            url_invoke_mode: InvokeMode::Buffered,
         }
     }
 }
@@ -117,6 +148,7 @@ impl fmt::Debug for Deployment {
             .field("timeout_secs", &self.timeout_secs)
             .field("env", &self.env.keys().collect::<Vec<_>>())
             .field("function_url", &self.function_url)
+            .field("url_invoke_mode", &self.url_invoke_mode)
             .finish()
     }
 }

@@ -38,6 +38,15 @@ impl Function {
         }
     }
 
+    /// Sets how the function's URL answers (CreateFunctionUrlConfig, UpdateFunctionUrlConfig).
+    /// A function serving itself (local mode) has no function URL: nothing to set.
+    #[cfg(feature = "manage")]
+    pub(crate) fn set_url_invoke_mode(&self, mode: crate::config::InvokeMode) {
+        if let Function::Pool(pool) = self {
+            pool.set_url_invoke_mode(mode);
+        }
+    }
+
     /// Runs `invocation`. With `queue` (asynchronous invocations) it waits for a free instance
     /// instead of being throttled.
     ///
@@ -99,6 +108,15 @@ impl Pool {
 
     pub(crate) fn config(&self) -> Arc<FunctionConfig> {
         self.current().1
+    }
+
+    /// Sets how the function's URL answers. Instances are not concerned: they keep running.
+    #[cfg(feature = "manage")]
+    pub(crate) fn set_url_invoke_mode(&self, mode: crate::config::InvokeMode) {
+        let mut current = write(&self.current);
+        let mut config = (*current.1).clone();
+        config.url_invoke_mode = mode;
+        current.1 = Arc::new(config);
     }
 
     /// Switches to a new configuration (e.g. a rebuilt executable). An instance of it is started

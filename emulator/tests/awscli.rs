@@ -253,6 +253,87 @@ while True:
         ]
     }
 
+    /// `InvokeMode` through create-, get- and update-function-url-config, and the URL answering
+    /// as it says: the `stream` fixture's status (201) and headers come from its metadata
+    /// prelude only when the URL streams.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn aws_lambda_sets_function_url_invoke_modes() {
+        let emulator = Running::start(Vec::new()).await;
+        let cli = Cli {
+            addr: emulator.addr,
+            dir: std::env::temp_dir().join(format!("lambkin-awscli-urls-{}", std::process::id())),
+        };
+        std::fs::create_dir_all(&cli.dir).unwrap();
+        if aws(cli.addr, &cli.dir, &["list-functions"]).await.is_none() {
+            return;
+        }
+        let fixture = std::fs::read(common::fixture_path()).unwrap();
+        std::fs::write(
+            cli.dir.join("rust.zip"),
+            zip_of(&[("bootstrap", 0o755, &fixture)]),
+        )
+        .unwrap();
+        let mut args = create("managed", "fileb://rust.zip");
+        args[10] = "Variables={FIXTURE=stream}";
+        cli.ok(&args).await;
+        let url = |mode: &str| {
+            [
+                "--function-name",
+                "managed",
+                "--auth-type",
+                "NONE",
+                "--invoke-mode",
+                mode,
+            ]
+            .map(str::to_owned)
+        };
+        let mut args = vec!["create-function-url-config".to_owned()];
+        args.extend(url("RESPONSE_STREAM"));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let created = cli.ok(&args).await;
+        assert_eq!(created["InvokeMode"], "RESPONSE_STREAM", "{created}");
+        let address = created["FunctionUrl"].as_str().unwrap().to_owned();
+        let address: SocketAddr = address
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .unwrap();
+        let get = ["get-function-url-config", "--function-name", "managed"];
+        assert_eq!(cli.ok(&get).await["InvokeMode"], "RESPONSE_STREAM");
+        let streamed = common::request(address, "POST", "/", &[], b"{}").await;
+        assert_eq!(streamed.status, 201, "{}", streamed.text());
+        assert_eq!(streamed.header("x-fixture"), Some("streamed"));
+        // Chunked as it was written (the raw client shows the chunks), ended well.
+        assert_eq!(streamed.header("transfer-encoding"), Some("chunked"));
+        let text = streamed.text();
+        assert!(text.ends_with("\r\n0\r\n\r\n"), "{text:?}");
+        for word in ["one\n", "two\n", "three\n"] {
+            assert!(text.contains(word), "{text:?}");
+        }
+
+        let update = [
+            "update-function-url-config",
+            "--function-name",
+            "managed",
+            "--invoke-mode",
+            "BUFFERED",
+        ];
+        let updated = cli.ok(&update).await;
+        assert_eq!(updated["InvokeMode"], "BUFFERED", "{updated}");
+        assert_eq!(updated["AuthType"], "NONE");
+        assert_eq!(cli.ok(&get).await["InvokeMode"], "BUFFERED");
+        // Buffered, the stream's bytes are one answer that is no function URL response.
+        let buffered = common::request(address, "POST", "/", &[], b"{}").await;
+        assert_ne!(buffered.status, 201, "{}", buffered.text());
+        assert_eq!(buffered.header("x-fixture"), None);
+
+        let mut bad = update;
+        bad[4] = "SOMETIMES";
+        cli.fails(&bad, "ValidationException").await;
+        let _ = std::fs::remove_dir_all(&cli.dir);
+        emulator.stop().await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn aws_lambda_manages_functions() {
         let emulator = Running::start(Vec::new()).await;

@@ -25,14 +25,17 @@ pub fn expand(handler: &Handler) -> TokenStream {
     let call = call(handler);
     let options = runtime_options(options);
     let run = match form {
-        Form::Typed => {
+        Form::Typed | Form::Stream => {
             // Each check is spanned at the user's tokens, so a type error lands on the event
             // type or the return type instead of on the attribute.
             let deserialize = quote_spanned! {event.span()=>
                 ::lambkin::__private::event::<#event>(&__lambkin_event)?
             };
-            let respond =
-                quote_spanned! {output.span()=> ::lambkin::__private::respond(__lambkin_result) };
+            let respond = if *form == Form::Stream {
+                quote_spanned! {output.span()=> ::lambkin::__private::respond_stream(__lambkin_result) }
+            } else {
+                quote_spanned! {output.span()=> ::lambkin::__private::respond(__lambkin_result) }
+            };
             quote! {
                 ::lambkin::__private::run(#options, #init, |__lambkin_state: &'static #state_ty, __lambkin_event: ::lambkin::__private::RawEvent, __lambkin_context: ::lambkin::__private::Context| async move {
                     let _ = (&__lambkin_state, &__lambkin_context);
@@ -42,10 +45,16 @@ pub fn expand(handler: &Handler) -> TokenStream {
                 })
             }
         }
-        Form::Http => {
-            let respond = quote_spanned! {output.span()=> ::lambkin::__private::respond_http(__lambkin_result) };
+        Form::Http | Form::HttpStream => {
+            let (run, respond) = if *form == Form::HttpStream {
+                (quote!(run_http_stream), quote!(respond_http_stream))
+            } else {
+                (quote!(run_http), quote!(respond_http))
+            };
+            let respond =
+                quote_spanned! {output.span()=> ::lambkin::__private::#respond(__lambkin_result) };
             quote! {
-                ::lambkin::__private::run_http(#options, #init, |__lambkin_state: &'static #state_ty, __lambkin_event: ::lambkin::__private::HttpRequest| {
+                ::lambkin::__private::#run(#options, #init, |__lambkin_state: &'static #state_ty, __lambkin_event: ::lambkin::__private::HttpRequest| {
                     let __lambkin_context = ::lambkin::__private::http_context(&__lambkin_event);
                     let _ = (&__lambkin_state, &__lambkin_context);
                     async move {

@@ -22,13 +22,20 @@ pub struct Options {
     pub flavor: Flavor,
     /// `logging = false` leaves the tracing subscriber to the user.
     pub logging: bool,
+    /// `stream`: an HTTP handler's response body streams.
+    pub stream: bool,
 }
 
-/// Whether the handler takes a typed event or an HTTP request (over `lambda_http`).
+/// Whether the handler takes a typed event or an HTTP request (over `lambda_http`), and whether
+/// it answers whole or streams.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Form {
     Typed,
+    /// A typed event, answered with a `StreamResponse`.
+    Stream,
     Http,
+    /// An HTTP request (`#[lambkin::handler(stream)]`), its response's body streamed.
+    HttpStream,
 }
 
 /// A handler that follows every rule.
@@ -47,7 +54,7 @@ pub struct Handler {
     pub output: Type,
 }
 
-const OPTIONS: &str = "expected `init = <fn>`, `flavor = \"current_thread\" | \"multi_thread\"` or `logging = <bool>`";
+const OPTIONS: &str = "expected `init = <fn>`, `flavor = \"current_thread\" | \"multi_thread\"`, `logging = <bool>` or `stream`";
 const SHAPES: &str = "`fn name(event: E)` or `fn name(event: E, ctx: lambkin::Context)`";
 
 impl Handler {
@@ -70,11 +77,7 @@ impl Handler {
         let context = context_arg(args.next())?;
         check_no_more_arguments(args.as_slice(), &options)?;
         let output = output_type(&function)?;
-        let form = if last_segment_is(&event, "Request") {
-            Form::Http
-        } else {
-            Form::Typed
-        };
+        let form = form(&event, &output, &options)?;
         Ok(Handler {
             options,
             function,
@@ -174,11 +177,47 @@ fn output_type(function: &ItemFn) -> Result<Type> {
     }
 }
 
-/// The attribute's arguments: `init`, `flavor` and `logging`, each at most once.
+/// The form: HTTP if the event is a `Request`; streaming if the typed handler returns a
+/// `StreamResponse` or the HTTP one has the `stream` option.
+fn form(event: &Type, output: &Type, options: &Options) -> Result<Form> {
+    if last_segment_is(event, "Request") {
+        return Ok(if options.stream {
+            Form::HttpStream
+        } else {
+            Form::Http
+        });
+    }
+    let streams = ok_type(output).is_some_and(|ok| last_segment_is(ok, "StreamResponse"));
+    match (streams, options.stream) {
+        (true, _) => Ok(Form::Stream),
+        (false, true) => Err(Error::new_spanned(
+            output,
+            "a streaming handler returns `Result<lambkin::stream::StreamResponse<S>, E>` (or takes a `lambkin::http::Request` to stream an HTTP response's body)",
+        )),
+        (false, false) => Ok(Form::Typed),
+    }
+}
+
+/// `T` of `Result<T, E>`.
+fn ok_type(output: &Type) -> Option<&Type> {
+    let Type::Path(path) = output else {
+        return None;
+    };
+    let syn::PathArguments::AngleBracketed(args) = &path.path.segments.last()?.arguments else {
+        return None;
+    };
+    match args.args.first()? {
+        syn::GenericArgument::Type(ok) => Some(ok),
+        _ => None,
+    }
+}
+
+/// The attribute's arguments: `init`, `flavor`, `logging` and `stream`, each at most once.
 fn parse_options(args: TokenStream) -> Result<Options> {
     let mut init = None;
     let mut flavor = None;
     let mut logging = None;
+    let mut stream = None;
     let parser = syn::meta::parser(|meta| {
         let name = meta
             .path
@@ -223,6 +262,16 @@ fn parse_options(args: TokenStream) -> Result<Options> {
                     return Err(duplicate());
                 }
             }
+            "stream" => {
+                let value = if meta.input.peek(syn::Token![=]) {
+                    meta.value()?.parse::<LitBool>()?.value
+                } else {
+                    true
+                };
+                if stream.replace(value).is_some() {
+                    return Err(duplicate());
+                }
+            }
             _ => {
                 let shown = quote::ToTokens::to_token_stream(&meta.path)
                     .to_string()
@@ -237,6 +286,7 @@ fn parse_options(args: TokenStream) -> Result<Options> {
         init,
         flavor: flavor.unwrap_or(Flavor::CurrentThread),
         logging: logging.unwrap_or(true),
+        stream: stream.unwrap_or(false),
     })
 }
 

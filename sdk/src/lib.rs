@@ -35,6 +35,8 @@
 //! | sync | either of the above without `async` |
 //! | state | `#[lambkin::handler(init = setup)] async fn f(state: &State, event: E, [ctx: Context])` |
 //! | HTTP | `async fn f(request: lambkin::http::Request, [ctx: Context]) -> Result<impl IntoResponse, Err>` |
+//! | stream | `async fn f(event: E, [ctx: Context]) -> Result<lambkin::stream::StreamResponse<S>, Err>` |
+//! | HTTP stream | `#[lambkin::handler(stream)] async fn f(request: Request, [ctx]) -> Result<Response<B>, Err>` |
 //!
 //! The handler cannot be named `main`, be generic, take `self` or take the event by reference.
 //!
@@ -170,9 +172,33 @@
 //! }
 //! ```
 //!
+//! ## Streaming
+//!
+//! A handler returning a [`stream::StreamResponse`] answers as it writes (a function URL with
+//! `InvokeMode: RESPONSE_STREAM`, InvokeWithResponseStream; the buffered Invoke API gets the
+//! whole stream), in Lambda and locally alike. An HTTP handler streams its [`http::Response`]'s
+//! body with `#[lambkin::handler(stream)]`; see [`stream`].
+//!
+//! ```no_run
+//! use lambkin::stream::{Body, StreamResponse, channel};
+//!
+//! #[lambkin::handler]
+//! async fn count(to: u32) -> Result<StreamResponse<Body>, lambkin::Error> {
+//!     let (mut tx, body) = channel();
+//!     tokio::spawn(async move {
+//!         for n in 1..=to {
+//!             if tx.send_data(format!("{n}\n").into()).await.is_err() {
+//!                 return;
+//!             }
+//!         }
+//!     });
+//!     Ok(StreamResponse::from(body))
+//! }
+//! ```
+//!
 //! ## Options
 //!
-//! `flavor = "multi_thread"` builds tokio's work-stealing runtime (the default,
+//! `stream` selects the streaming HTTP form (above). `flavor = "multi_thread"` builds tokio's work-stealing runtime (the default,
 //! `"current_thread"`, suits an instance that handles one event at a time); `logging = false`
 //! leaves the tracing subscriber to you. (The example spawns tasks, so it names `tokio`, which
 //! the function's crate then depends on.)
@@ -306,6 +332,7 @@ mod local;
 mod logging;
 mod panic;
 mod runtime;
+pub mod stream;
 pub mod testing;
 
 /// The crate's README (its crates.io page), so that its example is compiled too.
@@ -335,7 +362,8 @@ pub use panic::PANIC_ERROR_TYPE;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::runtime::{
-        Flavor, Options, RawEvent, event, no_init, respond, respond_http, run, run_http,
+        Flavor, Options, RawEvent, event, no_init, respond, respond_http, respond_http_stream,
+        respond_stream, run, run_http, run_http_stream,
     };
     pub use lambda_http::Request as HttpRequest;
     pub use lambda_http::RequestExt;

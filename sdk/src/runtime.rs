@@ -5,7 +5,7 @@ use std::{fmt, future::Future, process::ExitCode};
 
 use futures_util::FutureExt;
 use http_body_util::BodyExt;
-use lambda_runtime::{Context, Diagnostic, LambdaEvent, service_fn};
+use lambda_runtime::{Context, Diagnostic, IntoFunctionResponse, LambdaEvent, service_fn};
 use serde::{Serialize, de::DeserializeOwned};
 use serde_json::value::RawValue;
 
@@ -56,14 +56,21 @@ impl fmt::Display for Fatal {
     }
 }
 
-/// Runs a typed handler: `handler(state, event, context)` answers each invocation.
-pub fn run<S, Shape, I, T, H, HF>(options: Options, init: I, handler: H) -> ExitCode
+/// Runs a typed handler: `handler(state, event, context)` answers each invocation, with JSON
+/// (a [`RawEvent`]) or a stream (a [`StreamResponse`](crate::stream::StreamResponse)).
+#[allow(clippy::type_complexity)]
+pub fn run<S, Shape, I, T, H, HF, R, B, St, D, E>(options: Options, init: I, handler: H) -> ExitCode
 where
     S: 'static,
     I: FnOnce() -> T,
     T: InitResult<Shape, State = S>,
     H: Fn(&'static S, RawEvent, Context) -> HF,
-    HF: Future<Output = Result<RawEvent, Diagnostic>>,
+    HF: Future<Output = Result<R, Diagnostic>>,
+    R: IntoFunctionResponse<B, St>,
+    B: Serialize,
+    St: futures_util::Stream<Item = Result<D, E>> + Unpin + Send + 'static,
+    D: Into<bytes::Bytes> + Send,
+    E: Into<lambda_runtime::Error> + Send + fmt::Debug,
 {
     start(options, async move {
         let state = initialise(init).await?;
@@ -94,7 +101,29 @@ where
     })
 }
 
-/// Everything common to both forms: logging, the environment, the tokio runtime, the exit code.
+/// Runs a streaming HTTP handler (`#[lambkin::handler(stream)]`) over `lambda_http`'s streaming
+/// runtime: the response's status and headers go first, then its body as it is produced.
+pub fn run_http_stream<S, Shape, I, T, H, HF, B>(options: Options, init: I, handler: H) -> ExitCode
+where
+    S: Sync + 'static,
+    I: FnOnce() -> T,
+    T: InitResult<Shape, State = S>,
+    H: Fn(&'static S, lambda_http::Request) -> HF,
+    HF: Future<Output = Result<lambda_http::Response<B>, Diagnostic>> + Send + 'static,
+    B: http_body::Body + Unpin + Send + 'static,
+    B::Data: Into<bytes::Bytes> + Send,
+    B::Error: Into<lambda_runtime::Error> + Send + fmt::Debug,
+{
+    start(options, async move {
+        let state = initialise(init).await?;
+        let service = service_fn(move |request| catch_panic(handler(state, request)));
+        lambda_http::run_with_streaming_response(service)
+            .await
+            .map_err(Fatal::Runtime)
+    })
+}
+
+/// Everything common to every form: logging, the environment, the tokio runtime, the exit code.
 fn start(options: Options, body: impl Future<Output = Result<(), Fatal>>) -> ExitCode {
     if options.logging {
         logging::init();
@@ -275,6 +304,26 @@ fn serialize<R: Serialize + ?Sized>(value: &R) -> Result<RawEvent, Diagnostic> {
         error_type: "Runtime.MarshalError".to_owned(),
         error_message: format!("could not serialize the response: {e}"),
     })
+}
+
+/// Converts the error of a streaming handler; the stream itself goes to `lambda_runtime`.
+pub fn respond_stream<St, E>(
+    result: Result<crate::stream::StreamResponse<St>, E>,
+) -> Result<crate::stream::StreamResponse<St>, Diagnostic>
+where
+    E: IntoDiagnostic,
+{
+    result.map_err(IntoDiagnostic::into_diagnostic)
+}
+
+/// Converts the error of a streaming HTTP handler; the response goes to `lambda_http`.
+pub fn respond_http_stream<B, E>(
+    result: Result<lambda_http::Response<B>, E>,
+) -> Result<lambda_http::Response<B>, Diagnostic>
+where
+    E: IntoDiagnostic,
+{
+    result.map_err(IntoDiagnostic::into_diagnostic)
 }
 
 /// Converts the error of an HTTP handler; the response itself goes to `lambda_http`.

@@ -149,8 +149,28 @@ async fn deploys_updates_and_deletes_through_the_management_api() {
             &json!("lambda:InvokeFunction")
         ]
     );
-    // Deleting the URL's configuration stops its listener.
     let url_config = "/2021-10-31/functions/deployed/url";
+    assert_eq!(
+        manage(addr, "GET", url_config).await.body["InvokeMode"],
+        "BUFFERED"
+    );
+    // Another InvokeMode updates the existing URL.
+    let output = deploy(
+        &project,
+        "deployed",
+        addr,
+        &["--memory", "256", "--invoke-mode", "RESPONSE_STREAM"],
+    );
+    succeeded(&output);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("UpdateFunctionUrlConfig deployed (InvokeMode RESPONSE_STREAM)"),
+        "{stderr}"
+    );
+    let shown = manage(addr, "GET", url_config).await;
+    assert_eq!(shown.body["InvokeMode"], "RESPONSE_STREAM", "{shown:?}");
+    assert_eq!(shown.body["FunctionUrl"], url, "the same URL");
+    // Deleting the URL's configuration stops its listener.
     assert_eq!(manage(addr, "DELETE", url_config).await.status, 204);
     assert_eq!(manage(addr, "GET", url_config).await.status, 404);
     let mut closed = false;

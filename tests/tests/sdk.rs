@@ -54,3 +54,21 @@ async fn a_failed_init_is_reported_and_the_process_exits_non_zero() {
     );
     assert_eq!(function.exit_status().await.code(), Some(1));
 }
+
+#[tokio::test]
+async fn a_streaming_http_handler_streams_in_local_mode() {
+    let function = LocalFunction::start(env!("CARGO_BIN_EXE_stream-http")).await;
+    let event: serde_json::Value =
+        lambkin::testing::fixture("example-apigw-v2-request-no-authorizer");
+    // The buffered Invoke API gets the stream as the function wrote it: lambda_http's metadata
+    // prelude (status and headers), its 8 NUL bytes, then the body's pieces.
+    let answer = function.invoke(&event).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.function_error(), None, "{answer:?}");
+    let text = answer.body.as_str().expect("not a JSON answer");
+    let (prelude, body) = text.split_once("\0\0\0\0\0\0\0\0").expect("a prelude");
+    let prelude: serde_json::Value = serde_json::from_str(prelude).unwrap();
+    assert_eq!(prelude["statusCode"], 201, "{prelude}");
+    assert_eq!(prelude["headers"]["x-streamed"], "yes", "{prelude}");
+    assert_eq!(body, "first\nsecond\n");
+}

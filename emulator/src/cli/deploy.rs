@@ -37,6 +37,10 @@ pub(super) struct DeployArgs {
     /// Give the function a public function URL (also done when its configuration has one).
     #[arg(long)]
     function_url: bool,
+    /// How the function URL answers: BUFFERED or RESPONSE_STREAM (default: the function's
+    /// configuration, else BUFFERED); gives the function a URL.
+    #[arg(long, value_name = "MODE", value_parser = ["BUFFERED", "RESPONSE_STREAM"])]
+    invoke_mode: Option<String>,
     #[command(flatten)]
     pub(super) arch: ArchArgs,
     /// Deploy a debug build instead of the `lambda-release` profile (quicker to build).
@@ -90,7 +94,9 @@ mod with_sdk {
         let (zip_path, found) = zip_path(&args, arch)?;
         let zip = std::fs::read(&zip_path)
             .with_context(|| format!("cannot read {}", zip_path.display()))?;
-        let function_url = args.function_url || found.as_ref().is_some_and(|p| p.function_url);
+        let function_url = args.function_url
+            || args.invoke_mode.is_some()
+            || found.as_ref().is_some_and(|p| p.function_url);
         // The project's settings for the function, else Lambda's defaults.
         let config = found.map_or_else(
             || FunctionConfig::new(&args.function, &zip_path),
@@ -110,6 +116,14 @@ mod with_sdk {
             timeout_secs: i32::try_from(args.timeout.unwrap_or(config.timeout.as_secs()))?,
             env,
             function_url,
+            url_invoke_mode: match args
+                .invoke_mode
+                .as_deref()
+                .unwrap_or(config.url_invoke_mode.as_str())
+            {
+                "RESPONSE_STREAM" => lambkin_deploy::InvokeMode::ResponseStream,
+                _ => lambkin_deploy::InvokeMode::Buffered,
+            },
         };
         let target = lambkin_deploy::Target {
             endpoint_url: args.endpoint_url,

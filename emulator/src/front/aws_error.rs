@@ -17,8 +17,9 @@ use crate::instance::Refused;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 
 /// The path prefixes of Lambda's REST API, one per API version (functions, URLs, tags, layers, …).
-pub(crate) const LAMBDA_API_PREFIXES: [&str; 5] = [
+pub(crate) const LAMBDA_API_PREFIXES: [&str; 6] = [
     "/2015-03-31/",
+    "/2021-11-15/",
     "/2021-10-31/",
     "/2017-03-31/",
     "/2018-10-31/",

@@ -28,20 +28,53 @@ pub const MAX_REQUEST_BYTES: usize = 6_291_456;
 /// Largest asynchronous (`Event`) request body.
 pub const MAX_EVENT_BYTES: usize = 1_048_576;
 
-/// The three kinds of `X-Amz-Invocation-Type`.
+/// The kinds of `X-Amz-Invocation-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum InvocationType {
+pub(super) enum InvocationType {
     RequestResponse,
     Event,
     DryRun,
 }
 
+impl InvocationType {
+    /// The kinds the Invoke API takes, in the order of AWS's validation message.
+    const INVOKE: [InvocationType; 3] = [
+        InvocationType::Event,
+        InvocationType::RequestResponse,
+        InvocationType::DryRun,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            InvocationType::RequestResponse => "RequestResponse",
+            InvocationType::Event => "Event",
+            InvocationType::DryRun => "DryRun",
+        }
+    }
+
+    /// The kind a header names (none: `RequestResponse`), if the operation takes it.
+    fn parse(value: Option<&str>, allowed: &[InvocationType]) -> Result<Self, AwsError> {
+        let value = value.unwrap_or("RequestResponse");
+        allowed
+            .iter()
+            .copied()
+            .find(|kind| kind.name() == value)
+            .ok_or_else(|| {
+                let names: Vec<_> = allowed.iter().map(|kind| kind.name()).collect();
+                AwsError::invalid_parameter(format!(
+                    "1 validation error detected: Value '{value}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [{}]",
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
 /// What the caller asks for in the headers of an Invoke call.
 #[derive(Debug)]
-struct Asked {
-    kind: InvocationType,
+pub(super) struct Asked {
+    pub(super) kind: InvocationType,
     /// `X-Amz-Log-Type: Tail`: the end of the log in `X-Amz-Log-Result`.
-    tail: bool,
+    pub(super) tail: bool,
     /// The decoded `X-Amz-Client-Context`.
     client_context: Option<String>,
     /// `X-Amzn-Trace-Id`, or a new one.
@@ -49,18 +82,9 @@ struct Asked {
 }
 
 impl Asked {
-    /// Reads the headers, refusing values Lambda refuses.
-    fn parse(headers: &HeaderMap) -> Result<Asked, AwsError> {
-        let kind = match header(headers, "x-amz-invocation-type")? {
-            None | Some("RequestResponse") => InvocationType::RequestResponse,
-            Some("Event") => InvocationType::Event,
-            Some("DryRun") => InvocationType::DryRun,
-            Some(other) => {
-                return Err(AwsError::invalid_parameter(format!(
-                    "1 validation error detected: Value '{other}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
-                )));
-            }
-        };
+    /// Reads the headers, refusing values Lambda refuses (invocation types not in `allowed`).
+    fn parse(headers: &HeaderMap, allowed: &[InvocationType]) -> Result<Asked, AwsError> {
+        let kind = InvocationType::parse(header(headers, "x-amz-invocation-type")?, allowed)?;
         let tail = match header(headers, "x-amz-log-type")? {
             None | Some("None") => false,
             Some("Tail") => true,
@@ -83,6 +107,49 @@ impl Asked {
     }
 }
 
+/// A call of the Invoke API (or InvokeWithResponseStream) read and checked: the function, what
+/// the caller asks and the invocation to run.
+#[derive(Debug)]
+pub(super) struct Call {
+    pub(super) key: FunctionKey,
+    pub(super) function: Arc<Function>,
+    pub(super) asked: Asked,
+    pub(super) invocation: Invocation,
+}
+
+impl Call {
+    /// Finds the function, reads what the caller asks (of the invocation types `allowed`) and
+    /// the payload.
+    pub(super) async fn read(
+        registry: &Registry,
+        region: &Region,
+        name: Result<Path<String>, PathRejection>,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: Body,
+        allowed: &[InvocationType],
+    ) -> Result<Call, AwsError> {
+        let Path(name) = name.map_err(|e| AwsError::invalid_parameter(e.body_text()))?;
+        let (key, function) = resolve(registry, region, &name, query)?;
+        let asked = Asked::parse(headers, allowed)?;
+        let payload = read_payload(body, asked.kind).await?;
+        let invocation = Invocation {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            payload,
+            trace_id: asked.trace_id.clone(),
+            client_context: asked.client_context.clone(),
+            cognito_identity: None,
+            stream: None,
+        };
+        Ok(Call {
+            key,
+            function,
+            asked,
+            invocation,
+        })
+    }
+}
+
 /// `POST /2015-03-31/functions/{name}/invocations`: finds the function, reads what the caller
 /// asks and the payload, then runs, queues or only checks the invocation.
 pub(super) async fn invoke(
@@ -94,28 +161,28 @@ pub(super) async fn invoke(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, AwsError> {
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let call = Call::read(
+        &registry,
+        &region,
+        name,
+        query.as_deref(),
+        &headers,
+        body,
+        &InvocationType::INVOKE,
+    )
+    .await?;
+    let request_id = call.invocation.request_id.clone();
     let span = tracing::info_span!("invoke", %request_id);
     async move {
-        let Path(name) = name.map_err(|e| AwsError::invalid_parameter(e.body_text()))?;
-        let (key, function) = resolve(&registry, &region, &name, query.as_deref())?;
-        let asked = Asked::parse(&headers)?;
-        let payload = read_payload(body, asked.kind).await?;
-        let invocation = Invocation {
-            request_id: request_id.clone(),
-            payload,
-            trace_id: asked.trace_id,
-            client_context: asked.client_context,
-            cognito_identity: None,
-            stream: None,
-        };
-        let response = match asked.kind {
+        let response = match call.asked.kind {
             InvocationType::DryRun => StatusCode::NO_CONTENT.into_response(),
             InvocationType::Event => {
-                events.enqueue(key, invocation).await?;
+                events.enqueue(call.key, call.invocation).await?;
                 StatusCode::ACCEPTED.into_response()
             }
-            InvocationType::RequestResponse => run(&function, invocation, asked.tail).await?,
+            InvocationType::RequestResponse => {
+                run(&call.function, call.invocation, call.asked.tail).await?
+            }
         };
         Ok(with_request_id(response, &request_id))
     }

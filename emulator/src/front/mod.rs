@@ -11,9 +11,11 @@ pub(crate) mod function_url;
 pub mod gateway;
 mod guard;
 pub mod invoke;
+mod invoke_stream;
 #[cfg(feature = "manage")]
 pub(crate) mod manage;
 pub mod status;
+mod streamed;
 mod url_stream;
 #[cfg(feature = "websocket")]
 pub(crate) mod websocket;
@@ -290,6 +292,10 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/2015-03-31/functions/{name}/invocations",
             post(invoke::invoke),
+        )
+        .route(
+            "/2021-11-15/functions/{name}/response-streaming-invocations",
+            post(invoke_stream::invoke),
         )
         .route("/_lambkin", get(status::page))
         .fallback(front_fallback)

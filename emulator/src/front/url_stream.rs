@@ -17,33 +17,20 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use hyper::body::Frame;
 use serde_json::Value;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 
 use super::gateway;
+use super::streamed::{self, Next, Pieces, Start};
 use crate::apigw::{self, PayloadFormat};
 use crate::instance::{Invocation, InvokeResult, Outcome, Refused};
 use crate::pool::Function;
 use crate::runtime_api::Piece;
 
-/// How many pieces may wait between the function and a slow client; past that the function's
-/// `/response` stream waits (backpressure).
-const BUFFERED_PIECES: usize = 16;
-
-type Invoked = JoinHandle<Result<InvokeResult, Refused>>;
-
 /// Invokes `function` with `invocation` and answers as soon as its stream starts.
-pub(crate) async fn respond(function: Arc<Function>, mut invocation: Invocation) -> Response {
+pub(crate) async fn respond(function: Arc<Function>, invocation: Invocation) -> Response {
     let request_id = invocation.request_id.clone();
-    let (tap, mut pieces) = mpsc::channel(BUFFERED_PIECES);
-    invocation.stream = Some(tap);
-    let mut invoked: Invoked =
-        tokio::spawn(async move { function.invoke(invocation, false).await });
-    // Pieces are passed on before the invocation ends: one waiting is seen first.
-    let first = tokio::select! {
-        biased;
-        Some(piece) = pieces.recv() => piece,
-        result = &mut invoked => return with_id(whole(result.ok()), &request_id),
+    let (first, pieces) = match streamed::start(function, invocation).await {
+        Start::Ended(result) => return with_id(whole(result), &request_id),
+        Start::Streaming(first, pieces) => (first, pieces),
     };
     let (mut response, first) = match first {
         Piece::Prelude(json) => (from_prelude(&json), None),
@@ -56,24 +43,19 @@ pub(crate) async fn respond(function: Arc<Function>, mut invocation: Invocation)
             (response, Some(chunk))
         }
     };
-    *response.body_mut() = Body::new(Stream {
-        first,
-        pieces,
-        invoked: Some(invoked),
-        succeeded: false,
-    });
+    *response.body_mut() = Body::new(Stream { first, pieces });
     with_id(response, &request_id)
 }
 
 /// The buffered URL's answer to an invocation that ended before streaming anything.
-fn whole(result: Option<Result<InvokeResult, Refused>>) -> Response {
+fn whole(result: Result<InvokeResult, Refused>) -> Response {
     let format = PayloadFormat::FunctionUrl;
     let response = match result {
-        Some(Ok(InvokeResult {
+        Ok(InvokeResult {
             outcome: Outcome::Success(body),
             ..
-        })) => apigw::from_result_with(format, &body, true),
-        Some(Err(Refused::Throttled(_))) => gateway::too_many_requests(),
+        }) => apigw::from_result_with(format, &body, true),
+        Err(Refused::Throttled(_)) => gateway::too_many_requests(),
         _ => apigw::integration_error(format),
     };
     response.map(Body::from).into_response()
@@ -128,29 +110,12 @@ fn from_prelude(json: &[u8]) -> Response {
     response
 }
 
-/// The streamed body: the function's pieces as they come, ended as the invocation ends.
+/// The streamed body: the function's pieces as they come, ended as the invocation ends: clean
+/// if it succeeded, else with an error, which cuts the response short.
 struct Stream {
     /// A piece taken before the body was made.
     first: Option<Bytes>,
-    pieces: mpsc::Receiver<Piece>,
-    /// The invocation, until it has ended.
-    invoked: Option<Invoked>,
-    /// Whether it ended well.
-    succeeded: bool,
-}
-
-impl Stream {
-    /// The end of the body: clean if the invocation succeeded, else an error, which cuts the
-    /// response short.
-    fn end(&self) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        if self.succeeded {
-            Poll::Ready(None)
-        } else {
-            Poll::Ready(Some(Err(std::io::Error::other(
-                "the function failed while streaming",
-            ))))
-        }
-    }
+    pieces: Pieces,
 }
 
 impl HttpBody for Stream {
@@ -166,31 +131,18 @@ impl HttpBody for Stream {
             return Poll::Ready(Some(Ok(Frame::data(chunk))));
         }
         loop {
-            let Some(invoked) = &mut this.invoked else {
-                // The invocation has ended: every piece it sent is waiting (a claim it never
-                // made may keep the channel open, so nothing more is awaited).
-                return match this.pieces.try_recv() {
-                    Ok(Piece::Chunk(chunk)) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
-                    Ok(Piece::Prelude(_)) => continue,
-                    Err(_) => this.end(),
-                };
-            };
-            match this.pieces.poll_recv(cx) {
-                Poll::Ready(Some(Piece::Chunk(chunk))) => {
-                    return Poll::Ready(Some(Ok(Frame::data(chunk))));
-                }
-                Poll::Ready(Some(Piece::Prelude(_))) => continue,
-                Poll::Ready(None) | Poll::Pending => {}
-            }
-            let result = std::task::ready!(Pin::new(invoked).poll(cx));
-            this.succeeded = matches!(
-                result,
-                Ok(Ok(InvokeResult {
+            return Poll::Ready(match std::task::ready!(this.pieces.poll_next(cx)) {
+                Some(Next::Piece(Piece::Chunk(chunk))) => Some(Ok(Frame::data(chunk))),
+                Some(Next::Piece(Piece::Prelude(_))) => continue,
+                Some(Next::End(Some(InvokeResult {
                     outcome: Outcome::Success(_),
                     ..
-                }))
-            );
-            this.invoked = None;
+                })))
+                | None => None,
+                Some(Next::End(_)) => Some(Err(std::io::Error::other(
+                    "the function failed while streaming",
+                ))),
+            });
         }
     }
 }

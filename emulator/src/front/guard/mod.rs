@@ -100,7 +100,8 @@ impl Refusal {
 enum Surface {
     /// The API Gateway front or a function URL: the user's own web API.
     Gateway,
-    /// `POST /2015-03-31/functions/{name}/invocations`.
+    /// `POST /2015-03-31/functions/{name}/invocations` and
+    /// `/2021-11-15/functions/{name}/response-streaming-invocations`.
     Invoke,
     /// Every other Lambda API path: the management API (and unknown operations).
     Manage,
@@ -114,10 +115,17 @@ impl Surface {
         if path == "/_lambkin" || path.starts_with("/_lambkin/") {
             return Surface::Lambkin;
         }
-        let invoked = path
-            .strip_prefix("/2015-03-31/functions/")
-            .and_then(|rest| rest.strip_suffix("/invocations"))
-            .is_some_and(|name| !name.is_empty() && !name.contains('/'));
+        // Invoke and InvokeWithResponseStream.
+        let invoked = [
+            ("/2015-03-31/functions/", "/invocations"),
+            ("/2021-11-15/functions/", "/response-streaming-invocations"),
+        ]
+        .iter()
+        .any(|(prefix, suffix)| {
+            path.strip_prefix(prefix)
+                .and_then(|rest| rest.strip_suffix(suffix))
+                .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+        });
         if invoked {
             Surface::Invoke
         } else if LAMBDA_API_PREFIXES.iter().any(|p| path.starts_with(p)) {
@@ -200,6 +208,10 @@ mod tests {
     fn paths_are_sorted_by_surface() {
         let cases = [
             ("/2015-03-31/functions/f/invocations", Surface::Invoke),
+            (
+                "/2021-11-15/functions/f/response-streaming-invocations",
+                Surface::Invoke,
+            ),
             (
                 "/2015-03-31/functions/arn:aws:lambda:us-east-1:1:function:f/invocations",
                 Surface::Invoke,

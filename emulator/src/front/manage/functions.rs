@@ -109,7 +109,7 @@ impl NewFunction {
                 .map(|given| logging(LoggingConfig::default(), given))
                 .transpose()?
                 .unwrap_or_default(),
-            // CreateFunctionUrlConfig's InvokeMode is not read yet: URLs answer buffered.
+            // Until CreateFunctionUrlConfig says otherwise (urls.rs).
             url_invoke_mode: InvokeMode::Buffered,
         };
         let mut config = FunctionConfig::from_settings(&name, "", None, settings);

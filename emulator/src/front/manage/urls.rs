@@ -1,6 +1,7 @@
 //! Function URL configurations: CreateFunctionUrlConfig, GetFunctionUrlConfig,
-//! UpdateFunctionUrlConfig and DeleteFunctionUrlConfig, starting, changing (auth type, CORS) or
-//! stopping the URL's own listener.
+//! UpdateFunctionUrlConfig and DeleteFunctionUrlConfig, starting, changing (auth type, CORS,
+//! invoke mode) or stopping the URL's own listener. `InvokeMode` (`BUFFERED`, `RESPONSE_STREAM`)
+//! is the function's configuration's, which its URL reads on every request.
 
 use axum::body::Body;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -16,6 +17,7 @@ use crate::VERSION_LATEST;
 use crate::apigw::Cors;
 use crate::config::InvokeMode;
 use crate::front::{AppState, AwsError};
+use crate::sync::lock;
 
 fn url_config(
     url: &crate::front::function_url::FunctionUrl,
@@ -66,22 +68,36 @@ fn cors(request: &mut model::FunctionUrlConfigRequest) -> Result<Option<Cors>, A
     Ok(Some(cors))
 }
 
-/// Refuses `RESPONSE_STREAM`, which only configuration files can ask for here.
-fn buffered_only(request: &model::FunctionUrlConfigRequest) -> Result<(), AwsError> {
-    if request.invoke_mode.as_deref() == Some("RESPONSE_STREAM") {
-        return Err(AwsError::invalid_parameter(
-            "lambkin streams the function URLs of its configuration (FunctionUrlConfig.InvokeMode), not yet those of Create/UpdateFunctionUrlConfig; use InvokeMode BUFFERED.".to_owned(),
-        ));
-    }
-    Ok(())
-}
-
-/// How `function`'s URL answers: as its configuration's `FunctionUrlConfig.InvokeMode` says
-/// (CreateFunctionUrlConfig cannot ask for streaming yet).
+/// How `function`'s URL answers: its configuration's `InvokeMode` (from the template, or as
+/// CreateFunctionUrlConfig / UpdateFunctionUrlConfig last set it).
 fn invoke_mode(state: &AppState, function: &str) -> InvokeMode {
     state
         .function(function)
         .map_or(InvokeMode::Buffered, |f| f.config().url_invoke_mode)
+}
+
+/// The `InvokeMode` a request names, if it names one.
+fn requested_mode(given: Option<&str>) -> Result<Option<InvokeMode>, AwsError> {
+    given
+        .map(|name| {
+            InvokeMode::parse(name).ok_or_else(|| {
+                validation(format!(
+                    "1 validation error detected: Value '{name}' at 'invokeMode' failed to satisfy constraint: Member must satisfy enum value set: [BUFFERED, RESPONSE_STREAM]"
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// Makes `function`'s URL answer as `mode` says: the function served, and, for a deployed one,
+/// the configuration later updates start from.
+fn set_invoke_mode(state: &AppState, function: &str, mode: InvokeMode) {
+    if let Some(served) = state.function(function) {
+        served.set_url_invoke_mode(mode);
+    }
+    if let Some(deployed) = lock(&state.manage().deployed).get_mut(function) {
+        deployed.latest.config.url_invoke_mode = mode;
+    }
 }
 
 /// Function URLs are of `$LATEST` here (AWS also allows one per alias).
@@ -106,7 +122,8 @@ pub(super) async fn create_url_config(
         json_body(body, 64 * 1024, "CreateFunctionUrlConfig").await?;
     let cors = cors(&mut request)?;
     let auth_type = auth_type(&request, true)?.unwrap_or("NONE");
-    buffered_only(&request)?;
+    // AWS's default is BUFFERED.
+    let mode = requested_mode(request.invoke_mode.as_deref())?.unwrap_or_default();
     let _writing = state.manage().writes.lock().await;
     let arn = existing_arn(&state, &name).await?;
     if state.function_urls().get(&name).is_some() {
@@ -120,8 +137,8 @@ pub(super) async fn create_url_config(
         .await
         .map_err(|error| service_error(error.to_string()))?
         .ok_or_else(|| AwsError::function_not_found(state.region(), &name, None))?;
-    tracing::info!(function = %name, url = %url.url, "function URL created");
-    let mode = invoke_mode(&state, &name);
+    set_invoke_mode(&state, &name, mode);
+    tracing::info!(function = %name, url = %url.url, invoke_mode = mode.as_str(), "function URL created");
     Ok(json(StatusCode::CREATED, &url_config(&url, arn, mode)))
 }
 
@@ -155,13 +172,16 @@ pub(super) async fn update_url_config(
     let given = request.cors.is_some();
     let cors = cors(&mut request)?;
     let auth_type = auth_type(&request, false)?;
-    buffered_only(&request)?;
+    let mode = requested_mode(request.invoke_mode.as_deref())?;
     let _writing = state.manage().writes.lock().await;
     let arn = existing_arn(&state, &name).await?;
     let url = state
         .function_urls()
         .update(&name, auth_type, given.then_some(cors))
         .ok_or_else(no_such_resource)?;
+    if let Some(mode) = mode {
+        set_invoke_mode(&state, &name, mode);
+    }
     tracing::info!(function = %name, url = %url.url, "function URL updated");
     let mode = invoke_mode(&state, &name);
     Ok(json(StatusCode::OK, &url_config(&url, arn, mode)))

@@ -14,7 +14,7 @@
 //! [package.metadata.lambkin.functions.admin]   # one binary; overrides the package's settings
 //! routes = ["ANY /admin/{proxy+}", "$default"]
 //! reserved_concurrency = 2
-//! function_url = true
+//! function_url = true                # or "RESPONSE_STREAM": a URL that streams (InvokeMode)
 //! serve = false                       # do not serve this binary
 //! ```
 //!
@@ -352,6 +352,7 @@ impl Doc<'_> {
         spec.reserved_concurrency = settings.reserved_concurrency;
         spec.env = settings.env;
         spec.function_url = settings.function_url.unwrap_or(false);
+        spec.url_invoke_mode = settings.url_invoke_mode.unwrap_or_default();
         let logging = LoggingFields {
             format: settings.log_format.as_ref().map(|(f, _)| *f),
             application_level: settings.log_level.as_ref().map(|(l, _)| *l),

@@ -15,7 +15,7 @@ use super::super::{
 };
 use super::line_column;
 use crate::apigw::PayloadFormat;
-use crate::config::{LogFormat, LogLevel};
+use crate::config::{InvokeMode, LogFormat, LogLevel};
 
 /// The keys `[package.metadata.lambkin]` and its `functions.<bin>` tables accept.
 const KEYS: [&str; 10] = [
@@ -43,6 +43,8 @@ pub(super) struct Settings {
     pub(super) env: BTreeMap<String, String>,
     pub(super) serve: Option<bool>,
     pub(super) function_url: Option<bool>,
+    /// The URL's `InvokeMode`, when `function_url` names one instead of `true`.
+    pub(super) url_invoke_mode: Option<InvokeMode>,
     pub(super) log_format: Option<(LogFormat, Range<usize>)>,
     /// The application log level, and where it is written.
     pub(super) log_level: Option<(LogLevel, Range<usize>)>,
@@ -61,7 +63,10 @@ impl Settings {
         self.reserved_concurrency = own.reserved_concurrency.or(self.reserved_concurrency);
         self.env.extend(own.env);
         self.serve = own.serve.or(self.serve);
-        self.function_url = own.function_url.or(self.function_url);
+        if own.function_url.is_some() {
+            self.function_url = own.function_url;
+            self.url_invoke_mode = own.url_invoke_mode;
+        }
         self.log_format = own.log_format.or(self.log_format);
         self.log_level = own.log_level.or(self.log_level);
         self
@@ -171,7 +176,11 @@ impl Doc<'_> {
                     s.reserved_concurrency = Some(self.check(span, &f, check_concurrency(n))?);
                 }
                 "serve" => s.serve = Some(self.boolean(value, &f, name)?),
-                "function_url" => s.function_url = Some(self.boolean(value, &f, name)?),
+                "function_url" => {
+                    let (url, mode) = self.function_url(value, &f)?;
+                    s.function_url = Some(url);
+                    s.url_invoke_mode = mode;
+                }
                 "log_format" => {
                     let text = self.log_text(value, &f, name)?;
                     let format = self.check(span.clone(), &f, check_log_format(text))?;
@@ -267,6 +276,39 @@ impl Doc<'_> {
                 format!("write {name} = true or {name} = false"),
             )
         })
+    }
+
+    /// `function_url = true | false | "BUFFERED" | "RESPONSE_STREAM"` (the `InvokeMode` of a
+    /// function URL, `true` being `BUFFERED`).
+    fn function_url(
+        &self,
+        value: &Spanned<DeValue<'_>>,
+        f: &str,
+    ) -> Result<(bool, Option<InvokeMode>), ConfigError> {
+        let hint = "write function_url = true, or function_url = \"RESPONSE_STREAM\" for a URL that streams";
+        if let Some(mode) = value.get_ref().as_str() {
+            let mode = InvokeMode::parse(mode).ok_or_else(|| {
+                self.invalid(
+                    value.span(),
+                    f,
+                    format!("`function_url` is {mode:?}, not an InvokeMode (BUFFERED or RESPONSE_STREAM)"),
+                    hint,
+                )
+            })?;
+            return Ok((true, Some(mode)));
+        }
+        let url = value.get_ref().as_bool().ok_or_else(|| {
+            self.invalid(
+                value.span(),
+                f,
+                format!(
+                    "`function_url` is a {}, not true, false or an InvokeMode",
+                    value.get_ref().type_str()
+                ),
+                hint,
+            )
+        })?;
+        Ok((url, None))
     }
 
     /// The text of `log_format` or `log_level`.

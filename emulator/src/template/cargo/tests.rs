@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use super::*;
-use crate::config::{LogFormat, LogLevel};
+use crate::config::{InvokeMode, LogFormat, LogLevel};
 use crate::template::RouteSpec;
 use crate::template::testutil::TempDir;
 
@@ -61,6 +61,7 @@ function_url = true
 env = {{ LOG_LEVEL = "debug" }}
 
 [package.metadata.lambkin.functions.worker]
+function_url = "RESPONSE_STREAM"
 timeout = 900
 memory = 10240
 routes = ["$default"]
@@ -99,7 +100,9 @@ serve = false
         [RouteSpec::default_route(PayloadFormat::Rest)]
     );
     assert_eq!(worker.env["LOG_LEVEL"], "info");
-    assert!(!worker.function_url);
+    assert!(worker.function_url);
+    assert_eq!(worker.url_invoke_mode, InvokeMode::ResponseStream);
+    assert_eq!(api.url_invoke_mode, InvokeMode::Buffered);
 }
 
 #[test]
@@ -271,6 +274,18 @@ fn errors_name_the_line_and_the_key() {
             "log format is Text",
             7,
             "package.metadata.lambkin.log_level",
+        ),
+        (
+            "function_url = \"STREAM\"",
+            "not an InvokeMode",
+            7,
+            "package.metadata.lambkin.function_url",
+        ),
+        (
+            "function_url = 1",
+            "not true, false or an InvokeMode",
+            7,
+            "package.metadata.lambkin.function_url",
         ),
         (
             "timout = 3",
