@@ -1,7 +1,7 @@
 //! Response streaming: a handler returning a [`StreamResponse`] answers as it writes, through a
 //! function URL with `InvokeMode: RESPONSE_STREAM` or InvokeWithResponseStream
 //! (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-response-streaming.html>), up to
-//! 20 MB. The types are the official `lambda_runtime` ones.
+//! 200 MB. The types are the official `lambda_runtime` ones.
 //!
 //! ```no_run
 //! use lambkin::stream::{StreamResponse, channel, Body};

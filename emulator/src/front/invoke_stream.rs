@@ -202,7 +202,7 @@ fn event(kind: &'static str, content_type: &'static str, payload: Bytes) -> Byte
         payload,
     );
     let mut frame = Vec::with_capacity(message.payload().len() + 128);
-    // Only a payload over 4 GiB fails to frame; a stream is cut at 20 MB long before.
+    // Only a payload over 4 GiB fails to frame; a stream is cut at 200 MB long before.
     if let Err(error) = write_message_to(&message, &mut frame) {
         tracing::error!(%error, "cannot frame an event");
     }

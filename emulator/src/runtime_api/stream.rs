@@ -4,7 +4,8 @@
 //!
 //! The stream may be larger than a buffered answer: up to [`MAX_STREAMED_RESPONSE_BYTES`]
 //! (<https://docs.aws.amazon.com/lambda/latest/dg/configuration-response-streaming.html>:
-//! "a soft limit of 20 MB as compared to the 6 MB limit for buffered responses"). An error after
+//! "response streaming functions can return payloads up to 200 MB, compared to the 6 MB maximum
+//! for buffered responses"; the limit was a 20 MB soft limit until July 2025). An error after
 //! the stream has started comes as HTTP trailers: `Lambda-Runtime-Function-Error-Type` and
 //! `Lambda-Runtime-Function-Error-Body` (the error body, base64-encoded).
 //!
@@ -23,8 +24,8 @@ use tokio::sync::mpsc;
 
 use super::{Answer, error_document};
 
-/// Largest streamed response a runtime may post, in bytes (AWS's 20 MB soft limit).
-pub const MAX_STREAMED_RESPONSE_BYTES: usize = 20 * 1024 * 1024;
+/// Largest streamed response a runtime may post, in bytes (AWS's 200 MB).
+pub const MAX_STREAMED_RESPONSE_BYTES: usize = 200 * 1024 * 1024;
 
 /// The header that makes a `/response` a stream.
 const MODE_HEADER: &str = "lambda-runtime-function-response-mode";
