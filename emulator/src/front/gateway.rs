@@ -1,7 +1,8 @@
 //! The API Gateway front: a plain HTTP request is routed as API Gateway would, becomes the
 //! event API Gateway sends (REST payload 1.0, HTTP API 2.0, function URL or ALB), invokes the
 //! function, and its result becomes the HTTP response. An API with CORS configured has its
-//! preflights answered here and its responses' CORS headers set ([`apigw::Cors`]).
+//! preflights answered here and its responses' CORS headers set ([`apigw::Cors`]). A route
+//! with an authorizer runs it first (`authorize.rs`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -22,17 +23,25 @@ use crate::{
     sync::{read, write},
 };
 
+use super::authorize::{self, AuthState};
+
 /// The routes and the API-level settings of the front's API Gateway.
 #[derive(Debug, Clone, Default)]
 pub struct Gateway {
     routes: RouteTable,
     options: EventOptions,
+    /// The authorizers' caches: a new gateway (a reload) starts with empty ones.
+    auth: Arc<AuthState>,
 }
 
 impl Gateway {
     /// A gateway over `routes`.
     pub fn new(routes: RouteTable, options: EventOptions) -> Gateway {
-        Gateway { routes, options }
+        Gateway {
+            routes,
+            options,
+            auth: Arc::default(),
+        }
     }
 
     /// The routes it serves.
@@ -150,7 +159,7 @@ pub(crate) async fn serve(
         Err(BodyError::Failed) => return into_axum(apigw::integration_error(format)),
     };
     let request = http::Request::from_parts(parts, body);
-    let mapped = match apigw::to_event(&request, peer, &matched, &gateway.options) {
+    let mut mapped = match apigw::to_event(&request, peer, &matched, &gateway.options) {
         Ok(mapped) => mapped,
         Err(error) => {
             tracing::error!(%error, "could not build the API Gateway event");
@@ -164,20 +173,44 @@ pub(crate) async fn serve(
         );
         return into_axum(apigw::integration_error(format));
     };
-    let decode_base64 = format != PayloadFormat::Rest
-        || apigw::accepts_binary(request.headers(), route, &gateway.options);
-    let invocation = Invocation {
-        request_id: lambda_request_id(format, &mapped.request_id),
-        payload: Bytes::from(mapped.event.to_string()),
-        trace_id: mapped.trace_id,
-        client_context: None,
-        cognito_identity: None,
-        stream: None,
+    let authorized = match route.auth() {
+        None => Ok(()),
+        Some(auth) => {
+            let asked = authorize::Request {
+                http: &request,
+                peer,
+                matched: &matched,
+                options: &gateway.options,
+                mapped: &mapped,
+            };
+            match gateway.auth.authorize(auth, &asked, &lookup).await {
+                Ok(value) => {
+                    apigw::auth::set_authorizer(&mut mapped.event, value);
+                    Ok(())
+                }
+                Err(refused) => Err(refused),
+            }
+        }
     };
-    if format == PayloadFormat::FunctionUrl && function.config().url_invoke_mode.streams() {
-        return super::url_stream::respond(function, invocation).await;
-    }
-    let mut response = integrate(&function, route, invocation, decode_base64).await;
+    let mut response = match authorized {
+        Err(refused) => refused,
+        Ok(()) => {
+            let decode_base64 = format != PayloadFormat::Rest
+                || apigw::accepts_binary(request.headers(), route, &gateway.options);
+            let invocation = Invocation {
+                request_id: lambda_request_id(format, &mapped.request_id),
+                payload: Bytes::from(mapped.event.to_string()),
+                trace_id: mapped.trace_id.clone(),
+                client_context: None,
+                cognito_identity: None,
+                stream: None,
+            };
+            if format == PayloadFormat::FunctionUrl && function.config().url_invoke_mode.streams() {
+                return super::url_stream::respond(function, invocation).await;
+            }
+            integrate(&function, route, invocation, decode_base64).await
+        }
+    };
     // REST APIs' proxy integrations send only what the function sets (see `apigw::cors`).
     if format != PayloadFormat::Rest
         && let Some(cors) = route.cors()

@@ -32,7 +32,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::apigw::{Cors, PayloadFormat, Route, RouteError};
+use crate::apigw::{Cors, PayloadFormat, Route, RouteAuth, RouteError};
 use crate::config::{InvokeMode, LoggingConfig};
 
 pub use cargo::{package_functions, parse_package_metadata};
@@ -187,6 +187,8 @@ pub struct RouteSpec {
     pub binary_media_types: Vec<String>,
     /// The CORS configuration of the API the route belongs to.
     pub cors: Option<Cors>,
+    /// The authorizer the route requires (its own, else its API's default).
+    pub auth: Option<RouteAuth>,
 }
 
 impl RouteSpec {
@@ -200,6 +202,7 @@ impl RouteSpec {
             integration_timeout: None,
             binary_media_types: Vec::new(),
             cors: None,
+            auth: None,
         }
     }
 
@@ -226,7 +229,8 @@ impl RouteSpec {
     pub fn route(&self, function: &str) -> Result<Route, RouteError> {
         let mut route = Route::parse(&self.key(), function, self.payload)?
             .with_binary_media_types(self.binary_media_types.clone())
-            .with_cors(self.cors.clone());
+            .with_cors(self.cors.clone())
+            .with_auth(self.auth.clone());
         if let Some(timeout) = self.integration_timeout {
             route = route.with_integration_timeout(timeout);
         }

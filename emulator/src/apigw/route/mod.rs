@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use http::Method;
 
-use super::Cors;
+use super::{Cors, RouteAuth};
 
 pub use format::{HTTP_INTEGRATION_TIMEOUT, PayloadFormat, REST_INTEGRATION_TIMEOUT};
 pub use key::{METHODS, RouteError, RouteKey};
@@ -34,6 +34,8 @@ pub struct Route {
     binary_media_types: Vec<String>,
     /// The CORS configuration of the API the route belongs to.
     cors: Option<Cors>,
+    /// The authorizer the route requires, if any.
+    auth: Option<RouteAuth>,
 }
 
 impl Route {
@@ -73,6 +75,7 @@ impl Route {
             integration_timeout: None,
             binary_media_types: Vec::new(),
             cors: None,
+            auth: None,
         }
     }
 
@@ -141,6 +144,17 @@ impl Route {
     /// The CORS configuration of the route's API, if it has one.
     pub fn cors(&self) -> Option<&Cors> {
         self.cors.as_ref()
+    }
+
+    /// Sets the authorizer the route requires.
+    pub fn with_auth(mut self, auth: Option<RouteAuth>) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// The authorizer the route requires, if any.
+    pub fn auth(&self) -> Option<&RouteAuth> {
+        self.auth.as_ref()
     }
 }
 
