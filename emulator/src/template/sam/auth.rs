@@ -527,3 +527,6 @@ pub(super) fn function_of_arn(value: &Value) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests;
