@@ -119,3 +119,95 @@ async fn get(url: &str) -> Result<Bytes, String> {
         .await
         .unwrap_or_else(|_| Err(format!("{url} did not answer within {FETCH_TIMEOUT:?}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::{Json, Router, extract::State, routing::get as route};
+
+    use super::*;
+    use crate::apigw::auth::IdentitySource;
+
+    const JWKS: &str = include_str!("../../../tests/fixtures/jwt/jwks.json");
+
+    fn authorizer(issuer: &str, jwks: Option<JwksSource>) -> JwtAuthorizer {
+        JwtAuthorizer {
+            issuer: issuer.to_owned(),
+            audience: vec!["app".to_owned()],
+            identity: IdentitySource::Header("Authorization".to_owned()),
+            jwks,
+        }
+    }
+
+    /// An issuer on 127.0.0.1 serving its OpenID configuration and its keys, counting the
+    /// fetches of the keys.
+    async fn issuer() -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let config = serde_json::json!({ "jwks_uri": format!("{base}/keys") });
+        let app = Router::new()
+            .route(
+                "/tenant/.well-known/openid-configuration",
+                route(move || async move { Json(config) }),
+            )
+            .route(
+                "/keys",
+                route(|State(n): State<Arc<AtomicUsize>>| async move {
+                    n.fetch_add(1, Ordering::Relaxed);
+                    JWKS
+                }),
+            )
+            .with_state(fetches.clone());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("{base}/tenant"), fetches)
+    }
+
+    #[tokio::test]
+    async fn keys_come_from_the_issuer_once_or_from_configuration() {
+        let (issuer, fetches) = issuer().await;
+        let store = KeyStore::default();
+        let from_issuer = authorizer(&issuer, None);
+        let keys = store.keys(&from_issuer).await.unwrap();
+        assert!(keys.find("lambkin-test").is_some());
+        store.keys(&from_issuer).await.unwrap();
+        assert_eq!(fetches.load(Ordering::Relaxed), 1, "read once");
+
+        // A URL given in configuration.
+        let keys_url = issuer.replace("/tenant", "/keys");
+        let by_url = authorizer("https://elsewhere.test", Some(JwksSource::Url(keys_url)));
+        assert!(
+            store
+                .keys(&by_url)
+                .await
+                .unwrap()
+                .find("lambkin-test")
+                .is_some()
+        );
+        // A file.
+        let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/fixtures/jwt/jwks.json");
+        let by_file = authorizer("https://elsewhere.test", Some(JwksSource::File(file)));
+        assert!(store.keys(&by_file).await.is_ok());
+
+        // What cannot be had says why, and how to work offline.
+        let https = authorizer("https://login.example.com/tenant", None);
+        let error = store.keys(&https).await.unwrap_err();
+        assert!(
+            error.contains("http:// URLs only") && error.contains("Jwks"),
+            "{error}"
+        );
+        let missing = authorizer(&format!("{issuer}/nothing"), None);
+        let error = store.keys(&missing).await.unwrap_err();
+        assert!(error.contains("answered 404"), "{error}");
+        let not_jwks = authorizer(
+            "https://x.test",
+            Some(JwksSource::Url(format!(
+                "{issuer}/.well-known/openid-configuration"
+            ))),
+        );
+        let error = store.keys(&not_jwks).await.unwrap_err();
+        assert!(error.contains("not a JWK set"), "{error}");
+    }
+}
