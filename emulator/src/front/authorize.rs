@@ -32,6 +32,8 @@ type CacheKey = (String, Vec<String>);
 pub(crate) struct AuthState {
     /// Answers by authorizer name and identity values, with when they expire.
     cache: Mutex<HashMap<CacheKey, (Instant, Output)>>,
+    /// `TOKEN` validation expressions, compiled.
+    patterns: Mutex<HashMap<String, Option<regex_lite::Regex>>>,
     keys: KeyStore,
 }
 
@@ -106,13 +108,10 @@ impl AuthState {
         let Some(identity) = auth::identity(&authorizer.identity, &request.mapped.event) else {
             return Err(auth::unauthorized(format));
         };
-        if let (Some(pattern), Some(token)) = (&authorizer.validation, identity.first()) {
-            // Checked when the configuration was read; a bad one lets every token through.
-            if regex_lite::Regex::new(&format!("^(?:{pattern})$"))
-                .is_ok_and(|re| !re.is_match(token))
-            {
-                return Err(auth::unauthorized(format));
-            }
+        if let (Some(pattern), Some(token)) = (&authorizer.validation, identity.first())
+            && !self.validates(pattern, token)
+        {
+            return Err(auth::unauthorized(format));
         }
         let arn = request_arn(request, format);
         let key = (!authorizer.ttl.is_zero() && !identity.is_empty())
@@ -141,6 +140,16 @@ impl AuthState {
             Decision::ExplicitDeny => Err(auth::forbidden(format, true)),
             Decision::ImplicitDeny => Err(auth::forbidden(format, false)),
         }
+    }
+
+    /// Whether `token` matches a `TOKEN` authorizer's whole validation expression `pattern`
+    /// (compiled once; the configuration readers refuse patterns that do not compile).
+    fn validates(&self, pattern: &str, token: &str) -> bool {
+        let mut patterns = lock(&self.patterns);
+        let compiled = patterns
+            .entry(pattern.to_owned())
+            .or_insert_with(|| regex_lite::Regex::new(&format!("^(?:{pattern})$")).ok());
+        compiled.as_ref().is_none_or(|re| re.is_match(token))
     }
 
     /// Caches `output` under `key` for `ttl`.

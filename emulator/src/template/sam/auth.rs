@@ -12,7 +12,7 @@
 //!   Lambda authorizer (`FunctionArn`, `AuthorizerPayloadFormatVersion` 1.0 or 2.0,
 //!   `EnableSimpleResponses`, `Identity.Headers`/`QueryStrings`/`StageVariables`/`Context`/
 //!   `ReauthorizeEvery`) or a JWT one (`JwtConfiguration.issuer`/`audience`, `IdentitySource`);
-//!   an event's `Auth.AuthorizationScopes`.
+//!   an event's `Auth.AuthorizationScopes`, else the JWT authorizer's `AuthorizationScopes`.
 //!
 //! `FunctionArn` is `!GetAtt Fn.Arn` (or `Fn::GetAtt`, `!Sub ${Fn.Arn}`, or an ARN ending in a
 //! function name) naming a function of the template. `AWS_IAM` and Cognito authorizers are not
@@ -133,9 +133,15 @@ impl Sam<'_> {
         } else {
             AuthorizerKind::Lambda(self.lambda_authorizer(def, &def_path, &full_name, rest)?)
         };
+        // The event's scopes, else the JWT authorizer's own (`OAuth2Authorizer.AuthorizationScopes`).
         let scopes = match event_auth.and_then(|a| a.get("AuthorizationScopes")) {
             Some(v) => self.strings(v, &auth_path.key("AuthorizationScopes"), what)?,
-            None => Vec::new(),
+            None => match def.get("AuthorizationScopes") {
+                Some(v) if !rest => {
+                    self.strings(v, &def_path.key("AuthorizationScopes"), &full_name)?
+                }
+                _ => Vec::new(),
+            },
         };
         Ok(Some(RouteAuth {
             authorizer: Arc::new(Authorizer {

@@ -78,6 +78,7 @@ const APIS: &str = r#"  Rest:
               Headers: [Authorization]
               ReauthorizeEvery: 60
           Jwt:
+            AuthorizationScopes: [default.scope]
             JwtConfiguration:
               issuer: https://issuer.example
               audience: [app]
@@ -108,6 +109,9 @@ const EVENTS: &str = r#"        Token:
             Method: get
             ApiId: !Ref Http
             Auth: {Authorizer: Jwt, AuthorizationScopes: [orders.read, admin]}
+        JwtDefaultScopes:
+          Type: HttpApi
+          Properties: {Path: /jwt-default, Method: get, ApiId: !Ref Http, Auth: {Authorizer: Jwt}}
 "#;
 
 #[test]
@@ -164,6 +168,12 @@ fn routes_take_their_own_or_their_apis_default_authorizer() {
 
     let jwt = by_key("GET /jwt").as_ref().unwrap();
     assert_eq!(jwt.scopes, ["orders.read", "admin"]);
+    let default_scopes = by_key("GET /jwt-default").as_ref().unwrap();
+    assert_eq!(
+        default_scopes.scopes,
+        ["default.scope"],
+        "the authorizer's own"
+    );
     assert_eq!(
         jwt.authorizer.kind,
         AuthorizerKind::Jwt(JwtAuthorizer {
