@@ -80,14 +80,15 @@ impl AuthState {
         let Some(token) = auth::identity(
             std::slice::from_ref(&authorizer.identity),
             &request.mapped.event,
-        ) else {
+        )
+        .and_then(|values| values.into_iter().next()) else {
             return Err(auth::unauthorized(format));
         };
         let keys = self.keys.keys(authorizer).await.map_err(|error| {
             tracing::error!(issuer = authorizer.issuer, %error, "no keys for a JWT authorizer");
             auth::authorizer_failure(format)
         })?;
-        match jwt::verify(&token.concat(), authorizer, scopes, &keys) {
+        match jwt::verify(&token, authorizer, scopes, &keys) {
             Ok(verified) => Ok(verified.authorizer_value(format)),
             Err(error) => {
                 tracing::info!(%error, "a JWT authorizer refused the request");

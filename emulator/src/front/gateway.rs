@@ -173,44 +173,34 @@ pub(crate) async fn serve(
         );
         return into_axum(apigw::integration_error(format));
     };
-    let authorized = match route.auth() {
-        None => Ok(()),
-        Some(auth) => {
-            let asked = authorize::Request {
-                http: &request,
-                peer,
-                matched: &matched,
-                options: &gateway.options,
-                mapped: &mapped,
-            };
-            match gateway.auth.authorize(auth, &asked, &lookup).await {
-                Ok(value) => {
-                    apigw::auth::set_authorizer(&mut mapped.event, value);
-                    Ok(())
-                }
-                Err(refused) => Err(refused),
-            }
+    if let Some(auth) = route.auth() {
+        let asked = authorize::Request {
+            http: &request,
+            peer,
+            matched: &matched,
+            options: &gateway.options,
+            mapped: &mapped,
+        };
+        match gateway.auth.authorize(auth, &asked, &lookup).await {
+            Ok(value) => apigw::auth::set_authorizer(&mut mapped.event, value),
+            // API Gateway's own answer, as its gateway responses are: no CORS headers.
+            Err(refused) => return into_axum(refused),
         }
+    }
+    let decode_base64 = format != PayloadFormat::Rest
+        || apigw::accepts_binary(request.headers(), route, &gateway.options);
+    let invocation = Invocation {
+        request_id: lambda_request_id(format, &mapped.request_id),
+        payload: Bytes::from(mapped.event.to_string()),
+        trace_id: mapped.trace_id,
+        client_context: None,
+        cognito_identity: None,
+        stream: None,
     };
-    let mut response = match authorized {
-        Err(refused) => refused,
-        Ok(()) => {
-            let decode_base64 = format != PayloadFormat::Rest
-                || apigw::accepts_binary(request.headers(), route, &gateway.options);
-            let invocation = Invocation {
-                request_id: lambda_request_id(format, &mapped.request_id),
-                payload: Bytes::from(mapped.event.to_string()),
-                trace_id: mapped.trace_id.clone(),
-                client_context: None,
-                cognito_identity: None,
-                stream: None,
-            };
-            if format == PayloadFormat::FunctionUrl && function.config().url_invoke_mode.streams() {
-                return super::url_stream::respond(function, invocation).await;
-            }
-            integrate(&function, route, invocation, decode_base64).await
-        }
-    };
+    if format == PayloadFormat::FunctionUrl && function.config().url_invoke_mode.streams() {
+        return super::url_stream::respond(function, invocation).await;
+    }
+    let mut response = integrate(&function, route, invocation, decode_base64).await;
     // REST APIs' proxy integrations send only what the function sets (see `apigw::cors`).
     if format != PayloadFormat::Rest
         && let Some(cors) = route.cors()
