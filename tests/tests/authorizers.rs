@@ -145,26 +145,65 @@ Resources:
               AuthorizationScopes: [orders.read]
 "#;
 
-/// The template in a temp dir, with the tests crate as the functions' code.
+/// The same kinds of authorizer in a serverless.yml: a REST token authorizer, and an HTTP API
+/// request authorizer with simple responses whose answers are cached for a minute.
+const SERVERLESS: &str = r#"service: auth
+provider:
+  name: aws
+  runtime: provided.al2023
+  timeout: 5
+  httpApi:
+    authorizers:
+      simple:
+        type: request
+        functionName: authorizer
+        enableSimpleResponses: true
+        identitySource: [$request.header.Authorization]
+        resultTtlInSeconds: 60
+functions:
+  authorizer:
+    handler: {fixtures}.authorizer
+  echo:
+    handler: {fixtures}.echo-http
+    events:
+      - http: {path: token, method: get, authorizer: {name: authorizer, identitySource: method.request.header.X-Token}}
+      - httpApi: {path: /simple, method: get, authorizer: {name: simple}}
+"#;
+
+/// A configuration file `name` in a temp dir, with the tests crate as the functions' code.
 struct Template(PathBuf);
 
 impl Template {
-    fn new() -> Template {
-        let dir = std::env::temp_dir().join(format!("lambkin-auth-{}", std::process::id()));
+    fn new(name: &str, text: &str) -> Template {
+        let dir = std::env::temp_dir().join(format!("lambkin-auth-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let fixtures = repository().join("tests");
         let jwks = fixtures.join("fixtures/jwt/jwks.json");
-        let text = TEMPLATE
+        let text = text
             .replace("{fixtures}", &fixtures.display().to_string())
             .replace("{jwks}", &jwks.display().to_string());
-        std::fs::write(dir.join("template.yaml"), text).unwrap();
-        Template(dir)
+        let file = dir.join(name);
+        std::fs::write(&file, text).unwrap();
+        Template(file)
+    }
+
+    /// `lambkin watch` serving it.
+    async fn watch(&self) -> Watching {
+        Watching::start_in(
+            &lambkin_binary(false),
+            repository(),
+            &["--no-reload", "--template", self.0.to_str().unwrap()],
+            &target_dir(),
+        )
+        .await
     }
 }
 
 impl Drop for Template {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -204,15 +243,8 @@ fn header<'a>(answer: &'a Answer, name: &str) -> Option<&'a str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn authorizers_guard_routes_as_api_gateway_does() {
-    let template = Template::new();
-    let file = template.0.join("template.yaml");
-    let lambkin = Watching::start_in(
-        &lambkin_binary(false),
-        repository(),
-        &["--no-reload", "--template", file.to_str().unwrap()],
-        &target_dir(),
-    )
-    .await;
+    let template = Template::new("template.yaml", TEMPLATE);
+    let lambkin = template.watch().await;
     let addr = lambkin.addr;
     let get = |path: &'static str, headers: Vec<(&'static str, String)>| async move {
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -393,4 +425,32 @@ async fn authorizers_guard_routes_as_api_gateway_does() {
     // No token at all.
     let answer = get("/http/jwt", vec![]).await;
     assert_eq!(answer.status, 401, "{answer:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serverless_authorizers_run_the_same_way() {
+    let file = Template::new("serverless.yml", SERVERLESS);
+    let lambkin = file.watch().await;
+    let addr = lambkin.addr;
+    let get = |path: &'static str, name: &'static str, value: &'static str| async move {
+        request(addr, "GET", path, &[(name, value)], Vec::new()).await
+    };
+
+    let answer = get("/token", "x-token", "allow").await;
+    assert_eq!(authorizer_seen(&answer)["user"], "allow");
+    let answer = get("/token", "x-token", "deny").await;
+    assert_eq!(answer.status, 403, "{answer:?}");
+    let answer = get("/token", "authorization", "allow").await;
+    assert_eq!(answer.status, 401, "the token is read from X-Token only");
+
+    // Cached for 60 s by identity: the second request does not invoke the authorizer.
+    let first = get("/simple", "authorization", "simple-allow").await;
+    let second = get("/simple", "authorization", "simple-allow").await;
+    let calls = |a: &Answer| authorizer_seen(a)["lambda"]["calls"].clone();
+    assert_eq!(calls(&second), calls(&first), "{second:?}");
+    // Another identity is decided anew.
+    let other = get("/simple", "authorization", "simple-deny").await;
+    assert_eq!(other.status, 403, "{other:?}");
+    let third = get("/simple", "authorization", "simple-allow").await;
+    assert_eq!(calls(&third), calls(&first));
 }
