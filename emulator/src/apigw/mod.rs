@@ -6,15 +6,20 @@
 //! HTTP response those services would return. The `not_found`, `integration_error`,
 //! `integration_timeout` and `payload_too_large` helpers are the answers API Gateway gives on its
 //! own; [`Cors`] is an API's (or a function URL's) CORS configuration, applied as API Gateway
-//! (or Lambda) applies it; [`Stage`] is a route's API stage, its variables and path prefix.
+//! (or Lambda) applies it; [`Stage`] is a route's API stage, its variables and path prefix;
+//! [`auth`] holds the authorizers a route may require.
 
+pub mod auth;
 pub mod cors;
 pub mod request;
 pub mod response;
 pub mod route;
 
+pub use auth::RouteAuth;
 pub use cors::{Cors, UrlCorsError};
-pub use request::{EventError, EventOptions, MappedEvent, accepts_binary, to_event};
+pub use request::{
+    API_ID, EventError, EventOptions, MappedEvent, accepts_binary, to_event, to_event_as,
+};
 pub use response::{
     MAX_REQUEST_BODY, ResultError, from_result, from_result_with, integration_error,
     integration_timeout, internal_server_error, not_found, payload_too_large, request_timeout,

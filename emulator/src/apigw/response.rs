@@ -38,7 +38,7 @@ pub(crate) fn message(status: StatusCode, text: &str) -> Response<Bytes> {
 }
 
 /// An error response with `body` as it is, `application/json`.
-fn raw_message(status: StatusCode, body: Bytes) -> Response<Bytes> {
+pub(crate) fn raw_message(status: StatusCode, body: Bytes) -> Response<Bytes> {
     let mut res = Response::new(body);
     *res.status_mut() = status;
     res.headers_mut()

@@ -2,7 +2,7 @@
 //! event API Gateway sends (REST payload 1.0, HTTP API 2.0, function URL or ALB), invokes the
 //! function, and its result becomes the HTTP response. An API (or function URL) with CORS
 //! configured has its preflights answered here and its responses' CORS headers set
-//! ([`apigw::Cors`]).
+//! ([`apigw::Cors`]). A route with an authorizer runs it first (`authorize.rs`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -23,17 +23,25 @@ use crate::{
     sync::{read, write},
 };
 
+use super::authorize::{self, AuthState};
+
 /// The routes and the API-level settings of the front's API Gateway.
 #[derive(Debug, Clone, Default)]
 pub struct Gateway {
     routes: RouteTable,
     options: EventOptions,
+    /// The authorizers' caches: a new gateway (a reload) starts with empty ones.
+    auth: Arc<AuthState>,
 }
 
 impl Gateway {
     /// A gateway over `routes`.
     pub fn new(routes: RouteTable, options: EventOptions) -> Gateway {
-        Gateway { routes, options }
+        Gateway {
+            routes,
+            options,
+            auth: Arc::default(),
+        }
     }
 
     /// The routes it serves.
@@ -154,7 +162,7 @@ pub(crate) async fn serve(
         Err(BodyError::Failed) => return into_axum(apigw::integration_error(format)),
     };
     let request = http::Request::from_parts(parts, body);
-    let mapped = match apigw::to_event(&request, peer, &matched, &gateway.options) {
+    let mut mapped = match apigw::to_event(&request, peer, &matched, &gateway.options) {
         Ok(mapped) => mapped,
         Err(error) => {
             tracing::error!(%error, "could not build the API Gateway event");
@@ -168,6 +176,20 @@ pub(crate) async fn serve(
         );
         return into_axum(apigw::integration_error(format));
     };
+    if let Some(auth) = route.auth() {
+        let asked = authorize::Request {
+            http: &request,
+            peer,
+            matched: &matched,
+            options: &gateway.options,
+            mapped: &mapped,
+        };
+        match gateway.auth.authorize(auth, &asked, &lookup).await {
+            Ok(value) => apigw::auth::set_authorizer(&mut mapped.event, value),
+            // API Gateway's own answer, as its gateway responses are: no CORS headers.
+            Err(refused) => return into_axum(refused),
+        }
+    }
     let decode_base64 = format != PayloadFormat::Rest
         || apigw::accepts_binary(request.headers(), route, &gateway.options);
     let invocation = Invocation {

@@ -6,12 +6,14 @@
 //! [`FromRef`] substates: the registry, the region, the gateway in force, the build state, the
 //! event queues). Every error of Lambda's API leaves as an `AwsError` (`aws_error`).
 
+mod authorize;
 pub(crate) mod aws_error;
 pub(crate) mod function_url;
 pub mod gateway;
 mod guard;
 pub mod invoke;
 mod invoke_stream;
+mod jwks;
 #[cfg(feature = "manage")]
 pub(crate) mod manage;
 pub mod status;

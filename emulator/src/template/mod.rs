@@ -32,7 +32,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::apigw::{Cors, PayloadFormat, Route, RouteError, Stage};
+use crate::apigw::{Cors, PayloadFormat, Route, RouteAuth, RouteError, Stage};
 use crate::config::{InvokeMode, LoggingConfig};
 
 pub use cargo::{package_functions, parse_package_metadata};
@@ -196,6 +196,8 @@ pub struct RouteSpec {
     /// The stage of the API the route belongs to (`Prod` for a REST API, `$default` for the
     /// others, unless configured).
     pub stage: Stage,
+    /// The authorizer the route requires (its own, else its API's default).
+    pub auth: Option<RouteAuth>,
 }
 
 impl RouteSpec {
@@ -210,6 +212,7 @@ impl RouteSpec {
             binary_media_types: Vec::new(),
             cors: None,
             stage: Stage::of_format(payload),
+            auth: None,
         }
     }
 
@@ -237,7 +240,8 @@ impl RouteSpec {
         let mut route = Route::parse(&self.key(), function, self.payload)?
             .with_binary_media_types(self.binary_media_types.clone())
             .with_cors(self.cors.clone())
-            .with_stage(self.stage.clone());
+            .with_stage(self.stage.clone())
+            .with_auth(self.auth.clone());
         if let Some(timeout) = self.integration_timeout {
             route = route.with_integration_timeout(timeout);
         }

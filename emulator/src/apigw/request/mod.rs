@@ -87,6 +87,19 @@ pub fn to_event(
     to_event_at(request, peer, matched, options, SystemTime::now())
 }
 
+/// [`to_event`] in `format` rather than the route's own (an authorizer's event may be of
+/// another payload format than its route's).
+pub fn to_event_as(
+    request: &Request<Bytes>,
+    peer: SocketAddr,
+    matched: &RouteMatch,
+    options: &EventOptions,
+    format: PayloadFormat,
+) -> Result<MappedEvent, EventError> {
+    let parts = Parts::new(request, peer, SystemTime::now());
+    event_of(&parts, matched, options, format)
+}
+
 /// [`to_event`] at a given time (tests pin the clock).
 pub(crate) fn to_event_at(
     request: &Request<Bytes>,
@@ -96,11 +109,21 @@ pub(crate) fn to_event_at(
     now: SystemTime,
 ) -> Result<MappedEvent, EventError> {
     let parts = Parts::new(request, peer, now);
-    match matched.route.format() {
-        PayloadFormat::Rest => v1::event(&parts, matched, options, false),
-        PayloadFormat::HttpV1 => v1::event(&parts, matched, options, true),
-        PayloadFormat::Http => v2::http_event(&parts, matched),
-        PayloadFormat::FunctionUrl => v2::function_url_event(&parts),
-        PayloadFormat::Alb => alb::event(&parts, matched, options),
+    event_of(&parts, matched, options, matched.route.format())
+}
+
+/// The event of `parts` in `format`.
+fn event_of(
+    parts: &Parts<'_>,
+    matched: &RouteMatch,
+    options: &EventOptions,
+    format: PayloadFormat,
+) -> Result<MappedEvent, EventError> {
+    match format {
+        PayloadFormat::Rest => v1::event(parts, matched, options, false),
+        PayloadFormat::HttpV1 => v1::event(parts, matched, options, true),
+        PayloadFormat::Http => v2::http_event(parts, matched),
+        PayloadFormat::FunctionUrl => v2::function_url_event(parts),
+        PayloadFormat::Alb => alb::event(parts, matched, options),
     }
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use http::Method;
 
-use super::Cors;
+use super::{Cors, RouteAuth};
 
 pub use format::{HTTP_INTEGRATION_TIMEOUT, PayloadFormat, REST_INTEGRATION_TIMEOUT};
 pub use key::{METHODS, RouteError, RouteKey};
@@ -39,6 +39,8 @@ pub struct Route {
     cors: Option<Cors>,
     /// The stage of the API the route belongs to.
     stage: Stage,
+    /// The authorizer the route requires, if any.
+    auth: Option<RouteAuth>,
 }
 
 impl Route {
@@ -79,6 +81,7 @@ impl Route {
             binary_media_types: Vec::new(),
             cors: None,
             stage: Stage::of_format(format),
+            auth: None,
         }
     }
 
@@ -159,6 +162,17 @@ impl Route {
     /// implicit API) and `$default` for the others.
     pub fn stage(&self) -> &Stage {
         &self.stage
+    }
+
+    /// Sets the authorizer the route requires.
+    pub fn with_auth(mut self, auth: Option<RouteAuth>) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// The authorizer the route requires, if any.
+    pub fn auth(&self) -> Option<&RouteAuth> {
+        self.auth.as_ref()
     }
 }
 

@@ -1,5 +1,5 @@
 //! The `Events` of a SAM function: `Api` (REST API) and `HttpApi` events become routes, with
-//! their payload format, integration timeout and REST API `BinaryMediaTypes`.
+//! their payload format, integration timeout, REST API `BinaryMediaTypes`, CORS and authorizer.
 
 use serde_yaml::{Mapping, Value};
 
@@ -75,6 +75,7 @@ impl<'a> Sam<'a> {
         }
         route.cors = self.event_cors(kind, props)?;
         route.stage = self.event_stage(kind, props)?;
+        route.auth = self.event_auth(&what, kind, props, &props_path, notes)?;
         Ok(Some(route))
     }
 

@@ -6,7 +6,8 @@
 //! `TimeoutInMillis`, `HttpApi`'s `PayloadFormatVersion`; an `Api` event's REST API's
 //! `BinaryMediaTypes`, from `Globals.Api` and the `AWS::Serverless::Api` its `RestApiId` names),
 //! `Metadata.BuildProperties.Binary`; the CORS of their API, see `cors.rs`; its stage and stage
-//! variables, see `stage.rs`), with `Globals.Function` merged under each (the function's
+//! variables, see `stage.rs`; their authorizers, see `auth.rs`), with `Globals.Function` merged
+//! under each (the function's
 //! own value wins; environment variables and `LoggingConfig` fields are merged one by one). Plain
 //! `AWS::Lambda::Function` resources whose `Code` is a local path are read too (no events, no
 //! globals, as CloudFormation does). WebSocket APIs (`AWS::ApiGatewayV2::*` resources) are read
@@ -24,6 +25,7 @@
 //! `!GetAtt`, `Fn::…`, a `Ref` to a resource or to a parameter without a default) is an error
 //! naming the field, since a silently dropped value would make the function behave differently.
 
+mod auth;
 mod cors;
 mod events;
 mod function;
@@ -75,6 +77,7 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
 
     let sam = Sam {
         src,
+        metadata: optional_mapping(&src, &root, &root_path, "Metadata")?,
         parameters,
         resources,
         globals,
@@ -218,6 +221,8 @@ fn optional_mapping<'m>(
 /// The template being read.
 struct Sam<'a> {
     src: Source<'a>,
+    /// The template's top-level `Metadata` (Lambkin's own settings live under `Lambkin`).
+    metadata: Option<&'a Mapping>,
     parameters: Option<&'a Mapping>,
     resources: &'a Mapping,
     globals: Option<&'a Mapping>,

@@ -244,12 +244,14 @@ impl Reader<'_> {
                 let mut route = self.http_event(owner, body, &body_path, notes)?;
                 route.binary_media_types = defaults.binary_media_types.clone();
                 route.stage = defaults.stage.clone();
+                route.auth = self.http_event_auth(body, &body_path, owner, notes)?;
                 Ok(Some(route))
             }
             "httpApi" => {
                 let mut route =
                     self.http_api_event(owner, body, &body_path, defaults.http_api_payload)?;
                 route.cors = defaults.http_api_cors.clone();
+                route.auth = self.http_api_event_auth(body, &body_path, owner, notes)?;
                 Ok(Some(route))
             }
             // The service's WebSocket API, read whole by `websocket.rs`.

@@ -8,7 +8,8 @@
 //! `provider.logs.lambda`), `url`, and `events` of kind `http` (REST API, payload 1.0) and
 //! `httpApi` (HTTP API, payload 2.0 unless the provider says `1.0`: the 1.0 event with HTTP API
 //! answers), in their object form (`path`, `method`) or short form (`GET /users/{id}`, and `'*'`
-//! for the HTTP API's `$default`; an `http` event's `cors`, see `cors.rs`). `http` paths are normalised as the framework does (a leading `/`
+//! for the HTTP API's `$default`; an `http` event's `cors`, see `cors.rs`; authorizers, see
+//! `auth.rs`). `http` paths are normalised as the framework does (a leading `/`
 //! added, empty segments dropped). `websocket` events make the service's WebSocket
 //! API (`websocket.rs`). The framework's own defaults apply when nothing is set: 6 s and
 //! 1024 MB. Other event kinds are ignored with a note; `${…}` variables are not evaluated and are
@@ -34,6 +35,7 @@
 //! anywhere the function is taken as `provided.al2023`.
 
 use std::path::Path;
+mod auth;
 mod cors;
 mod events;
 mod function;
@@ -73,7 +75,11 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => Path::new(".").to_path_buf(),
     };
-    let reader = Reader { src, base: &base };
+    let reader = Reader {
+        src,
+        base: &base,
+        root: &root,
+    };
     let root_path = YPath::root();
 
     let empty = Mapping::new();
@@ -193,6 +199,9 @@ struct Defaults {
 struct Reader<'a> {
     src: Source<'a>,
     base: &'a Path,
+    /// The whole file (authorizers refer to `functions`, `provider.httpApi.authorizers` and
+    /// `custom.lambkin`).
+    root: &'a Mapping,
 }
 
 impl Reader<'_> {
