@@ -357,6 +357,8 @@ async fn authorizers_guard_routes_as_api_gateway_does() {
         (answer.status, answer.body.clone()),
         (403, json!({"message": "Forbidden"}))
     );
+    // A refusal names the request like any answer of the API.
+    assert!(header(&answer, "apigw-requestid").is_some(), "{answer:?}");
     let answer = get("/http/simple", vec![]).await;
     assert_eq!(
         (answer.status, answer.body.clone()),

@@ -186,8 +186,12 @@ pub(crate) async fn serve(
         };
         match gateway.auth.authorize(auth, &asked, &lookup).await {
             Ok(value) => apigw::auth::set_authorizer(&mut mapped.event, value),
-            // API Gateway's own answer, as its gateway responses are: no CORS headers.
-            Err(refused) => return into_axum(refused),
+            // API Gateway's own answer, as its gateway responses are: no CORS headers, but
+            // the request's id.
+            Err(mut refused) => {
+                set_request_id(&mut refused, format, &mapped.request_id);
+                return into_axum(refused);
+            }
         }
     }
     let decode_base64 = format != PayloadFormat::Rest
@@ -219,12 +223,17 @@ pub(crate) async fn serve(
             cors.apply_http(request.headers(), preflight, &mut response);
         }
     }
+    set_request_id(&mut response, format, &mapped.request_id);
+    into_axum(response)
+}
+
+/// Names the request's id in `response`, in the header of `format` (if it has one).
+fn set_request_id(response: &mut http::Response<Bytes>, format: PayloadFormat, id: &str) {
     if let Some(name) = request_id_header(format)
-        && let Ok(id) = HeaderValue::from_str(&mapped.request_id)
+        && let Ok(id) = HeaderValue::from_str(id)
     {
         response.headers_mut().insert(name, id);
     }
-    into_axum(response)
 }
 
 /// Invokes `function` for `route` and makes API Gateway's answer of the result (or of the
