@@ -36,36 +36,57 @@ fn url_config(
     }
 }
 
-/// A request's `AuthType`: `NONE` or `AWS_IAM`; `required` says whether it may be absent.
-fn auth_type(
-    request: &model::FunctionUrlConfigRequest,
-    required: bool,
-) -> Result<Option<&str>, AwsError> {
-    match request.auth_type.as_deref() {
-        None if !required => Ok(None),
-        Some(auth @ ("NONE" | "AWS_IAM")) => Ok(Some(auth)),
-        other => Err(validation(format!(
-            "1 validation error detected: Value '{}' at 'authType' failed to satisfy constraint: Member must satisfy enum value set: [NONE, AWS_IAM]",
-            other.unwrap_or("null")
-        ))),
-    }
+/// What a Create/UpdateFunctionUrlConfig request sets, each checked as Lambda checks it; `None`
+/// where the request leaves the setting as it is.
+struct Settings {
+    auth_type: Option<String>,
+    /// A `Cors` given replaces the URL's whole.
+    cors: Option<Cors>,
+    invoke_mode: Option<InvokeMode>,
 }
 
-/// A request's `Cors`, checked against the limits of Lambda's `Cors` type.
-fn cors(request: &mut model::FunctionUrlConfigRequest) -> Result<Option<Cors>, AwsError> {
-    let Some(cors) = request.cors.take().map(Cors::from) else {
-        return Ok(None);
-    };
-    cors.check_url_limits().map_err(|error| {
-        let (first, rest) = error.field.split_at(1);
-        validation(format!(
-            "1 validation error detected: Value '{}' at 'cors.{}{rest}' failed to satisfy constraint: {}",
-            error.value,
-            first.to_ascii_lowercase(),
-            error.constraint
-        ))
-    })?;
-    Ok(Some(cors))
+impl Settings {
+    /// Reads the body of `operation`.
+    async fn read(body: Body, operation: &str) -> Result<Settings, AwsError> {
+        let request: model::FunctionUrlConfigRequest =
+            json_body(body, 64 * 1024, operation).await?;
+        let auth_type = match request.auth_type {
+            None => None,
+            Some(auth) if matches!(auth.as_str(), "NONE" | "AWS_IAM") => Some(auth),
+            Some(other) => {
+                return Err(validation(format!(
+                    "1 validation error detected: Value '{other}' at 'authType' failed to satisfy constraint: Member must satisfy enum value set: [NONE, AWS_IAM]"
+                )));
+            }
+        };
+        let cors = request.cors.map(Cors::from);
+        if let Some(cors) = &cors {
+            cors.check_url_limits().map_err(|error| {
+                let (first, rest) = error.field.split_at(1);
+                validation(format!(
+                    "1 validation error detected: Value '{}' at 'cors.{}{rest}' failed to satisfy constraint: {}",
+                    error.value,
+                    first.to_ascii_lowercase(),
+                    error.constraint
+                ))
+            })?;
+        }
+        let invoke_mode = request
+            .invoke_mode
+            .map(|name| {
+                InvokeMode::parse(&name).ok_or_else(|| {
+                    validation(format!(
+                        "1 validation error detected: Value '{name}' at 'invokeMode' failed to satisfy constraint: Member must satisfy enum value set: [BUFFERED, RESPONSE_STREAM]"
+                    ))
+                })
+            })
+            .transpose()?;
+        Ok(Settings {
+            auth_type,
+            cors,
+            invoke_mode,
+        })
+    }
 }
 
 /// How `function`'s URL answers: its configuration's `InvokeMode` (from the template, or as
@@ -74,19 +95,6 @@ fn invoke_mode(state: &AppState, function: &str) -> InvokeMode {
     state
         .function(function)
         .map_or(InvokeMode::Buffered, |f| f.config().url_invoke_mode)
-}
-
-/// The `InvokeMode` a request names, if it names one.
-fn requested_mode(given: Option<&str>) -> Result<Option<InvokeMode>, AwsError> {
-    given
-        .map(|name| {
-            InvokeMode::parse(name).ok_or_else(|| {
-                validation(format!(
-                    "1 validation error detected: Value '{name}' at 'invokeMode' failed to satisfy constraint: Member must satisfy enum value set: [BUFFERED, RESPONSE_STREAM]"
-                ))
-            })
-        })
-        .transpose()
 }
 
 /// Makes `function`'s URL answer as `mode` says: the function served, and, for a deployed one,
@@ -100,10 +108,15 @@ fn set_invoke_mode(state: &AppState, function: &str, mode: InvokeMode) {
     }
 }
 
-/// Function URLs are of `$LATEST` here (AWS also allows one per alias).
-fn unqualified(qualifier: Option<&str>) -> Result<(), AwsError> {
-    match qualifier {
-        None | Some(VERSION_LATEST) => Ok(()),
+/// The function a request's path and `Qualifier` name: function URLs are of `$LATEST` here
+/// (AWS also allows one per alias).
+fn url_function(
+    name: Result<UrlPath<String>, PathRejection>,
+    qualifier: Result<Query<QualifierQuery>, QueryRejection>,
+) -> Result<String, AwsError> {
+    let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
+    match qualifier.as_deref() {
+        None | Some(VERSION_LATEST) => Ok(name),
         Some(other) => Err(AwsError::invalid_parameter(format!(
             "lambkin serves function URLs of $LATEST only, not of `{other}`."
         ))),
@@ -116,14 +129,15 @@ pub(super) async fn create_url_config(
     qualifier: Result<Query<QualifierQuery>, QueryRejection>,
     body: Body,
 ) -> Result<Response, AwsError> {
-    let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
-    unqualified(qualifier.as_deref())?;
-    let mut request: model::FunctionUrlConfigRequest =
-        json_body(body, 64 * 1024, "CreateFunctionUrlConfig").await?;
-    let cors = cors(&mut request)?;
-    let auth_type = auth_type(&request, true)?.unwrap_or("NONE");
+    let name = url_function(name, qualifier)?;
+    let settings = Settings::read(body, "CreateFunctionUrlConfig").await?;
+    let Some(auth_type) = settings.auth_type else {
+        return Err(validation(
+            "1 validation error detected: Value 'null' at 'authType' failed to satisfy constraint: Member must satisfy enum value set: [NONE, AWS_IAM]".to_owned(),
+        ));
+    };
     // AWS's default is BUFFERED.
-    let mode = requested_mode(request.invoke_mode.as_deref())?.unwrap_or_default();
+    let mode = settings.invoke_mode.unwrap_or_default();
     let _writing = state.manage().writes.lock().await;
     let arn = existing_arn(&state, &name).await?;
     if state.function_urls().get(&name).is_some() {
@@ -133,7 +147,7 @@ pub(super) async fn create_url_config(
     }
     let url = state
         .function_urls()
-        .start(&name, auth_type, cors)
+        .start(&name, &auth_type, settings.cors)
         .await
         .map_err(|error| service_error(error.to_string()))?
         .ok_or_else(|| AwsError::function_not_found(state.region(), &name, None))?;
@@ -147,8 +161,7 @@ pub(super) async fn get_url_config(
     name: Result<UrlPath<String>, PathRejection>,
     qualifier: Result<Query<QualifierQuery>, QueryRejection>,
 ) -> Result<Response, AwsError> {
-    let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
-    unqualified(qualifier.as_deref())?;
+    let name = url_function(name, qualifier)?;
     let arn = existing_arn(&state, &name).await?;
     let url = state
         .function_urls()
@@ -164,22 +177,19 @@ pub(super) async fn update_url_config(
     qualifier: Result<Query<QualifierQuery>, QueryRejection>,
     body: Body,
 ) -> Result<Response, AwsError> {
-    let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
-    unqualified(qualifier.as_deref())?;
-    let mut request: model::FunctionUrlConfigRequest =
-        json_body(body, 64 * 1024, "UpdateFunctionUrlConfig").await?;
-    // A `Cors` given replaces the URL's whole; none leaves it as it is.
-    let given = request.cors.is_some();
-    let cors = cors(&mut request)?;
-    let auth_type = auth_type(&request, false)?;
-    let mode = requested_mode(request.invoke_mode.as_deref())?;
+    let name = url_function(name, qualifier)?;
+    let settings = Settings::read(body, "UpdateFunctionUrlConfig").await?;
     let _writing = state.manage().writes.lock().await;
     let arn = existing_arn(&state, &name).await?;
     let url = state
         .function_urls()
-        .update(&name, auth_type, given.then_some(cors))
+        .update(
+            &name,
+            settings.auth_type.as_deref(),
+            settings.cors.map(Some),
+        )
         .ok_or_else(no_such_resource)?;
-    if let Some(mode) = mode {
+    if let Some(mode) = settings.invoke_mode {
         set_invoke_mode(&state, &name, mode);
     }
     tracing::info!(function = %name, url = %url.url, "function URL updated");
@@ -192,8 +202,7 @@ pub(super) async fn delete_url_config(
     name: Result<UrlPath<String>, PathRejection>,
     qualifier: Result<Query<QualifierQuery>, QueryRejection>,
 ) -> Result<Response, AwsError> {
-    let (name, qualifier) = named(name, Some(&query(qualifier)?))?;
-    unqualified(qualifier.as_deref())?;
+    let name = url_function(name, qualifier)?;
     let _writing = state.manage().writes.lock().await;
     existing_arn(&state, &name).await?;
     if state.function_urls().remove(&name) {
