@@ -14,10 +14,8 @@ use std::future::poll_fn;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::task::Poll;
-
-use tokio::process::Command;
 
 use super::process::Group;
 use crate::config::FunctionConfig;
@@ -64,15 +62,7 @@ pub(super) fn start(
     env: &BTreeMap<String, String>,
     dir: &Path,
 ) -> io::Result<External> {
-    let mut command = Command::new(path);
-    command
-        .env_clear()
-        .envs(env)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let group = Group::spawn(&mut command)?;
+    let group = Group::spawn(path, env, dir)?;
     Ok(External {
         name,
         group,

@@ -13,12 +13,11 @@ mod report;
 
 use std::io;
 use std::net::Ipv4Addr;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::net::TcpListener;
-use tokio::process::Command;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{MissedTickBehavior, interval_at, sleep, sleep_until};
@@ -222,15 +221,7 @@ impl Instance {
             extension_failure = extensions_registered(&channel, &mut externals).await;
         }
 
-        let mut command = Command::new(&config.executable);
-        command
-            .env_clear()
-            .envs(env)
-            .current_dir(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut group = Group::spawn(&mut command)?;
+        let mut group = Group::spawn(&config.executable, &env, &dir)?;
         pumps.add_output(&mut group, &capture, &span, Stream::Function);
         span.in_scope(|| tracing::debug!(pid = group.id(), "instance started"));
         Ok(Instance {

@@ -14,6 +14,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use serde_json::{Map, Value};
 
 use super::JwtAuthorizer;
+use super::lambda::strings;
 use crate::apigw::route::PayloadFormat;
 
 /// Why a token was refused.
@@ -91,7 +92,7 @@ pub fn verify(
     }
     let audiences = ["aud", "client_id"]
         .iter()
-        .flat_map(|k| list(claims.get(*k)))
+        .flat_map(|k| strings(claims.get(*k)))
         .collect::<Vec<_>>();
     if !audiences.iter().any(|a| authorizer.audience.contains(a)) {
         return Err(invalid(
@@ -100,7 +101,7 @@ pub fn verify(
     }
     let scopes = match claims.get("scope") {
         Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
-        _ => list(claims.get("scp")),
+        _ => strings(claims.get("scp")),
     };
     if !route_scopes.is_empty() && !scopes.iter().any(|s| route_scopes.contains(s)) {
         return Err(JwtError::InsufficientScope);
@@ -141,19 +142,6 @@ fn claim_text(value: &Value) -> String {
             items.iter().map(claim_text).collect::<Vec<_>>().join(" ")
         ),
         other => other.to_string(),
-    }
-}
-
-/// A claim that is a string or a list of strings, as a list.
-fn list(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
     }
 }
 

@@ -257,8 +257,8 @@ fn statement(value: &Value) -> Result<Statement, OutputError> {
     Ok(Statement { allow, resources })
 }
 
-/// A string or a list of strings.
-fn strings(value: Option<&Value>) -> Vec<String> {
+/// A string or a list of strings (an IAM policy's `Action`, a JWT's `aud`), as a list.
+pub(super) fn strings(value: Option<&Value>) -> Vec<String> {
     match value {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(items)) => items

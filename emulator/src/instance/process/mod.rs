@@ -43,8 +43,11 @@ mod procfs;
 #[cfg(target_os = "linux")]
 mod watchdog;
 
+use std::collections::BTreeMap;
 use std::io;
+use std::path::Path;
 use std::process::ExitStatus;
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -89,11 +92,24 @@ struct Freeze {
 }
 
 impl Group {
-    /// Spawns `command` as the leader of a new group (see the module doc), dying with the
-    /// emulator.
-    pub(crate) fn spawn(command: &mut Command) -> io::Result<Group> {
-        command.kill_on_drop(true);
-        let leader = watchdog::spawn(command)?;
+    /// Spawns `program` in `dir` with exactly the environment `env`, stdin closed and its
+    /// output piped (the caller reads it into the function's log), as the leader of a new
+    /// group (see the module doc), dying with the emulator.
+    pub(crate) fn spawn(
+        program: &Path,
+        env: &BTreeMap<String, String>,
+        dir: &Path,
+    ) -> io::Result<Group> {
+        let mut command = Command::new(program);
+        command
+            .env_clear()
+            .envs(env)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let leader = watchdog::spawn(&mut command)?;
         let pgid = leader
             .id()
             .ok_or_else(|| io::Error::other("the function process has no id"))?;
