@@ -84,9 +84,11 @@ impl Limits {
     /// An instance's Runtime API: its only clients are the runtime (and extensions) of one
     /// process, which use a connection or two. A streamed answer may pause and last as long as
     /// the function's timeout (at most 900 s), which the instance enforces itself.
-    pub(crate) fn runtime_api() -> Limits {
+    pub(crate) fn runtime_api(polls: u32) -> Limits {
         Limits {
-            max_connections: 64,
+            // Room for every `/next` long poll the runtime may keep open, and 64 more
+            // connections (answers, extensions, telemetry) beside them.
+            max_connections: 64 + usize::try_from(polls).unwrap_or(usize::MAX - 64),
             body_stall_timeout: Duration::from_secs(900),
             body_timeout: Duration::from_secs(900),
             ..Limits::default()

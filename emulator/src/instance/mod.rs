@@ -180,8 +180,10 @@ impl Instance {
         let addr = listener.local_addr()?;
         let (channel, events) = Channel::new();
         let span = tracing::info_span!("function", name = %config.name);
-        let server =
-            tokio::spawn(runtime_api::serve(listener, channel.clone()).instrument(span.clone()));
+        let server = tokio::spawn(
+            runtime_api::serve(listener, channel.clone(), config.max_concurrency)
+                .instrument(span.clone()),
+        );
         let server = AbortOnDrop(server);
 
         let env = lambda_env(&config, addr);
