@@ -80,3 +80,30 @@ async fn one_per_instance_sets_no_variable() {
     assert!(env.get("AWS_LAMBDA_MAX_CONCURRENCY").is_none(), "{env}");
     emulator.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_instance_keeps_running_between_invocations() {
+    let dir = std::env::temp_dir().join(format!("lambkin-managed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (log, gate) = (dir.join("log"), dir.join("gate"));
+    let mut config = concurrent("busy", 4);
+    config
+        .env
+        .insert("FIXTURE_LOG".into(), log.to_str().unwrap().into());
+    let emulator = Running::start(vec![config]).await;
+    let payload = serde_json::json!({ "gate": gate }).to_string();
+    let reply = bounded(emulator.invoke("busy", &[], payload.as_bytes())).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    // Opened only once the instance is idle, its other long polls waiting: a frozen instance
+    // (Lambda's default) would never see it until its next event.
+    std::fs::write(&gate, "").unwrap();
+    bounded(async {
+        while !std::fs::read_to_string(&log).is_ok_and(|l| l.contains("after gate")) {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    emulator.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
