@@ -112,9 +112,10 @@ pub(crate) fn lambda_env(
         ("TZ", ":UTC".to_owned()),
     ];
     env.extend(reserved.map(|(k, v)| (k.to_owned(), v)));
-    // Set by Lambda "when a function is configured to use Managed Instances": how many events
-    // the runtime may take at once, each by its own `/next` (lambda_runtime's `run_concurrent`
-    // opens that many long polls). Absent otherwise, as on Lambda (default).
+    // On Lambda Managed Instances, how many events the runtime may take at once, each by a
+    // `/next` of its own: the function's `PerExecutionEnvironmentMaxConcurrency`
+    // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-runtimes.html);
+    // lambda_runtime's `run_concurrent` opens that many long polls. Absent on Lambda (default).
     if config.max_concurrency > 1 {
         env.insert(
             "AWS_LAMBDA_MAX_CONCURRENCY".to_owned(),

@@ -414,7 +414,8 @@ impl Resource<'_, '_> {
             return Ok(None);
         };
         let mut field = "CapacityProviderConfig".to_owned();
-        let Some(mut config) = self.mapping(v, &p, &field)? else {
+        let hint = "a mapping, e.g. `PerExecutionEnvironmentMaxConcurrency: 4`";
+        let Some(mut config) = self.mapping(v, &p, &field, hint)? else {
             return Ok(None);
         };
         let mut path = p;
@@ -425,7 +426,7 @@ impl Resource<'_, '_> {
             };
             field = format!("{field}.{NESTED}");
             path = path.key(NESTED);
-            let Some(nested) = self.mapping(nested, &path, &field)? else {
+            let Some(nested) = self.mapping(nested, &path, &field, hint)? else {
                 return Ok(None);
             };
             config = nested;
@@ -443,12 +444,14 @@ impl Resource<'_, '_> {
             .map_err(|e| self.sam.at(&path, self.id, &field, e))
     }
 
-    /// `value` (at `path`, property `field`) resolved to a mapping; `None` when null.
+    /// `value` (at `path`, property `field`) resolved to a mapping; `None` when null, an error
+    /// with `hint` when something else.
     fn mapping(
         &self,
         value: &Value,
         path: &YPath,
         field: &str,
+        hint: &str,
     ) -> Result<Option<Mapping>, ConfigError> {
         match self.sam.resolve(value, path, &self.what(field))? {
             None | Some(Value::Null) => Ok(None),
@@ -456,7 +459,7 @@ impl Resource<'_, '_> {
             Some(other) => Err(self.sam.src.invalid(
                 path,
                 self.what(&format!("{field} is {}", describe(&other))),
-                "a mapping, e.g. `PerExecutionEnvironmentMaxConcurrency: 4`",
+                hint,
             )),
         }
     }
@@ -490,24 +493,18 @@ impl Resource<'_, '_> {
         let Some((v, p)) = self.get("FunctionUrlConfig") else {
             return Ok(None);
         };
-        match self.sam.resolve(v, &p, &self.what("FunctionUrlConfig"))? {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Mapping(url)) => {
-                let cors = match url.get("Cors") {
-                    Some(cors) => {
-                        let what = self.what("FunctionUrlConfig.Cors");
-                        self.sam.url_cors(cors, &p.key("Cors"), &what)?
-                    }
-                    None => None,
-                };
-                Ok(Some((self.invoke_mode(&url, &p)?, cors)))
+        let hint = "FunctionUrlConfig is a mapping, e.g. `AuthType: NONE`";
+        let Some(url) = self.mapping(v, &p, "FunctionUrlConfig", hint)? else {
+            return Ok(None);
+        };
+        let cors = match url.get("Cors") {
+            Some(cors) => {
+                let what = self.what("FunctionUrlConfig.Cors");
+                self.sam.url_cors(cors, &p.key("Cors"), &what)?
             }
-            Some(other) => Err(self.sam.src.invalid(
-                &p,
-                self.what(&format!("FunctionUrlConfig is {}", describe(&other))),
-                "FunctionUrlConfig is a mapping, e.g. `AuthType: NONE`",
-            )),
-        }
+            None => None,
+        };
+        Ok(Some((self.invoke_mode(&url, &p)?, cors)))
     }
 
     /// `FunctionUrlConfig.InvokeMode` of `url` (at `path`): `BUFFERED` unless set.
