@@ -37,6 +37,13 @@ pub struct FunctionConfig {
     /// where the function starts; PutFunctionConcurrency and DeleteFunctionConcurrency change it
     /// while the emulator runs.
     pub reserved_concurrency: Option<usize>,
+    /// Most invocations one instance runs at once: Lambda Managed Instances'
+    /// `PerExecutionEnvironmentMaxConcurrency` (1–1600), passed to the runtime as
+    /// `AWS_LAMBDA_MAX_CONCURRENCY` when above 1. Default 1: one invocation per instance, as on
+    /// Lambda (default). The runtime may then keep that many `/next` long polls open; the
+    /// emulator still hands an instance one event at a time and starts more instances for
+    /// invocations that overlap.
+    pub max_concurrency: u32,
     /// How long an idle instance is kept warm before it is stopped.
     pub keep_alive: Duration,
     /// Retries of a failed asynchronous (`Event`) invocation (Lambda's default: 2).
@@ -84,6 +91,7 @@ impl FunctionConfig {
             timeout: Duration::from_secs(3),
             memory_mb: 128,
             reserved_concurrency: None,
+            max_concurrency: 1,
             keep_alive: Duration::from_secs(600),
             event_retries: 2,
             event_retry_delay: Duration::from_secs(60),
@@ -116,6 +124,7 @@ impl FunctionConfig {
             timeout,
             memory_mb,
             reserved_concurrency,
+            max_concurrency,
             env,
             logging,
             url_invoke_mode,
@@ -129,6 +138,9 @@ impl FunctionConfig {
             config.memory_mb = memory_mb;
         }
         config.reserved_concurrency = reserved_concurrency;
+        if let Some(max_concurrency) = max_concurrency {
+            config.max_concurrency = max_concurrency;
+        }
         config.env = env;
         // `_HANDLER` and GetFunction's `Handler`: what the configuration wrote, as AWS passes it.
         config.handler = handler;
@@ -188,6 +200,8 @@ pub struct FunctionSettings {
     pub memory_mb: Option<u32>,
     /// Reserved concurrency.
     pub reserved_concurrency: Option<usize>,
+    /// Invocations one instance may run at once (`PerExecutionEnvironmentMaxConcurrency`).
+    pub max_concurrency: Option<u32>,
     /// The function's environment variables.
     pub env: BTreeMap<String, String>,
     /// Lambda's logging controls.
@@ -441,6 +455,7 @@ mod tests {
             timeout: Some(Duration::from_secs(30)),
             memory_mb: Some(512),
             reserved_concurrency: Some(2),
+            max_concurrency: Some(8),
             env: BTreeMap::from([("A".into(), "1".into())]),
             logging: LoggingConfig {
                 format: LogFormat::Json,
@@ -452,6 +467,7 @@ mod tests {
         assert_eq!(f.handler(), "app.handler");
         assert_eq!((f.timeout, f.memory_mb), (Duration::from_secs(30), 512));
         assert_eq!(f.reserved_concurrency, Some(2));
+        assert_eq!(f.max_concurrency, 8);
         assert_eq!(f.env["A"], "1");
         assert_eq!(f.logging.format, LogFormat::Json);
         assert_eq!(f.url_invoke_mode, InvokeMode::ResponseStream);

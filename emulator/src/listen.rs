@@ -82,11 +82,13 @@ impl Default for Limits {
 
 impl Limits {
     /// An instance's Runtime API: its only clients are the runtime (and extensions) of one
-    /// process, which use a connection or two. A streamed answer may pause and last as long as
-    /// the function's timeout (at most 900 s), which the instance enforces itself.
-    pub(crate) fn runtime_api() -> Limits {
+    /// process, which use a connection or two, and one more per `/next` long poll a runtime
+    /// taking `polls` invocations at once keeps open. A streamed answer may pause and last as
+    /// long as the function's timeout (at most 900 s), which the instance enforces itself.
+    pub(crate) fn runtime_api(polls: u32) -> Limits {
+        let extra_polls = usize::try_from(polls.saturating_sub(1)).unwrap_or(0);
         Limits {
-            max_connections: 64,
+            max_connections: 64 + extra_polls,
             body_stall_timeout: Duration::from_secs(900),
             body_timeout: Duration::from_secs(900),
             ..Limits::default()

@@ -104,7 +104,7 @@ impl InProcess {
         let registry = Registry::new(functions, closing_rx);
         let options = Options::default();
         let state = AppState::new(registry, &config.region, self.hosts, &options);
-        let runtime = tokio::spawn(runtime_api::serve(runtime, channel));
+        let runtime = tokio::spawn(runtime_api::serve(runtime, channel, config.max_concurrency));
         listen::serve(front, app(state), &options.limits, std::future::pending()).await;
         runtime.abort();
         Ok(())

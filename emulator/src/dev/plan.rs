@@ -137,6 +137,7 @@ fn planned(spec: FunctionSpec, workspace: &Workspace) -> anyhow::Result<Planned>
         timeout,
         memory_mb,
         reserved_concurrency,
+        max_concurrency,
         env,
         routes,
         function_url,
@@ -178,6 +179,7 @@ fn planned(spec: FunctionSpec, workspace: &Workspace) -> anyhow::Result<Planned>
         timeout,
         memory_mb,
         reserved_concurrency,
+        max_concurrency,
         env,
         logging,
         url_invoke_mode,
@@ -265,6 +267,7 @@ async fn apply(
         };
         let changed = current.timeout != function.config.timeout
             || current.memory_mb != function.config.memory_mb
+            || current.max_concurrency != function.config.max_concurrency
             || current.env != function.config.env
             || current.handler != function.config.handler
             || current.logging != function.config.logging;

@@ -112,6 +112,16 @@ pub(crate) fn lambda_env(
         ("TZ", ":UTC".to_owned()),
     ];
     env.extend(reserved.map(|(k, v)| (k.to_owned(), v)));
+    // On Lambda Managed Instances, how many events the runtime may take at once, each by a
+    // `/next` of its own: the function's `PerExecutionEnvironmentMaxConcurrency`
+    // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-runtimes.html);
+    // lambda_runtime's `run_concurrent` opens that many long polls. Absent on Lambda (default).
+    if config.max_concurrency > 1 {
+        env.insert(
+            "AWS_LAMBDA_MAX_CONCURRENCY".to_owned(),
+            config.max_concurrency.to_string(),
+        );
+    }
     env
 }
 
@@ -152,6 +162,18 @@ mod tests {
             "Text has no level"
         );
         assert!(!env.contains_key("AWS_ACCESS_KEY_ID") || config.pass_aws_credentials);
+        assert!(
+            !env.contains_key("AWS_LAMBDA_MAX_CONCURRENCY"),
+            "one invocation per instance: no variable"
+        );
+    }
+
+    #[test]
+    fn max_concurrency_reaches_the_runtime() {
+        let mut config = FunctionConfig::new("many", "/opt/fn/many");
+        config.max_concurrency = 4;
+        let env = lambda_env(&config, "127.0.0.1:4000".parse().unwrap());
+        assert_eq!(env["AWS_LAMBDA_MAX_CONCURRENCY"], "4");
     }
 
     #[test]

@@ -179,8 +179,10 @@ impl Instance {
         let addr = listener.local_addr()?;
         let (channel, events) = Channel::new();
         let span = tracing::info_span!("function", name = %config.name);
-        let server =
-            tokio::spawn(runtime_api::serve(listener, channel.clone()).instrument(span.clone()));
+        let server = tokio::spawn(
+            runtime_api::serve(listener, channel.clone(), config.max_concurrency)
+                .instrument(span.clone()),
+        );
         let server = AbortOnDrop(server);
 
         let env = lambda_env(&config, addr);
@@ -287,7 +289,15 @@ impl Instance {
     /// The instance goes idle in its pool: its processes are frozen once its runtime waits for
     /// the next event (as Lambda freezes an idle execution environment); [`Instance::invoke`]
     /// thaws them.
+    ///
+    /// An instance of a function with several invocations per instance is never frozen: on
+    /// Lambda Managed Instances "the execution environment remains continuously active,
+    /// processing invocations as they arrive without freezing between invocations"
+    /// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-execution-environment.html>).
     pub(crate) fn park(&mut self) {
+        if self.config.max_concurrency > 1 {
+            return;
+        }
         if let Mode::Child(process) = &mut self.mode {
             // The extensions are done too by now: the invocation ended once they asked for
             // their next event.

@@ -40,9 +40,9 @@ pub(crate) use stream::{Piece, Tap};
 pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
 
 /// Serves one instance's Runtime API on `listener` until the task is dropped (its connections
-/// with it).
-pub(crate) async fn serve(listener: TcpListener, channel: Arc<Channel>) {
-    let limits = Limits::runtime_api();
+/// with it), with room for `polls` `/next` long polls at once.
+pub(crate) async fn serve(listener: TcpListener, channel: Arc<Channel>, polls: u32) {
+    let limits = Limits::runtime_api(polls);
     listen::serve(listener, router(channel), &limits, std::future::pending()).await;
 }
 

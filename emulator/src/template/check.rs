@@ -122,6 +122,21 @@ pub(crate) fn check_concurrency(n: i64) -> Result<usize, Problem> {
     })
 }
 
+/// Checks a function's per-instance concurrency as Lambda checks `PerExecutionEnvironmentMaxConcurrency`:
+/// "Valid Range: Minimum value of 1. Maximum value of 1600"
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_LambdaManagedInstancesCapacityProviderConfig.html>).
+pub(crate) fn check_max_concurrency(n: i64) -> Result<u32, Problem> {
+    u32::try_from(n)
+        .ok()
+        .filter(|n| (1..=1600).contains(n))
+        .ok_or_else(|| {
+            Problem::invalid(
+                format!("max concurrency {n} is out of range"),
+                "max concurrency per instance is 1 to 1600",
+            )
+        })
+}
+
 /// Checks a function name as Lambda does (it also ends up in URLs and ARNs).
 pub(crate) fn check_function_name(name: &str) -> Result<(), Problem> {
     if crate::config::is_function_name(name) {

@@ -38,9 +38,9 @@ use crate::config::{InvokeMode, LoggingConfig};
 pub use cargo::{package_functions, parse_package_metadata};
 pub(crate) use check::{
     LoggingFields, check_concurrency, check_env_name, check_function_name,
-    check_integration_timeout, check_log_format, check_log_group, check_log_level, check_memory,
-    check_timeout, duplicate_route, is_os_only_runtime, managed_runtime_note, media_type,
-    parse_method, parse_route_key, validate_path,
+    check_integration_timeout, check_log_format, check_log_group, check_log_level,
+    check_max_concurrency, check_memory, check_timeout, duplicate_route, is_os_only_runtime,
+    managed_runtime_note, media_type, parse_method, parse_route_key, validate_path,
 };
 pub(crate) use code::{bootstrap_code, resolve_code};
 pub use error::{ConfigError, ErrorKind};
@@ -127,6 +127,9 @@ pub struct FunctionSpec {
     pub memory_mb: Option<u32>,
     /// Most instances running at once.
     pub reserved_concurrency: Option<usize>,
+    /// Invocations one instance may run at once (1 to 1600; Lambda Managed Instances'
+    /// `PerExecutionEnvironmentMaxConcurrency`).
+    pub max_concurrency: Option<u32>,
     /// The function's environment variables.
     pub env: BTreeMap<String, String>,
     /// The HTTP routes (API Gateway events) that invoke the function.
@@ -150,6 +153,7 @@ impl FunctionSpec {
             timeout: None,
             memory_mb: None,
             reserved_concurrency: None,
+            max_concurrency: None,
             env: BTreeMap::new(),
             routes: Vec::new(),
             function_url: false,

@@ -101,6 +101,9 @@ Resources:
       Handler: app.handler
       MemorySize: 512
       ReservedConcurrentExecutions: 3
+      CapacityProviderConfig:
+        Arn: arn:aws:lambda:us-east-1:012345678912:capacity-provider:local
+        PerExecutionEnvironmentMaxConcurrency: 6
       Environment:
         Variables:
           TABLE: users
@@ -152,6 +155,7 @@ fn a_sam_templates_settings_reach_the_functions_and_the_gateway() {
     assert_eq!(config.timeout, Duration::from_secs(12), "from Globals");
     assert_eq!(config.memory_mb, 512);
     assert_eq!(config.reserved_concurrency, Some(3));
+    assert_eq!(config.max_concurrency, 6);
     assert_eq!(config.logging.format, LogFormat::Json);
     assert_eq!(config.logging.application_level, Some(LogLevel::Debug));
     // The env file under the template's variables, the function's over the globals.
@@ -188,6 +192,7 @@ fn a_sam_templates_settings_reach_the_functions_and_the_gateway() {
         (rs_fn.config.timeout, rs_fn.config.memory_mb),
         (Duration::from_secs(30), 128)
     );
+    assert_eq!(rs_fn.config.max_concurrency, 1, "Lambda's default");
     assert!(rs_fn.routes.is_empty());
 
     // Beside declared routes, a function without any answers under `/{function}/…`.
@@ -306,7 +311,7 @@ fn without_a_template_the_workspace_functions_are_served_with_their_cargo_metada
     let project = Scratch::new();
     let hello = project.package(
         "hello",
-        "[package.metadata.lambkin]\ntimeout = 9\nmemory = 1024\nenv = { GREETING = \"hi\" }\n",
+        "[package.metadata.lambkin]\ntimeout = 9\nmemory = 1024\nmax_concurrency = 3\nenv = { GREETING = \"hi\" }\n",
     );
     let mut skipped = project.package("skipped", "");
     skipped.opted_out = true;
@@ -324,6 +329,7 @@ fn without_a_template_the_workspace_functions_are_served_with_their_cargo_metada
         (Duration::from_secs(9), 1024)
     );
     assert_eq!(only.config.env["GREETING"], "hi");
+    assert_eq!(only.config.max_concurrency, 3);
     // No function has routes: the one function takes every path.
     assert!(only.routes.is_empty());
     let table = gateway(&planned).unwrap();

@@ -99,6 +99,8 @@ impl NewFunction {
             timeout: request.timeout.map(timeout).transpose()?,
             memory_mb: request.memory_size.map(memory).transpose()?,
             reserved_concurrency: None,
+            // CreateFunction's `CapacityProviderConfig` is not read: one invocation per instance.
+            max_concurrency: None,
             env: request
                 .environment
                 .map(environment)

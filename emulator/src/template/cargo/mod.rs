@@ -14,6 +14,7 @@
 //! [package.metadata.lambkin.functions.admin]   # one binary; overrides the package's settings
 //! routes = ["ANY /admin/{proxy+}", "$default"]
 //! reserved_concurrency = 2
+//! max_concurrency = 4                 # invocations per instance, 1 (default) to 1600
 //! function_url = true                # or "RESPONSE_STREAM": a URL that streams (InvokeMode)
 //! serve = false                       # do not serve this binary
 //! ```
@@ -350,6 +351,7 @@ impl Doc<'_> {
         spec.timeout = settings.timeout;
         spec.memory_mb = settings.memory_mb;
         spec.reserved_concurrency = settings.reserved_concurrency;
+        spec.max_concurrency = settings.max_concurrency;
         spec.env = settings.env;
         spec.function_url = settings.function_url.unwrap_or(false);
         spec.url_invoke_mode = settings.url_invoke_mode.unwrap_or_default();

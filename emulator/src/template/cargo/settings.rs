@@ -11,14 +11,14 @@ use toml::de::{DeTable, DeValue};
 
 use super::super::{
     ConfigError, Problem, check_concurrency, check_env_name, check_log_format, check_log_level,
-    check_memory, check_timeout, position,
+    check_max_concurrency, check_memory, check_timeout, position,
 };
 use super::line_column;
 use crate::apigw::PayloadFormat;
 use crate::config::{InvokeMode, LogFormat, LogLevel};
 
 /// The keys `[package.metadata.lambkin]` and its `functions.<bin>` tables accept.
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "routes",
     "payload",
     "timeout",
@@ -27,6 +27,7 @@ const KEYS: [&str; 10] = [
     "serve",
     "function_url",
     "reserved_concurrency",
+    "max_concurrency",
     "log_format",
     "log_level",
 ];
@@ -40,6 +41,7 @@ pub(super) struct Settings {
     pub(super) timeout: Option<Duration>,
     pub(super) memory_mb: Option<u32>,
     pub(super) reserved_concurrency: Option<usize>,
+    pub(super) max_concurrency: Option<u32>,
     pub(super) env: BTreeMap<String, String>,
     pub(super) serve: Option<bool>,
     pub(super) function_url: Option<bool>,
@@ -61,6 +63,7 @@ impl Settings {
         self.timeout = own.timeout.or(self.timeout);
         self.memory_mb = own.memory_mb.or(self.memory_mb);
         self.reserved_concurrency = own.reserved_concurrency.or(self.reserved_concurrency);
+        self.max_concurrency = own.max_concurrency.or(self.max_concurrency);
         self.env.extend(own.env);
         self.serve = own.serve.or(self.serve);
         if own.function_url.is_some() {
@@ -174,6 +177,10 @@ impl Doc<'_> {
                 "reserved_concurrency" => {
                     let n = self.integer(value, &f)?;
                     s.reserved_concurrency = Some(self.check(span, &f, check_concurrency(n))?);
+                }
+                "max_concurrency" => {
+                    let n = self.integer(value, &f)?;
+                    s.max_concurrency = Some(self.check(span, &f, check_max_concurrency(n))?);
                 }
                 "serve" => s.serve = Some(self.boolean(value, &f, name)?),
                 "function_url" => {

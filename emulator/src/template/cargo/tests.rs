@@ -57,6 +57,7 @@ env = {{ STAGE = "dev", LOG_LEVEL = "info", RETRIES = 3, DEBUG = false }}
 routes = ["GET /users/{{id}}", "any /files/{{proxy+}}"]
 payload = "2.0"
 reserved_concurrency = 4
+max_concurrency = 8
 function_url = true
 env = {{ LOG_LEVEL = "debug" }}
 
@@ -79,6 +80,7 @@ serve = false
     assert_eq!(api.timeout, Some(Duration::from_secs(10)));
     assert_eq!(api.memory_mb, Some(256));
     assert_eq!(api.reserved_concurrency, Some(4));
+    assert_eq!(api.max_concurrency, Some(8));
     assert!(api.function_url);
     assert_eq!(api.env["STAGE"], "dev");
     assert_eq!(api.env["LOG_LEVEL"], "debug");
@@ -178,6 +180,18 @@ fn errors_name_the_line_and_the_key() {
             "negative",
             7,
             "package.metadata.lambkin.reserved_concurrency",
+        ),
+        (
+            "max_concurrency = 0",
+            "out of range",
+            7,
+            "package.metadata.lambkin.max_concurrency",
+        ),
+        (
+            "max_concurrency = 1601",
+            "out of range",
+            7,
+            "package.metadata.lambkin.max_concurrency",
         ),
         (
             "payload = \"3.0\"",

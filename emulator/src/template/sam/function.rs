@@ -7,7 +7,8 @@ use super::super::yaml::{YPath, describe, key_text};
 use super::super::{
     Code, ConfigError, ErrorKind, FunctionSpec, LoggingFields, Problem, check_concurrency,
     check_env_name, check_function_name, check_log_format, check_log_group, check_log_level,
-    check_memory, check_timeout, is_os_only_runtime, managed_runtime_note, resolve_code,
+    check_max_concurrency, check_memory, check_timeout, is_os_only_runtime, managed_runtime_note,
+    resolve_code,
 };
 use super::{Sam, optional_mapping};
 use crate::apigw::Cors;
@@ -385,7 +386,8 @@ impl Resource<'_, '_> {
             .map_err(|e| self.sam.at(&p, self.id, key, e))
     }
 
-    /// `Timeout`, `MemorySize` and `ReservedConcurrentExecutions`.
+    /// `Timeout`, `MemorySize`, `ReservedConcurrentExecutions` and the capacity provider's
+    /// `PerExecutionEnvironmentMaxConcurrency`.
     fn limits(&self, spec: &mut FunctionSpec) -> Result<(), ConfigError> {
         if let Some(timeout) = self.limit("Timeout", check_timeout)? {
             spec.timeout = Some(timeout);
@@ -396,7 +398,70 @@ impl Resource<'_, '_> {
         if let Some(n) = self.limit("ReservedConcurrentExecutions", check_concurrency)? {
             spec.reserved_concurrency = Some(n);
         }
+        spec.max_concurrency = self.max_concurrency()?;
         Ok(())
+    }
+
+    /// `PerExecutionEnvironmentMaxConcurrency`, where each format writes it: SAM's
+    /// `CapacityProviderConfig` holds it
+    /// (<https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-function-capacityproviderconfig.html>),
+    /// CloudFormation's one level down, in `LambdaManagedInstancesCapacityProviderConfig`
+    /// (<https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-lambda-function-lambdamanagedinstancescapacityproviderconfig.html>).
+    /// The capacity provider itself (`Arn`) means nothing locally and is not read.
+    fn max_concurrency(&self) -> Result<Option<u32>, ConfigError> {
+        const KEY: &str = "PerExecutionEnvironmentMaxConcurrency";
+        let Some((v, p)) = self.get("CapacityProviderConfig") else {
+            return Ok(None);
+        };
+        let mut field = "CapacityProviderConfig".to_owned();
+        let hint = "a mapping, e.g. `PerExecutionEnvironmentMaxConcurrency: 4`";
+        let Some(mut config) = self.mapping(v, &p, &field, hint)? else {
+            return Ok(None);
+        };
+        let mut path = p;
+        if self.cfn {
+            const NESTED: &str = "LambdaManagedInstancesCapacityProviderConfig";
+            let Some(nested) = config.get(NESTED) else {
+                return Ok(None);
+            };
+            field = format!("{field}.{NESTED}");
+            path = path.key(NESTED);
+            let Some(nested) = self.mapping(nested, &path, &field, hint)? else {
+                return Ok(None);
+            };
+            config = nested;
+        }
+        let Some(value) = config.get(KEY) else {
+            return Ok(None);
+        };
+        let field = format!("{field}.{KEY}");
+        let path = path.key(KEY);
+        let Some(n) = self.sam.integer(value, &path, &self.what(&field))? else {
+            return Ok(None);
+        };
+        check_max_concurrency(n)
+            .map(Some)
+            .map_err(|e| self.sam.at(&path, self.id, &field, e))
+    }
+
+    /// `value` (at `path`, property `field`) resolved to a mapping; `None` when null, an error
+    /// with `hint` when something else.
+    fn mapping(
+        &self,
+        value: &Value,
+        path: &YPath,
+        field: &str,
+        hint: &str,
+    ) -> Result<Option<Mapping>, ConfigError> {
+        match self.sam.resolve(value, path, &self.what(field))? {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Mapping(mapping)) => Ok(Some(mapping)),
+            Some(other) => Err(self.sam.src.invalid(
+                path,
+                self.what(&format!("{field} is {}", describe(&other))),
+                hint,
+            )),
+        }
     }
 
     /// `Environment`: Globals first, the function's own variables over them.
@@ -428,24 +493,18 @@ impl Resource<'_, '_> {
         let Some((v, p)) = self.get("FunctionUrlConfig") else {
             return Ok(None);
         };
-        match self.sam.resolve(v, &p, &self.what("FunctionUrlConfig"))? {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Mapping(url)) => {
-                let cors = match url.get("Cors") {
-                    Some(cors) => {
-                        let what = self.what("FunctionUrlConfig.Cors");
-                        self.sam.url_cors(cors, &p.key("Cors"), &what)?
-                    }
-                    None => None,
-                };
-                Ok(Some((self.invoke_mode(&url, &p)?, cors)))
+        let hint = "FunctionUrlConfig is a mapping, e.g. `AuthType: NONE`";
+        let Some(url) = self.mapping(v, &p, "FunctionUrlConfig", hint)? else {
+            return Ok(None);
+        };
+        let cors = match url.get("Cors") {
+            Some(cors) => {
+                let what = self.what("FunctionUrlConfig.Cors");
+                self.sam.url_cors(cors, &p.key("Cors"), &what)?
             }
-            Some(other) => Err(self.sam.src.invalid(
-                &p,
-                self.what(&format!("FunctionUrlConfig is {}", describe(&other))),
-                "FunctionUrlConfig is a mapping, e.g. `AuthType: NONE`",
-            )),
-        }
+            None => None,
+        };
+        Ok(Some((self.invoke_mode(&url, &p)?, cors)))
     }
 
     /// `FunctionUrlConfig.InvokeMode` of `url` (at `path`): `BUFFERED` unless set.

@@ -1299,3 +1299,77 @@ Resources:
         );
     }
 }
+
+#[test]
+fn max_concurrency_is_read_where_sam_and_cloudformation_write_it() {
+    let tmp = project();
+    let text = "\
+Resources:
+  Sam:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/users
+      CapacityProviderConfig:
+        Arn: arn:aws:lambda:us-east-1:012345678912:capacity-provider:cp
+        PerExecutionEnvironmentMaxConcurrency: 4
+  Cfn:
+    Type: AWS::Lambda::Function
+    Properties:
+      Code: functions/orders
+      Runtime: provided.al2023
+      CapacityProviderConfig:
+        LambdaManagedInstancesCapacityProviderConfig:
+          CapacityProviderArn: arn:aws:lambda:us-east-1:012345678912:capacity-provider:cp
+          PerExecutionEnvironmentMaxConcurrency: 1600
+  Plain:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/legacy
+";
+    let p = parse(&tmp, text).unwrap();
+    let found: Vec<_> = p
+        .functions
+        .iter()
+        .map(|f| (f.name.as_str(), f.max_concurrency))
+        .collect();
+    assert_eq!(
+        found,
+        [("Sam", Some(4)), ("Cfn", Some(1600)), ("Plain", None)]
+    );
+
+    let cases: &[(&str, &str, u32)] = &[
+        (
+            "      CapacityProviderConfig:\n        PerExecutionEnvironmentMaxConcurrency: 0\n",
+            "out of range",
+            10,
+        ),
+        (
+            "      CapacityProviderConfig:\n        PerExecutionEnvironmentMaxConcurrency: 1601\n",
+            "out of range",
+            10,
+        ),
+        (
+            "      CapacityProviderConfig:\n        PerExecutionEnvironmentMaxConcurrency: many\n",
+            "not a whole number",
+            10,
+        ),
+        (
+            "      CapacityProviderConfig: 4\n",
+            "CapacityProviderConfig is",
+            9,
+        ),
+    ];
+    for (props, needle, line) in cases {
+        let err = error(&with_props(props));
+        assert!(err.message.contains(needle), "{props}: {err}");
+        assert!(
+            err.message
+                .contains("PerExecutionEnvironmentMaxConcurrency")
+                || err.message.contains("CapacityProviderConfig is"),
+            "{err}"
+        );
+        assert_eq!(err.kind, ErrorKind::Invalid, "{props}: {err}");
+        assert_eq!(err.line, Some(*line), "{props}: {err}");
+        assert!(err.hint.is_some(), "{props}");
+    }
+}

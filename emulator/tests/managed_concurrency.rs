@@ -1,0 +1,109 @@
+//! A function configured for several invocations per instance (Lambda Managed Instances'
+//! `PerExecutionEnvironmentMaxConcurrency`), through the Invoke API of a real emulator running
+//! the fixture as a real `lambda_runtime::run_concurrent` client: its instances get
+//! `AWS_LAMBDA_MAX_CONCURRENCY`, its runtime keeps that many `/next` long polls open, and every
+//! event reaches one of them and is answered under its own request id.
+
+// Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{Running, bounded, fixture};
+use lambkin_emulator::FunctionConfig;
+
+/// The fixture under `run_concurrent`, configured for `max_concurrency` per instance.
+fn concurrent(name: &str, max_concurrency: u32) -> FunctionConfig {
+    let mut config = fixture(name, "concurrent");
+    config.max_concurrency = max_concurrency;
+    config
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_with_several_polls_serves_every_event_from_one_instance() {
+    let emulator = Running::start(vec![concurrent("many", 4)]).await;
+    let mut pids = HashSet::new();
+    let mut ids = HashSet::new();
+    for i in 0..6 {
+        let payload = format!(r#"{{"n": {i}}}"#);
+        let reply = bounded(emulator.invoke("many", &[], payload.as_bytes())).await;
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let body = reply.json();
+        assert_eq!(body["env"]["AWS_LAMBDA_MAX_CONCURRENCY"], "4");
+        // The answer came back under the event's own request id, to this event's caller.
+        assert_eq!(body["event"]["n"], i);
+        let id = body["request_id"].as_str().unwrap().to_owned();
+        assert_eq!(reply.header("x-amzn-RequestId"), Some(id.as_str()));
+        ids.insert(id);
+        pids.insert(body["pid"].as_u64().unwrap());
+    }
+    assert_eq!(ids.len(), 6, "one request id per event");
+    // Four long polls wait in the one process between events: it stays the only instance.
+    assert_eq!(pids.len(), 1, "one instance served every event: {pids:?}");
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_events_are_all_answered() {
+    let emulator = Running::start(vec![concurrent("many", 4)]).await;
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..5 {
+        let addr = emulator.addr;
+        calls.spawn(async move {
+            let path = "/2015-03-31/functions/many/invocations";
+            let payload = format!(r#"{{"n": {i}}}"#);
+            (
+                i,
+                common::request(addr, "POST", path, &[], payload.as_bytes()).await,
+            )
+        });
+    }
+    for (i, reply) in bounded(calls.join_all()).await {
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(
+            reply.json()["event"]["n"],
+            i,
+            "each caller gets its own answer"
+        );
+    }
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_per_instance_sets_no_variable() {
+    let emulator = Running::start(vec![concurrent("single", 1)]).await;
+    let reply = bounded(emulator.invoke("single", &[], b"{}")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let env = &reply.json()["env"];
+    assert!(env.get("AWS_LAMBDA_MAX_CONCURRENCY").is_none(), "{env}");
+    emulator.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_instance_keeps_running_between_invocations() {
+    let dir = std::env::temp_dir().join(format!("lambkin-managed-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (log, gate) = (dir.join("log"), dir.join("gate"));
+    let mut config = concurrent("busy", 4);
+    config
+        .env
+        .insert("FIXTURE_LOG".into(), log.to_str().unwrap().into());
+    let emulator = Running::start(vec![config]).await;
+    let payload = serde_json::json!({ "gate": gate }).to_string();
+    let reply = bounded(emulator.invoke("busy", &[], payload.as_bytes())).await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    // Opened only once the instance is idle, its other long polls waiting: a frozen instance
+    // (Lambda's default) would never see it until its next event.
+    std::fs::write(&gate, "").unwrap();
+    bounded(async {
+        while !std::fs::read_to_string(&log).is_ok_and(|l| l.contains("after gate")) {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    emulator.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
