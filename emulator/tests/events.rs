@@ -92,6 +92,15 @@ impl Process {
         process
     }
 
+    /// A line matching `predicate`: one already read (stdout and stderr interleave, so a line
+    /// printed before readiness may have been read while waiting for it), else the next one.
+    async fn saw_or_wait_for(&mut self, predicate: impl Fn(&str) -> bool) -> String {
+        match self.seen.iter().find(|line| predicate(line)) {
+            Some(line) => line.clone(),
+            None => self.wait_for(predicate).await,
+        }
+    }
+
     /// The next output line matching `predicate` (bounded).
     async fn wait_for(&mut self, predicate: impl Fn(&str) -> bool) -> String {
         bounded(async {
@@ -252,7 +261,9 @@ async fn queued_events_survive_a_restart_and_run_once_more() {
     sam_project(&project.0, "echo", &log);
     let mut again = Process::lambkin(&project.0).await;
     again
-        .wait_for(|l| l.contains("resuming asynchronous invocations") && l.contains("count=5"))
+        .saw_or_wait_for(|l| {
+            l.contains("resuming asynchronous invocations") && l.contains("count=5")
+        })
         .await;
     let ran = invocations(&log, 6).await;
     drained(&events).await;
@@ -365,7 +376,7 @@ async fn stale_and_orphaned_events_are_discarded_with_a_count() {
     // Older than the function's maximum age (1 s) when the emulator starts again.
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let mut host = Process::host(&slow).await;
-    host.wait_for(|l| {
+    host.saw_or_wait_for(|l| {
         l.contains("older than their function's maximum event age") && l.contains("count=3")
     })
     .await;
@@ -383,7 +394,7 @@ async fn stale_and_orphaned_events_are_discarded_with_a_count() {
         ("HOST_EVENT_DIR", dir_text.as_str()),
     ];
     let mut host = Process::host(&echo).await;
-    host.wait_for(|l| l.contains("functions that no longer exist") && l.contains("count=2"))
+    host.saw_or_wait_for(|l| l.contains("functions that no longer exist") && l.contains("count=2"))
         .await;
     assert_eq!(event_files(&dir), Vec::<String>::new());
     host.terminate().await;
@@ -479,9 +490,9 @@ async fn an_event_directory_in_use_is_refused_and_lambkin_keeps_events_in_memory
 
     // ...and `lambkin watch` serves anyway, its events in memory only.
     let mut second = Process::lambkin(&project.0).await;
-    if !second.logged(&["kept in memory only"]) {
-        second.wait_for(|l| l.contains("kept in memory only")).await;
-    }
+    second
+        .saw_or_wait_for(|l| l.contains("kept in memory only"))
+        .await;
     assert!(second.logged(&["kept in memory only", "used by another emulator"]));
     let id = second.queue("Slow", b"{}").await;
     assert_eq!(invocations(&log, 1).await, [id]);
