@@ -37,14 +37,11 @@ use super::invoke::{Call, InvocationType};
 use super::streamed::{self, Next, Pieces, Start};
 use crate::instance::{InvokeResult, Outcome};
 use crate::registry::Registry;
-use crate::runtime_api::Piece;
+use crate::runtime_api::{PRELUDE_END, Piece};
 
 /// The invocation types InvokeWithResponseStream takes, in the order of AWS's validation
 /// message.
 const TYPES: [InvocationType; 2] = [InvocationType::RequestResponse, InvocationType::DryRun];
-
-/// What ends a metadata prelude in the stream as the function wrote it.
-const PRELUDE_END: [u8; 8] = [0; 8];
 
 /// `POST /2021-11-15/functions/{name}/response-streaming-invocations`.
 pub(super) async fn invoke(

@@ -34,7 +34,7 @@ use crate::listen::{self, Limits};
 pub(crate) use channel::{Answer, Channel, Pending, RuntimeEvent};
 pub(crate) use extensions::Extensions;
 pub use stream::MAX_STREAMED_RESPONSE_BYTES;
-pub(crate) use stream::{Piece, Tap};
+pub(crate) use stream::{PRELUDE_END, Piece, Tap};
 
 /// Largest response (or error) body a runtime may post, in bytes.
 pub const MAX_RESPONSE_BYTES: usize = 6_291_556;
@@ -183,13 +183,9 @@ async fn streamed(
             channel.answer(id, answer);
             Ok(accepted())
         }
-        Err(stream::StreamFailure::TooLarge) => {
-            channel.answer(id, Answer::TooLarge(MAX_STREAMED_RESPONSE_BYTES));
-            Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "RequestEntityTooLarge",
-                "Response payload size exceeded maximum allowed payload size (20971520 bytes).",
-            ))
+        Err(stream::StreamFailure::TooLarge(limit)) => {
+            channel.answer(id, Answer::TooLarge(limit));
+            Err(ApiError::too_large(limit))
         }
         Err(stream::StreamFailure::Broken) => Err(body_failed(channel, id, BodyError::Failed)),
     }
@@ -254,7 +250,7 @@ fn body_failed(channel: &Channel, id: String, error: BodyError) -> ApiError {
     match error {
         BodyError::TooLarge => {
             channel.answer(id, Answer::TooLarge(MAX_RESPONSE_BYTES));
-            ApiError::too_large()
+            ApiError::too_large(MAX_RESPONSE_BYTES)
         }
         BodyError::Failed | BodyError::TimedOut => {
             let body = json!({
@@ -350,11 +346,12 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "InvalidStateTransition", message)
     }
 
-    fn too_large() -> Self {
+    /// A response past `limit` bytes.
+    fn too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "RequestEntityTooLarge",
-            "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+            format!("Response payload size exceeded maximum allowed payload size ({limit} bytes)."),
         )
     }
 }

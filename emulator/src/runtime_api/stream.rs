@@ -44,7 +44,10 @@ pub(super) fn is_streaming(headers: &HeaderMap) -> bool {
 /// The `Content-Type` of a stream that starts with a metadata prelude.
 const HTTP_INTEGRATION: &str = "application/vnd.awslambda.http-integration-response";
 /// What ends the metadata prelude.
-const PRELUDE_END: [u8; 8] = [0; 8];
+pub(crate) const PRELUDE_END: [u8; 8] = [0; 8];
+/// The most bytes held back while looking for the prelude's end: a stream with no end in them has
+/// no prelude, and what was held back is body.
+const MAX_PRELUDE_BYTES: usize = 64 * 1024;
 
 /// A piece of a streamed answer, passed on as it arrives.
 #[derive(Debug)]
@@ -69,15 +72,18 @@ pub(super) fn has_prelude(headers: &HeaderMap) -> bool {
 /// How a streamed body ended, when it did not end well.
 #[derive(Debug)]
 pub(super) enum StreamFailure {
-    /// Past [`MAX_STREAMED_RESPONSE_BYTES`]: the stream is cut there.
-    TooLarge,
+    /// Past the limit (the number, in bytes): the stream is cut there.
+    TooLarge(usize),
     /// The connection broke or the body was malformed.
     Broken,
 }
 
-/// Reads a streamed answer to its end: its bytes go to `tap` as they arrive, or, without one
-/// (a buffered caller), are kept whole for the answer. Answers the function's mid-stream error
-/// from the trailers if it sent one.
+/// Reads a streamed answer to its end: its bytes go to `tap` as they arrive, up to
+/// [`MAX_STREAMED_RESPONSE_BYTES`], or, without one (a buffered caller: Invoke, an API Gateway
+/// route, a `BUFFERED` function URL), are kept whole for the answer, up to a buffered answer's
+/// [`MAX_RESPONSE_BYTES`](super::MAX_RESPONSE_BYTES) (AWS: a `BUFFERED` URL's "maximum payload
+/// size is 6 MB", <https://docs.aws.amazon.com/lambda/latest/dg/config-rs-invoke-furls.html>).
+/// Answers the function's mid-stream error from the trailers if it sent one.
 pub(super) async fn read(
     mut body: Body,
     prelude: bool,
@@ -85,6 +91,11 @@ pub(super) async fn read(
 ) -> Result<Answer, StreamFailure> {
     let mut data = BytesMut::new();
     let mut seen = 0usize;
+    let limit = if tap.is_some() {
+        MAX_STREAMED_RESPONSE_BYTES
+    } else {
+        super::MAX_RESPONSE_BYTES
+    };
     let mut splitter = Splitter {
         head: prelude.then(BytesMut::new),
     };
@@ -93,8 +104,8 @@ pub(super) async fn read(
         let frame = match frame.into_data() {
             Ok(chunk) => {
                 seen = seen.saturating_add(chunk.len());
-                if seen > MAX_STREAMED_RESPONSE_BYTES {
-                    return Err(StreamFailure::TooLarge);
+                if seen > limit {
+                    return Err(StreamFailure::TooLarge(limit));
                 }
                 // A caller that went away does not stop the function (AWS: "streamed responses
                 // are not interrupted or stopped when the invoking client connection is
@@ -138,11 +149,17 @@ impl Splitter {
         let chunk = match &mut self.head {
             None => chunk,
             Some(head) => {
+                // Only the new bytes (and the 7 before them, where an end may begin) are searched.
+                let from = head.len().saturating_sub(PRELUDE_END.len() - 1);
                 head.extend_from_slice(&chunk);
-                let Some(at) = head
+                let found = head[from..]
                     .windows(PRELUDE_END.len())
-                    .position(|w| w == PRELUDE_END)
-                else {
+                    .position(|w| w == PRELUDE_END);
+                let Some(at) = found.map(|at| from + at) else {
+                    if head.len() > MAX_PRELUDE_BYTES {
+                        let body = self.head.take().unwrap_or_default();
+                        return tap.send(Piece::Chunk(body.freeze())).await.map_err(|_| ());
+                    }
                     return Ok(());
                 };
                 let mut json = self.head.take().unwrap_or_default();
@@ -219,13 +236,41 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_limit_cuts_the_stream() {
+    async fn the_limits_cut_the_stream() {
         let chunk = Bytes::from(vec![b'x'; 1024 * 1024]);
-        let frames = (0..201).map(|_| Frame::data(chunk.clone())).collect();
+        // A buffered caller: a buffered answer's 6 MB.
+        let frames = (0..7).map(|_| Frame::data(chunk.clone())).collect();
         assert!(matches!(
             read(body(frames), false, None).await,
-            Err(StreamFailure::TooLarge)
+            Err(StreamFailure::TooLarge(super::super::MAX_RESPONSE_BYTES))
         ));
+        // A caller reading as it comes: 200 MB.
+        let (tap, mut taken) = mpsc::channel(4);
+        let drain = tokio::spawn(async move { while taken.recv().await.is_some() {} });
+        let frames = (0..201).map(|_| Frame::data(chunk.clone())).collect();
+        assert!(matches!(
+            read(body(frames), false, Some(tap)).await,
+            Err(StreamFailure::TooLarge(MAX_STREAMED_RESPONSE_BYTES))
+        ));
+        drain.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_stream_without_a_prelude_end_is_body_past_the_prelude_limit() {
+        let (tap, mut taken) = mpsc::channel(8);
+        let chunk = Bytes::from(vec![b'x'; 16 * 1024]);
+        let frames = (0..6).map(|_| Frame::data(chunk.clone())).collect();
+        let reading = tokio::spawn(read(body(frames), true, Some(tap)));
+        // The first piece comes once the held-back bytes pass the limit, not at the end.
+        let Some(Piece::Chunk(first)) = taken.recv().await else {
+            panic!("not a chunk");
+        };
+        assert_eq!(first.len(), 5 * 16 * 1024);
+        let Some(Piece::Chunk(rest)) = taken.recv().await else {
+            panic!("not a chunk");
+        };
+        assert_eq!(rest.len(), 16 * 1024);
+        assert!(reading.await.unwrap().is_ok());
     }
 
     #[tokio::test]
