@@ -307,10 +307,11 @@ impl Instance {
         }
     }
 
-    /// Waits until the runtime first asks for an invocation (its init is done), for at most
-    /// `within`. False if it exited, reported an init error, or took longer.
+    /// Waits until the runtime first asks for an invocation (its init is done), until `within`
+    /// after the instance started. False if it exited, reported an init error, or took longer.
     pub(crate) async fn wait_ready(&mut self, within: Duration) -> bool {
-        let give_up = Instant::now() + within;
+        // Counted from the instance's start, extensions' registration included (see `deliver`).
+        let give_up = self.started + within;
         if self.extension_failure.is_some() {
             return false;
         }
@@ -509,7 +510,14 @@ impl Instance {
         let mut polling = self.channel.polling();
         let channel = self.channel.clone();
 
-        let give_up = sleep(deliver_within);
+        // The init phase's budget counts from the instance's start: waiting for external
+        // extensions to register spent part of it (AWS: "The Init phase is limited to 10
+        // seconds", <https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html>).
+        let give_up = sleep(if self.initialized {
+            deliver_within
+        } else {
+            deliver_within.saturating_sub(self.started.elapsed())
+        });
         tokio::pin!(give_up);
         let mut gave_up = false;
         loop {

@@ -24,12 +24,12 @@ impl Reader<'_> {
         let what = "provider.stage";
         let name = match provider.get("stage") {
             None | Some(Value::Null) => DEFAULT_STAGE.to_owned(),
-            Some(Value::String(s)) if option_fallback(s).is_some() => {
-                option_fallback(s).unwrap_or_default()
-            }
-            Some(v) => self
-                .text(v, &path, what)?
-                .unwrap_or_else(|| DEFAULT_STAGE.to_owned()),
+            Some(v) => match v.as_str().and_then(option_fallback) {
+                Some(fallback) => fallback,
+                None => self
+                    .text(v, &path, what)?
+                    .unwrap_or_else(|| DEFAULT_STAGE.to_owned()),
+            },
         };
         Stage::check_name(&name, false).map_err(|message| {
             self.src.invalid(
@@ -42,7 +42,8 @@ impl Reader<'_> {
     }
 }
 
-/// The fallback of `${opt:stage, 'dev'}` (or `"dev"`, or a bare `dev`): `dev`.
+/// The fallback of `${opt:stage, 'dev'}` (the quotes may be `"` or none): `dev`; `None` for
+/// any other text.
 fn option_fallback(text: &str) -> Option<String> {
     let inner = text.trim().strip_prefix("${")?.strip_suffix('}')?;
     let (source, fallback) = inner.split_once(',')?;
