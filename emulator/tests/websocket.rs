@@ -272,6 +272,36 @@ async fn connections_beyond_the_limit_are_refused() {
     running.stop().await;
 }
 
+#[tokio::test]
+async fn concurrent_handshakes_do_not_overshoot_the_limit() {
+    let dir = Scratch::new();
+    let log = dir.join("events");
+    let options = Options {
+        limits: lambkin_emulator::Limits {
+            max_connections: 2,
+            ..lambkin_emulator::Limits::default()
+        },
+        ..Options::default()
+    };
+    let running = start_with(&log, options).await;
+    // All four upgrades are under way (in `$connect`) before any connection is registered:
+    // the limit counts handshakes, so two get in and two are refused.
+    let attempts =
+        futures_util::future::join_all((0..4).map(|_| connect(running.addr, "/dev", &[]))).await;
+    let mut open = Vec::new();
+    let mut refused = 0;
+    for attempt in attempts {
+        match attempt {
+            Ok(client) => open.push(client),
+            Err(WsError::Http(response)) if response.status() == 429 => refused += 1,
+            Err(other) => panic!("expected a connection or a 429, got {other:?}"),
+        }
+    }
+    assert_eq!((open.len(), refused), (2, 2));
+    drop(open);
+    running.stop().await;
+}
+
 /// A fresh directory for one test's files, removed when dropped.
 struct Scratch(std::path::PathBuf);
 

@@ -28,7 +28,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 
 use super::AwsError;
 use crate::body::{BodyError, read_limited};
@@ -56,8 +56,12 @@ const OUTBOX: usize = 64;
 pub(crate) struct WebSockets {
     apis: Vec<Arc<WebSocketApi>>,
     connections: Connections,
-    /// The most connections open at once. An upgraded connection leaves the listener's count
-    /// (`Limits::max_connections`, the same number), so this one bounds them.
+    /// One permit per connection that may be open at once. An upgraded connection leaves the
+    /// listener's count (`Limits::max_connections`, the same number), so this bounds them. A
+    /// permit is taken before `$connect` runs and held until the connection has ended, so
+    /// handshakes under way count too.
+    open: Arc<Semaphore>,
+    /// The number of permits in `open`.
     max_open: usize,
 }
 
@@ -67,6 +71,7 @@ impl WebSockets {
         WebSockets {
             apis: apis.iter().cloned().map(Arc::new).collect(),
             connections: Connections::default(),
+            open: Arc::new(Semaphore::new(max_open)),
             max_open,
         }
     }
@@ -126,7 +131,7 @@ async fn connect(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
-    if sockets.connections.len() >= sockets.max_open {
+    let Ok(permit) = sockets.open.clone().try_acquire_owned() else {
         tracing::warn!(
             limit = sockets.max_open,
             "WebSocket connection limit reached: upgrade refused"
@@ -136,7 +141,7 @@ async fn connect(
             axum::Json(json!({ "message": "Too Many Requests" })),
         )
             .into_response();
-    }
+    };
     let now = SystemTime::now();
     let handshake = crate::apigw::request::handshake(
         &http::Request::from_parts(parts, Bytes::new()),
@@ -166,7 +171,10 @@ async fn connect(
             upgrade = upgrade.protocols([protocol]);
         }
     }
-    upgrade.on_upgrade(move |socket| run(sockets, registry, api, connection, socket))
+    upgrade.on_upgrade(move |socket| async move {
+        run(sockets, registry, api, connection, socket).await;
+        drop(permit);
+    })
 }
 
 /// Why API Gateway could not get an answer from a function.
