@@ -28,7 +28,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::json;
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::AwsError;
 use crate::body::{BodyError, read_limited};
@@ -50,6 +50,11 @@ const MAX_DURATION: Duration = Duration::from_secs(2 * 60 * 60);
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Messages waiting to be written to one connection before `PostToConnection` waits.
 const OUTBOX: usize = 64;
+/// Messages of one connection whose functions may run at once. Each may hold up to
+/// `MAX_MESSAGE` bytes for up to `INTEGRATION_TIMEOUT`; once this many are in flight the
+/// connection is not read until one ends, so a fast client is held back (TCP's flow control)
+/// instead of growing the emulator's memory.
+const IN_FLIGHT: usize = 64;
 
 /// The WebSocket APIs served and their open connections.
 #[derive(Debug)]
@@ -249,9 +254,15 @@ async fn run(
     tokio::pin!(shutdown);
     let ends = tokio::time::Instant::now() + MAX_DURATION;
     let mut idle_until = tokio::time::Instant::now() + IDLE_TIMEOUT;
+    let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     let ended = loop {
         tokio::select! {
-            received = socket.recv() => {
+            // The next message is read only once a permit is free (the semaphore is never
+            // closed, so there always is one eventually).
+            (permit, received) = async {
+                let permit = in_flight.clone().acquire_owned().await.ok();
+                (permit, socket.recv().await)
+            } => {
                 let (data, binary) = match received {
                     Some(Ok(Message::Text(text))) => (Bytes::from(text), false),
                     Some(Ok(Message::Binary(data))) => (data, true),
@@ -277,8 +288,7 @@ async fn run(
                     api.clone(),
                     connection.clone(),
                     outbox.clone(),
-                    data,
-                    binary,
+                    Received { data, binary, permit },
                 ));
             }
             Some(out) = queued.recv() => match out {
@@ -346,6 +356,14 @@ fn is_too_big(error: &axum::Error) -> bool {
     false
 }
 
+/// A message from the client, with its connection's in-flight permit (released when the
+/// message has been handled).
+struct Received {
+    data: Bytes,
+    binary: bool,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
 /// One message from the client: its route's function runs; a two-way route's answer, or
 /// API Gateway's own message when there is no route or the function fails, goes back.
 async fn message(
@@ -353,9 +371,13 @@ async fn message(
     api: Arc<WebSocketApi>,
     connection: Arc<Connection>,
     outbox: mpsc::Sender<Outgoing>,
-    data: Bytes,
-    binary: bool,
+    received: Received,
 ) {
+    let Received {
+        data,
+        binary,
+        permit: _permit,
+    } = received;
     let text = (!binary).then(|| std::str::from_utf8(&data).ok()).flatten();
     let Some((key, route)) = api.select(text) else {
         let note = gateway_message(
