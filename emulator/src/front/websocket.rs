@@ -8,7 +8,9 @@
 //! upgrade (`GET` with `Upgrade: websocket`) to `/{stage}`, or any request under
 //! `/{stage}/@connections/`; every other request goes on to the HTTP routes. The guard checks
 //! the upgrade's `Origin` (`guard`): a browser page may open a WebSocket to any site, so a page
-//! of another site could otherwise talk to the local API with the user's cookies.
+//! of another site could otherwise talk to the local API with the user's cookies. It gives
+//! `@connections` the management API's checks (no cross-site browser request, a SigV4-shaped
+//! `Authorization` for `execute-api`), as AWS requires a signature there.
 //!
 //! AWS's behaviour and limits
 //! (<https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html>,
