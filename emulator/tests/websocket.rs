@@ -25,6 +25,13 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 type Client = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// An `Authorization` header as the `apigatewaymanagementapi` clients send it (signed for
+/// `execute-api`; the emulator checks the form, not the keys).
+const SIGNED: (&str, &str) = (
+    "authorization",
+    "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/execute-api/aws4_request, SignedHeaders=host;x-amz-date, Signature=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+);
+
 /// An emulator serving the API `Chat` at stage `dev`: `$connect`, `$disconnect`, `echo` and
 /// the two-way `reply` (no `$default`), all on the fixture, which logs its events to `log`.
 async fn start(log: &Path) -> Running {
@@ -129,7 +136,7 @@ async fn messages_are_routed_and_answered_through_connections() {
 
     // GetConnection.
     let path = format!("/dev/@connections/{id}");
-    let info = request(running.addr, "GET", &path, &[], b"").await;
+    let info = request(running.addr, "GET", &path, &[SIGNED], b"").await;
     assert_eq!(info.status, 200, "{}", info.text());
     let info = info.json();
     assert_eq!(info["identity"]["sourceIp"], "127.0.0.1");
@@ -141,14 +148,17 @@ async fn messages_are_routed_and_answered_through_connections() {
     // As an SDK sends it: the id percent-encoded, the call signed.
     let encoded = format!("/dev/@connections/{}", id.replace('=', "%3D"));
     assert_ne!(encoded, path, "ids end in `=`");
-    let signed = (
-        "authorization",
-        "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature=00",
-    );
-    let info = request(running.addr, "GET", &encoded, &[signed], b"").await;
+    let info = request(running.addr, "GET", &encoded, &[SIGNED], b"").await;
     assert_eq!(info.status, 200, "{}", info.text());
     // An unknown connection is gone.
-    let unknown = request(running.addr, "GET", "/dev/@connections/nope", &[], b"").await;
+    let unknown = request(
+        running.addr,
+        "GET",
+        "/dev/@connections/nope",
+        &[SIGNED],
+        b"",
+    )
+    .await;
     unknown.assert_aws_error(410, "GoneException");
 
     // The client closes: $disconnect runs with its code, and the connection is gone.
@@ -161,9 +171,9 @@ async fn messages_are_routed_and_answered_through_connections() {
         .unwrap();
     let (gone, code) = logged(&log, "$disconnect").await;
     assert_eq!((gone.as_str(), code.as_str()), (id.as_str(), "1000"));
-    let post = request(running.addr, "POST", &path, &[], b"late").await;
+    let post = request(running.addr, "POST", &path, &[SIGNED], b"late").await;
     post.assert_aws_error(410, "GoneException");
-    let get = request(running.addr, "GET", &path, &[], b"").await;
+    let get = request(running.addr, "GET", &path, &[SIGNED], b"").await;
     get.assert_aws_error(410, "GoneException");
     running.stop().await;
 }
@@ -209,6 +219,49 @@ async fn connect_refusals_and_other_sites_are_turned_away() {
 }
 
 #[tokio::test]
+async fn connections_api_takes_only_signed_calls_from_no_other_site() {
+    let dir = Scratch::new();
+    let log = dir.join("events");
+    let running = start(&log).await;
+    let mut client = connect(running.addr, "/dev", &[]).await.unwrap();
+    let (id, _) = logged(&log, "$connect").await;
+    let path = format!("/dev/@connections/{id}");
+
+    // A page of another site (a `no-cors` POST: no Authorization) may not push messages.
+    let cross_site = [
+        ("origin", "http://evil.example"),
+        ("sec-fetch-site", "cross-site"),
+    ];
+    let post = request(running.addr, "POST", &path, &cross_site, b"from evil").await;
+    post.assert_aws_error(403, "AccessDeniedException");
+    // Nor may it when it adds a signature-shaped header (a preflight would be needed).
+    let signed_cross_site = [cross_site[0], cross_site[1], SIGNED];
+    let post = request(running.addr, "POST", &path, &signed_cross_site, b"x").await;
+    post.assert_aws_error(403, "AccessDeniedException");
+    // An unsigned call is refused as AWS refuses it; a signature for another service too.
+    let post = request(running.addr, "POST", &path, &[], b"unsigned").await;
+    post.assert_aws_error(403, "MissingAuthenticationTokenException");
+    let lambda = SIGNED.1.replace("/execute-api/", "/lambda/");
+    let post = request(
+        running.addr,
+        "POST",
+        &path,
+        &[("authorization", &lambda)],
+        b"x",
+    )
+    .await;
+    post.assert_aws_error(403, "IncompleteSignatureException");
+    let delete = request(running.addr, "DELETE", &path, &[], b"").await;
+    delete.assert_aws_error(403, "MissingAuthenticationTokenException");
+
+    // A signed call works, and it is the first message the client gets.
+    let post = request(running.addr, "POST", &path, &[SIGNED], b"signed").await;
+    assert_eq!(post.status, 200, "{}", post.text());
+    assert_eq!(next_text(&mut client).await, "signed");
+    running.stop().await;
+}
+
+#[tokio::test]
 async fn oversized_messages_close_and_connections_can_be_deleted() {
     let dir = Scratch::new();
     let log = dir.join("events");
@@ -219,9 +272,9 @@ async fn oversized_messages_close_and_connections_can_be_deleted() {
     let (id, _) = logged(&log, "$connect").await;
     let path = format!("/dev/@connections/{id}");
     let big = vec![b'x'; 128 * 1024 + 1];
-    let post = request(running.addr, "POST", &path, &[], &big).await;
+    let post = request(running.addr, "POST", &path, &[SIGNED], &big).await;
     post.assert_aws_error(413, "PayloadTooLargeException");
-    let deleted = request(running.addr, "DELETE", &path, &[], b"").await;
+    let deleted = request(running.addr, "DELETE", &path, &[SIGNED], b"").await;
     assert_eq!(deleted.status, 204, "{}", deleted.text());
     match bounded(client.next()).await {
         Some(Ok(Message::Close(_))) => {}
@@ -269,6 +322,36 @@ async fn connections_beyond_the_limit_are_refused() {
     let third = connect(running.addr, "/dev", &[]).await;
     assert!(third.is_ok(), "{third:?}");
     drop(first);
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_handshakes_do_not_overshoot_the_limit() {
+    let dir = Scratch::new();
+    let log = dir.join("events");
+    let options = Options {
+        limits: lambkin_emulator::Limits {
+            max_connections: 2,
+            ..lambkin_emulator::Limits::default()
+        },
+        ..Options::default()
+    };
+    let running = start_with(&log, options).await;
+    // All four upgrades are under way (in `$connect`) before any connection is registered:
+    // the limit counts handshakes, so two get in and two are refused.
+    let attempts =
+        futures_util::future::join_all((0..4).map(|_| connect(running.addr, "/dev", &[]))).await;
+    let mut open = Vec::new();
+    let mut refused = 0;
+    for attempt in attempts {
+        match attempt {
+            Ok(client) => open.push(client),
+            Err(WsError::Http(response)) if response.status() == 429 => refused += 1,
+            Err(other) => panic!("expected a connection or a 429, got {other:?}"),
+        }
+    }
+    assert_eq!((open.len(), refused), (2, 2));
+    drop(open);
     running.stop().await;
 }
 

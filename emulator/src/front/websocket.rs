@@ -8,7 +8,9 @@
 //! upgrade (`GET` with `Upgrade: websocket`) to `/{stage}`, or any request under
 //! `/{stage}/@connections/`; every other request goes on to the HTTP routes. The guard checks
 //! the upgrade's `Origin` (`guard`): a browser page may open a WebSocket to any site, so a page
-//! of another site could otherwise talk to the local API with the user's cookies.
+//! of another site could otherwise talk to the local API with the user's cookies. It gives
+//! `@connections` the management API's checks (no cross-site browser request, a SigV4-shaped
+//! `Authorization` for `execute-api`), as AWS requires a signature there.
 //!
 //! AWS's behaviour and limits
 //! (<https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html>,
@@ -28,7 +30,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use super::AwsError;
 use crate::body::{BodyError, read_limited};
@@ -50,14 +52,23 @@ const MAX_DURATION: Duration = Duration::from_secs(2 * 60 * 60);
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Messages waiting to be written to one connection before `PostToConnection` waits.
 const OUTBOX: usize = 64;
+/// Messages of one connection whose functions may run at once. Each may hold up to
+/// `MAX_MESSAGE` bytes for up to `INTEGRATION_TIMEOUT`; once this many are in flight the
+/// connection is not read until one ends, so a fast client is held back (TCP's flow control)
+/// instead of growing the emulator's memory.
+const IN_FLIGHT: usize = 64;
 
 /// The WebSocket APIs served and their open connections.
 #[derive(Debug)]
 pub(crate) struct WebSockets {
     apis: Vec<Arc<WebSocketApi>>,
     connections: Connections,
-    /// The most connections open at once. An upgraded connection leaves the listener's count
-    /// (`Limits::max_connections`, the same number), so this one bounds them.
+    /// One permit per connection that may be open at once. An upgraded connection leaves the
+    /// listener's count (`Limits::max_connections`, the same number), so this bounds them. A
+    /// permit is taken before `$connect` runs and held until the connection has ended, so
+    /// handshakes under way count too.
+    open: Arc<Semaphore>,
+    /// The number of permits in `open`.
     max_open: usize,
 }
 
@@ -67,6 +78,7 @@ impl WebSockets {
         WebSockets {
             apis: apis.iter().cloned().map(Arc::new).collect(),
             connections: Connections::default(),
+            open: Arc::new(Semaphore::new(max_open)),
             max_open,
         }
     }
@@ -126,7 +138,7 @@ async fn connect(
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
-    if sockets.connections.len() >= sockets.max_open {
+    let Ok(permit) = sockets.open.clone().try_acquire_owned() else {
         tracing::warn!(
             limit = sockets.max_open,
             "WebSocket connection limit reached: upgrade refused"
@@ -136,7 +148,7 @@ async fn connect(
             axum::Json(json!({ "message": "Too Many Requests" })),
         )
             .into_response();
-    }
+    };
     let now = SystemTime::now();
     let handshake = crate::apigw::request::handshake(
         &http::Request::from_parts(parts, Bytes::new()),
@@ -166,7 +178,10 @@ async fn connect(
             upgrade = upgrade.protocols([protocol]);
         }
     }
-    upgrade.on_upgrade(move |socket| run(sockets, registry, api, connection, socket))
+    upgrade.on_upgrade(move |socket| async move {
+        run(sockets, registry, api, connection, socket).await;
+        drop(permit);
+    })
 }
 
 /// Why API Gateway could not get an answer from a function.
@@ -241,9 +256,15 @@ async fn run(
     tokio::pin!(shutdown);
     let ends = tokio::time::Instant::now() + MAX_DURATION;
     let mut idle_until = tokio::time::Instant::now() + IDLE_TIMEOUT;
+    let in_flight = Arc::new(Semaphore::new(IN_FLIGHT));
     let ended = loop {
         tokio::select! {
-            received = socket.recv() => {
+            // The next message is read only once a permit is free (the semaphore is never
+            // closed, so there always is one eventually).
+            (permit, received) = async {
+                let permit = in_flight.clone().acquire_owned().await.ok();
+                (permit, socket.recv().await)
+            } => {
                 let (data, binary) = match received {
                     Some(Ok(Message::Text(text))) => (Bytes::from(text), false),
                     Some(Ok(Message::Binary(data))) => (data, true),
@@ -269,8 +290,7 @@ async fn run(
                     api.clone(),
                     connection.clone(),
                     outbox.clone(),
-                    data,
-                    binary,
+                    Received { data, binary, permit },
                 ));
             }
             Some(out) = queued.recv() => match out {
@@ -338,6 +358,14 @@ fn is_too_big(error: &axum::Error) -> bool {
     false
 }
 
+/// A message from the client, with its connection's in-flight permit (released when the
+/// message has been handled).
+struct Received {
+    data: Bytes,
+    binary: bool,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
 /// One message from the client: its route's function runs; a two-way route's answer, or
 /// API Gateway's own message when there is no route or the function fails, goes back.
 async fn message(
@@ -345,9 +373,13 @@ async fn message(
     api: Arc<WebSocketApi>,
     connection: Arc<Connection>,
     outbox: mpsc::Sender<Outgoing>,
-    data: Bytes,
-    binary: bool,
+    received: Received,
 ) {
+    let Received {
+        data,
+        binary,
+        permit: _permit,
+    } = received;
     let text = (!binary).then(|| std::str::from_utf8(&data).ok()).flatten();
     let Some((key, route)) = api.select(text) else {
         let note = gateway_message(

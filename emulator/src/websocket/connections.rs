@@ -131,11 +131,6 @@ impl Connections {
             .ok_or(Gone)?;
         outbox.send(what).await.map_err(|_| Gone)
     }
-
-    /// How many connections are open.
-    pub(crate) fn len(&self) -> usize {
-        lock(&self.open).len()
-    }
 }
 
 #[cfg(test)]
@@ -163,7 +158,6 @@ mod tests {
         let one = connection();
         assert_ne!(one.id, connection().id);
         connections.open(one.clone(), "Chat", tx);
-        assert_eq!(connections.len(), 1);
         assert!(connections.get("Chat", &one.id).is_ok());
         assert_eq!(connections.get("Other", &one.id).err(), Some(Gone));
         let later = one.connected_at + std::time::Duration::from_secs(5);
@@ -185,7 +179,6 @@ mod tests {
             Err(Gone)
         );
         connections.close(&one.id);
-        assert_eq!(connections.len(), 0);
         assert_eq!(connections.get("Chat", &one.id).err(), Some(Gone));
         assert_eq!(connections.send("Chat", &one.id, hello).await, Err(Gone));
     }

@@ -1,7 +1,8 @@
 //! Fixture: a WebSocket API's function. `$connect` refuses (403) a query with `refuse`; a
 //! message `{"action": "sendmessage", "data": …}` is sent back to its connection through the
 //! `@connections` API (PostToConnection at `http://{domainName}/{stage}/@connections/{id}`,
-//! as the `apigatewaymanagementapi` client calls it); anything else is answered 200.
+//! signed for `execute-api` as the `apigatewaymanagementapi` client signs it: the emulator
+//! checks the signature's form, not its keys); anything else is answered 200.
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -25,7 +26,8 @@ async fn ws_chat(event: Value) -> Result<Value, lambkin::Error> {
             );
             let mut stream = tokio::net::TcpStream::connect(&domain).await?;
             let request = format!(
-                "POST {path} HTTP/1.1\r\nHost: {domain}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{data}",
+                "POST {path} HTTP/1.1\r\nHost: {domain}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/execute-api/aws4_request, SignedHeaders=host, Signature={}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{data}",
+                "0".repeat(64),
                 data.len()
             );
             stream.write_all(request.as_bytes()).await?;

@@ -30,6 +30,11 @@
 //!   checks the form, not the keys), and a simple cross-site request cannot set the header.
 //!   Query-string signatures (presigned URLs) are not accepted: a form's action URL could
 //!   carry one.
+//! * A WebSocket API's **`@connections`** API (`/{stage}/@connections/{id}`) gets the
+//!   management API's checks, signed for `execute-api` as AWS requires
+//!   (<https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html>):
+//!   otherwise a page of any site could push messages into, or close, a user's connections
+//!   with a `no-cors` POST.
 //!
 //! Refusals are answered in the shape of the surface that refuses: AWS's error shape on Lambda
 //! API paths and `/_lambkin`, API Gateway's `{"message": …}` on the gateway front and function
@@ -76,7 +81,7 @@ impl Refusal {
     fn answer(self, surface: Surface, request: &Request) -> Response {
         log_refusal(request, &self.message);
         match surface {
-            Surface::Invoke | Surface::Manage | Surface::Lambkin => {
+            Surface::Invoke | Surface::Manage | Surface::Connections | Surface::Lambkin => {
                 AwsError::new(StatusCode::FORBIDDEN, self.error_type, self.message).into_response()
             }
             Surface::Gateway => {
@@ -105,6 +110,8 @@ enum Surface {
     Invoke,
     /// Every other Lambda API path: the management API (and unknown operations).
     Manage,
+    /// `/{stage}/@connections/{id}`: a WebSocket API's management API.
+    Connections,
     /// `/_lambkin` and below: the status page and the code downloads.
     Lambkin,
 }
@@ -126,10 +133,18 @@ impl Surface {
                 .and_then(|rest| rest.strip_suffix(suffix))
                 .is_some_and(|name| !name.is_empty() && !name.contains('/'))
         });
+        // The WebSocket front serves every `@connections` path under an API's stage; the guard
+        // does not know the stages, so it checks every path of that shape.
+        let connections = path
+            .strip_prefix('/')
+            .and_then(|rest| rest.split_once('/'))
+            .is_some_and(|(stage, rest)| !stage.is_empty() && rest.starts_with("@connections/"));
         if invoked {
             Surface::Invoke
         } else if LAMBDA_API_PREFIXES.iter().any(|p| path.starts_with(p)) {
             Surface::Manage
+        } else if connections {
+            Surface::Connections
         } else {
             Surface::Gateway
         }
@@ -161,8 +176,8 @@ pub(super) fn is_websocket_upgrade(headers: &axum::http::HeaderMap) -> bool {
 }
 
 /// The front's guard: the `Host` on every path; on WebSocket upgrades, the `Origin`; on the
-/// Invoke API, the management API and `/_lambkin`, no cross-site browser request; on the
-/// management API, a SigV4 `Authorization`.
+/// Invoke API, the management APIs and `/_lambkin`, no cross-site browser request; on the
+/// management APIs (Lambda's and `@connections`), a SigV4 `Authorization`.
 pub(crate) async fn front(
     State(hosts): State<Arc<HostPolicy>>,
     request: Request,
@@ -178,7 +193,9 @@ pub(crate) async fn front(
             Surface::Gateway => Ok(()),
             Surface::Invoke | Surface::Lambkin => check_same_origin(&allowed, request.headers()),
             Surface::Manage => check_same_origin(&allowed, request.headers())
-                .and_then(|()| check_signature(request.headers())),
+                .and_then(|()| check_signature(request.headers(), signature::LAMBDA)),
+            Surface::Connections => check_same_origin(&allowed, request.headers())
+                .and_then(|()| check_signature(request.headers(), signature::EXECUTE_API)),
         })
     };
     match checked {
@@ -223,6 +240,11 @@ mod tests {
             ("/_lambkin", Surface::Lambkin),
             ("/_lambkin/code/f/x", Surface::Lambkin),
             ("/_lambkinx", Surface::Gateway),
+            ("/dev/@connections/abc=", Surface::Connections),
+            ("/dev/@connections/", Surface::Connections),
+            ("/dev/@connectionsx/abc", Surface::Gateway),
+            ("//@connections/abc", Surface::Gateway),
+            ("/@connections/abc", Surface::Gateway),
             ("/users/1", Surface::Gateway),
         ];
         for (path, surface) in cases {

@@ -8,7 +8,7 @@ use crate::hosts::Allowed;
 
 /// A browser request from another site (or an origin that is not an allowed host) is refused.
 pub(super) fn check_same_origin(allowed: &Allowed, headers: &HeaderMap) -> Result<(), Refusal> {
-    const WHY: &str = "browsers may call the Invoke API, the management API and /_lambkin only from pages of this emulator (web pages call functions through API Gateway routes or function URLs; curl, the AWS CLI and SDKs send no such header)";
+    const WHY: &str = "browsers may call the Invoke API, the management APIs (Lambda's and @connections) and /_lambkin only from pages of this emulator (web pages call functions through API Gateway routes or function URLs; curl, the AWS CLI and SDKs send no such header)";
     for site in headers.get_all("sec-fetch-site") {
         if !matches!(site.as_bytes(), b"same-origin" | b"none") {
             let site = String::from_utf8_lossy(site.as_bytes());
