@@ -11,7 +11,8 @@ use aws_sdk_lambda::{
 };
 
 use crate::{
-    Architecture, Call, Code, DeployError, Deployed, Deployment, HANDLER, RUNTIME, UrlPermission,
+    Architecture, Call, Code, DeployError, Deployed, Deployment, HANDLER, InvokeMode, RUNTIME,
+    UrlPermission,
     call::MAX_WAIT_MINUTES,
     client::{Connection, LOCAL_ROLE},
 };
@@ -309,11 +310,13 @@ impl Flow<'_> {
             match result {
                 Ok(output) => {
                     let url = output.function_url().to_owned();
-                    let mode = self.deployment.url_invoke_mode;
-                    // A URL created before InvokeMode existed says nothing: BUFFERED.
+                    // A URL created before InvokeMode existed says nothing: BUFFERED. With no
+                    // mode asked for, the URL keeps the one it has.
                     let current = output.invoke_mode().map_or("BUFFERED", |m| m.as_str());
-                    if current != mode.as_str() {
-                        self.update_url_invoke_mode().await?;
+                    if let Some(mode) = self.deployment.url_invoke_mode
+                        && current != mode.as_str()
+                    {
+                        self.update_url_invoke_mode(mode).await?;
                     }
                     return Ok(Some(url));
                 }
@@ -324,7 +327,8 @@ impl Flow<'_> {
             }
         }
 
-        let invoke_mode = self.deployment.url_invoke_mode;
+        // Lambda's default when none is asked for.
+        let invoke_mode = self.deployment.url_invoke_mode.unwrap_or_default();
         let call = Call::CreateFunctionUrlConfig {
             function_name: self.name(),
             invoke_mode,
@@ -350,10 +354,9 @@ impl Flow<'_> {
         Ok(url)
     }
 
-    /// `UpdateFunctionUrlConfig` to the deployment's `InvokeMode`.
-    async fn update_url_invoke_mode(&mut self) -> Result<(), DeployError> {
+    /// `UpdateFunctionUrlConfig` to `invoke_mode`.
+    async fn update_url_invoke_mode(&mut self, invoke_mode: InvokeMode) -> Result<(), DeployError> {
         let connection = self.connection;
-        let invoke_mode = self.deployment.url_invoke_mode;
         let call = Call::UpdateFunctionUrlConfig {
             function_name: self.name(),
             invoke_mode,

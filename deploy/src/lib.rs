@@ -16,7 +16,7 @@
 //! 4. With [`Deployment::function_url`]: `GetFunctionUrlConfig`, and when the function has no URL,
 //!    `CreateFunctionUrlConfig` (`AuthType` `NONE`, the [`Deployment::url_invoke_mode`]) plus, on
 //!    AWS, the `AddPermission` statements that make a public URL answer; an existing URL with
-//!    another `InvokeMode` gets `UpdateFunctionUrlConfig`.
+//!    another `InvokeMode` than the one asked for gets `UpdateFunctionUrlConfig`.
 //!
 //! Each call is reported through the `progress` callback as a [`Call`] before it is made. A dry
 //! run makes only the read-only calls and reports the rest.
@@ -113,8 +113,10 @@ pub struct Deployment {
     pub env: BTreeMap<String, String>,
     /// Give the function a public URL (`AuthType` `NONE`) unless it already has one.
     pub function_url: bool,
-    /// How the function URL answers; an existing URL that answers otherwise is updated.
-    pub url_invoke_mode: InvokeMode,
+    /// How the function URL answers: a new URL gets this mode (`None`: `BUFFERED`, Lambda's
+    /// default); an existing URL that answers otherwise is updated. `None` leaves an existing
+    /// URL's mode as it is.
+    pub url_invoke_mode: Option<InvokeMode>,
 }
 
 impl Deployment {
@@ -130,7 +132,7 @@ impl Deployment {
             timeout_secs: 3,
             env: BTreeMap::new(),
             function_url: false,
-            url_invoke_mode: InvokeMode::Buffered,
+            url_invoke_mode: None,
         }
     }
 }

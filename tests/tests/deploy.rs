@@ -170,6 +170,18 @@ async fn deploys_updates_and_deletes_through_the_management_api() {
     let shown = manage(addr, "GET", url_config).await;
     assert_eq!(shown.body["InvokeMode"], "RESPONSE_STREAM", "{shown:?}");
     assert_eq!(shown.body["FunctionUrl"], url, "the same URL");
+    // Without a mode asked for (the project names none), the URL keeps the one it has.
+    let output = deploy(
+        &project,
+        "deployed",
+        addr,
+        &["--memory", "256", "--function-url"],
+    );
+    succeeded(&output);
+    let stderr = text(&output.stderr);
+    assert!(!stderr.contains("UpdateFunctionUrlConfig"), "{stderr}");
+    let shown = manage(addr, "GET", url_config).await;
+    assert_eq!(shown.body["InvokeMode"], "RESPONSE_STREAM", "{shown:?}");
     // Deleting the URL's configuration stops its listener.
     assert_eq!(manage(addr, "DELETE", url_config).await.status, 204);
     assert_eq!(manage(addr, "GET", url_config).await.status, 404);

@@ -37,8 +37,9 @@ pub(super) struct DeployArgs {
     /// Give the function a public function URL (also done when its configuration has one).
     #[arg(long)]
     function_url: bool,
-    /// How the function URL answers: BUFFERED or RESPONSE_STREAM (default: the function's
-    /// configuration, else BUFFERED); gives the function a URL.
+    /// How the function URL answers: BUFFERED or RESPONSE_STREAM (default: RESPONSE_STREAM when
+    /// the function's configuration names it; else a new URL is BUFFERED and an existing one
+    /// keeps its mode); gives the function a URL.
     #[arg(long, value_name = "MODE", value_parser = ["BUFFERED", "RESPONSE_STREAM"])]
     invoke_mode: Option<String>,
     #[command(flatten)]
@@ -116,14 +117,7 @@ mod with_sdk {
             timeout_secs: i32::try_from(args.timeout.unwrap_or(config.timeout.as_secs()))?,
             env,
             function_url,
-            url_invoke_mode: match args
-                .invoke_mode
-                .as_deref()
-                .unwrap_or(config.url_invoke_mode.as_str())
-            {
-                "RESPONSE_STREAM" => lambkin_deploy::InvokeMode::ResponseStream,
-                _ => lambkin_deploy::InvokeMode::Buffered,
-            },
+            url_invoke_mode: url_invoke_mode(args.invoke_mode.as_deref(), config.url_invoke_mode),
         };
         let target = lambkin_deploy::Target {
             endpoint_url: args.endpoint_url,
@@ -168,6 +162,22 @@ mod with_sdk {
             println!("function URL: {url}");
         }
         Ok(())
+    }
+
+    /// The URL's mode to deploy: `flag` (`--invoke-mode`), else the configuration's when it
+    /// names RESPONSE_STREAM. The configuration's BUFFERED is also its default, so it is not
+    /// taken as asked for: an existing RESPONSE_STREAM URL is not flipped back without the flag.
+    pub(super) fn url_invoke_mode(
+        flag: Option<&str>,
+        configured: lambkin_emulator::InvokeMode,
+    ) -> Option<lambkin_deploy::InvokeMode> {
+        match flag {
+            Some("RESPONSE_STREAM") => Some(lambkin_deploy::InvokeMode::ResponseStream),
+            Some(_) => Some(lambkin_deploy::InvokeMode::Buffered),
+            None => configured
+                .streams()
+                .then_some(lambkin_deploy::InvokeMode::ResponseStream),
+        }
     }
 
     /// The zip to deploy (`--zip`, else the function built for Lambda) and the project's

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
@@ -38,6 +38,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The longest pause between two attempts at a failing listener.
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The most of a listener's answer read (it is discarded; listeners answer with a few bytes).
+const MAX_ANSWER: usize = 64 * 1024;
 
 /// Lambda's words in `platform.logsDropped`
 /// (<https://docs.aws.amazon.com/lambda/latest/dg/runtimes-logs-api.html#runtimes-logs-api-msg-platform>).
@@ -301,8 +304,15 @@ async fn post(
         .await
         .map_err(|e| e.to_string())?;
     let status = response.status();
-    // Read to the end, so the connection can carry the next batch.
-    let _ = response.into_body().collect().await;
+    // Read to the end, so the connection can carry the next batch; an answer longer than
+    // MAX_ANSWER (or broken) is not read further, and its connection not reused.
+    if Limited::new(response.into_body(), MAX_ANSWER)
+        .collect()
+        .await
+        .is_err()
+    {
+        *connection = None;
+    }
     if status.is_success() {
         Ok(())
     } else {
@@ -323,4 +333,40 @@ async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
         let _ = connection.await;
     });
     Ok(sender)
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A listener that acknowledges with an endless body is read no further than MAX_ANSWER:
+    /// the batch counts as delivered and the connection is dropped, not kept half read.
+    #[tokio::test]
+    async fn an_endless_answer_is_read_bounded() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0; 4096];
+            let _ = stream.read(&mut request).await;
+            let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n";
+            stream.write_all(head.as_bytes()).await.unwrap();
+            let chunk = format!("4000\r\n{}\r\n", "x".repeat(0x4000));
+            // Until the client stops reading and closes the connection.
+            while stream.write_all(chunk.as_bytes()).await.is_ok() {}
+        });
+        let uri: http::Uri = format!("http://{addr}/telemetry").parse().unwrap();
+        let mut connection = None;
+        let posted = timeout(
+            Duration::from_secs(10),
+            post(&mut connection, addr, &uri, &Bytes::from_static(b"[]")),
+        )
+        .await
+        .expect("the answer is read bounded");
+        assert_eq!(posted, Ok(()));
+        assert!(connection.is_none(), "a half-read connection is not reused");
+    }
 }
