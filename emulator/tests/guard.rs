@@ -266,11 +266,18 @@ mod manage {
             let reply = request(addr, "POST", functions, headers, form.as_bytes()).await;
             reply.assert_aws_error(403, "AccessDeniedException");
         }
-        // And the invocations that would follow.
+        // And the invocations that would follow, through Invoke and InvokeWithResponseStream.
         for name in ["pwned", "pwned-form", "echo"] {
-            for headers in [&[text_plain, from_evil][..], &[form_plain, navigation]] {
-                let reply = request(addr, "POST", &invocations(name), headers, b"{}").await;
-                reply.assert_aws_error(403, "AccessDeniedException");
+            let streamed = format!("/2021-11-15/functions/{name}/response-streaming-invocations");
+            for path in [invocations(name), streamed] {
+                for headers in [
+                    &[text_plain, from_evil][..],
+                    &[form_plain, navigation],
+                    &[EVIL],
+                ] {
+                    let reply = request(addr, "POST", &path, headers, b"{}").await;
+                    reply.assert_aws_error(403, "AccessDeniedException");
+                }
             }
         }
         assert_eq!(listed(addr).await, ["echo"]);
