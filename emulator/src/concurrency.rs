@@ -67,7 +67,8 @@ struct Slot {
     reserved: Option<usize>,
     /// Invocations counted against `reserved`.
     running: usize,
-    /// Instance processes in use (the local cap).
+    /// Instance slots in use (the local cap): one per invocation, an instance of a function
+    /// running several invocations at once having that many.
     instances: usize,
 }
 
@@ -111,9 +112,10 @@ impl State {
         }
     }
 
-    /// Takes an instance of function `id` if the local cap allows one.
-    fn start_instance(&mut self, name: &str, id: u64) -> Option<()> {
-        let max = self.max_instances;
+    /// Takes an instance slot of function `id` if the local cap (instances of `per_instance`
+    /// slots each) allows one.
+    fn start_instance(&mut self, name: &str, id: u64, per_instance: usize) -> Option<()> {
+        let max = self.max_instances.saturating_mul(per_instance.max(1));
         match self.functions.get_mut(name) {
             Some(slot) if slot.id == id => (slot.instances < max).then(|| slot.instances += 1),
             // Deleted meanwhile: the invocation runs on uncounted.
@@ -252,12 +254,14 @@ impl Concurrency {
     ///
     /// Over Lambda's limits a synchronous invocation is throttled; a queued one (`queue`) waits
     /// for room, unless the limit is 0 (it would wait forever: the asynchronous queue retries it
-    /// later instead). Over the local cap either waits, at most `wait`.
+    /// later instead). Over the local cap (of instances running `per_instance` invocations
+    /// each) either waits, at most `wait`.
     pub(crate) async fn acquire(
         self: &Arc<Self>,
         name: &str,
         queue: bool,
         wait: Duration,
+        per_instance: usize,
     ) -> Result<Lease, Refused> {
         let (id, counted) = self
             .until(|state| match state.admit(name) {
@@ -275,7 +279,7 @@ impl Concurrency {
             instance: false,
         };
         let started = self.until(|state| {
-            let started = state.start_instance(name, id);
+            let started = state.start_instance(name, id, per_instance);
             if started.is_none() && !self.capped.swap(true, Ordering::Relaxed) {
                 tracing::warn!(
                     function = name,
@@ -331,7 +335,7 @@ mod tests {
     use super::*;
 
     async fn acquire(c: &Arc<Concurrency>, name: &str) -> Result<Lease, Refused> {
-        c.acquire(name, false, Duration::from_millis(50)).await
+        c.acquire(name, false, Duration::from_millis(50), 1).await
     }
 
     #[tokio::test]
@@ -361,7 +365,7 @@ mod tests {
     async fn reserved_zero_throttles_even_queued_invocations() {
         let c = Arc::new(Concurrency::default());
         c.set_reserved("off", Some(0));
-        let queued = c.acquire("off", true, Duration::MAX).await;
+        let queued = c.acquire("off", true, Duration::MAX, 1).await;
         assert_eq!(queued.unwrap_err(), Refused::Throttled(Limit::Reserved));
     }
 
@@ -373,7 +377,7 @@ mod tests {
         assert_eq!(acquire(&c, "f").await.unwrap_err(), Refused::NoInstance);
         let waiting = {
             let c = c.clone();
-            tokio::spawn(async move { c.acquire("f", false, Duration::from_secs(30)).await })
+            tokio::spawn(async move { c.acquire("f", false, Duration::from_secs(30), 1).await })
         };
         tokio::task::yield_now().await;
         drop(held);

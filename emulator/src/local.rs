@@ -92,10 +92,10 @@ impl InProcess {
         let front = tokio::net::TcpListener::from_std(self.front).map_err(Error::Serve)?;
         let runtime = tokio::net::TcpListener::from_std(self.runtime_api).map_err(Error::Serve)?;
         let config = Arc::new(self.function);
-        let (channel, events) = Channel::new();
+        let channel = Channel::new();
         // Never set: the process only stops by exiting.
         let (_closing, closing_rx) = watch::channel(false);
-        let instance = Instance::in_process(config.clone(), channel.clone(), events);
+        let instance = Instance::in_process(config.clone(), channel.clone());
         let local = Local::new(instance, config.clone(), closing_rx.clone());
         let functions = HashMap::from([(
             FunctionKey::latest(&config.name),

@@ -1,5 +1,8 @@
 //! Functions and their instances: cold starts on demand, warm reuse (idle instances frozen),
 //! idle reaping, each invocation admitted by the function's [concurrency](crate::concurrency).
+//! An instance takes one invocation at a time, or as many as its function's
+//! `max_concurrency` (Lambda Managed Instances): an invocation goes to an instance with room
+//! before a new one is started.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
@@ -73,13 +76,36 @@ impl Function {
 pub(crate) struct Pool {
     /// The configuration new instances start with, and its version number.
     current: RwLock<(u64, Arc<FunctionConfig>)>,
-    /// Warm instances, most recently used last.
-    idle: Mutex<Vec<Instance>>,
+    /// Live instances, busy or idle; the most recently idle last.
+    instances: Mutex<Vec<Entry>>,
+    /// Held while an instance of a function running several invocations per instance starts,
+    /// so that a burst of invocations shares one new instance instead of starting one each.
+    starting: tokio::sync::Mutex<()>,
     /// The emulator's concurrency limits and counts, shared by every pool.
     concurrency: Arc<Concurrency>,
     closing: watch::Receiver<bool>,
     /// No longer served (deleted): instances stop once their invocation is done.
     retired: AtomicBool,
+}
+
+/// An instance in its pool.
+#[derive(Debug)]
+struct Entry {
+    instance: Arc<Instance>,
+    /// Invocations it runs now.
+    running: usize,
+    /// When it last finished its last invocation.
+    idle_since: Instant,
+}
+
+impl Entry {
+    fn busy(instance: Arc<Instance>) -> Entry {
+        Entry {
+            instance,
+            running: 1,
+            idle_since: Instant::now(),
+        }
+    }
 }
 
 impl Pool {
@@ -91,7 +117,8 @@ impl Pool {
         Pool {
             concurrency,
             current: RwLock::new((0, Arc::new(config))),
-            idle: Mutex::new(Vec::new()),
+            instances: Mutex::new(Vec::new()),
+            starting: tokio::sync::Mutex::new(()),
             closing,
             retired: AtomicBool::new(false),
         }
@@ -102,8 +129,18 @@ impl Pool {
         (current.0, current.1.clone())
     }
 
-    fn idle(&self) -> MutexGuard<'_, Vec<Instance>> {
-        lock(&self.idle)
+    fn instances(&self) -> MutexGuard<'_, Vec<Entry>> {
+        lock(&self.instances)
+    }
+
+    /// Takes the idle instances for which `stale` holds out of the pool.
+    fn take_idle(&self, stale: impl Fn(&Entry) -> bool) -> Vec<Arc<Instance>> {
+        let mut instances = self.instances();
+        let (taken, kept) = std::mem::take(&mut *instances)
+            .into_iter()
+            .partition(|entry| entry.running == 0 && stale(entry));
+        *instances = kept;
+        taken.into_iter().map(|entry| entry.instance).collect()
     }
 
     pub(crate) fn config(&self) -> Arc<FunctionConfig> {
@@ -129,7 +166,7 @@ impl Pool {
         let config = Arc::new(config);
         let version = self.current().0 + 1;
         let warm = match Instance::spawn(config.clone(), version).await {
-            Ok(mut instance) => instance.wait_ready(INIT_TIMEOUT).await.then(|| {
+            Ok(instance) => instance.wait_ready(INIT_TIMEOUT).await.then(|| {
                 instance.park();
                 instance
             }),
@@ -139,7 +176,14 @@ impl Pool {
             }
         };
         *write(&self.current) = (version, config);
-        let stale = std::mem::replace(&mut *self.idle(), warm.into_iter().collect());
+        // Busy instances of the old version leave the pool as their invocations end.
+        let stale = self.take_idle(|_| true);
+        if let Some(warm) = warm {
+            self.instances().push(Entry {
+                running: 0,
+                ..Entry::busy(Arc::new(warm))
+            });
+        }
         shut_down(stale);
     }
 
@@ -157,59 +201,105 @@ impl Pool {
             (INIT_TIMEOUT + config.timeout).saturating_mul(LOCAL_WAIT_ROUNDS)
         };
         let mut closing = self.closing.clone();
+        let per_instance = usize::try_from(config.max_concurrency).unwrap_or(1);
         let _lease = tokio::select! {
-            lease = self.concurrency.acquire(&config.name, queue, wait) => lease?,
+            lease = self.concurrency.acquire(&config.name, queue, wait, per_instance) => lease?,
             () = closed(&mut closing) => return Err(Refused::ShuttingDown),
         };
-        let mut instance = self.warm(version);
         loop {
-            let mut running = match instance.take() {
+            // Each round either drops a warm instance that vanished or starts a new one, which
+            // cannot vanish (it was never warm): this ends.
+            let instance = match self.warm(version) {
                 Some(instance) => instance,
-                None => match Instance::spawn(config.clone(), version).await {
+                None => match self.start(&config, version).await {
                     Ok(instance) => instance,
                     Err(error) => return Ok(spawn_failed(&config, &invocation.request_id, &error)),
                 },
             };
-            let (result, reusable) = match running
+            let ran = instance
                 .invoke(&invocation, INIT_TIMEOUT, &mut closing)
-                .await?
-            {
-                Ran::Done { result, reusable } => (result, reusable),
-                // A new instance cannot vanish (it was never warm): this loops at most once.
-                Ran::Vanished => continue,
-            };
-            let closing = *closing.borrow() || self.retired.load(Ordering::Acquire);
-            if reusable && running.version() == self.current().0 && !closing {
-                running.idle_since = Instant::now();
-                running.park();
-                self.idle().push(running);
+                .await;
+            let reusable = matches!(ran, Ok(Ran::Done { reusable: true, .. }));
+            self.release(&instance, reusable);
+            match ran? {
+                Ran::Done { result, .. } => return Ok(result),
+                Ran::Vanished => {}
             }
-            return Ok(result);
         }
     }
 
-    /// The most recently used idle instance of `version` that is still alive.
-    fn warm(&self, version: u64) -> Option<Instance> {
-        loop {
-            let mut instance = self.idle().pop()?;
-            if instance.version() == version && instance.is_alive() {
-                return Some(instance);
+    /// A new instance of `config` (`version`) with this invocation counted in; for a function
+    /// running several invocations per instance, one started meanwhile with room, if any.
+    async fn start(
+        &self,
+        config: &Arc<FunctionConfig>,
+        version: u64,
+    ) -> std::io::Result<Arc<Instance>> {
+        let _starting = if config.max_concurrency > 1 {
+            let starting = self.starting.lock().await;
+            if let Some(instance) = self.warm(version) {
+                return Ok(instance);
             }
-            tracing::debug!(function = %self.config().name, "discarding a dead or outdated idle instance");
+            Some(starting)
+        } else {
+            None
+        };
+        let instance = Arc::new(Instance::spawn(config.clone(), version).await?);
+        self.instances().push(Entry::busy(instance.clone()));
+        Ok(instance)
+    }
+
+    /// A live instance of `version` with room for one more invocation, counted in; the most
+    /// recently idle first. Dead or outdated idle instances are dropped on the way.
+    fn warm(&self, version: u64) -> Option<Arc<Instance>> {
+        let mut instances = self.instances();
+        instances.retain(|entry| {
+            let keep = entry.running > 0
+                || (entry.instance.version() == version && entry.instance.is_alive());
+            if !keep {
+                tracing::debug!(function = %self.config().name, "discarding a dead or outdated idle instance");
+            }
+            keep
+        });
+        let entry = instances.iter_mut().rev().find(|entry| {
+            entry.instance.version() == version && entry.running < entry.instance.capacity()
+        })?;
+        entry.running += 1;
+        Some(entry.instance.clone())
+    }
+
+    /// An invocation on `instance` ended. The instance goes idle (parked) once it runs none,
+    /// or leaves the pool if it may not serve again (not `reusable`, outdated, the pool
+    /// closing); invocations still running on it finish first.
+    fn release(&self, instance: &Arc<Instance>, reusable: bool) {
+        let closing = *self.closing.borrow() || self.retired.load(Ordering::Acquire);
+        let current = self.current().0;
+        let mut instances = self.instances();
+        let Some(at) = instances
+            .iter()
+            .position(|entry| Arc::ptr_eq(&entry.instance, instance))
+        else {
+            return;
+        };
+        if !reusable || instance.version() != current || closing {
+            // Stopped once its last invocation lets go of it.
+            instances.remove(at);
+            return;
+        }
+        let entry = &mut instances[at];
+        entry.running = entry.running.saturating_sub(1);
+        if entry.running == 0 {
+            entry.idle_since = Instant::now();
+            instance.park();
+            let entry = instances.remove(at);
+            instances.push(entry);
         }
     }
 
     /// Stops instances idle for longer than the keep-alive.
     pub(crate) fn reap(&self) {
         let keep_alive = self.config().keep_alive;
-        let expired: Vec<Instance> = {
-            let mut idle = self.idle();
-            let (expired, warm) = std::mem::take(&mut *idle)
-                .into_iter()
-                .partition(|i| i.idle_since.elapsed() >= keep_alive);
-            *idle = warm;
-            expired
-        };
+        let expired = self.take_idle(|entry| entry.idle_since.elapsed() >= keep_alive);
         if !expired.is_empty() {
             tracing::debug!(function = %self.config().name, count = expired.len(), "reaping idle instances");
         }
@@ -219,9 +309,9 @@ impl Pool {
     /// Stops every idle instance and waits until their processes are gone (busy ones stop when
     /// they see `closing`).
     pub(crate) async fn drain(&self) {
-        let idle = std::mem::take(&mut *self.idle());
+        let idle = self.take_idle(|_| true);
         let mut ending = tokio::task::JoinSet::new();
-        for mut instance in idle {
+        for instance in idle {
             ending.spawn(async move { instance.shut_down().await });
         }
         while ending.join_next().await.is_some() {}
@@ -231,13 +321,13 @@ impl Pool {
     #[cfg(feature = "manage")]
     pub(crate) fn retire(&self) {
         self.retired.store(true, Ordering::Release);
-        shut_down(std::mem::take(&mut *self.idle()));
+        shut_down(self.take_idle(|_| true));
     }
 }
 
 /// Ends `instances` with their shutdown phase ([`Instance::shut_down`]), in the background.
-fn shut_down(instances: Vec<Instance>) {
-    for mut instance in instances {
+fn shut_down(instances: Vec<Arc<Instance>>) {
+    for instance in instances {
         tokio::spawn(async move { instance.shut_down().await });
     }
 }
@@ -295,7 +385,7 @@ impl Local {
     ) -> Result<InvokeResult, Refused> {
         let bound = self.wait_bound(queue);
         let started = Instant::now();
-        let mut instance = tokio::time::timeout(bound, self.instance.lock())
+        let instance = tokio::time::timeout(bound, self.instance.lock())
             .await
             // Local mode's single instance is its function's whole (reserved) concurrency.
             .map_err(|_| Refused::Throttled(Limit::Reserved))?;

@@ -2,7 +2,9 @@
 //! `PerExecutionEnvironmentMaxConcurrency`), through the Invoke API of a real emulator running
 //! the fixture as a real `lambda_runtime::run_concurrent` client: its instances get
 //! `AWS_LAMBDA_MAX_CONCURRENCY`, its runtime keeps that many `/next` long polls open, and every
-//! event reaches one of them and is answered under its own request id.
+//! event reaches one of them and is answered under its own request id. Invocations overlap in
+//! one process up to that number (the fixture's barrier proves they ran at the same time), the
+//! next goes to a new instance, and a timeout fails only its own invocation.
 
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 #![allow(clippy::unwrap_used)]
@@ -106,4 +108,115 @@ async fn an_idle_instance_keeps_running_between_invocations() {
     .await;
     emulator.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A fresh, empty directory for the fixture's barrier.
+fn barrier_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("lambkin-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Invokes `function` `count` times at once, each event meeting at a barrier of `count`
+/// parties in `dir`; the answers' bodies.
+async fn meet(
+    emulator: &Running,
+    function: &str,
+    count: usize,
+    dir: &std::path::Path,
+) -> Vec<serde_json::Value> {
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..count {
+        let (addr, path) = (
+            emulator.addr,
+            format!("/2015-03-31/functions/{function}/invocations"),
+        );
+        let payload = serde_json::json!({ "barrier": dir, "parties": count }).to_string();
+        calls.spawn(
+            async move { common::request(addr, "POST", &path, &[], payload.as_bytes()).await },
+        );
+    }
+    bounded(calls.join_all())
+        .await
+        .into_iter()
+        .map(|reply| {
+            assert_eq!(reply.status, 200, "{}", reply.text());
+            let body = reply.json();
+            assert_eq!(
+                body["overlapped"], true,
+                "every event was in flight at once: {body}"
+            );
+            body
+        })
+        .collect()
+}
+
+fn pids(bodies: &[serde_json::Value]) -> HashSet<u64> {
+    bodies
+        .iter()
+        .map(|body| body["pid"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invocations_overlap_in_one_instance() {
+    let emulator = Running::start(vec![concurrent("overlap", 4)]).await;
+    let dir = barrier_dir("overlap");
+    let bodies = meet(&emulator, "overlap", 4, &dir).await;
+    assert_eq!(pids(&bodies).len(), 1, "one process ran all four at once");
+    emulator.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_instance_sends_the_next_event_to_a_new_one() {
+    let emulator = Running::start(vec![concurrent("full", 2)]).await;
+    let dir = barrier_dir("full");
+    let bodies = meet(&emulator, "full", 3, &dir).await;
+    assert_eq!(
+        pids(&bodies).len(),
+        2,
+        "two events per instance: a second one ran the third"
+    );
+    emulator.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_fails_only_its_own_invocation() {
+    let mut config = concurrent("late", 4);
+    config.timeout = std::time::Duration::from_secs(1);
+    let emulator = Running::start(vec![config]).await;
+    let first = bounded(emulator.invoke("late", &[], b"{}")).await;
+    let pid = first.json()["pid"].as_u64().unwrap();
+    let slow = {
+        let addr = emulator.addr;
+        tokio::spawn(async move {
+            let path = "/2015-03-31/functions/late/invocations";
+            common::request(addr, "POST", path, &[], br#"{"sleep_ms": 2500}"#).await
+        })
+    };
+    // While the slow one runs, and after it timed out, the same process serves others.
+    let during = bounded(emulator.invoke("late", &[], b"{}")).await;
+    assert_eq!(during.status, 200, "{}", during.text());
+    assert_eq!(during.json()["pid"], pid);
+    let slow = bounded(slow).await.unwrap();
+    assert_eq!(slow.header("x-amz-function-error"), Some("Unhandled"));
+    let message = slow.json()["errorMessage"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        message.contains("Task timed out after 1.00 seconds"),
+        "{message}"
+    );
+    let after = bounded(emulator.invoke("late", &[], b"{}")).await;
+    assert_eq!(after.status, 200, "{}", after.text());
+    assert_eq!(
+        after.json()["pid"],
+        pid,
+        "the timeout did not end the instance"
+    );
+    emulator.stop().await;
 }

@@ -15,9 +15,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 
-use super::process::Group;
+use super::process::{ExitWatch, Group};
 use crate::config::FunctionConfig;
 
 /// The directory of external extensions, next to the function's executable.
@@ -29,8 +30,6 @@ pub(super) struct External {
     /// Its file name, which is the name it must register with.
     pub(super) name: String,
     pub(super) group: Group,
-    /// Its process exited (and was reported once).
-    pub(super) exited: bool,
 }
 
 /// The executables in `config`'s extensions directory, by name.
@@ -63,39 +62,56 @@ pub(super) fn start(
     dir: &Path,
 ) -> io::Result<External> {
     let group = Group::spawn(path, env, dir)?;
-    Ok(External {
-        name,
-        group,
-        exited: false,
-    })
+    Ok(External { name, group })
 }
 
-/// Resolves when one of `extensions` still running exits, with its name and status (and marks
-/// it exited); never if none runs.
-pub(super) async fn exited(extensions: &mut [External]) -> (String, io::Result<ExitStatus>) {
-    let mut waits: Vec<_> = extensions
-        .iter_mut()
-        .filter(|e| !e.exited)
-        .map(|e| {
-            Box::pin(async move {
-                let status = e.group.exited().await;
-                e.exited = true;
-                (e.name.clone(), status)
-            })
-        })
-        .collect();
-    if waits.is_empty() {
-        return std::future::pending().await;
+/// The exits of an instance's external extensions, each reported once, to whichever of its
+/// waiters (an instance may run several invocations at once) learns it first.
+#[derive(Debug, Default)]
+pub(super) struct Exits(Vec<(String, ExitWatch, AtomicBool)>);
+
+impl Exits {
+    /// Watches `extensions`' exits.
+    pub(super) fn of(extensions: &[External]) -> Exits {
+        Exits(
+            extensions
+                .iter()
+                .map(|e| (e.name.clone(), e.group.exit_watch(), AtomicBool::new(false)))
+                .collect(),
+        )
     }
-    poll_fn(|cx| {
-        for wait in &mut waits {
-            if let Poll::Ready(done) = Pin::new(wait).poll(cx) {
-                return Poll::Ready(done);
+
+    /// Resolves when an extension not reported yet exits, with its name and status; never if
+    /// none is left.
+    pub(super) async fn next(&self) -> (String, io::Result<ExitStatus>) {
+        loop {
+            let mut waits: Vec<_> = self
+                .0
+                .iter()
+                .filter(|(_, _, reported)| !reported.load(Ordering::Acquire))
+                .map(|(name, watch, reported)| {
+                    let mut watch = watch.clone();
+                    Box::pin(async move { (name, watch.exited().await, reported) })
+                })
+                .collect();
+            if waits.is_empty() {
+                return std::future::pending().await;
+            }
+            let (name, exited, reported) = poll_fn(|cx| {
+                for wait in &mut waits {
+                    if let Poll::Ready(done) = Pin::new(wait).poll(cx) {
+                        return Poll::Ready(done);
+                    }
+                }
+                Poll::Pending
+            })
+            .await;
+            // Another waiter may have reported it in the meantime.
+            if !reported.swap(true, Ordering::AcqRel) {
+                return (name.clone(), exited.status());
             }
         }
-        Poll::Pending
-    })
-    .await
+    }
 }
 
 #[cfg(test)]

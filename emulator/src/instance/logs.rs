@@ -72,6 +72,12 @@ impl Capture {
         lock(&self.log).clear();
     }
 
+    /// The log's last [`TAIL_BYTES`], left in place (an instance running several invocations
+    /// at once shares one log).
+    pub(crate) fn tail(&self) -> String {
+        tail(&lock(&self.log), TAIL_BYTES).to_owned()
+    }
+
     /// The last [`TAIL_BYTES`] kept, and forgets them.
     pub(crate) fn take_tail(&self) -> String {
         let log = std::mem::take(&mut *lock(&self.log));

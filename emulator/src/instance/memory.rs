@@ -24,22 +24,30 @@ const MEMORY_REUSE: Duration = Duration::from_millis(50);
 
 impl Instance {
     /// Memory of the instance's processes, from `/proc` (Linux only).
-    pub(super) fn sample_memory(&mut self) -> Option<Memory> {
-        let memory = match &mut self.mode {
+    pub(super) fn sample_memory(&self) -> Option<Memory> {
+        let memory = match &self.mode {
             // Lambda's memory is the runtime's and the extensions' together.
-            Mode::Child(process) => of_processes(process.groups().flat_map(Group::members)),
+            Mode::Child(process) => {
+                let members: Vec<u32> = process
+                    .groups()
+                    .iter_mut()
+                    .flat_map(Group::members)
+                    .collect();
+                of_processes(members.into_iter())
+            }
             Mode::InProcess => Memory::of_self(),
         };
         if let Some(memory) = memory {
-            self.memory_sample = Some((Instant::now(), memory));
+            self.state().memory_sample = Some((Instant::now(), memory));
         }
         memory
     }
 
     /// A sample at most [`MEMORY_REUSE`] old, else a new one, else (the process is gone) the
     /// last one.
-    pub(super) fn recent_memory(&mut self) -> Option<Memory> {
-        match self.memory_sample {
+    pub(super) fn recent_memory(&self) -> Option<Memory> {
+        let last = self.state().memory_sample;
+        match last {
             Some((at, memory)) if at.elapsed() < MEMORY_REUSE => Some(memory),
             last => self.sample_memory().or(last.map(|(_, memory)| memory)),
         }

@@ -1,6 +1,9 @@
 //! One function instance: a child process (or, in local mode, the current process) with its own
-//! Runtime API, driven one invocation at a time: offered, delivered, supervised (timeout and
-//! memory), and ended with what the caller gets and the START, END and REPORT lines.
+//! Runtime API. Each invocation is offered, delivered, supervised (timeout and memory), and
+//! ended with what the caller gets and the START, END and REPORT lines. A function's instance
+//! runs one invocation at a time, or, configured for several (Lambda Managed Instances'
+//! `PerExecutionEnvironmentMaxConcurrency`), that many at once: each invocation's events reach
+//! it by request id, and every invocation learns when a process of the instance exits.
 
 mod ending;
 mod env;
@@ -14,7 +17,7 @@ mod report;
 use std::io;
 use std::net::Ipv4Addr;
 use std::process::ExitStatus;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::net::TcpListener;
@@ -26,18 +29,18 @@ use tracing::{Instrument, Span};
 use crate::clock::epoch_ms;
 use crate::config::{FunctionConfig, LogFormat};
 use crate::runtime_api::extensions::FunctionInfo;
-use crate::runtime_api::{self, Channel, Pending, RuntimeEvent};
-use crate::sync::closed;
+use crate::runtime_api::{self, Channel, InitError, Pending, RuntimeEvent};
+use crate::sync::{closed, lock};
 use crate::telemetry::{Event, Status, Stream};
 use ending::{Ending, ExtensionFailure, InitFailure};
 pub(crate) use env::lambda_env;
 use env::task_root;
-use extensions::External;
+use extensions::Exits;
 pub(crate) use invocation::{Invocation, InvokeResult, Limit, Outcome, Refused};
 pub(crate) use logs::log_line;
 use logs::{Capture, Pumps};
 use memory::Memory;
-use process::Group;
+use process::{ExitWatch, Group};
 use report::Report;
 
 /// Longest wait for a new instance's first `/next` (Lambda's init phase limit).
@@ -80,16 +83,17 @@ impl Mode {
         matches!(self, Mode::Child(_))
     }
 
-    /// Resolves when the runtime's process or an external extension's exits; never in local
-    /// mode.
-    async fn exited(&mut self) -> Exit {
+    /// Resolves when the runtime's process exits, or an external extension's (each reported
+    /// once); never in local mode.
+    async fn exited(&self) -> Exit {
         match self {
-            Mode::Child(process) => tokio::select! {
-                status = process.group.exited() => Exit::Runtime(status),
-                (name, status) = extensions::exited(&mut process.extensions) => {
-                    Exit::Extension(name, status)
+            Mode::Child(process) => {
+                let mut runtime = process.runtime_exit.clone();
+                tokio::select! {
+                    exited = runtime.exited() => Exit::Runtime(exited.status()),
+                    (name, status) = process.extension_exits.next() => Exit::Extension(name, status),
                 }
-            },
+            }
             Mode::InProcess => std::future::pending().await,
         }
     }
@@ -105,24 +109,39 @@ enum Exit {
 /// A child process and the Runtime API it talks to.
 #[derive(Debug)]
 struct Process {
-    group: Group,
-    /// The external extensions, started before the runtime.
-    extensions: Vec<External>,
+    /// Locked only for moments (signals, `/proc` reads), never across a wait.
+    groups: Mutex<Groups>,
+    runtime_exit: ExitWatch,
+    extension_exits: Exits,
     _runtime_api: AbortOnDrop,
 }
 
+/// The process groups of an instance: the runtime's, and each external extension's (started
+/// before the runtime).
+#[derive(Debug)]
+struct Groups {
+    runtime: Group,
+    extensions: Vec<Group>,
+}
+
+impl Groups {
+    fn iter_mut(&mut self) -> impl Iterator<Item = &mut Group> {
+        std::iter::once(&mut self.runtime).chain(self.extensions.iter_mut())
+    }
+}
+
 impl Process {
-    /// Every process group of the instance: the runtime's and each extension's.
-    fn groups(&mut self) -> impl Iterator<Item = &mut Group> {
-        std::iter::once(&mut self.group).chain(self.extensions.iter_mut().map(|e| &mut e.group))
+    fn groups(&self) -> MutexGuard<'_, Groups> {
+        lock(&self.groups)
     }
 }
 
 /// How waiting for the runtime to take an invocation ended, short of refusing it.
 #[derive(Debug)]
 enum Delivery {
-    /// The runtime took the event (its `/next` returned) at this instant.
-    Taken(Instant),
+    /// The runtime took the event (its `/next` returned) at this instant; the rest of the
+    /// invocation's events come out of the receiver.
+    Taken(Instant, mpsc::UnboundedReceiver<RuntimeEvent>),
     /// The invocation ends before it ran.
     Failed(Ending),
     /// A warm instance's process exited before its runtime took the event.
@@ -145,21 +164,30 @@ pub(crate) enum Ran {
     Vanished,
 }
 
-/// A function instance.
+/// A function instance. Its methods take `&self`: an instance configured for several
+/// invocations at once is shared by them.
 #[derive(Debug)]
 pub(crate) struct Instance {
     config: Arc<FunctionConfig>,
     version: u64,
     mode: Mode,
     channel: Arc<Channel>,
-    events: mpsc::UnboundedReceiver<RuntimeEvent>,
     capture: Arc<Capture>,
     pumps: Pumps,
     started: Instant,
+    span: Span,
+    /// Locked only for moments, never across a wait.
+    state: Mutex<State>,
+}
+
+/// What an instance learns as it runs.
+#[derive(Debug, Default)]
+struct State {
+    /// The runtime took its first event (or init was reported over before any).
     initialized: bool,
-    /// The current invocation's START line is logged.
-    start_logged: bool,
-    /// The runtime's `/init/error`, if it reported one between invocations.
+    /// The init phase's end was logged (the `EXTENSION` lines).
+    init_closed: bool,
+    /// Why init failed, if it did: every later invocation fails the same way.
     init_error: Option<InitFailure>,
     /// Why the external extensions' init failed before the runtime started, if it did.
     extension_failure: Option<ExtensionFailure>,
@@ -167,9 +195,15 @@ pub(crate) struct Instance {
     broken: bool,
     /// The last memory sample and when it was taken.
     memory_sample: Option<(Instant, Memory)>,
-    span: Span,
-    /// When the instance last finished an invocation.
-    pub(crate) idle_since: Instant,
+}
+
+/// Forgets an invocation in the channel when its run ends, however it ends.
+struct Forget<'a>(&'a Channel, &'a str);
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.0.forget(self.1);
+    }
 }
 
 impl Instance {
@@ -177,7 +211,7 @@ impl Instance {
     pub(crate) async fn spawn(config: Arc<FunctionConfig>, version: u64) -> io::Result<Instance> {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
-        let (channel, events) = Channel::new();
+        let channel = Channel::new();
         let span = tracing::info_span!("function", name = %config.name);
         let server = tokio::spawn(
             runtime_api::serve(listener, channel.clone(), config.max_concurrency)
@@ -219,71 +253,74 @@ impl Instance {
                 }
             }
         }
+        let extension_exits = Exits::of(&externals);
         if extension_failure.is_none() && !externals.is_empty() {
-            extension_failure = extensions_registered(&channel, &mut externals).await;
+            extension_failure = extensions_registered(&channel, &extension_exits).await;
         }
 
         let mut group = Group::spawn(&config.executable, &env, &dir)?;
         pumps.add_output(&mut group, &capture, &span, Stream::Function);
         span.in_scope(|| tracing::debug!(pid = group.id(), "instance started"));
+        let runtime_exit = group.exit_watch();
+        let groups = Groups {
+            runtime: group,
+            extensions: externals.into_iter().map(|e| e.group).collect(),
+        };
         Ok(Instance {
             config,
             version,
             mode: Mode::Child(Box::new(Process {
-                group,
-                extensions: externals,
+                groups: Mutex::new(groups),
+                runtime_exit,
+                extension_exits,
                 _runtime_api: server,
             })),
             channel,
-            events,
             capture,
             pumps,
             started,
-            initialized: false,
-            start_logged: false,
-            init_error: None,
-            extension_failure,
-            broken: false,
-            memory_sample: None,
             span,
-            idle_since: Instant::now(),
+            state: Mutex::new(State {
+                extension_failure,
+                ..State::default()
+            }),
         })
     }
 
     /// The instance that is the current process (local mode); its Runtime API is served by the
     /// caller over `channel`.
-    pub(crate) fn in_process(
-        config: Arc<FunctionConfig>,
-        channel: Arc<Channel>,
-        events: mpsc::UnboundedReceiver<RuntimeEvent>,
-    ) -> Instance {
+    pub(crate) fn in_process(config: Arc<FunctionConfig>, channel: Arc<Channel>) -> Instance {
         let span = tracing::info_span!("function", name = %config.name);
         Instance {
             config,
             version: 0,
             mode: Mode::InProcess,
             channel,
-            events,
             capture: Arc::new(Capture::default()),
             pumps: Pumps::default(),
             started: Instant::now(),
-            initialized: false,
-            start_logged: false,
-            init_error: None,
-            extension_failure: None,
-            broken: false,
-            memory_sample: None,
             span,
-            idle_since: Instant::now(),
+            state: Mutex::default(),
         }
     }
 
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
     /// Whether the child process is still running (an idle instance may have died).
-    pub(crate) fn is_alive(&mut self) -> bool {
-        match &mut self.mode {
-            Mode::Child(process) => process.group.is_alive(),
+    pub(crate) fn is_alive(&self) -> bool {
+        match &self.mode {
+            Mode::Child(process) => process.groups().runtime.is_alive(),
             Mode::InProcess => true,
         }
+    }
+
+    /// How many invocations the instance runs at once.
+    pub(crate) fn capacity(&self) -> usize {
+        usize::try_from(self.config.max_concurrency)
+            .unwrap_or(1)
+            .max(1)
     }
 
     /// The instance goes idle in its pool: its processes are frozen once its runtime waits for
@@ -294,14 +331,14 @@ impl Instance {
     /// Lambda Managed Instances "the execution environment remains continuously active,
     /// processing invocations as they arrive without freezing between invocations"
     /// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-execution-environment.html>).
-    pub(crate) fn park(&mut self) {
-        if self.config.max_concurrency > 1 {
+    pub(crate) fn park(&self) {
+        if self.capacity() > 1 {
             return;
         }
-        if let Mode::Child(process) = &mut self.mode {
+        if let Mode::Child(process) = &self.mode {
             // The extensions are done too by now: the invocation ended once they asked for
             // their next event.
-            for group in process.groups() {
+            for group in process.groups().iter_mut() {
                 group.park(self.channel.polling());
             }
         }
@@ -309,10 +346,10 @@ impl Instance {
 
     /// Waits until the runtime first asks for an invocation (its init is done), until `within`
     /// after the instance started. False if it exited, reported an init error, or took longer.
-    pub(crate) async fn wait_ready(&mut self, within: Duration) -> bool {
+    pub(crate) async fn wait_ready(&self, within: Duration) -> bool {
         // Counted from the instance's start, extensions' registration included (see `deliver`).
         let give_up = self.started + within;
-        if self.extension_failure.is_some() {
+        if self.state().extension_failure.is_some() {
             return false;
         }
         let ready = loop {
@@ -328,12 +365,12 @@ impl Instance {
             sleep(Duration::from_millis(2)).await;
         };
         self.take_extension_errors();
-        if self.init_error.is_some() {
+        if self.init_failure().is_some() {
             return false;
         }
         // Initialised before any traffic, as with provisioned concurrency: the first
         // invocation reports no Init Duration; the init gets a line of its own.
-        self.initialized = true;
+        self.state().initialized = true;
         self.end_init();
         let init = ready.saturating_duration_since(self.started);
         self.init_ended(Status::Success, None, init);
@@ -358,7 +395,7 @@ impl Instance {
     /// when the emulator is closing, or in local mode when the runtime is still busy with an
     /// abandoned invocation after `deliver_within`.
     pub(crate) async fn invoke(
-        &mut self,
+        &self,
         invocation: &Invocation,
         deliver_within: Duration,
         closing: &mut watch::Receiver<bool>,
@@ -371,64 +408,74 @@ impl Instance {
     }
 
     async fn run(
-        &mut self,
+        &self,
         invocation: &Invocation,
         deliver_within: Duration,
         closing: &mut watch::Receiver<bool>,
     ) -> Result<Ran, Refused> {
         let id = invocation.request_id.as_str();
-        self.take_late_events();
-        if let Some(failure) = &self.init_error {
+        let _forget = Forget(&self.channel, id);
+        let mut start_logged = false;
+        let start_logged = &mut start_logged;
+        if let Some(failure) = self.init_failure() {
             // Kept: in local mode every later invocation fails the same way.
-            let failure = failure.clone();
-            return self.finish(id, Ending::InitError(failure), None, 0).await;
+            return self
+                .finish(id, Ending::InitError(failure), None, 0, start_logged)
+                .await;
         }
-        if let Some(failure) = self.extension_failure.take() {
-            return self.finish(id, Ending::Extension(failure), None, 0).await;
+        let extension_failure = self.state().extension_failure.take();
+        if let Some(failure) = extension_failure {
+            return self
+                .finish(id, Ending::Extension(failure), None, 0, start_logged)
+                .await;
         }
-        let delivered_at = match self.deliver(invocation, deliver_within, closing).await? {
-            Delivery::Taken(at) => at,
-            Delivery::Failed(ending) => return self.finish(id, ending, None, 0).await,
+        let delivery = self
+            .deliver(invocation, deliver_within, closing, start_logged)
+            .await?;
+        let (delivered_at, mut events) = match delivery {
+            Delivery::Taken(at, events) => (at, events),
+            Delivery::Failed(ending) => {
+                return self.finish(id, ending, None, 0, start_logged).await;
+            }
             Delivery::Vanished => {
                 tracing::debug!("the warm instance exited before taking the event");
                 return Ok(Ran::Vanished);
             }
         };
         // Init ends at the first `/next`; in local mode that can be long before the first caller.
-        let init = (!self.initialized).then(|| {
+        let first = !std::mem::replace(&mut self.state().initialized, true);
+        let init = first.then(|| {
             let ready = self.channel.first_poll().unwrap_or(delivered_at);
             ready.saturating_duration_since(self.started)
         });
-        self.initialized = true;
         if let Some(init) = init {
             self.init_ended(Status::Success, None, init);
         }
-        self.log_start(id);
-        let (mut ending, peak_kb) = self.supervise(id, delivered_at, closing).await?;
+        self.log_start(id, start_logged);
+        let (mut ending, peak_kb) = self.supervise(&mut events, delivered_at, closing).await?;
         if matches!(ending, Ending::Answered(_)) {
             ending = self.extensions_done(delivered_at, ending).await;
         }
-        self.finish(id, ending, Some((delivered_at, init)), peak_kb)
+        let started = Some((delivered_at, init));
+        self.finish(id, ending, started, peak_kb, start_logged)
             .await
     }
 
-    /// Takes late answers to invocations that timed out (local mode), and an init error reported
-    /// before this invocation was offered.
-    fn take_late_events(&mut self) {
-        while let Ok(event) = self.events.try_recv() {
-            match event {
-                RuntimeEvent::InitError { body, header_type } => {
-                    self.init_error = Some(InitFailure::new(body, header_type));
-                }
-                event => tracing::debug!(?event, "discarding a late Runtime API event"),
-            }
+    /// Why init failed, if it did: the runtime's `/init/error` (kept for every later
+    /// invocation), or an extension's.
+    fn init_failure(&self) -> Option<InitFailure> {
+        let reported = self.channel.init_error().borrow().clone();
+        let mut state = self.state();
+        if let (None, Some(InitError { body, header_type })) = (&state.init_error, reported) {
+            state.init_error = Some(InitFailure::new(body, header_type));
         }
+        state.init_error.clone()
     }
 
     /// The runtime answered: the invocation is over once every extension given its `INVOKE`
     /// asks for its next event, within the function's timeout ("The function's timeout setting
     /// limits the duration of the entire Invoke phase", AWS's guide).
-    async fn extensions_done(&mut self, delivered_at: Instant, answered: Ending) -> Ending {
+    async fn extensions_done(&self, delivered_at: Instant, answered: Ending) -> Ending {
         let channel = self.channel.clone();
         let deadline = sleep_until((delivered_at + self.config.timeout).into());
         tokio::pin!(deadline);
@@ -439,7 +486,7 @@ impl Instance {
                 exit = self.mode.exited() => match exit {
                     // The answer stands; the instance is done for.
                     Exit::Runtime(_) => {
-                        self.broken = true;
+                        self.state().broken = true;
                         return answered;
                     }
                     Exit::Extension(name, status) => self.extension_exited(&name, &status),
@@ -451,26 +498,31 @@ impl Instance {
 
     /// External extension `name` exited after init: nothing waits for it, and the instance is
     /// not reused (Lambda resets an environment whose extension crashed).
-    fn extension_exited(&mut self, name: &str, status: &io::Result<ExitStatus>) {
+    fn extension_exited(&self, name: &str, status: &io::Result<ExitStatus>) {
         tracing::debug!(extension = name, ?status, "an extension exited");
         self.channel.extensions().exited(name);
-        self.broken = true;
+        self.state().broken = true;
     }
 
     /// Takes the errors extensions reported: an `/init/error` during init fails it; any other
     /// (an `/exit/error`: the extension is on its way out) retires the instance.
-    fn take_extension_errors(&mut self) {
+    fn take_extension_errors(&self) {
         for error in self.channel.extensions().take_errors() {
-            if error.init && !self.initialized {
-                self.init_error = Some(InitFailure::extension(&error));
+            let mut state = self.state();
+            if error.init && !state.initialized {
+                state.init_error = Some(InitFailure::extension(&error));
             } else {
-                self.broken = true;
+                state.broken = true;
             }
         }
     }
 
-    /// The init phase is over: registrations close, and Lambda's `EXTENSION` lines are logged.
-    fn end_init(&mut self) {
+    /// The init phase is over: registrations close, and Lambda's `EXTENSION` lines are logged
+    /// (once, however many invocations waited for the init).
+    fn end_init(&self) {
+        if std::mem::replace(&mut self.state().init_closed, true) {
+            return;
+        }
         let extensions = self.channel.extensions();
         extensions.close_registration();
         let telemetry = self.channel.telemetry();
@@ -486,34 +538,35 @@ impl Instance {
 
     /// Offers `invocation` and waits, at most `deliver_within`, until the runtime takes it.
     async fn deliver(
-        &mut self,
+        &self,
         invocation: &Invocation,
         deliver_within: Duration,
         closing: &mut watch::Receiver<bool>,
+        start_logged: &mut bool,
     ) -> Result<Delivery, Refused> {
         let id = invocation.request_id.as_str();
-        if self.initialized {
+        let initialized = self.state().initialized;
+        // One invocation at a time: the log tail is this invocation's from here on.
+        if initialized && self.capacity() == 1 {
             self.capture.clear();
         }
         // After the clear: what a timer left by the last invocation prints now belongs to this one.
-        if let Mode::Child(process) = &mut self.mode {
-            for group in process.groups() {
+        if let Mode::Child(process) = &self.mode {
+            for group in process.groups().iter_mut() {
                 group.thaw();
             }
         }
         // A new instance gets its first event only once its runtime waits in `/next`, so that
         // what it wrote during init is read first and goes before START, as in Lambda's log.
-        let mut offered = self.initialized;
-        if offered {
-            self.offer(invocation);
-        }
+        let mut events = initialized.then(|| self.offer(invocation, start_logged));
         let mut polling = self.channel.polling();
+        let mut init_error = self.channel.init_error();
         let channel = self.channel.clone();
 
         // The init phase's budget counts from the instance's start: waiting for external
         // extensions to register spent part of it (AWS: "The Init phase is limited to 10
         // seconds", <https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html>).
-        let give_up = sleep(if self.initialized {
+        let give_up = sleep(if initialized {
             deliver_within
         } else {
             deliver_within.saturating_sub(self.started.elapsed())
@@ -526,32 +579,34 @@ impl Instance {
                 // Before init_over: an extension that reported its init error is done too.
                 () = channel.extensions().error_reported() => {
                     self.take_extension_errors();
-                    if let (Some(failure), false) = (&self.init_error, self.initialized) {
+                    let state = self.state();
+                    if let (Some(failure), false) = (&state.init_error, state.initialized) {
                         return Ok(Delivery::Failed(Ending::InitError(failure.clone())));
                     }
                 }
-                () = init_over(&mut polling, &channel), if !offered => {
+                () = init_over(&mut polling, &channel), if events.is_none() => {
                     self.pumps.settle().await;
                     self.end_init();
-                    self.offer(invocation);
-                    offered = true;
+                    events = Some(self.offer(invocation, start_logged));
                 }
-                event = self.events.recv() => match event {
-                    Some(RuntimeEvent::Delivered { request_id, at }) if request_id == id => {
-                        return Ok(Delivery::Taken(at));
+                event = next_event(&mut events) => match event {
+                    Some(RuntimeEvent::Delivered { at }) => {
+                        if let Some(events) = events.take() {
+                            return Ok(Delivery::Taken(at, events));
+                        }
                     }
-                    Some(RuntimeEvent::InitError { body, header_type }) => {
-                        let failure = InitFailure::new(body, header_type);
-                        self.init_error = Some(failure.clone());
-                        return Ok(Delivery::Failed(Ending::InitError(failure)));
-                    }
-                    Some(event) => tracing::debug!(?event, "discarding a late Runtime API event"),
+                    Some(event) => tracing::debug!(?event, "an answer before the delivery"),
                     None => return Err(Refused::ShuttingDown),
                 },
+                InitError { body, header_type } = init_failed(&mut init_error) => {
+                    let failure = InitFailure::new(body, header_type);
+                    self.state().init_error = Some(failure.clone());
+                    return Ok(Delivery::Failed(Ending::InitError(failure)));
+                }
                 exit = self.mode.exited() => match exit {
-                    Exit::Runtime(_) if self.initialized => return Ok(Delivery::Vanished),
+                    Exit::Runtime(_) if self.state().initialized => return Ok(Delivery::Vanished),
                     Exit::Runtime(status) => return Ok(Delivery::Failed(Ending::Exited(status))),
-                    Exit::Extension(name, status) if !self.initialized => {
+                    Exit::Extension(name, status) if !self.state().initialized => {
                         channel.extensions().exited(&name);
                         let failure = ExtensionFailure::Crash { name, status };
                         return Ok(Delivery::Failed(Ending::Extension(failure)));
@@ -561,7 +616,7 @@ impl Instance {
                 () = &mut give_up, if !gave_up => {
                     gave_up = true;
                     // Lost the race with `/next`: its Delivered event is queued.
-                    if !offered || self.channel.withdraw(id) {
+                    if events.is_none() || self.channel.withdraw(id) {
                         if !self.mode.is_child() {
                             return Err(Refused::Throttled(Limit::Reserved));
                         }
@@ -580,8 +635,8 @@ impl Instance {
     /// function's timeout and (child processes) memory size. Returns how it ended and the peak
     /// memory sampled.
     async fn supervise(
-        &mut self,
-        id: &str,
+        &self,
+        events: &mut mpsc::UnboundedReceiver<RuntimeEvent>,
         delivered_at: Instant,
         closing: &mut watch::Receiver<bool>,
     ) -> Result<(Ending, u64), Refused> {
@@ -600,8 +655,8 @@ impl Instance {
         let ending = loop {
             tokio::select! {
                 biased;
-                event = self.events.recv() => match event {
-                    Some(RuntimeEvent::Answered { request_id, answer, at }) if request_id == id => {
+                event = events.recv() => match event {
+                    Some(RuntimeEvent::Answered { answer, at }) => {
                         // When this task runs late, an answer past the deadline may be read
                         // before the deadline fires: it still came too late.
                         if expires.is_some_and(|expires| at > expires) {
@@ -637,7 +692,11 @@ impl Instance {
     /// Offers `invocation` to the runtime's `/next`. A child process's START is logged first,
     /// so that it precedes whatever the function prints for the event; local mode's (whose
     /// output is not captured) once the event is delivered.
-    fn offer(&mut self, invocation: &Invocation) {
+    fn offer(
+        &self,
+        invocation: &Invocation,
+        start_logged: &mut bool,
+    ) -> mpsc::UnboundedReceiver<RuntimeEvent> {
         // A new instance's init ended when its runtime first waited for an event: telemetry
         // subscribers learn it before the invocation's start.
         if let Some(ready) = self.channel.first_poll() {
@@ -648,7 +707,7 @@ impl Instance {
             );
         }
         if self.mode.is_child() {
-            self.log_start(&invocation.request_id);
+            self.log_start(&invocation.request_id, start_logged);
         }
         self.channel.offer(Pending {
             request_id: invocation.request_id.clone(),
@@ -659,13 +718,13 @@ impl Instance {
             client_context: invocation.client_context.clone(),
             cognito_identity: invocation.cognito_identity.clone(),
             tap: invocation.stream.clone(),
-        });
+        })
     }
 
     /// Logs the invocation's START line (and tells telemetry subscribers), unless it already
     /// was.
-    fn log_start(&mut self, id: &str) {
-        if !std::mem::replace(&mut self.start_logged, true) {
+    fn log_start(&self, id: &str, start_logged: &mut bool) {
+        if !std::mem::replace(start_logged, true) {
             let version = &self.config.version;
             self.capture.line(&report::start_line(id, version));
             self.channel.telemetry().emit(|| Event::Start {
@@ -687,11 +746,12 @@ impl Instance {
     /// Ends an invocation: stops the instance if it cannot be reused, writes END and REPORT,
     /// and builds what the caller gets.
     async fn finish(
-        &mut self,
+        &self,
         id: &str,
         ending: Ending,
         started: Option<(Instant, Option<Duration>)>,
         peak_kb: u64,
+        start_logged: &mut bool,
     ) -> Result<Ran, Refused> {
         let duration = started.map_or(Duration::ZERO, |(at, _)| at.elapsed());
         let peak_kb = self
@@ -699,20 +759,17 @@ impl Instance {
             .map_or(peak_kb, |m| m.peak_kb.max(peak_kb));
         // A process that crashed may have outgrown the last sample (or died before the first).
         let exit_peak_kb = match &self.mode {
-            Mode::Child(process) => process.group.exit_peak_kb(),
+            Mode::Child(process) => process.groups().runtime.exit_peak_kb(),
             Mode::InProcess => None,
         };
         let peak_kb = peak_kb.max(exit_peak_kb.unwrap_or(0));
         self.take_extension_errors();
-        // Local mode has one instance and cannot replace it: it is always kept.
-        let reusable =
-            !self.mode.is_child() || (matches!(ending, Ending::Answered(_)) && !self.broken);
+        let reusable = self.reusable_after(&ending);
         if !reusable {
             self.stop().await;
         }
         self.pumps.settle().await;
-        self.log_start(id);
-        self.start_logged = false;
+        self.log_start(id, start_logged);
 
         // Built only for subscribers (an error answer is parsed for its type).
         let telemetry = self.channel.telemetry();
@@ -720,7 +777,7 @@ impl Instance {
             .is_active()
             .then(|| ending::telemetry_status(&ending));
         if let Some((status, error_type, produced_bytes)) = &telemetry_status {
-            if !self.initialized {
+            if !self.state().initialized {
                 self.init_ended(*status, error_type.clone(), self.started.elapsed());
             }
             telemetry.emit(|| Event::RuntimeDone {
@@ -759,19 +816,44 @@ impl Instance {
                 metrics: report.metrics(),
             });
         }
-        let log_tail = self.capture.take_tail();
+        // Several invocations at once share one log: the tail is its latest lines.
+        let log_tail = if self.capacity() == 1 {
+            self.capture.take_tail()
+        } else {
+            self.capture.tail()
+        };
         Ok(Ran::Done {
             result: InvokeResult { outcome, log_tail },
             reusable,
         })
     }
 
+    /// Whether the instance may serve again after an invocation that ended so.
+    ///
+    /// Local mode has one instance and cannot replace it: it is always kept. An instance
+    /// running several invocations at once outlives one's timeout: Lambda Managed Instances
+    /// "will not enforce the timeout and your code continues running" while "other concurrent
+    /// invocations in the execution environment continue processing normally"
+    /// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-execution-environment.html>).
+    fn reusable_after(&self, ending: &Ending) -> bool {
+        if !self.mode.is_child() {
+            return true;
+        }
+        let survives = match ending {
+            Ending::Answered(_) => true,
+            Ending::Timeout => self.capacity() > 1,
+            _ => false,
+        };
+        survives && !self.state().broken
+    }
+
     /// Kills the instance's processes and waits until they are gone.
-    pub(crate) async fn stop(&mut self) {
+    pub(crate) async fn stop(&self) {
         self.channel.close();
-        if let Mode::Child(process) = &mut self.mode {
-            for group in process.groups() {
-                group.kill().await;
+        if let Mode::Child(process) = &self.mode {
+            let kills: Vec<_> = process.groups().iter_mut().map(Group::kill).collect();
+            for kill in kills {
+                kill.await;
             }
         }
     }
@@ -784,21 +866,24 @@ impl Instance {
     /// [`SHUTDOWN_GRACE`], for the runtime to exit and the extensions to be done (back in
     /// `/event/next`, or exited) before killing what is left
     /// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-shutdown>).
-    pub(crate) async fn shut_down(&mut self) {
+    pub(crate) async fn shut_down(&self) {
         let channel = self.channel.clone();
         let extensions = channel.extensions();
         let (any, external) = extensions.registered();
-        if let (Mode::Child(process), true) = (&mut self.mode, any) {
+        if let (Mode::Child(process), true) = (&self.mode, any) {
             let grace = if external {
                 SHUTDOWN_GRACE.1
             } else {
                 SHUTDOWN_GRACE.0
             };
             let grace_ms = u64::try_from(grace.as_millis()).unwrap_or(u64::MAX);
-            for group in process.groups() {
-                group.thaw();
+            {
+                let mut groups = process.groups();
+                for group in groups.iter_mut() {
+                    group.thaw();
+                }
+                groups.runtime.terminate();
             }
-            process.group.terminate();
             // What is buffered goes out now, while the extensions can still take it.
             channel.telemetry().flush();
             extensions.shutdown("spindown", epoch_ms(SystemTime::now()) + grace_ms);
@@ -807,11 +892,12 @@ impl Instance {
             let give_up = sleep(grace);
             tokio::pin!(give_up);
             let mut runtime_exited = false;
+            let mut runtime = process.runtime_exit.clone();
             loop {
                 tokio::select! {
                     () = extensions.settled(), if runtime_exited => break,
-                    _ = process.group.exited(), if !runtime_exited => runtime_exited = true,
-                    (name, _) = extensions::exited(&mut process.extensions) => {
+                    _ = runtime.exited(), if !runtime_exited => runtime_exited = true,
+                    (name, _) = process.extension_exits.next() => {
                         extensions.exited(&name);
                     }
                     () = &mut give_up => {
@@ -850,14 +936,11 @@ async fn init_over(polling: &mut watch::Receiver<usize>, channel: &Channel) {
 
 /// Waits, at most [`INIT_TIMEOUT`], until every external extension registered ("Extension
 /// init" comes before the runtime starts); the failure if one exited first or some never did.
-async fn extensions_registered(
-    channel: &Channel,
-    externals: &mut [External],
-) -> Option<ExtensionFailure> {
+async fn extensions_registered(channel: &Channel, exits: &Exits) -> Option<ExtensionFailure> {
     tokio::select! {
         biased;
         () = channel.extensions().all_registered() => None,
-        (name, status) = extensions::exited(externals) => {
+        (name, status) = exits.next() => {
             channel.extensions().exited(&name);
             Some(ExtensionFailure::Crash { name, status })
         }
@@ -872,5 +955,27 @@ async fn runtime_waits(polling: &mut watch::Receiver<usize>) {
     if polling.wait_for(|waiting| *waiting > 0).await.is_err() {
         // The channel is gone with the instance: nothing will ever wait.
         std::future::pending::<()>().await;
+    }
+}
+
+/// The next event of an offered invocation; never before it is offered.
+async fn next_event(
+    events: &mut Option<mpsc::UnboundedReceiver<RuntimeEvent>>,
+) -> Option<RuntimeEvent> {
+    match events {
+        Some(events) => events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Resolves with the runtime's `/init/error` once it reports one.
+async fn init_failed(reported: &mut watch::Receiver<Option<InitError>>) -> InitError {
+    loop {
+        if let Some(error) = reported.borrow_and_update().clone() {
+            return error;
+        }
+        if reported.changed().await.is_err() {
+            return std::future::pending().await;
+        }
     }
 }

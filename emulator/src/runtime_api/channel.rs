@@ -1,7 +1,8 @@
 //! The state one instance's Runtime API shares with the code driving the instance: the offered
-//! invocation, the one in flight, and the runtime's events as they happen.
+//! invocations, those in flight, and the runtime's events as they happen, routed to the
+//! invocation they concern (an instance may run several at once: Lambda Managed Instances).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -18,6 +19,11 @@ use crate::telemetry::Telemetry;
 /// unknown id (400).
 const ANSWERED_MEMORY: usize = 64;
 
+/// How many handed-out, unanswered invocations an instance remembers. A runtime answers each
+/// once; one that keeps taking events without answering (its invocations timed out where
+/// timeouts do not stop the process) has its oldest forgotten.
+const IN_FLIGHT_MEMORY: usize = 4096;
+
 /// An invocation offered to an instance, waiting for its `/next`.
 #[derive(Debug)]
 pub(crate) struct Pending {
@@ -32,23 +38,22 @@ pub(crate) struct Pending {
     pub(crate) tap: Option<Tap>,
 }
 
-/// What an instance's runtime did, in the order it did it.
+/// What an instance's runtime did with one offered invocation, in the order it did it.
 #[derive(Debug)]
 pub(crate) enum RuntimeEvent {
-    /// `/next` handed out this request.
-    Delivered { request_id: String, at: Instant },
-    /// The runtime answered this request; its answer was whole at `at`.
-    Answered {
-        request_id: String,
-        answer: Answer,
-        at: Instant,
-    },
-    /// The runtime could not initialise (`/runtime/init/error`); the body is its error JSON,
-    /// `header_type` its `Lambda-Runtime-Function-Error-Type`, if sent.
-    InitError {
-        body: Bytes,
-        header_type: Option<String>,
-    },
+    /// `/next` handed it out.
+    Delivered { at: Instant },
+    /// The runtime answered it; its answer was whole at `at`.
+    Answered { answer: Answer, at: Instant },
+}
+
+/// The runtime could not initialise (`/runtime/init/error`).
+#[derive(Debug, Clone)]
+pub(crate) struct InitError {
+    /// Its error JSON.
+    pub(crate) body: Bytes,
+    /// Its `Lambda-Runtime-Function-Error-Type`, if sent.
+    pub(crate) header_type: Option<String>,
 }
 
 /// A runtime's answer to one invocation.
@@ -72,7 +77,8 @@ pub(crate) struct Channel {
     wake: Notify,
     /// Set when the instance is discarded: pending long polls end instead of lingering.
     closed: AtomicBool,
-    events: mpsc::UnboundedSender<RuntimeEvent>,
+    /// The runtime's `/init/error`, once reported.
+    init_error: watch::Sender<Option<InitError>>,
     /// How many `/next` long polls wait with nothing to hand out (an idle instance is frozen).
     polling: watch::Sender<usize>,
     /// The instance's extensions (the Extensions API).
@@ -83,9 +89,12 @@ pub(crate) struct Channel {
 
 #[derive(Debug, Default)]
 struct Slot {
-    pending: Option<Pending>,
-    /// The invocation handed out and not answered yet, with its tap.
-    in_flight: Option<(String, Option<Tap>)>,
+    /// Offered invocations, first offered first handed out.
+    pending: VecDeque<Pending>,
+    /// The invocations handed out and not answered yet, with their taps, oldest first.
+    in_flight: VecDeque<(String, Option<Tap>)>,
+    /// Where each offered invocation's events go, until it is answered or forgotten.
+    routes: HashMap<String, mpsc::UnboundedSender<RuntimeEvent>>,
     answered: VecDeque<String>,
     /// `/next` was called or init failed: a later `/init/error` is a state error.
     initialized: bool,
@@ -94,44 +103,57 @@ struct Slot {
 }
 
 impl Channel {
-    /// A channel and the stream of its runtime's events.
-    pub(crate) fn new() -> (Arc<Channel>, mpsc::UnboundedReceiver<RuntimeEvent>) {
-        let (events, rx) = mpsc::unbounded_channel();
-        let channel = Channel {
+    /// A channel with nothing offered.
+    pub(crate) fn new() -> Arc<Channel> {
+        Arc::new(Channel {
             state: Mutex::new(Slot::default()),
             wake: Notify::new(),
             closed: AtomicBool::new(false),
-            events,
+            init_error: watch::Sender::new(None),
             polling: watch::Sender::new(0),
             extensions: Extensions::default(),
             telemetry: Arc::default(),
-        };
-        (Arc::new(channel), rx)
+        })
     }
 
     fn slot(&self) -> MutexGuard<'_, Slot> {
         lock(&self.state)
     }
 
-    /// Offers an invocation to the runtime's next (or current) `/next`.
-    pub(crate) fn offer(&self, pending: Pending) {
-        self.slot().pending = Some(pending);
+    /// Offers an invocation to a `/next` (one waiting, or the next one); its events come out of
+    /// the receiver until it is answered or [forgotten](Channel::forget).
+    pub(crate) fn offer(&self, pending: Pending) -> mpsc::UnboundedReceiver<RuntimeEvent> {
+        let (events, rx) = mpsc::unbounded_channel();
+        let mut slot = self.slot();
+        slot.routes.insert(pending.request_id.clone(), events);
+        slot.pending.push_back(pending);
+        drop(slot);
         self.wake.notify_one();
+        rx
     }
 
     /// Takes back the offered invocation if `/next` has not taken it yet.
     pub(crate) fn withdraw(&self, request_id: &str) -> bool {
         let mut slot = self.slot();
-        if slot
-            .pending
-            .as_ref()
-            .is_some_and(|p| p.request_id == request_id)
-        {
-            slot.pending = None;
-            true
-        } else {
-            false
+        let Some(at) = slot.pending.iter().position(|p| p.request_id == request_id) else {
+            return false;
+        };
+        slot.pending.remove(at);
+        slot.routes.remove(request_id);
+        true
+    }
+
+    /// The invocation is over for its caller: it is withdrawn if still offered, and its events
+    /// go nowhere. A late answer is still accepted (and dropped).
+    pub(crate) fn forget(&self, request_id: &str) {
+        if !self.withdraw(request_id) {
+            self.slot().routes.remove(request_id);
         }
+    }
+
+    /// The runtime's `/init/error`, once reported; it stands for every later invocation.
+    pub(crate) fn init_error(&self) -> watch::Receiver<Option<InitError>> {
+        self.init_error.subscribe()
     }
 
     /// When the runtime first asked for an invocation, if it has.
@@ -189,8 +211,12 @@ impl Channel {
             slot.initialized = true;
             slot.first_poll = Some(Instant::now());
         }
-        let pending = slot.pending.take()?;
-        slot.in_flight = Some((pending.request_id.clone(), pending.tap.clone()));
+        let pending = slot.pending.pop_front()?;
+        if slot.in_flight.len() == IN_FLIGHT_MEMORY {
+            slot.in_flight.pop_front();
+        }
+        slot.in_flight
+            .push_back((pending.request_id.clone(), pending.tap.clone()));
         let timeout_ms = u64::try_from(pending.timeout.as_millis()).unwrap_or(u64::MAX);
         let deadline = epoch_ms(SystemTime::now()).saturating_add(timeout_ms);
         // Extensions get the invocation as the runtime does.
@@ -200,10 +226,10 @@ impl Channel {
             &pending.function_arn,
             &pending.trace_id,
         );
-        let _ = self.events.send(RuntimeEvent::Delivered {
-            request_id: pending.request_id.clone(),
-            at: Instant::now(),
-        });
+        if let Some(route) = slot.routes.get(&pending.request_id) {
+            // The receiver is gone only when the invocation is being abandoned.
+            let _ = route.send(RuntimeEvent::Delivered { at: Instant::now() });
+        }
         Some((pending, deadline))
     }
 
@@ -211,12 +237,8 @@ impl Channel {
     /// answered.
     pub(super) fn claim(&self, request_id: &str) -> Result<Option<Tap>, ApiError> {
         let mut slot = self.slot();
-        if slot
-            .in_flight
-            .as_ref()
-            .is_some_and(|(id, _)| id == request_id)
-        {
-            let tap = slot.in_flight.take().and_then(|(_, tap)| tap);
+        if let Some(at) = slot.in_flight.iter().position(|(id, _)| id == request_id) {
+            let tap = slot.in_flight.remove(at).and_then(|(_, tap)| tap);
             if slot.answered.len() == ANSWERED_MEMORY {
                 slot.answered.pop_front();
             }
@@ -242,19 +264,16 @@ impl Channel {
 
     /// Passes the runtime's `/init/error` on: its error JSON and error type header.
     pub(super) fn report_init_error(&self, body: Bytes, header_type: Option<String>) {
-        let _ = self
-            .events
-            .send(RuntimeEvent::InitError { body, header_type });
+        self.init_error
+            .send_replace(Some(InitError { body, header_type }));
     }
 
-    /// Passes the runtime's answer to `request_id` on.
+    /// Passes the runtime's answer to `request_id` on, to whoever still waits for it.
     pub(super) fn answer(&self, request_id: String, answer: Answer) {
-        // The receiver is gone only when the instance is being discarded.
-        let _ = self.events.send(RuntimeEvent::Answered {
-            request_id,
-            answer,
-            at: Instant::now(),
-        });
+        let at = Instant::now();
+        if let Some(route) = self.slot().routes.remove(&request_id) {
+            let _ = route.send(RuntimeEvent::Answered { answer, at });
+        }
     }
 }
 
@@ -287,18 +306,18 @@ mod tests {
 
     #[tokio::test]
     async fn state_transitions() {
-        let (channel, mut events) = Channel::new();
+        let channel = Channel::new();
         assert_eq!(
             channel.claim("a").unwrap_err().status,
             StatusCode::BAD_REQUEST
         );
-        channel.offer(pending("a"));
+        let mut events = channel.offer(pending("a"));
         let (p, deadline) = channel.next().await.unwrap();
         assert_eq!(p.request_id, "a");
         assert!(deadline > epoch_ms(SystemTime::now()));
         assert!(matches!(
             events.recv().await,
-            Some(RuntimeEvent::Delivered { request_id, .. }) if request_id == "a"
+            Some(RuntimeEvent::Delivered { .. })
         ));
         assert!(channel.claim("a").is_ok());
         assert_eq!(
@@ -313,13 +332,51 @@ mod tests {
 
     #[tokio::test]
     async fn withdraw_only_before_delivery() {
-        let (channel, _events) = Channel::new();
-        channel.offer(pending("a"));
+        let channel = Channel::new();
+        let _a = channel.offer(pending("a"));
         assert!(channel.withdraw("a"));
-        channel.offer(pending("b"));
+        let _b = channel.offer(pending("b"));
         let _ = channel.next().await;
         assert!(!channel.withdraw("b"));
         channel.close();
         assert!(channel.next().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn several_invocations_in_flight_are_routed_by_request_id() {
+        let channel = Channel::new();
+        let mut a = channel.offer(pending("a"));
+        let mut b = channel.offer(pending("b"));
+        // Two long polls: first offered, first handed out.
+        assert_eq!(channel.next().await.unwrap().0.request_id, "a");
+        assert_eq!(channel.next().await.unwrap().0.request_id, "b");
+        assert!(matches!(
+            b.recv().await,
+            Some(RuntimeEvent::Delivered { .. })
+        ));
+        assert!(matches!(
+            a.recv().await,
+            Some(RuntimeEvent::Delivered { .. })
+        ));
+        // Answered out of order, each to its own invocation.
+        channel.claim("b").unwrap();
+        channel.answer("b".to_owned(), Answer::Response(Bytes::from_static(b"B")));
+        channel.claim("a").unwrap();
+        channel.answer("a".to_owned(), Answer::Response(Bytes::from_static(b"A")));
+        for (events, body) in [(&mut a, "A"), (&mut b, "B")] {
+            match events.recv().await {
+                Some(RuntimeEvent::Answered {
+                    answer: Answer::Response(got),
+                    ..
+                }) => assert_eq!(got, body.as_bytes()),
+                other => panic!("{other:?}"),
+            }
+        }
+        // A forgotten invocation's late answer is accepted and goes nowhere.
+        let _c = channel.offer(pending("c"));
+        let _ = channel.next().await;
+        channel.forget("c");
+        assert!(channel.claim("c").is_ok());
+        channel.answer("c".to_owned(), Answer::Response(Bytes::new()));
     }
 }

@@ -31,7 +31,7 @@ use tokio::net::TcpListener;
 
 use crate::body::{BodyError, read_limited};
 use crate::listen::{self, Limits};
-pub(crate) use channel::{Answer, Channel, Pending, RuntimeEvent};
+pub(crate) use channel::{Answer, Channel, InitError, Pending, RuntimeEvent};
 pub(crate) use extensions::Extensions;
 pub use stream::MAX_STREAMED_RESPONSE_BYTES;
 pub(crate) use stream::{PRELUDE_END, Piece, Tap};
@@ -81,9 +81,9 @@ pub struct Detached {
 impl Detached {
     /// A fresh instance: nothing offered, `/next` not called yet.
     pub fn new() -> Self {
-        // Nothing reads the runtime's events: sending them fails quietly and nothing piles up.
-        let (channel, _events) = Channel::new();
-        Detached { channel }
+        Detached {
+            channel: Channel::new(),
+        }
     }
 
     /// The instance's Runtime API, the router an instance's listener serves.
@@ -93,7 +93,8 @@ impl Detached {
 
     /// Offers an invocation of `payload` as `request_id` (3 s timeout) to the next `/next`.
     pub fn offer(&self, request_id: &str, payload: Bytes) {
-        self.channel.offer(Pending {
+        // Nothing reads the invocation's events: sending them fails quietly.
+        let _events = self.channel.offer(Pending {
             request_id: request_id.to_owned(),
             payload,
             timeout: Duration::from_secs(3),

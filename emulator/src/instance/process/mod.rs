@@ -52,7 +52,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::process::{Child, ChildStderr, ChildStdout, Command};
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::sync::lock;
@@ -64,24 +64,44 @@ const KILL_WAIT: Duration = Duration::from_secs(5);
 /// How often a killed group is checked for survivors.
 const KILL_POLL: Duration = Duration::from_millis(5);
 
+/// How an instance's leader ended, as its reaper learnt it.
+#[derive(Debug, Clone)]
+pub(crate) struct Exited {
+    status: Result<ExitStatus, String>,
+    /// The leader's peak resident memory over its life, learnt as it exited (Linux).
+    peak_kb: Option<u64>,
+}
+
+impl Exited {
+    /// The leader's exit status, or why it could not be learnt.
+    pub(crate) fn status(&self) -> io::Result<ExitStatus> {
+        self.status.clone().map_err(io::Error::other)
+    }
+}
+
 /// The processes of one instance: the function's process, leading a process group (and session)
 /// of its own, and everything it starts.
+///
+/// The leader itself belongs to a reaper task, which waits for it and publishes how it ended:
+/// any number of waiters ([`Group::exited`]) learn it, each invocation of an instance running
+/// several at once included.
 #[derive(Debug)]
 pub(crate) struct Group {
-    /// The function's process; taken by the background reaper when the group is dropped.
-    leader: Option<Child>,
     /// The leader's pid, which is also the group's id (Unix).
     pgid: u32,
+    /// The leader's piped output, until taken.
+    stdout: Option<ChildStdout>,
+    stderr: Option<ChildStderr>,
+    /// How the leader ended, once it has.
+    exit: watch::Receiver<Option<Exited>>,
+    /// Tells the reaper to kill the leader itself (the only kill where there are no groups).
+    kill_leader: Option<oneshot::Sender<()>>,
     members: Members,
     freeze: Arc<Mutex<Freeze>>,
     /// Waits for the parked runtime's `/next`, then freezes the group.
     freezer: Option<JoinHandle<()>>,
     /// [`Group::kill`] ran: nothing is left to do on drop.
     killed: bool,
-    /// Tells when the leader exits, before it is reaped (Linux); gone once it has.
-    exit_watch: Option<exit::Watch>,
-    /// The leader's peak resident memory over its life, learnt as it exited.
-    exit_peak_kb: Option<u64>,
 }
 
 /// Whether an instance is idle in its pool and whether it is stopped.
@@ -109,20 +129,24 @@ impl Group {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let leader = watchdog::spawn(&mut command)?;
+        let mut leader = watchdog::spawn(&mut command)?;
         let pgid = leader
             .id()
             .ok_or_else(|| io::Error::other("the function process has no id"))?;
+        let (stdout, stderr) = (leader.stdout.take(), leader.stderr.take());
+        let (exit_tx, exit) = watch::channel(None);
+        let (kill_leader, killed) = oneshot::channel();
+        tokio::spawn(reap(leader, pgid, killed, exit_tx));
         Ok(Group {
-            leader: Some(leader),
             pgid,
+            stdout,
+            stderr,
+            exit,
+            kill_leader: Some(kill_leader),
             members: Members::default(),
             freeze: Arc::default(),
             freezer: None,
             killed: false,
-            // Unreaped until waited for, so the pid is still the leader's.
-            exit_watch: exit::Watch::new(pgid),
-            exit_peak_kb: None,
         })
     }
 
@@ -133,37 +157,27 @@ impl Group {
 
     /// Takes the leader's piped stdout and stderr.
     pub(crate) fn output(&mut self) -> (Option<ChildStdout>, Option<ChildStderr>) {
-        match &mut self.leader {
-            Some(leader) => (leader.stdout.take(), leader.stderr.take()),
-            None => (None, None),
-        }
+        (self.stdout.take(), self.stderr.take())
     }
 
-    /// Whether the leader still runs.
-    pub(crate) fn is_alive(&mut self) -> bool {
-        self.leader
-            .as_mut()
-            .is_some_and(|leader| matches!(leader.try_wait(), Ok(None)))
+    /// Whether the leader still runs (as far as its reaper knows).
+    pub(crate) fn is_alive(&self) -> bool {
+        self.exit.borrow().is_none()
     }
 
-    /// Resolves when the leader exits (cancel-safe). Its peak memory is read before it is
-    /// reaped: see [`Group::exit_peak_kb`].
-    pub(crate) async fn exited(&mut self) -> io::Result<ExitStatus> {
-        let Some(leader) = &mut self.leader else {
-            return std::future::pending().await;
-        };
-        if let Some(watch) = &self.exit_watch {
-            self.exit_peak_kb = watch.exited().await;
-            self.exit_watch = None;
-        }
-        leader.wait().await
+    /// A handle resolving when the leader exits, which outlives any lock on the group.
+    pub(crate) fn exit_watch(&self) -> ExitWatch {
+        ExitWatch(self.exit.clone())
     }
 
     /// The most memory the leader (or a child it reaped) was resident in over its life, once
     /// it has exited, as the kernel accounts it (`ru_maxrss`; Linux). A process that allocates
     /// and crashes between two samples still shows what it used.
     pub(crate) fn exit_peak_kb(&self) -> Option<u64> {
-        self.exit_peak_kb
+        self.exit
+            .borrow()
+            .as_ref()
+            .and_then(|exited| exited.peak_kb)
     }
 
     /// The group's processes now (Linux; none elsewhere).
@@ -211,21 +225,20 @@ impl Group {
             && pid > 1
             && self.is_alive()
         {
-            // SAFETY: kill(2) on the leader, still unreaped (so the pid is still its); no memory
-            // involved.
+            // SAFETY: kill(2) on the leader, unreaped until its reaper publishes its exit (so
+            // the pid is still its); no memory involved.
             unsafe { libc::kill(pid, libc::SIGTERM) };
         }
     }
 
-    /// Kills every process of the group and waits until none is left.
-    pub(crate) async fn kill(&mut self) {
+    /// Starts killing every process of the group; the returned future resolves once none is
+    /// left. Split so that the group can be behind a lock that is not held while waiting.
+    pub(crate) fn kill(&mut self) -> impl Future<Output = ()> + Send + 'static {
         if let Some(freezer) = self.freezer.take() {
             freezer.abort();
         }
-        if let Some(leader) = &mut self.leader {
-            end(leader, self.pgid).await;
-        }
         self.killed = true;
+        end(self.pgid, self.kill_leader.take(), self.exit.clone())
     }
 }
 
@@ -234,31 +247,95 @@ impl Drop for Group {
         if let Some(freezer) = self.freezer.take() {
             freezer.abort();
         }
-        let Some(mut leader) = self.leader.take() else {
-            return;
-        };
         if self.killed {
             return;
         }
         // Killed now; reaped and confirmed in the background.
         signal_group(self.pgid, Signal::Kill);
-        let pgid = self.pgid;
+        let ending = end(self.pgid, self.kill_leader.take(), self.exit.clone());
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move { end(&mut leader, pgid).await });
+            runtime.spawn(ending);
         }
-        // Without a runtime the process is exiting: `kill_on_drop` ends the leader, and the
-        // watchdog, which still lists the group, ends the rest.
+        // Without a runtime the process is exiting: `kill_on_drop` ends the leader (its reaper
+        // task is dropped with the runtime), and the watchdog, which still lists the group,
+        // ends the rest.
     }
 }
 
-/// Kills group `pgid` led by `leader`, reaps the leader and waits until no member runs; then the
-/// watchdog forgets the group.
-async fn end(leader: &mut Child, pgid: u32) {
+/// Resolves when a group's leader exits (cancel-safe); cloned, any number of waiters learn it.
+#[derive(Debug, Clone)]
+pub(crate) struct ExitWatch(watch::Receiver<Option<Exited>>);
+
+impl ExitWatch {
+    /// How the leader ended, once it has; never if its reaper is gone without telling.
+    pub(crate) async fn exited(&mut self) -> Exited {
+        loop {
+            if let Some(exited) = self.0.borrow_and_update().clone() {
+                return exited;
+            }
+            if self.0.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
+}
+
+/// Owns `leader`: waits for it (or kills it when told, where there are no groups to signal)
+/// and publishes how it ended, its peak memory read before it is reaped.
+async fn reap(
+    mut leader: Child,
+    pgid: u32,
+    kill: oneshot::Receiver<()>,
+    exit: watch::Sender<Option<Exited>>,
+) {
+    let mut kill = Some(kill);
+    // Unreaped until waited for, so the pid is still the leader's.
+    let mut peak_kb = None;
+    if let Some(watch) = exit::Watch::new(pgid) {
+        tokio::select! {
+            peak = watch.exited() => peak_kb = peak,
+            () = kill_requested(&mut kill) => {
+                let _ = leader.start_kill();
+            }
+        }
+    }
+    let status = tokio::select! {
+        status = leader.wait() => status,
+        () = kill_requested(&mut kill) => {
+            let _ = leader.start_kill();
+            leader.wait().await
+        }
+    };
+    let status = status.map_err(|error| error.to_string());
+    exit.send_replace(Some(Exited { status, peak_kb }));
+}
+
+/// Resolves when the group's owner asks for the leader to be killed; never if it does not.
+async fn kill_requested(kill: &mut Option<oneshot::Receiver<()>>) {
+    if let Some(asked) = kill.as_mut() {
+        let asked = asked.await.is_ok();
+        *kill = None;
+        if asked {
+            return;
+        }
+    }
+    std::future::pending().await
+}
+
+/// Kills group `pgid` (and its leader through `kill_leader`), waits for the leader's reaper and
+/// until no member runs; then the watchdog forgets the group.
+async fn end(
+    pgid: u32,
+    kill_leader: Option<oneshot::Sender<()>>,
+    exit: watch::Receiver<Option<Exited>>,
+) {
     // SIGKILL ends stopped (frozen) processes too: no SIGCONT needed first.
     signal_group(pgid, Signal::Kill);
-    // The only kill where there are no groups; harmless where the leader is already gone.
-    let _ = leader.start_kill();
-    let _ = tokio::time::timeout(KILL_WAIT, leader.wait()).await;
+    // Harmless where the leader is already gone.
+    if let Some(kill_leader) = kill_leader {
+        let _ = kill_leader.send(());
+    }
+    let _ = tokio::time::timeout(KILL_WAIT, ExitWatch(exit).exited()).await;
     let emptied = tokio::time::timeout(KILL_WAIT, async {
         while !group_gone(pgid) {
             // Members forked while the signal was on its way.
