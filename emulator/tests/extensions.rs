@@ -189,6 +189,40 @@ async fn a_reaped_instance_sends_shutdown_to_its_extension() {
     emulator.stop().await;
 }
 
+/// An instance a timeout or a crash ends gets its shutdown phase too, with reason `timeout` or
+/// `failure`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timeout_or_a_crash_sends_shutdown_with_its_reason() {
+    for (behaviour, reason, error_type) in [
+        // Lambda's timeout error has no errorType.
+        ("slow", "timeout", None),
+        ("crash", "failure", Some("Runtime.ExitError")),
+    ] {
+        let dir = FunctionDir::new(&format!("ext-{reason}"))
+            .with_fixture()
+            .with_recorder("recorder");
+        let mut config = dir.config(behaviour);
+        config.env.insert("FIXTURE".into(), behaviour.into());
+        config.timeout = Duration::from_secs(1);
+        let emulator = Running::start(vec![config]).await;
+        let (reply, id) = invoke(&emulator, behaviour).await;
+        assert_eq!(reply.header("x-amz-function-error"), Some("Unhandled"));
+        assert_eq!(
+            reply.json()["errorType"].as_str(),
+            error_type,
+            "{}",
+            reply.text()
+        );
+        wait_for_line(&dir, &format!("SHUTDOWN {reason}")).await;
+        assert_eq!(
+            dir.lines(),
+            [format!("INVOKE {id}"), format!("SHUTDOWN {reason}")]
+        );
+        dir.assert_no_processes().await;
+        emulator.stop().await;
+    }
+}
+
 /// A runtime in Python (standard library only) that does what aws-lambda-go's
 /// `lambda.WithEnableSIGTERM` does: registers an internal extension named after the function,
 /// for `INVOKE` only, and traps SIGTERM. It also records that Lambda refuses `SHUTDOWN` to an

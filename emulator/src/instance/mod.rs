@@ -99,6 +99,27 @@ impl Mode {
     }
 }
 
+/// Why an instance shuts down, as its extensions' `SHUTDOWN` event says.
+#[derive(Debug, Clone, Copy)]
+enum Reason {
+    /// Not needed any more (idle, replaced, the emulator closing).
+    Spindown,
+    /// An invocation timed out.
+    Timeout,
+    /// The runtime or an extension failed.
+    Failure,
+}
+
+impl Reason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Reason::Spindown => "spindown",
+            Reason::Timeout => "timeout",
+            Reason::Failure => "failure",
+        }
+    }
+}
+
 /// Which of an instance's processes exited.
 #[derive(Debug)]
 enum Exit {
@@ -766,7 +787,13 @@ impl Instance {
         self.take_extension_errors();
         let reusable = self.reusable_after(&ending);
         if !reusable {
-            self.stop().await;
+            // The runtime answered, or will not: the environment is reset after a timeout
+            // (`timeout`) and after any other failure (`failure`).
+            let reason = match ending {
+                Ending::Timeout => Reason::Timeout,
+                _ => Reason::Failure,
+            };
+            self.shut_down_for(reason).await;
         }
         self.pumps.settle().await;
         self.log_start(id, start_logged);
@@ -859,14 +886,22 @@ impl Instance {
     }
 
     /// Ends the instance as Lambda ends an execution environment it no longer needs (idle,
-    /// replaced, the emulator closing): the shutdown phase, then [`Instance::stop`].
+    /// replaced, the emulator closing): the shutdown phase with reason `spindown`, then
+    /// [`Instance::stop`].
+    pub(crate) async fn shut_down(&self) {
+        self.shut_down_for(Reason::Spindown).await;
+    }
+
+    /// The shutdown phase, for `reason`, then [`Instance::stop`].
     ///
     /// With extensions registered, Lambda "sends a SIGTERM signal to the runtime and then a
     /// Shutdown event to each registered external extension" and waits, at most
     /// [`SHUTDOWN_GRACE`], for the runtime to exit and the extensions to be done (back in
     /// `/event/next`, or exited) before killing what is left
     /// (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-shutdown>).
-    pub(crate) async fn shut_down(&self) {
+    /// The event's `shutdownReason` is `spindown`, `timeout` or `failure`
+    /// (<https://docs.aws.amazon.com/lambda/latest/dg/runtimes-extensions-api.html#extensions-api-shutdown>).
+    async fn shut_down_for(&self, reason: Reason) {
         let channel = self.channel.clone();
         let extensions = channel.extensions();
         let (any, external) = extensions.registered();
@@ -886,7 +921,7 @@ impl Instance {
             }
             // What is buffered goes out now, while the extensions can still take it.
             channel.telemetry().flush();
-            extensions.shutdown("spindown", epoch_ms(SystemTime::now()) + grace_ms);
+            extensions.shutdown(reason.as_str(), epoch_ms(SystemTime::now()) + grace_ms);
             let span = self.span.clone();
             span.in_scope(|| tracing::debug!(?grace, "shutdown phase"));
             let give_up = sleep(grace);

@@ -83,7 +83,7 @@ impl Exited {
 /// of its own, and everything it starts.
 ///
 /// The leader itself belongs to a reaper task, which waits for it and publishes how it ended:
-/// any number of waiters ([`Group::exited`]) learn it, each invocation of an instance running
+/// any number of waiters ([`Group::exit_watch`]) learn it, each invocation of an instance running
 /// several at once included.
 #[derive(Debug)]
 pub(crate) struct Group {
