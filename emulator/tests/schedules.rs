@@ -325,3 +325,100 @@ fn an_invalid_cron_expression_names_the_file_line_and_field() {
     );
     assert!(err.contains("Events.Nightly.Properties.Schedule"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_off_lists_them_and_invoke_fires_one_now() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let scratch = Scratch::new("schedules-off");
+    sam_project(
+        &scratch,
+        "        Every:
+          Type: Schedule
+          Properties:
+            Schedule: rate(1 minute)
+",
+    );
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_lambkin"))
+        .args(["watch", "--port", "0", "--no-reload", "--schedules", "off"])
+        .current_dir(&scratch.0)
+        .env_remove("LAMBKIN_PORT")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = Vec::new();
+    let addr: std::net::SocketAddr = bounded(async {
+        loop {
+            let line = lines.next_line().await.unwrap().expect("lambkin exited");
+            printed.push(line.clone());
+            if let Some(rest) = line.strip_prefix("lambkin: serving on http://") {
+                return rest.split_whitespace().next().unwrap().parse().unwrap();
+            }
+        }
+    })
+    .await;
+    // The schedule is announced, off.
+    let announced = bounded(async {
+        loop {
+            let line = lines.next_line().await.unwrap().expect("lambkin exited");
+            if line.contains("schedule") {
+                return line;
+            }
+        }
+    })
+    .await;
+    assert!(
+        announced.contains("TickEvery rate(1 minute), off"),
+        "{announced}"
+    );
+    let reply = request(addr, "GET", "/_lambkin", &[], b"").await;
+    let listed = reply.json()["sources"].clone();
+    assert_eq!(listed[0]["name"], "TickEvery");
+    assert_eq!(listed[0]["state"], "off");
+    assert!(listed[0].get("nextFire").is_none(), "{listed}");
+
+    // `lambkin invoke --event schedule` sends the function's own rule's event, now.
+    let before = SystemTime::now();
+    let port = addr.port().to_string();
+    let (ok, _, err) = lambkin(
+        &scratch.0,
+        &["invoke", "Tick", "--event", "schedule", "--port", &port],
+    );
+    assert!(ok, "{err}");
+    let got = events(&scratch.path("events.jsonl"));
+    assert_eq!(got.len(), 1);
+    let event: EventBridgeEvent = serde_json::from_value(got[0].clone()).unwrap();
+    assert_eq!(event.detail_type, "Scheduled Event");
+    assert_eq!(
+        event.resources.unwrap(),
+        [format!(
+            "arn:aws:events:us-east-1:{}:rule/TickEvery",
+            lambkin_emulator::ACCOUNT_ID
+        )]
+    );
+    let fired = SystemTime::from(event.time.unwrap());
+    assert!(fired + Duration::from_secs(1) >= before, "{fired:?}");
+    let (ok, _, err) = lambkin(
+        &scratch.0,
+        &[
+            "invoke",
+            "Tick",
+            "--event",
+            "schedule",
+            "--schedule",
+            "Nope",
+            "--port",
+            &port,
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("has no schedule `Nope`"), "{err}");
+
+    let pid = i32::try_from(child.id().unwrap()).unwrap();
+    // SAFETY: kill(2) of our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    assert!(bounded(child.wait()).await.unwrap().success());
+}
