@@ -6,7 +6,7 @@
 //!   EventBridge does.
 //!
 //! Each running source reports a [`SourceStatus`] (its kind, function, state, next fire time,
-//! messages in flight and last error); [`Sources`] holds them for `GET /_lambkin`.
+//! messages in flight and last error); the emulator lists them at `GET /_lambkin`.
 
 #[cfg(feature = "schedules")]
 pub mod schedule;

@@ -111,7 +111,10 @@ impl Expression {
                 let period = i64::try_from(period.as_millis()).ok()?.max(1);
                 let elapsed = after.as_millisecond() - started.as_millisecond();
                 let periods = elapsed.div_euclid(period) + 1;
-                Timestamp::from_millisecond(started.as_millisecond() + periods * period).ok()
+                let next = periods
+                    .checked_mul(period)
+                    .and_then(|ms| ms.checked_add(started.as_millisecond()))?;
+                Timestamp::from_millisecond(next).ok()
             }
             Expression::Cron(cron) => cron.next_after(after, zone),
             Expression::At(at) => zone

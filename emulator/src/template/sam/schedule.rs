@@ -105,6 +105,11 @@ impl Sam<'_> {
             let at = props_path.key("Enabled");
             match self.resolve(v, &at, what)? {
                 Some(Value::Bool(enabled)) => return Ok(enabled),
+                // CloudFormation takes booleans as strings too (a parameter's Default).
+                Some(Value::String(text)) if text.eq_ignore_ascii_case("true") => return Ok(true),
+                Some(Value::String(text)) if text.eq_ignore_ascii_case("false") => {
+                    return Ok(false);
+                }
                 None | Some(Value::Null) => {}
                 Some(other) => {
                     return Err(self.src.invalid(

@@ -1396,7 +1396,7 @@ mod schedules {
           Type: Schedule
           Properties:
             Schedule: rate(5 minutes)
-            Enabled: false
+            Enabled: "false"
             Name: paused-rule
         Morning:
           Type: ScheduleV2
@@ -1490,7 +1490,7 @@ mod schedules {
         assert!(err.message.contains("rate field"), "{err}");
         let err = bad(r#"'{"task": "cleanup"}'"#, "'{task}'");
         assert!(err.message.contains("Input is not JSON"), "{err}");
-        let err = bad("Enabled: false", "Enabled: maybe");
+        let err = bad("Enabled: \"false\"", "Enabled: maybe");
         assert!(err.message.contains("not true or false"), "{err}");
         let err = bad("State: DISABLED", "State: PAUSED");
         assert!(

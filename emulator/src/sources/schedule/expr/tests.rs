@@ -178,6 +178,9 @@ fn rates_count_from_the_start() {
         Expression::parse("rate(1 hour)", false).unwrap(),
         Expression::Rate(Duration::from_secs(3600))
     );
+    // So far ahead that it never comes: no overflow.
+    let far = Expression::parse("rate(9999999999999 days)", false).unwrap();
+    assert_eq!(far.next_after(start, start, &TimeZone::UTC), None);
 }
 
 #[test]
