@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::{ACCOUNT_ID, Error, VERSION_LATEST};
+use crate::{ACCOUNT_ID, DEFAULT_REGION, Error, VERSION_LATEST};
 
 /// One function: where its executable is and the limits Lambda would apply to it.
 ///
@@ -96,7 +96,7 @@ impl FunctionConfig {
             event_retries: 2,
             event_retry_delay: Duration::from_secs(60),
             maximum_event_age: Duration::from_secs(6 * 60 * 60),
-            region: "us-east-1".to_owned(),
+            region: DEFAULT_REGION.to_owned(),
             env: BTreeMap::new(),
             version: VERSION_LATEST.to_owned(),
             handler: None,

@@ -34,6 +34,7 @@ pub mod runtime_api;
 #[cfg(feature = "cli")]
 pub mod samples;
 mod server;
+pub mod sources;
 #[cfg(any(feature = "manage", feature = "reload", feature = "package"))]
 mod state_dir;
 mod sync;
@@ -52,9 +53,13 @@ pub use events::QueueLimits;
 pub use front::{AppState, Options, app};
 pub use listen::Limits;
 pub use server::Emulator;
+pub use sources::Clock;
 
 /// The account id in every ARN the emulator makes up (the one AWS's own emulator uses).
 pub const ACCOUNT_ID: &str = "012345678912";
+
+/// The region of a function's ARN unless configured otherwise.
+pub const DEFAULT_REGION: &str = "us-east-1";
 
 /// The only version the emulator serves.
 pub const VERSION_LATEST: &str = "$LATEST";

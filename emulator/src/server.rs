@@ -39,6 +39,9 @@ struct Inner {
     closing: watch::Sender<bool>,
     /// The front's limits (function URLs have them too).
     limits: Limits,
+    /// The schedules to start with the front, whether they fire, and their clock.
+    #[cfg(feature = "schedules")]
+    schedules: (Vec<crate::sources::schedule::Schedule>, bool, crate::Clock),
 }
 
 impl Emulator {
@@ -69,6 +72,12 @@ impl Emulator {
                 return Err(Error::DuplicateFunction(name));
             }
         }
+        #[cfg(feature = "schedules")]
+        if let Some(schedule) = (options.schedules.iter())
+            .find(|s| registry.get(&FunctionKey::latest(&s.function)).is_none())
+        {
+            return Err(Error::UnknownFunction(schedule.function.clone()));
+        }
         let concurrency = registry.concurrency();
         concurrency.set_account_limit(options.account_concurrency);
         concurrency.set_max_instances(options.max_instances);
@@ -97,6 +106,8 @@ impl Emulator {
                 state,
                 closing,
                 limits: options.limits,
+                #[cfg(feature = "schedules")]
+                schedules: (options.schedules, options.run_schedules, options.clock),
             }),
         })
     }
@@ -205,12 +216,24 @@ impl Emulator {
             state,
             closing,
             limits,
+            #[cfg(feature = "schedules")]
+            schedules,
         } = &*self.inner;
         if let Ok(addr) = listener.local_addr() {
             state.hosts().set_listen(addr);
         }
         let reaper = tokio::spawn(reap(state.clone(), closing.subscribe()));
         state.events().resume().await;
+        #[cfg(feature = "schedules")]
+        crate::sources::schedule::start(
+            &schedules.0,
+            schedules.1,
+            state.sources(),
+            &schedules.2,
+            state.events(),
+            state.region(),
+            &closing.subscribe(),
+        );
         let signal = {
             let emulator = self.clone();
             async move {

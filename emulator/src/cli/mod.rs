@@ -6,6 +6,7 @@ mod build;
 mod deploy;
 mod event;
 mod invoke;
+mod schedule;
 mod watch;
 
 use std::ffi::OsString;
@@ -45,6 +46,8 @@ enum Command {
     Invoke(invoke::InvokeArgs),
     /// Print a sample event, as the AWS service sends it.
     Event(event::EventArgs),
+    /// The project's schedules: `lambkin schedule list` shows their next fire times.
+    Schedule(schedule::ScheduleArgs),
 }
 
 /// Parses the command line and runs the subcommand; the exit code says how it went.
@@ -60,6 +63,7 @@ pub(crate) fn main() -> std::process::ExitCode {
         Some(Command::Deploy(args)) => deploy::run(args),
         Some(Command::Invoke(args)) => invoke::run(args),
         Some(Command::Event(args)) => event::run(args),
+        Some(Command::Schedule(args)) => schedule::run(args),
     };
     match done {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -71,6 +71,10 @@ struct FunctionArgs {
     #[arg(long, value_name = "N", default_value_t = lambkin_emulator::DEFAULT_MAX_INSTANCES as u32,
           value_parser = clap::value_parser!(u32).range(1..))]
     max_instances: u32,
+    /// `off`: schedules (SAM Schedule/ScheduleV2, serverless.yml schedule events) do not fire;
+    /// `lambkin invoke FUNCTION --event schedule` still sends one.
+    #[arg(long, value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
+    schedules: String,
 }
 
 /// Rebuilding on change.
@@ -174,6 +178,18 @@ async fn serve(args: WatchArgs, project: Project, mut planned: Vec<Planned>) -> 
             api.stage()
         );
     }
+    let off = if args.functions.schedules == "on" {
+        ""
+    } else {
+        ", off"
+    };
+    for schedule in planned.iter().flat_map(|p| &p.schedules) {
+        let state = if schedule.enabled { off } else { ", disabled" };
+        println!(
+            "  {:<20} schedule {} {}{state}",
+            schedule.function, schedule.name, schedule.expression_text
+        );
+    }
     for function in planned.iter().filter(|p| p.function_url) {
         let name = &function.config.name;
         let cors = function.url_cors.clone();
@@ -234,6 +250,8 @@ fn emulator(
             .collect(),
         event_dir: Some(event_dir),
         websockets: websockets.to_vec(),
+        schedules: planned.iter().flat_map(|p| p.schedules.clone()).collect(),
+        run_schedules: args.functions.schedules == "on",
         ..Options::default()
     };
     let build = |options| Emulator::with_options(planned.iter().map(|p| p.config.clone()), options);

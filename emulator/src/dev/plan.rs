@@ -28,6 +28,9 @@ pub struct Planned {
     pub rust: Option<Discovered>,
     /// The routes the configuration declares for it (the defaults are added by [`gateway`]).
     pub routes: Vec<Route>,
+    /// The schedules that invoke it.
+    #[cfg(feature = "schedules")]
+    pub schedules: Vec<crate::sources::schedule::Schedule>,
 }
 
 /// Where the configuration comes from: re-read whole when one of its files changes.
@@ -143,6 +146,8 @@ fn planned(spec: FunctionSpec, workspace: &Workspace) -> anyhow::Result<Planned>
         function_url,
         url_invoke_mode,
         url_cors,
+        #[cfg(feature = "schedules")]
+        schedules,
     } = spec;
     let (executable, working_dir, rust) = match code {
         Code::RustPackage { package_dir, bin } => {
@@ -190,6 +195,8 @@ fn planned(spec: FunctionSpec, workspace: &Workspace) -> anyhow::Result<Planned>
         url_cors,
         rust,
         routes,
+        #[cfg(feature = "schedules")]
+        schedules,
     })
 }
 

@@ -3,7 +3,6 @@
 //! answers them.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
@@ -18,7 +17,7 @@ use tracing::Instrument;
 use super::aws_error::{AwsError, Region, header, with_request_id};
 use crate::body::{BodyError, read_limited};
 use crate::events::Events;
-use crate::instance::{Invocation, Outcome};
+use crate::instance::{Invocation, Outcome, new_trace_id};
 use crate::pool::Function;
 use crate::registry::{FunctionKey, Registry};
 
@@ -299,20 +298,6 @@ fn decode_client_context(encoded: &str) -> Result<String, AwsError> {
         Ok(serde_json::Value::Object(_)) => Ok(text),
         _ => Err(invalid()),
     }
-}
-
-/// An X-Ray trace header for a request that came without one.
-fn new_trace_id() -> String {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let root = uuid::Uuid::new_v4().simple().to_string();
-    let parent = uuid::Uuid::new_v4().simple().to_string();
-    format!(
-        "Root=1-{seconds:08x}-{};Parent={};Sampled=0",
-        &root[..24],
-        &parent[..16]
-    )
 }
 
 #[cfg(test)]

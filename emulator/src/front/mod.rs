@@ -36,6 +36,7 @@ use crate::events::{Events, QueueLimits};
 use crate::hosts::HostPolicy;
 use crate::listen::Limits;
 use crate::registry::{FunctionKey, Registry};
+use crate::sources::Sources;
 pub(crate) use aws_error::AwsError;
 use aws_error::{LAMBDA_API_PREFIXES, Region};
 use function_url::FunctionUrls;
@@ -94,6 +95,15 @@ pub struct Options {
     /// The WebSocket APIs to serve (feature `websocket`), each at `ws://{host}:{port}/{stage}`
     /// with its `@connections` API under `/{stage}/@connections/`. Default: none.
     pub websockets: Vec<crate::websocket::WebSocketApi>,
+    /// The schedules that invoke functions (feature `schedules`), from when
+    /// [`serve`](crate::Emulator::serve) starts. Default: none.
+    #[cfg(feature = "schedules")]
+    pub schedules: Vec<crate::sources::schedule::Schedule>,
+    /// Whether schedules fire (`lambkin --schedules off`: listed, not fired). Default: `true`.
+    pub run_schedules: bool,
+    /// The clock event sources run by (default: the system's; tests move a
+    /// [manual](crate::Clock::manual) one).
+    pub clock: crate::Clock,
 }
 
 impl Default for Options {
@@ -111,6 +121,10 @@ impl Default for Options {
             event_queue_limits: QueueLimits::default(),
             allow_hosts: Vec::new(),
             websockets: Vec::new(),
+            #[cfg(feature = "schedules")]
+            schedules: Vec::new(),
+            run_schedules: true,
+            clock: crate::Clock::system(),
         }
     }
 }
@@ -132,6 +146,8 @@ pub struct AppState {
     manage: Arc<manage::Store>,
     /// The host names the listeners answer to, and the front's address.
     hosts: Arc<HostPolicy>,
+    /// The event sources and their statuses.
+    sources: Arc<Sources>,
     /// The WebSocket APIs and their connections.
     #[cfg(feature = "websocket")]
     websockets: Arc<websocket::WebSockets>,
@@ -154,6 +170,7 @@ substates!(
     gateway: CurrentGateway,
     build: BuildStatus,
     events: Arc<Events>,
+    sources: Arc<Sources>,
 );
 #[cfg(feature = "websocket")]
 substates!(websockets: Arc<websocket::WebSockets>);
@@ -199,6 +216,7 @@ impl AppState {
             gateway: CurrentGateway::new(gateway),
             build,
             hosts,
+            sources: Arc::new(Sources::default()),
         }
     }
 
@@ -237,6 +255,12 @@ impl AppState {
         &self.events
     }
 
+    /// The event sources and their statuses.
+    #[cfg(feature = "schedules")]
+    pub(crate) fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
     /// The function URLs served.
     pub(crate) fn function_urls(&self) -> &FunctionUrls {
         &self.function_urls
@@ -254,7 +278,7 @@ impl AppState {
     }
 
     /// The region of the emulator's ARNs.
-    #[cfg(feature = "manage")]
+    #[cfg(any(feature = "manage", feature = "schedules"))]
     pub(crate) fn region(&self) -> &str {
         &self.region
     }

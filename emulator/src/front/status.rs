@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use super::gateway::CurrentGateway;
 use crate::registry::Registry;
+use crate::sources::Sources;
 
 /// The header that tells every caller the build state.
 pub const BUILD_HEADER: HeaderName = HeaderName::from_static("x-lambkin-build");
@@ -73,11 +74,13 @@ pub(crate) async fn add_build_header(
     response
 }
 
-/// `GET /_lambkin`: the functions served, their routes, and the build state.
+/// `GET /_lambkin`: the functions served, their routes, the event sources (each with its
+/// state), and the build state.
 pub(crate) async fn page(
     State(build): State<BuildStatus>,
     State(gateway): State<CurrentGateway>,
     State(registry): State<Arc<Registry>>,
+    State(sources): State<Arc<Sources>>,
 ) -> impl IntoResponse {
     let build = build.get();
     let failed = match &build {
@@ -96,5 +99,6 @@ pub(crate) async fn page(
         "failedFunctions": failed,
         "functions": registry.names(),
         "routes": routes,
+        "sources": sources.list(),
     }))
 }

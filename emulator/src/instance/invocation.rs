@@ -16,6 +16,35 @@ pub(crate) struct Invocation {
     pub(crate) stream: Option<crate::runtime_api::Tap>,
 }
 
+impl Invocation {
+    /// An invocation of `payload` with a new request id and trace header, and no context.
+    #[cfg_attr(not(feature = "schedules"), allow(dead_code))] // event sources only
+    pub(crate) fn new(payload: Bytes) -> Invocation {
+        Invocation {
+            request_id: uuid::Uuid::new_v4().to_string(),
+            payload,
+            trace_id: new_trace_id(),
+            client_context: None,
+            cognito_identity: None,
+            stream: None,
+        }
+    }
+}
+
+/// An X-Ray trace header for a request that came without one.
+pub(crate) fn new_trace_id() -> String {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let root = uuid::Uuid::new_v4().simple().to_string();
+    let parent = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "Root=1-{seconds:08x}-{};Parent={};Sampled=0",
+        &root[..24],
+        &parent[..16]
+    )
+}
+
 /// What the caller gets back.
 #[derive(Debug)]
 pub(crate) enum Outcome {

@@ -36,7 +36,7 @@ use ending::{Ending, ExtensionFailure, InitFailure};
 pub(crate) use env::lambda_env;
 use env::task_root;
 use extensions::Exits;
-pub(crate) use invocation::{Invocation, InvokeResult, Limit, Outcome, Refused};
+pub(crate) use invocation::{Invocation, InvokeResult, Limit, Outcome, Refused, new_trace_id};
 pub(crate) use logs::log_line;
 use logs::{Capture, Pumps};
 use memory::Memory;

@@ -21,6 +21,8 @@ mod check;
 mod code;
 mod error;
 mod sam;
+#[cfg(feature = "schedules")]
+mod schedule;
 mod serverless;
 mod yaml;
 
@@ -140,6 +142,10 @@ pub struct FunctionSpec {
     pub url_invoke_mode: InvokeMode,
     /// Its function URL's CORS (SAM `FunctionUrlConfig.Cors`).
     pub url_cors: Option<Cors>,
+    /// The schedules that invoke it (SAM `Schedule` / `ScheduleV2` events, serverless.yml
+    /// `schedule` events).
+    #[cfg(feature = "schedules")]
+    pub schedules: Vec<crate::sources::schedule::Schedule>,
 }
 
 impl FunctionSpec {
@@ -159,6 +165,8 @@ impl FunctionSpec {
             function_url: false,
             url_invoke_mode: InvokeMode::Buffered,
             url_cors: None,
+            #[cfg(feature = "schedules")]
+            schedules: Vec::new(),
         }
     }
 }

@@ -326,8 +326,25 @@ fn example_projects_load() {
     // `PayloadFormatVersion: "1.0"` on an HttpApi event: still an HTTP API.
     assert_eq!(web.routes[1].payload, PayloadFormat::HttpV1);
     assert!(sam.notes.iter().any(|n| n.contains("UsersTable")));
+    // The nightly schedule of `hello`, in both formats.
+    #[cfg(feature = "schedules")]
+    for (project, name, function) in [
+        (&sam, "HelloFunctionNightly", "HelloFunction"),
+        (&sls, "hello-schedule-1", "hello"),
+    ] {
+        let schedules = &project.functions[3].schedules;
+        assert_eq!(schedules.len(), 1);
+        let nightly = &schedules[0];
+        assert_eq!(
+            (nightly.name.as_str(), nightly.function.as_str()),
+            (name, function)
+        );
+        assert_eq!(nightly.expression_text, "rate(1 day)");
+        assert_eq!(nightly.service, crate::sources::schedule::Service::Rule);
+        assert!(nightly.enabled && nightly.input.is_none());
+    }
+    #[cfg(not(feature = "schedules"))]
     assert!(sam.notes.iter().any(|n| n.contains("Schedule")));
-    assert!(sls.notes.iter().any(|n| n.contains("schedule")));
 }
 
 use crate::test_rng::Rng;

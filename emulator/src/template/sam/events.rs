@@ -37,8 +37,9 @@ impl<'a> Sam<'a> {
             "HttpApi" => PayloadFormat::Http,
             other => {
                 notes.push(format!(
-                    "function `{id}`: event `{name}` of type {other} is not emulated (only Api \
-                     and HttpApi events are); invoke the function directly instead"
+                    "function `{id}`: event `{name}` of type {other} is not emulated (only Api, \
+                     HttpApi, Schedule and ScheduleV2 events are); invoke the function directly \
+                     instead"
                 ));
                 return Ok(None);
             }

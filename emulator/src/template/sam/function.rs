@@ -535,6 +535,17 @@ impl Resource<'_, '_> {
         for (key, event) in events {
             let name = key_text(key).unwrap_or_default();
             let event_path = events_path.key(&name);
+            #[cfg(feature = "schedules")]
+            if let Value::Mapping(m) = event
+                && let Some(kind @ ("Schedule" | "ScheduleV2")) =
+                    m.get("Type").and_then(Value::as_str)
+            {
+                let schedule = self
+                    .sam
+                    .schedule_event(self.id, &name, kind, m, &event_path)?;
+                spec.schedules.push(schedule);
+                continue;
+            }
             let Some(route) = self.sam.event(self.id, &name, event, &event_path, notes)? else {
                 continue;
             };

@@ -29,6 +29,8 @@ mod auth;
 mod cors;
 mod events;
 mod function;
+#[cfg(feature = "schedules")]
+mod schedule;
 mod stage;
 mod websocket;
 

@@ -1373,3 +1373,142 @@ Resources:
         assert!(err.hint.is_some(), "{props}");
     }
 }
+
+#[cfg(feature = "schedules")]
+mod schedules {
+    use super::*;
+    use crate::sources::schedule::{Expression, Service};
+
+    const SCHEDULED: &str = r#"Resources:
+  Jobs:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/legacy
+      Handler: bootstrap
+      Runtime: provided.al2023
+      Events:
+        Nightly:
+          Type: Schedule
+          Properties:
+            Schedule: cron(0 3 * * ? *)
+            Input: '{"task": "cleanup"}'
+        Paused:
+          Type: Schedule
+          Properties:
+            Schedule: rate(5 minutes)
+            Enabled: "false"
+            Name: paused-rule
+        Morning:
+          Type: ScheduleV2
+          Properties:
+            ScheduleExpression: cron(0 9 ? * MON-FRI *)
+            ScheduleExpressionTimezone: Europe/Paris
+            Input:
+              report: daily
+        Once:
+          Type: ScheduleV2
+          Properties:
+            ScheduleExpression: at(2030-01-01T00:00:00)
+            State: DISABLED
+"#;
+
+    #[test]
+    fn schedule_events_are_read() {
+        let tmp = project();
+        let project = parse(&tmp, SCHEDULED).unwrap();
+        let schedules = &project.functions[0].schedules;
+        let summary: Vec<_> = schedules
+            .iter()
+            .map(|s| {
+                (
+                    s.name.as_str(),
+                    s.service,
+                    s.expression_text.as_str(),
+                    s.time_zone.as_deref(),
+                    s.input.as_deref(),
+                    s.enabled,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "JobsNightly",
+                    Service::Rule,
+                    "cron(0 3 * * ? *)",
+                    None,
+                    Some(r#"{"task": "cleanup"}"#),
+                    true
+                ),
+                (
+                    "paused-rule",
+                    Service::Rule,
+                    "rate(5 minutes)",
+                    None,
+                    None,
+                    false
+                ),
+                (
+                    "JobsMorning",
+                    Service::Scheduler,
+                    "cron(0 9 ? * MON-FRI *)",
+                    Some("Europe/Paris"),
+                    Some(r#"{"report":"daily"}"#),
+                    true
+                ),
+                (
+                    "JobsOnce",
+                    Service::Scheduler,
+                    "at(2030-01-01T00:00:00)",
+                    None,
+                    None,
+                    false
+                ),
+            ]
+        );
+        assert!(matches!(schedules[1].expression, Expression::Rate(_)));
+        assert!(schedules.iter().all(|s| s.function == "Jobs"));
+        // Not routes, and no "not emulated" note.
+        assert!(project.functions[0].routes.is_empty());
+        assert!(!project.notes.iter().any(|n| n.contains("Schedule")));
+    }
+
+    #[test]
+    fn bad_schedule_events_name_the_field() {
+        let bad = |from: &str, to: &str| error(&SCHEDULED.replace(from, to));
+        let err = bad("cron(0 3 * * ? *)", "cron(0 3 * * ?)");
+        assert_eq!(err.line, Some(12), "{err}");
+        assert!(err.message.contains("six fields"), "{err}");
+        let err = bad("cron(0 9 ? * MON-FRI *)", "cron(0 9 ? * MON-FRY *)");
+        assert_eq!(err.line, Some(23), "{err}");
+        assert!(err.message.contains("day-of-week field"), "{err}");
+        let err = bad("Europe/Paris", "Europe/Atlantis");
+        assert_eq!(err.line, Some(24), "{err}");
+        assert!(err.message.contains("time zone"), "{err}");
+        let err = bad("rate(5 minutes)", "rate(5 minute)");
+        assert!(err.message.contains("rate field"), "{err}");
+        let err = bad(r#"'{"task": "cleanup"}'"#, "'{task}'");
+        assert!(err.message.contains("Input is not JSON"), "{err}");
+        let err = bad("Enabled: \"false\"", "Enabled: maybe");
+        assert!(err.message.contains("not true or false"), "{err}");
+        let err = bad("State: DISABLED", "State: PAUSED");
+        assert!(
+            err.message.contains("neither ENABLED nor DISABLED"),
+            "{err}"
+        );
+        // A rule runs in UTC; at() is the Scheduler's.
+        let err = bad(
+            "Schedule: cron(0 3 * * ? *)",
+            "Schedule: cron(0 3 * * ? *)\n            ScheduleExpressionTimezone: UTC",
+        );
+        assert!(err.message.contains("runs in UTC"), "{err}");
+        let err = bad(
+            "Schedule: rate(5 minutes)",
+            "Schedule: at(2030-01-01T00:00:00)",
+        );
+        assert!(err.message.contains("EventBridge Scheduler"), "{err}");
+        let err = bad("Schedule: rate(5 minutes)", "Description: none");
+        assert!(err.message.contains("has no Schedule"), "{err}");
+    }
+}

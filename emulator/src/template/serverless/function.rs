@@ -198,6 +198,16 @@ impl Reader<'_> {
         };
         for (i, event) in events.iter().enumerate() {
             let event_path = events_path.index(i);
+            #[cfg(feature = "schedules")]
+            if let Value::Mapping(m) = event
+                && m.len() == 1
+                && let Some(body) = m.get("schedule")
+            {
+                let body_path = event_path.key("schedule");
+                let schedules = self.schedule_event(owner, &spec.name, i, body, &body_path)?;
+                spec.schedules.extend(schedules);
+                continue;
+            }
             let Some(route) = self.event(owner, i, event, &event_path, defaults, notes)? else {
                 continue;
             };
@@ -258,8 +268,8 @@ impl Reader<'_> {
             "websocket" => Ok(None),
             other => {
                 notes.push(format!(
-                    "{owner}: `{other}` events are not emulated (only http and httpApi are); \
-                     invoke the function directly instead"
+                    "{owner}: `{other}` events are not emulated (only http, httpApi and schedule \
+                     are); invoke the function directly instead"
                 ));
                 Ok(None)
             }

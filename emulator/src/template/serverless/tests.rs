@@ -772,3 +772,109 @@ fn rest_routes_take_the_providers_stage() {
         assert!(err.to_string().contains("provider.stage"), "{err}");
     }
 }
+
+#[cfg(feature = "schedules")]
+mod schedules {
+    use super::*;
+    use crate::sources::schedule::Service;
+
+    const SCHEDULED: &str = r#"service: jobs
+provider:
+  name: aws
+  runtime: provided.al2023
+functions:
+  worker:
+    handler: crates/users
+    events:
+      - schedule: rate(10 minutes)
+      - schedule:
+          rate:
+            - cron(0 3 * * ? *)
+            - cron(0 15 * * ? *)
+          name: twice-daily
+          enabled: false
+          input:
+            task: cleanup
+      - schedule:
+          method: scheduler
+          rate: cron(30 8 ? * MON *)
+          timezone: America/New_York
+"#;
+
+    #[test]
+    fn schedule_events_are_read() {
+        let tmp = service();
+        let project = parse(&tmp, SCHEDULED).unwrap();
+        let schedules = &project.functions[0].schedules;
+        let summary: Vec<_> = schedules
+            .iter()
+            .map(|s| {
+                (
+                    s.name.as_str(),
+                    s.service,
+                    s.expression_text.as_str(),
+                    s.time_zone.as_deref(),
+                    s.input.as_deref(),
+                    s.enabled,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "worker-schedule-1",
+                    Service::Rule,
+                    "rate(10 minutes)",
+                    None,
+                    None,
+                    true
+                ),
+                (
+                    "twice-daily-1",
+                    Service::Rule,
+                    "cron(0 3 * * ? *)",
+                    None,
+                    Some(r#"{"task":"cleanup"}"#),
+                    false
+                ),
+                (
+                    "twice-daily-2",
+                    Service::Rule,
+                    "cron(0 15 * * ? *)",
+                    None,
+                    Some(r#"{"task":"cleanup"}"#),
+                    false
+                ),
+                (
+                    "worker-schedule-3",
+                    Service::Scheduler,
+                    "cron(30 8 ? * MON *)",
+                    Some("America/New_York"),
+                    None,
+                    true
+                ),
+            ]
+        );
+        assert!(!project.notes.iter().any(|n| n.contains("schedule")));
+    }
+
+    #[test]
+    fn bad_schedule_events_name_the_field() {
+        let bad = |from: &str, to: &str| error(&SCHEDULED.replace(from, to));
+        let err = bad("cron(0 15 * * ? *)", "cron(0 15 * * ? 1969)");
+        assert_eq!(err.line, Some(13), "{err}");
+        assert!(err.message.contains("year field"), "{err}");
+        let err = bad("rate(10 minutes)", "every ten minutes");
+        assert_eq!(err.line, Some(9), "{err}");
+        let err = bad("method: scheduler", "method: cron");
+        assert!(
+            err.message.contains("neither eventBus nor scheduler"),
+            "{err}"
+        );
+        let err = bad("          method: scheduler\n", "");
+        assert!(err.message.contains("runs in UTC"), "{err}");
+        let err = bad("enabled: false", "enabled: no-way");
+        assert!(err.message.contains("not true or false"), "{err}");
+    }
+}
