@@ -431,6 +431,16 @@ pub(crate) fn is_function_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// A Step Functions state machine to serve (feature `workflows`): its name and its Amazon States
+/// Language definition (JSON), from a SAM template, serverless.yml or a `.asl.json` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateMachineConfig {
+    /// The state machine's name (its ARN's last part).
+    pub name: String,
+    /// The definition, as JSON text.
+    pub definition: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,4 +40,6 @@ pub use definition::{Diagnostic, InvalidDefinition, StateMachine};
 pub use env::{Callbacks, Clock, Env, Invoker, Signal, TokenError, TokioClock};
 pub use error::StatesError;
 pub use exec::{Execution, MAX_PAYLOAD, Outcome, rfc3339, run};
+/// The boxed future an [`Invoker`] and a [`Clock`] return.
+pub use futures_util::future::BoxFuture;
 pub use history::{EventType, History, HistoryEvent};

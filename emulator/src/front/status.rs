@@ -78,6 +78,7 @@ pub(crate) async fn page(
     State(build): State<BuildStatus>,
     State(gateway): State<CurrentGateway>,
     State(registry): State<Arc<Registry>>,
+    #[cfg(feature = "workflows")] State(workflows): State<Arc<crate::workflows::Workflows>>,
 ) -> impl IntoResponse {
     let build = build.get();
     let failed = match &build {
@@ -91,10 +92,18 @@ pub(crate) async fn page(
         .iter()
         .map(|r| json!({ "route": r.key(), "function": r.function(), "payload": format!("{:?}", r.format()) }))
         .collect();
-    Json(json!({
+    let page = json!({
         "build": build.as_str(),
         "failedFunctions": failed,
         "functions": registry.names(),
         "routes": routes,
-    }))
+    });
+    // Step Functions executions, newest first: name, state machine, status, event count.
+    #[cfg(feature = "workflows")]
+    let page = {
+        let mut page = page;
+        page["executions"] = json!(workflows.summaries());
+        page
+    };
+    Json(page)
 }
