@@ -153,7 +153,14 @@ async fn serve(args: WatchArgs, project: Project, mut planned: Vec<Planned>) -> 
         );
     }
     let websockets = project.settings.websockets()?;
-    let emulator = emulator(&args, &project.workspace, &planned, &websockets)?;
+    let state_machines = project.settings.state_machines()?;
+    let emulator = emulator(
+        &args,
+        &project.workspace,
+        &planned,
+        &websockets,
+        &state_machines,
+    )?;
     let addr = SocketAddr::new(args.serve.bind, args.serve.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -172,6 +179,17 @@ async fn serve(args: WatchArgs, project: Project, mut planned: Vec<Planned>) -> 
             api.name(),
             api.stage(),
             api.stage()
+        );
+    }
+    for machine in &state_machines {
+        println!(
+            "  {:<20} state machine arn:aws:states:{}:{}:stateMachine:{} (aws stepfunctions … --endpoint-url http://{shown})",
+            machine.name,
+            planned
+                .first()
+                .map_or("us-east-1", |p| p.config.region.as_str()),
+            lambkin_emulator::ACCOUNT_ID,
+            machine.name
         );
     }
     for function in planned.iter().filter(|p| p.function_url) {
@@ -218,6 +236,7 @@ fn emulator(
     workspace: &Workspace,
     planned: &[Planned],
     websockets: &[WebSocketApi],
+    state_machines: &[lambkin_emulator::StateMachineConfig],
 ) -> anyhow::Result<Emulator> {
     let event_dir = plan::event_dir(workspace);
     let options = Options {
@@ -234,6 +253,7 @@ fn emulator(
             .collect(),
         event_dir: Some(event_dir),
         websockets: websockets.to_vec(),
+        state_machines: state_machines.to_vec(),
         ..Options::default()
     };
     let build = |options| Emulator::with_options(planned.iter().map(|p| p.config.clone()), options);
