@@ -527,5 +527,57 @@ async fn state_machines_given_at_start() {
         .json();
     assert_eq!(page["executions"][0]["name"], "first");
     assert_eq!(page["executions"][0]["status"], "SUCCEEDED");
+
+    // `lambkin workflow run`: the events on stderr as they happen, the output on stdout.
+    let port = emulator.addr.port().to_string();
+    let lambkin = |args: &[&str]| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_lambkin"))
+            .args(args)
+            .args(["--port", &port])
+            .kill_on_drop(true)
+            .output()
+    };
+    let run = bounded(lambkin(&[
+        "workflow",
+        "run",
+        "hello",
+        "--input",
+        r#"{"from":"cli"}"#,
+    ]))
+    .await
+    .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&run.stdout).unwrap(),
+        json!({"from": "cli"})
+    );
+    let events = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(
+        events.contains("execution arn:aws:states:us-east-1:012345678912:execution:hello:"),
+        "{events}"
+    );
+    let order = [
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "LambdaFunctionScheduled",
+        "LambdaFunctionSucceeded",
+        "TaskStateExited",
+        "ExecutionSucceeded",
+    ];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|e| events.find(e).unwrap_or_else(|| panic!("{e} in {events}")))
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{events}");
+    // A machine that is not there.
+    let missing = bounded(lambkin(&["workflow", "run", "nope"]))
+        .await
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no state machine `nope`"));
     emulator.stop().await;
 }

@@ -7,6 +7,7 @@ mod deploy;
 mod event;
 mod invoke;
 mod watch;
+mod workflow;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -45,6 +46,8 @@ enum Command {
     Invoke(invoke::InvokeArgs),
     /// Print a sample event, as the AWS service sends it.
     Event(event::EventArgs),
+    /// Run a Step Functions state machine of a running emulator.
+    Workflow(workflow::WorkflowArgs),
 }
 
 /// Parses the command line and runs the subcommand; the exit code says how it went.
@@ -60,6 +63,7 @@ pub(crate) fn main() -> std::process::ExitCode {
         Some(Command::Deploy(args)) => deploy::run(args),
         Some(Command::Invoke(args)) => invoke::run(args),
         Some(Command::Event(args)) => event::run(args),
+        Some(Command::Workflow(args)) => workflow::run(args),
     };
     match done {
         Ok(()) => std::process::ExitCode::SUCCESS,
