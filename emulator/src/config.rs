@@ -441,6 +441,25 @@ pub struct StateMachineConfig {
     pub definition: String,
 }
 
+impl StateMachineConfig {
+    /// A state machine from a bare Amazon States Language file, named after it
+    /// (`orders.asl.json` → `orders`). Its definition is checked when the emulator starts.
+    pub fn from_file(path: &std::path::Path) -> std::io::Result<StateMachineConfig> {
+        let definition = std::fs::read_to_string(path)?;
+        let file = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("machine");
+        let name = (file.strip_suffix(".asl.json"))
+            .or_else(|| file.strip_suffix(".json"))
+            .unwrap_or(file);
+        Ok(StateMachineConfig {
+            name: name.to_owned(),
+            definition,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -461,6 +461,28 @@ async fn bad_input_gets_aws_errors() {
     emulator.stop().await;
 }
 
+/// A bare `.asl.json` file is a state machine named after it.
+#[test]
+fn state_machines_from_asl_files() {
+    let dir = std::env::temp_dir().join(format!("lambkin-asl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("orders.asl.json");
+    std::fs::write(
+        &file,
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+    )
+    .unwrap();
+    let machine = StateMachineConfig::from_file(&file).unwrap();
+    assert_eq!(machine.name, "orders");
+    let options = Options {
+        state_machines: vec![machine],
+        ..Options::default()
+    };
+    assert!(Emulator::with_options(vec![fixture("echo", "echo")], options).is_ok());
+    assert!(StateMachineConfig::from_file(&dir.join("missing.asl.json")).is_err());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// State machines given at start (a template, a `.asl.json`) are validated then, and served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_machines_given_at_start() {

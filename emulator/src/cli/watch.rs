@@ -30,6 +30,11 @@ pub(super) struct WatchArgs {
     pub(super) deployed: DeployedArgs,
     #[command(flatten)]
     pub(super) profile: ProfileArgs,
+    /// Serve a Step Functions state machine from an Amazon States Language file, named after
+    /// it (`orders.asl.json` → `orders`); repeatable. The template's state machines are served
+    /// too.
+    #[arg(long = "state-machine", value_name = "FILE")]
+    state_machines: Vec<std::path::PathBuf>,
 }
 
 /// Where the emulator listens.
@@ -153,7 +158,12 @@ async fn serve(args: WatchArgs, project: Project, mut planned: Vec<Planned>) -> 
         );
     }
     let websockets = project.settings.websockets()?;
-    let state_machines = project.settings.state_machines()?;
+    let mut state_machines = project.settings.state_machines()?;
+    for file in &args.state_machines {
+        let machine = lambkin_emulator::StateMachineConfig::from_file(file)
+            .with_context(|| format!("cannot read the state machine {}", file.display()))?;
+        state_machines.push(machine);
+    }
     let emulator = emulator(
         &args,
         &project.workspace,
