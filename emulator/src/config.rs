@@ -431,6 +431,35 @@ pub(crate) fn is_function_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// A Step Functions state machine to serve (feature `workflows`): its name and its Amazon States
+/// Language definition (JSON), from a SAM template, serverless.yml or a `.asl.json` file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateMachineConfig {
+    /// The state machine's name (its ARN's last part).
+    pub name: String,
+    /// The definition, as JSON text.
+    pub definition: String,
+}
+
+impl StateMachineConfig {
+    /// A state machine from a bare Amazon States Language file, named after it
+    /// (`orders.asl.json` → `orders`). Its definition is checked when the emulator starts.
+    pub fn from_file(path: &std::path::Path) -> std::io::Result<StateMachineConfig> {
+        let definition = std::fs::read_to_string(path)?;
+        let file = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("machine");
+        let name = (file.strip_suffix(".asl.json"))
+            .or_else(|| file.strip_suffix(".json"))
+            .unwrap_or(file);
+        Ok(StateMachineConfig {
+            name: name.to_owned(),
+            definition,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

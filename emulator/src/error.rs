@@ -33,6 +33,16 @@ pub enum Error {
         "invalid host `{0}` to allow: give a host name (api.example.test), a wildcard (*.example.test) or an IP address, without scheme or port"
     )]
     InvalidHost(String),
+    /// A state machine's definition ([`Options::state_machines`](crate::Options::state_machines))
+    /// does not validate: each problem with its location, as ValidateStateMachineDefinition
+    /// reports them.
+    #[error("state machine `{name}`: {message}")]
+    InvalidStateMachine {
+        /// The state machine.
+        name: String,
+        /// What is wrong, and where.
+        message: String,
+    },
     /// The event directory ([`Options::event_dir`](crate::Options::event_dir)) cannot be used:
     /// it cannot be created or read, or another emulator holds it.
     #[error("cannot keep asynchronous invocations in {}: {source}", dir.display())]

@@ -43,11 +43,13 @@ pub mod template;
 #[cfg(test)]
 mod test_rng;
 pub mod websocket;
+#[cfg(feature = "workflows")]
+mod workflows;
 
 #[cfg(feature = "manage")]
 pub use code_storage::DeployLimits;
 pub use concurrency::{DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_MAX_INSTANCES};
-pub use config::{FunctionConfig, InvokeMode};
+pub use config::{FunctionConfig, InvokeMode, StateMachineConfig};
 pub use error::Error;
 pub use events::QueueLimits;
 pub use front::{AppState, Options, app};

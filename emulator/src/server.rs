@@ -91,6 +91,21 @@ impl Emulator {
             Arc::new(hosts),
             &options,
         );
+        #[cfg(feature = "workflows")]
+        for machine in &options.state_machines {
+            (state.workflows().add(&machine.name, &machine.definition)).map_err(|e| {
+                Error::InvalidStateMachine {
+                    name: machine.name.clone(),
+                    message: e.message,
+                }
+            })?;
+        }
+        #[cfg(not(feature = "workflows"))]
+        if !options.state_machines.is_empty() {
+            tracing::warn!(
+                "state machines are not served: lambkin-emulator was built without its `workflows` feature"
+            );
+        }
         state.events().set_limits(options.event_queue_limits);
         if let Some(dir) = &options.event_dir {
             state

@@ -154,6 +154,11 @@ fn the_sdks_modules_have_no_import_cycle() {
 }
 
 #[test]
+fn the_workflow_interpreters_modules_have_no_import_cycle() {
+    assert_no_cycle("workflow", 8);
+}
+
+#[test]
 fn the_reader_sees_grouped_and_plain_imports() {
     let source = "use crate::{front::{a, b}, pool::Pool, sync};\n\
                   /// [`local`](crate::local)\n\

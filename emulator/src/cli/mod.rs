@@ -8,6 +8,7 @@ mod event;
 mod invoke;
 mod schedule;
 mod watch;
+mod workflow;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -48,6 +49,8 @@ enum Command {
     Event(event::EventArgs),
     /// The project's schedules: `lambkin schedule list` shows their next fire times.
     Schedule(schedule::ScheduleArgs),
+    /// Run a Step Functions state machine of a running emulator.
+    Workflow(workflow::WorkflowArgs),
 }
 
 /// Parses the command line and runs the subcommand; the exit code says how it went.
@@ -64,6 +67,7 @@ pub(crate) fn main() -> std::process::ExitCode {
         Some(Command::Invoke(args)) => invoke::run(args),
         Some(Command::Event(args)) => event::run(args),
         Some(Command::Schedule(args)) => schedule::run(args),
+        Some(Command::Workflow(args)) => workflow::run(args),
     };
     match done {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -30,6 +30,11 @@ pub(super) struct WatchArgs {
     pub(super) deployed: DeployedArgs,
     #[command(flatten)]
     pub(super) profile: ProfileArgs,
+    /// Serve a Step Functions state machine from an Amazon States Language file, named after
+    /// it (`orders.asl.json` → `orders`); repeatable. The template's state machines are served
+    /// too.
+    #[arg(long = "state-machine", value_name = "FILE")]
+    state_machines: Vec<std::path::PathBuf>,
 }
 
 /// Where the emulator listens.
@@ -157,7 +162,19 @@ async fn serve(args: WatchArgs, project: Project, mut planned: Vec<Planned>) -> 
         );
     }
     let websockets = project.settings.websockets()?;
-    let emulator = emulator(&args, &project.workspace, &planned, &websockets)?;
+    let mut state_machines = project.settings.state_machines()?;
+    for file in &args.state_machines {
+        let machine = lambkin_emulator::StateMachineConfig::from_file(file)
+            .with_context(|| format!("cannot read the state machine {}", file.display()))?;
+        state_machines.push(machine);
+    }
+    let emulator = emulator(
+        &args,
+        &project.workspace,
+        &planned,
+        &websockets,
+        &state_machines,
+    )?;
     let addr = SocketAddr::new(args.serve.bind, args.serve.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -188,6 +205,17 @@ async fn serve(args: WatchArgs, project: Project, mut planned: Vec<Planned>) -> 
         println!(
             "  {:<20} schedule {} {}{state}",
             schedule.function, schedule.name, schedule.expression_text
+        );
+    }
+    for machine in &state_machines {
+        println!(
+            "  {:<20} state machine arn:aws:states:{}:{}:stateMachine:{} (aws stepfunctions … --endpoint-url http://{shown})",
+            machine.name,
+            planned
+                .first()
+                .map_or("us-east-1", |p| p.config.region.as_str()),
+            lambkin_emulator::ACCOUNT_ID,
+            machine.name
         );
     }
     for function in planned.iter().filter(|p| p.function_url) {
@@ -234,6 +262,7 @@ fn emulator(
     workspace: &Workspace,
     planned: &[Planned],
     websockets: &[WebSocketApi],
+    state_machines: &[lambkin_emulator::StateMachineConfig],
 ) -> anyhow::Result<Emulator> {
     let event_dir = plan::event_dir(workspace);
     let options = Options {
@@ -252,6 +281,7 @@ fn emulator(
         websockets: websockets.to_vec(),
         schedules: planned.iter().flat_map(|p| p.schedules.clone()).collect(),
         run_schedules: args.functions.schedules == "on",
+        state_machines: state_machines.to_vec(),
         ..Options::default()
     };
     let build = |options| Emulator::with_options(planned.iter().map(|p| p.config.clone()), options);

@@ -79,6 +79,13 @@ impl Settings {
         Ok(project.map(|p| p.websockets).unwrap_or_default())
     }
 
+    /// The Step Functions state machines the SAM template declares (none without one), read
+    /// once, at start, like the WebSocket APIs.
+    pub fn state_machines(&self) -> anyhow::Result<Vec<crate::config::StateMachineConfig>> {
+        let project = template::load(&self.here, self.template.as_deref())?;
+        Ok(project.map(|p| p.state_machines).unwrap_or_default())
+    }
+
     /// The files whose changes reload the configuration.
     pub fn files(&self, config_file: Option<PathBuf>, workspace: &Workspace) -> Vec<PathBuf> {
         let manifests = workspace

@@ -64,6 +64,25 @@ pub(crate) fn with_request_id(mut response: Response, request_id: &str) -> Respo
     response
 }
 
+/// An error of an AWS JSON 1.0 API (Step Functions): the status, `x-amzn-ErrorType` and a
+/// `{"__type": …, "message": …}` body, which is where those clients read the error's name.
+#[cfg(feature = "workflows")]
+pub(crate) fn json_error(status: StatusCode, error_type: &str, message: String) -> Response {
+    let body = json!({ "__type": error_type, "message": message });
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/x-amz-json-1.0")],
+        body.to_string(),
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(error_type) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static("x-amzn-errortype"), value);
+    }
+    with_request_id(response, &uuid::Uuid::new_v4().to_string())
+}
+
 /// An Invoke API error, answered as AWS answers it.
 #[derive(Debug)]
 pub(crate) struct AwsError {

@@ -17,6 +17,8 @@ mod jwks;
 #[cfg(feature = "manage")]
 pub(crate) mod manage;
 pub mod status;
+#[cfg(feature = "workflows")]
+mod stepfunctions;
 mod streamed;
 mod url_stream;
 #[cfg(feature = "websocket")]
@@ -104,6 +106,9 @@ pub struct Options {
     /// The clock event sources run by (default: the system's; tests move a
     /// [manual](crate::Clock::manual) one).
     pub clock: crate::Clock,
+    /// The Step Functions state machines to serve (feature `workflows`), on the Step Functions
+    /// API of the front. Default: none; more can be created with CreateStateMachine.
+    pub state_machines: Vec<crate::config::StateMachineConfig>,
 }
 
 impl Default for Options {
@@ -125,6 +130,7 @@ impl Default for Options {
             schedules: Vec::new(),
             run_schedules: true,
             clock: crate::Clock::system(),
+            state_machines: Vec::new(),
         }
     }
 }
@@ -151,6 +157,9 @@ pub struct AppState {
     /// The WebSocket APIs and their connections.
     #[cfg(feature = "websocket")]
     websockets: Arc<websocket::WebSockets>,
+    /// Step Functions state machines and their executions.
+    #[cfg(feature = "workflows")]
+    workflows: Arc<crate::workflows::Workflows>,
 }
 
 /// The substates handlers extract (`State<Arc<Registry>>`, …), each a field of [`AppState`].
@@ -174,6 +183,8 @@ substates!(
 );
 #[cfg(feature = "websocket")]
 substates!(websockets: Arc<websocket::WebSockets>);
+#[cfg(feature = "workflows")]
+substates!(workflows: Arc<crate::workflows::Workflows>);
 
 impl AppState {
     /// State over `registry`'s functions, answering the hosts of `hosts`, set up as `options`
@@ -203,6 +214,8 @@ impl AppState {
                 options.limits.max_connections,
             )),
             events: Arc::new(Events::new(registry.clone(), registry.closing())),
+            #[cfg(feature = "workflows")]
+            workflows: Arc::new(crate::workflows::Workflows::new(registry.clone(), region)),
             function_urls: Arc::new(FunctionUrls::new(
                 registry.clone(),
                 hosts.clone(),
@@ -269,6 +282,12 @@ impl AppState {
     /// The host names the listeners answer to, and the front's address.
     pub(crate) fn hosts(&self) -> &HostPolicy {
         &self.hosts
+    }
+
+    /// The Step Functions state machines and executions.
+    #[cfg(feature = "workflows")]
+    pub(crate) fn workflows(&self) -> &crate::workflows::Workflows {
+        &self.workflows
     }
 
     /// What the management API keeps.
@@ -342,8 +361,13 @@ async fn front_fallback(
     State(registry): State<Arc<Registry>>,
     State(gateway): State<CurrentGateway>,
     #[cfg(feature = "websocket")] State(websockets): State<Arc<websocket::WebSockets>>,
+    #[cfg(feature = "workflows")] State(workflows): State<Arc<crate::workflows::Workflows>>,
     request: axum::extract::Request,
 ) -> Response {
+    #[cfg(feature = "workflows")]
+    if stepfunctions::operation(request.headers()).is_some() {
+        return stepfunctions::serve(&workflows, request).await;
+    }
     let path = request.uri().path();
     if LAMBDA_API_PREFIXES
         .iter()

@@ -81,6 +81,7 @@ pub(crate) async fn page(
     State(gateway): State<CurrentGateway>,
     State(registry): State<Arc<Registry>>,
     State(sources): State<Arc<Sources>>,
+    #[cfg(feature = "workflows")] State(workflows): State<Arc<crate::workflows::Workflows>>,
 ) -> impl IntoResponse {
     let build = build.get();
     let failed = match &build {
@@ -94,11 +95,19 @@ pub(crate) async fn page(
         .iter()
         .map(|r| json!({ "route": r.key(), "function": r.function(), "payload": format!("{:?}", r.format()) }))
         .collect();
-    Json(json!({
+    let page = json!({
         "build": build.as_str(),
         "failedFunctions": failed,
         "functions": registry.names(),
         "routes": routes,
         "sources": sources.list(),
-    }))
+    });
+    // Step Functions executions, newest first: name, state machine, status, event count.
+    #[cfg(feature = "workflows")]
+    let page = {
+        let mut page = page;
+        page["executions"] = json!(workflows.summaries());
+        page
+    };
+    Json(page)
 }

@@ -84,6 +84,10 @@ impl Refusal {
             Surface::Invoke | Surface::Manage | Surface::Connections | Surface::Lambkin => {
                 AwsError::new(StatusCode::FORBIDDEN, self.error_type, self.message).into_response()
             }
+            #[cfg(feature = "workflows")]
+            Surface::StepFunctions => {
+                super::aws_error::json_error(StatusCode::FORBIDDEN, self.error_type, self.message)
+            }
             Surface::Gateway => {
                 let mut response =
                     crate::apigw::response::message(StatusCode::FORBIDDEN, &self.message)
@@ -114,6 +118,9 @@ enum Surface {
     Connections,
     /// `/_lambkin` and below: the status page and the code downloads.
     Lambkin,
+    /// The Step Functions API: a request whose `X-Amz-Target` names one of its operations.
+    #[cfg(feature = "workflows")]
+    StepFunctions,
 }
 
 impl Surface {
@@ -184,6 +191,12 @@ pub(crate) async fn front(
     next: Next,
 ) -> Response {
     let surface = Surface::of_front(request.uri().path());
+    #[cfg(feature = "workflows")]
+    let surface = if super::stepfunctions::operation(request.headers()).is_some() {
+        Surface::StepFunctions
+    } else {
+        surface
+    };
     let checked = {
         let allowed = hosts.allowed();
         check_host(&allowed, &request).and_then(|()| match surface {
@@ -196,6 +209,9 @@ pub(crate) async fn front(
                 .and_then(|()| check_signature(request.headers(), signature::LAMBDA)),
             Surface::Connections => check_same_origin(&allowed, request.headers())
                 .and_then(|()| check_signature(request.headers(), signature::EXECUTE_API)),
+            #[cfg(feature = "workflows")]
+            Surface::StepFunctions => check_same_origin(&allowed, request.headers())
+                .and_then(|()| check_signature(request.headers(), signature::STATES)),
         })
     };
     match checked {

@@ -13,6 +13,9 @@ pub(super) const LAMBDA: &str = "lambda";
 /// (<https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html>:
 /// the caller needs `execute-api:ManageConnections` and signs with SigV4).
 pub(super) const EXECUTE_API: &str = "execute-api";
+/// The service the Step Functions API is signed for.
+#[cfg(feature = "workflows")]
+pub(super) const STATES: &str = "states";
 
 /// A management API takes requests signed with AWS Signature Version 4 for `service` (the form
 /// only).

@@ -11,7 +11,7 @@
 //! own value wins; environment variables and `LoggingConfig` fields are merged one by one). Plain
 //! `AWS::Lambda::Function` resources whose `Code` is a local path are read too (no events, no
 //! globals, as CloudFormation does). WebSocket APIs (`AWS::ApiGatewayV2::*` resources) are read
-//! by `websocket.rs`. Other resource types and event types are ignored with a note.
+//! by `websocket.rs`, `AWS::Serverless::StateMachine`s by `state_machine.rs`. Other resource types and event types are ignored with a note.
 //!
 //! `Handler` is kept as written: it is the instances' `_HANDLER` (a `bootstrap` script passes it
 //! to its runtime interface client, e.g. `exec python3 -m awslambdaric "$_HANDLER"`) and, for a
@@ -32,6 +32,7 @@ mod function;
 #[cfg(feature = "schedules")]
 mod schedule;
 mod stage;
+mod state_machine;
 mod websocket;
 
 use std::path::Path;
@@ -90,6 +91,7 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
     let resources_path = root_path.key("Resources");
     let mut functions: Vec<FunctionSpec> = Vec::new();
     let mut notes = Vec::new();
+    let mut state_machines = Vec::new();
     // Functions left out for their managed runtime.
     let mut managed = 0;
     for (key, resource) in resources {
@@ -107,6 +109,10 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
             "AWS::Lambda::Function" => sam.function(&id, resource, &path, true, &mut notes)?,
             // Read with the functions they invoke, below.
             other if other.starts_with("AWS::ApiGatewayV2::") => continue,
+            "AWS::Serverless::StateMachine" => {
+                state_machines.push(sam.state_machine(&id, resource, &path)?);
+                continue;
+            }
             other => {
                 notes.push(format!(
                     "resource `{id}` ({other}) is not a function the emulator runs; ignored"
@@ -135,6 +141,7 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
     let websockets = sam.websocket_apis(&functions, &mut notes)?;
     let mut project = project(&src, &resources_path, functions, notes, managed)?;
     project.websockets = websockets;
+    project.state_machines = state_machines;
     Ok(project)
 }
 
@@ -199,6 +206,7 @@ fn project(
         functions,
         notes,
         websockets: Vec::new(),
+        state_machines: Vec::new(),
     })
 }
 

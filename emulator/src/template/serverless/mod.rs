@@ -178,6 +178,7 @@ fn project(
         functions: specs,
         notes,
         websockets: Vec::new(),
+        state_machines: Vec::new(),
     })
 }
 

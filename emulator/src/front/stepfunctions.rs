@@ -1,0 +1,89 @@
+//! The Step Functions API on the front: AWS JSON 1.0, `POST /` with
+//! `X-Amz-Target: AWSStepFunctions.<Operation>`, as the AWS CLI and SDKs send it
+//! (`aws stepfunctions … --endpoint-url http://127.0.0.1:9000`). The operations are
+//! `crate::workflows`'; this reads the request and shapes the answer and AWS JSON 1.0's
+//! errors (`{"__type": …, "message": …}`).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::aws_error::json_error;
+use crate::body::{BodyError, read_limited};
+use crate::workflows::{MAX_DEFINITION, Workflows};
+
+/// The `X-Amz-Target` prefix of the Step Functions API.
+const TARGET_PREFIX: &str = "AWSStepFunctions.";
+
+/// The largest request: a definition of [`MAX_DEFINITION`] bytes, escaped, with room to spare.
+const MAX_REQUEST: usize = 4 * MAX_DEFINITION;
+
+/// The operation a request's `X-Amz-Target` names, if it is one of Step Functions'.
+pub(super) fn operation(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-amz-target")?
+        .to_str()
+        .ok()?
+        .strip_prefix(TARGET_PREFIX)
+}
+
+/// Serves one Step Functions API call.
+pub(super) async fn serve(workflows: &Arc<Workflows>, request: Request) -> Response {
+    let Some(operation) = operation(request.headers()).map(str::to_owned) else {
+        return json_error(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            "Missing X-Amz-Target".to_owned(),
+        );
+    };
+    if request.method() != axum::http::Method::POST || request.uri().path() != "/" {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            "UnknownOperationException",
+            "The Step Functions API is POST /".to_owned(),
+        );
+    }
+    let body = match read_limited(request.into_body(), MAX_REQUEST).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
+            return json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "ValidationException",
+                format!("The request is over {MAX_REQUEST} bytes"),
+            );
+        }
+        Err(BodyError::TimedOut | BodyError::Failed) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                "SerializationException",
+                "Could not read the request body".to_owned(),
+            );
+        }
+    };
+    let body: serde_json::Value = if body.is_empty() {
+        serde_json::json!({})
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(value @ serde_json::Value::Object(_)) => value,
+            _ => {
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    "SerializationException",
+                    "The request body must be a JSON object".to_owned(),
+                );
+            }
+        }
+    };
+    match workflows.call(&operation, &body).await {
+        Ok(answer) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/x-amz-json-1.0")],
+            Body::from(answer.to_string()),
+        )
+            .into_response(),
+        Err(e) => json_error(StatusCode::BAD_REQUEST, e.error_type, e.message),
+    }
+}

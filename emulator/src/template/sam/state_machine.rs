@@ -1,0 +1,282 @@
+//! `AWS::Serverless::StateMachine` resources: the name (`Name`, else the logical id) and the
+//! definition (`Definition` inline, or `DefinitionUri`, a JSON or YAML file beside the
+//! template), with `DefinitionSubstitutions` applied (`${Key}` → its value; `!GetAtt F.Arn` and
+//! `!Ref F` of a function resource become that function's ARN).
+//! <https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-statemachine.html>
+//!
+//! The definition is checked when the emulator starts (`Options::state_machines`), each
+//! problem with its state's path.
+
+use serde_yaml::{Mapping, Value};
+
+use super::Sam;
+use crate::config::StateMachineConfig;
+use crate::template::ConfigError;
+use crate::template::yaml::{YPath, describe};
+
+impl Sam<'_> {
+    /// Reads one `AWS::Serverless::StateMachine`.
+    pub(super) fn state_machine(
+        &self,
+        id: &str,
+        resource: &Mapping,
+        path: &YPath,
+    ) -> Result<StateMachineConfig, ConfigError> {
+        let empty = Mapping::new();
+        let props_path = path.key("Properties");
+        let props = match resource.get("Properties") {
+            Some(Value::Mapping(props)) => props,
+            None | Some(Value::Null) => &empty,
+            Some(other) => {
+                return Err(self.src.invalid(
+                    &props_path,
+                    format!("resource `{id}`: Properties is {}", describe(other)),
+                    "Properties: takes indented `name: value` entries",
+                ));
+            }
+        };
+        let name = match props.get("Name") {
+            None => id.to_owned(),
+            Some(Value::String(name)) => name.clone(),
+            Some(other) => {
+                return Err(self.src.invalid(
+                    &props_path.key("Name"),
+                    format!("state machine `{id}`: Name is {}", describe(other)),
+                    "Name is a string",
+                ));
+            }
+        };
+        let definition = match (props.get("Definition"), props.get("DefinitionUri")) {
+            (Some(definition), None) => to_json(definition),
+            (None, Some(Value::String(uri))) => {
+                self.definition_file(id, uri, &props_path.key("DefinitionUri"))?
+            }
+            (None, Some(other)) => {
+                return Err(self.src.invalid(
+                    &props_path.key("DefinitionUri"),
+                    format!("state machine `{id}`: DefinitionUri is {}", describe(other)),
+                    "give a path to a local .asl.json (or YAML) file; definitions in S3 are not read",
+                ));
+            }
+            (Some(_), Some(_)) => {
+                return Err(self.src.invalid(
+                    &props_path,
+                    format!("state machine `{id}` has both Definition and DefinitionUri"),
+                    "keep one of them",
+                ));
+            }
+            (None, None) => {
+                return Err(self.src.invalid(
+                    &props_path,
+                    format!("state machine `{id}` has no Definition"),
+                    "add Definition: (inline) or DefinitionUri: (a file)",
+                ));
+            }
+        };
+        let mut text = definition.to_string();
+        if let Some(substitutions) = props.get("DefinitionSubstitutions") {
+            let at = props_path.key("DefinitionSubstitutions");
+            let Value::Mapping(substitutions) = substitutions else {
+                return Err(self.src.invalid(
+                    &at,
+                    format!(
+                        "state machine `{id}`: DefinitionSubstitutions is {}",
+                        describe(substitutions)
+                    ),
+                    "a mapping of names to values",
+                ));
+            };
+            for (key, value) in substitutions {
+                let Some(key) = key.as_str() else { continue };
+                let value = self.substitution(value, &at.key(key), id)?;
+                // The value lands inside a JSON string: escape it as one.
+                let quoted = serde_json::Value::String(value).to_string();
+                let escaped = quoted.get(1..quoted.len() - 1).unwrap_or_default();
+                text = text.replace(&format!("${{{key}}}"), escaped);
+            }
+        }
+        Ok(StateMachineConfig {
+            name,
+            definition: text,
+        })
+    }
+
+    fn definition_file(
+        &self,
+        id: &str,
+        uri: &str,
+        at: &YPath,
+    ) -> Result<serde_json::Value, ConfigError> {
+        let file = self.base.join(uri);
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            self.src.invalid(
+                at,
+                format!("state machine `{id}`: cannot read {}: {e}", file.display()),
+                "DefinitionUri is a path relative to the template",
+            )
+        })?;
+        let parsed: Result<Value, String> = serde_yaml::from_str(&text).map_err(|e| e.to_string());
+        parsed.map(|v| to_json(&v)).map_err(|e| {
+            self.src.invalid(
+                at,
+                format!(
+                    "state machine `{id}`: {} is not JSON or YAML: {e}",
+                    file.display()
+                ),
+                "fix the definition file",
+            )
+        })
+    }
+
+    /// A substitution's value: text, a number, or the ARN of a function of the template.
+    fn substitution(&self, value: &Value, at: &YPath, id: &str) -> Result<String, ConfigError> {
+        let target = match value {
+            Value::String(s) => return Ok(s.clone()),
+            Value::Number(n) => return Ok(n.to_string()),
+            Value::Bool(b) => return Ok(b.to_string()),
+            Value::Tagged(tagged) if tagged.tag == "!GetAtt" || tagged.tag == "!Ref" => {
+                tagged.value.as_str().map(str::to_owned)
+            }
+            Value::Mapping(m) => match m.iter().next() {
+                Some((Value::String(k), Value::String(v))) if k == "Fn::GetAtt" || k == "Ref" => {
+                    Some(v.clone())
+                }
+                Some((Value::String(k), Value::Sequence(parts))) if k == "Fn::GetAtt" => parts
+                    .first()
+                    .and_then(Value::as_str)
+                    .map(|p| format!("{p}.Arn")),
+                _ => None,
+            },
+            _ => None,
+        };
+        let function = target
+            .as_deref()
+            .map(|t| t.strip_suffix(".Arn").unwrap_or(t));
+        match function.filter(|f| self.resources.get(*f).is_some()) {
+            // Task states find functions by the ARN's name: its region is not looked at.
+            Some(function) => Ok(format!(
+                "arn:aws:lambda:us-east-1:{}:function:{function}",
+                crate::ACCOUNT_ID
+            )),
+            None => match self.resolve(
+                value,
+                at,
+                &format!("state machine `{id}`: DefinitionSubstitutions"),
+            )? {
+                Some(Value::String(s)) => Ok(s),
+                Some(other) => Err(self.src.invalid(
+                    at,
+                    format!(
+                        "state machine `{id}`: a substitution is {}",
+                        describe(&other)
+                    ),
+                    "a substitution is text, a number or a function's !GetAtt F.Arn",
+                )),
+                None => Ok(String::new()),
+            },
+        }
+    }
+}
+
+/// A YAML value as JSON (YAML's keys that are not text become text).
+fn to_json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Number(n) => serde_json::to_value(n).unwrap_or(serde_json::Value::Null),
+        Value::String(s) => serde_json::Value::String(s.clone()),
+        Value::Sequence(items) => serde_json::Value::Array(items.iter().map(to_json).collect()),
+        Value::Mapping(map) => serde_json::Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().map_or_else(
+                            || {
+                                serde_yaml::to_string(k)
+                                    .unwrap_or_default()
+                                    .trim()
+                                    .to_owned()
+                            },
+                            str::to_owned,
+                        ),
+                        to_json(v),
+                    )
+                })
+                .collect(),
+        ),
+        Value::Tagged(tagged) => to_json(&tagged.value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::template::parse_sam;
+    use crate::template::testutil::TempDir;
+
+    const TEMPLATE: &str = r#"
+Resources:
+  HelloFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: hello/
+      Handler: bootstrap
+      Runtime: provided.al2023
+  Flow:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      DefinitionSubstitutions:
+        HelloArn: !GetAtt HelloFunction.Arn
+        Greeting: "say \"hi\""
+      Definition:
+        StartAt: Hello
+        States:
+          Hello:
+            Type: Task
+            Resource: ${HelloArn}
+            Parameters:
+              greeting: ${Greeting}
+            End: true
+"#;
+
+    #[test]
+    fn inline_definitions_with_substitutions() {
+        let tmp = TempDir::new();
+        tmp.bootstrap("hello", true);
+        let project = parse_sam(TEMPLATE, &tmp.write("template.yaml", TEMPLATE)).unwrap();
+        assert_eq!(project.state_machines.len(), 1);
+        let machine = &project.state_machines[0];
+        assert_eq!(machine.name, "Flow");
+        let definition: serde_json::Value = serde_json::from_str(&machine.definition).unwrap();
+        assert_eq!(
+            definition["States"]["Hello"]["Resource"],
+            "arn:aws:lambda:us-east-1:012345678912:function:HelloFunction"
+        );
+        assert_eq!(
+            definition["States"]["Hello"]["Parameters"]["greeting"],
+            "say \"hi\""
+        );
+        assert!(
+            project.notes.iter().all(|n| !n.contains("Flow")),
+            "{:?}",
+            project.notes
+        );
+    }
+
+    #[test]
+    fn definition_files_beside_the_template() {
+        let tmp = TempDir::new();
+        tmp.bootstrap("f", true);
+        tmp.write(
+            "flow.asl.json",
+            r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+        );
+        let dir = tmp.path();
+        let template = "Resources:\n  F:\n    Type: AWS::Serverless::Function\n    Properties: {CodeUri: f/, Handler: bootstrap, Runtime: provided.al2023}\n  M:\n    Type: AWS::Serverless::StateMachine\n    Properties:\n      Name: named\n      DefinitionUri: flow.asl.json\n";
+        let project = parse_sam(template, &dir.join("template.yaml")).unwrap();
+        assert_eq!(project.state_machines[0].name, "named");
+        assert!(project.state_machines[0].definition.contains("\"Pass\""));
+        let missing = template.replace("flow.asl.json", "nope.json");
+        let error = parse_sam(&missing, &dir.join("template.yaml")).unwrap_err();
+        assert!(error.to_string().contains("DefinitionUri"), "{error}");
+    }
+}
