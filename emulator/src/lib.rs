@@ -46,7 +46,7 @@ pub mod websocket;
 #[cfg(feature = "manage")]
 pub use code_storage::DeployLimits;
 pub use concurrency::{DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_MAX_INSTANCES};
-pub use config::{FunctionConfig, InvokeMode};
+pub use config::{EventInvokeConfig, FunctionConfig, InvokeMode};
 pub use error::Error;
 pub use events::QueueLimits;
 pub use front::{AppState, Options, app};

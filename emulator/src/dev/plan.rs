@@ -143,6 +143,8 @@ fn planned(spec: FunctionSpec, workspace: &Workspace) -> anyhow::Result<Planned>
         function_url,
         url_invoke_mode,
         url_cors,
+        event_invoke_config,
+        dead_letter_target,
     } = spec;
     let (executable, working_dir, rust) = match code {
         Code::RustPackage { package_dir, bin } => {
@@ -183,6 +185,8 @@ fn planned(spec: FunctionSpec, workspace: &Workspace) -> anyhow::Result<Planned>
         env,
         logging,
         url_invoke_mode,
+        event_invoke_config,
+        dead_letter_target,
     };
     Ok(Planned {
         config: FunctionConfig::from_settings(name, executable, Some(working_dir), settings),

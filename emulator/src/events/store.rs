@@ -19,6 +19,8 @@ use crate::registry::FunctionKey;
 /// Event files end with this; a write in progress ends with [`TMP`].
 const EVENT: &str = "event";
 const TMP: &str = "tmp";
+/// The subdirectory of records not delivered locally.
+const RECORDS: &str = "records";
 
 /// An event file's first line; the payload follows it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -109,6 +111,35 @@ impl Store {
         written.await.map_err(io::Error::other)?
     }
 
+    /// Writes `body` to `records/<name>` (created 0700 if missing), atomically; returns the
+    /// file's path.
+    pub(super) async fn write_record(
+        self: &Arc<Self>,
+        name: String,
+        body: Vec<u8>,
+    ) -> io::Result<PathBuf> {
+        let dir = self.dir.join(RECORDS);
+        let written = tokio::task::spawn_blocking(move || {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)?;
+            let path = dir.join(&name);
+            let tmp = dir.join(format!("{name}.{TMP}"));
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            file.write_all(&body)?;
+            drop(file);
+            fs::rename(&tmp, &path)?;
+            Ok(path)
+        });
+        written.await.map_err(io::Error::other)?
+    }
+
     /// Removes the files of these events.
     pub(super) async fn remove(self: &Arc<Self>, request_ids: &[String]) {
         if request_ids.is_empty() {
@@ -182,6 +213,7 @@ fn read_event(path: &Path) -> Option<Event> {
         enqueued: UNIX_EPOCH + Duration::from_millis(record.enqueued_ms),
         failures: record.failures,
         refusals: 0,
+        last_error: None,
     })
 }
 
@@ -210,6 +242,7 @@ mod tests {
             enqueued: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
             failures: 1,
             refusals: 4,
+            last_error: None,
         }
     }
 

@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::apigw::{Cors, PayloadFormat, Route, RouteAuth, RouteError, Stage};
-use crate::config::{InvokeMode, LoggingConfig};
+use crate::config::{EventInvokeConfig, InvokeMode, LoggingConfig};
 
 pub use cargo::{package_functions, parse_package_metadata};
 pub(crate) use check::{
@@ -140,6 +140,12 @@ pub struct FunctionSpec {
     pub url_invoke_mode: InvokeMode,
     /// Its function URL's CORS (SAM `FunctionUrlConfig.Cors`).
     pub url_cors: Option<Cors>,
+    /// Asynchronous invocation settings (SAM `EventInvokeConfig`, serverless.yml
+    /// `maximumRetryAttempts`, `maximumEventAge`, `destinations`).
+    pub event_invoke_config: Option<EventInvokeConfig>,
+    /// The dead-letter target's ARN (SAM `DeadLetterQueue`, CloudFormation `DeadLetterConfig`,
+    /// serverless.yml `onError`).
+    pub dead_letter_target: Option<String>,
 }
 
 impl FunctionSpec {
@@ -159,6 +165,8 @@ impl FunctionSpec {
             function_url: false,
             url_invoke_mode: InvokeMode::Buffered,
             url_cors: None,
+            event_invoke_config: None,
+            dead_letter_target: None,
         }
     }
 }

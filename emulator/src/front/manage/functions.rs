@@ -113,6 +113,9 @@ impl NewFunction {
                 .unwrap_or_default(),
             // Until CreateFunctionUrlConfig says otherwise (urls.rs).
             url_invoke_mode: InvokeMode::Buffered,
+            // PutFunctionEventInvokeConfig sets these (events.rs keeps them).
+            event_invoke_config: None,
+            dead_letter_target: None,
         };
         let mut config = FunctionConfig::from_settings(&name, "", None, settings);
         config.region = region.to_owned();
@@ -549,6 +552,7 @@ pub(super) async fn delete_function(
             }
             state.function_urls().remove(&name);
             lock(&state.manage().policies).remove(&name);
+            state.events().forget(&name);
             // Its code leaves the disk once the instances still running it stop.
             lock(&state.manage().deployed).remove(&name);
             tracing::info!(function = %name, "deleted through the management API");
