@@ -37,10 +37,11 @@ use crate::config::{EventInvokeConfig, InvokeMode, LoggingConfig};
 
 pub use cargo::{package_functions, parse_package_metadata};
 pub(crate) use check::{
-    LoggingFields, check_concurrency, check_env_name, check_function_name,
+    LoggingFields, check_concurrency, check_env_name, check_event_age, check_function_name,
     check_integration_timeout, check_log_format, check_log_group, check_log_level,
-    check_max_concurrency, check_memory, check_timeout, duplicate_route, is_os_only_runtime,
-    managed_runtime_note, media_type, parse_method, parse_route_key, validate_path,
+    check_max_concurrency, check_memory, check_retry_attempts, check_timeout, duplicate_route,
+    is_os_only_runtime, managed_runtime_note, media_type, parse_method, parse_route_key,
+    validate_path,
 };
 pub(crate) use code::{bootstrap_code, resolve_code};
 pub use error::{ConfigError, ErrorKind};
