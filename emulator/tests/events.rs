@@ -687,3 +687,80 @@ async fn too_old_events_go_to_the_failure_destination_and_remote_targets_to_file
     host.terminate().await;
     assert_eq!(event_files(&events), Vec::<String>::new());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sam_templates_event_invoke_config_drives_lambkin_watch() {
+    let project = TempDir::new("events-sam-destinations");
+    let code = project.0.join("fn");
+    std::fs::create_dir_all(&code).unwrap();
+    if std::fs::hard_link(fixture_path(), code.join("bootstrap")).is_err() {
+        std::fs::copy(fixture_path(), code.join("bootstrap")).unwrap();
+    }
+    let (log, records) = (
+        project.0.join("attempts.log"),
+        project.0.join("records.jsonl"),
+    );
+    let template = format!(
+        "Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    CodeUri: ./fn
+    Runtime: provided.al2023
+Resources:
+  Fails:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment:
+        Variables:
+          FIXTURE: error
+          FIXTURE_LOG: {}
+      EventInvokeConfig:
+        MaximumRetryAttempts: 0
+        DestinationConfig:
+          OnFailure:
+            Type: Lambda
+            Destination: !GetAtt Sink.Arn
+          OnSuccess:
+            Type: SQS
+  Sink:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment:
+        Variables:
+          FIXTURE: sink
+          FIXTURE_SINK: {}
+",
+        log.display(),
+        records.display()
+    );
+    std::fs::write(project.0.join("template.yaml"), template).unwrap();
+    let mut lambkin = Process::lambkin(&project.0).await;
+
+    // The template's settings, as the API reports them.
+    let path = "/2019-09-25/functions/Fails/event-invoke-config";
+    let reply = request(lambkin.addr, "GET", path, &[common::SIGNED], b"").await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let config = reply.json();
+    assert_eq!(config["MaximumRetryAttempts"], 0);
+    assert_eq!(config["MaximumEventAgeInSeconds"], 21_600);
+    assert_eq!(
+        config["DestinationConfig"]["OnFailure"]["Destination"],
+        "arn:aws:lambda:us-east-1:012345678912:function:Sink"
+    );
+
+    // No retry: one attempt, then the record to the sink function.
+    let id = lambkin.queue("Fails", br#"{"n": 1}"#).await;
+    let record = &sunk(&records, 1).await[0];
+    assert_eq!(record["requestContext"]["requestId"], id.as_str());
+    assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 1);
+    assert_eq!(record["requestPayload"], serde_json::json!({"n": 1}));
+    assert_eq!(record["responsePayload"]["errorType"], "Fixture.Failed");
+    assert_eq!(invocations(&log, 1).await, [id.as_str()]);
+    lambkin
+        .saw_or_wait_for(|l| l.contains("REPORT RequestId") && l.contains(&id))
+        .await;
+    lambkin.terminate().await;
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+    assert!(!lambkin.logged(&["retrying", &id]));
+}
