@@ -764,3 +764,53 @@ Resources:
     assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
     assert!(!lambkin.logged(&["retrying", &id]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_that_grew_too_old_while_stopped_still_reaches_the_failure_destination() {
+    let temp = TempDir::new("events-expired-restart");
+    let log = temp.0.join("invocations.log");
+    let events = temp.0.join("events");
+    let (dir, log_text) = (temp.0.display().to_string(), log.display().to_string());
+    let events_text = events.display().to_string();
+    let failed = format!("{ARN}:failed");
+    let env = [
+        ("HOST_FUNCTION", "flaky"),
+        ("HOST_LOG", log_text.as_str()),
+        ("HOST_EVENT_DIR", events_text.as_str()),
+        ("HOST_RETRY_DELAY_MS", "60000"),
+        ("HOST_MAX_EVENT_AGE_MS", "1000"),
+        ("HOST_ON_FAILURE", failed.as_str()),
+        ("HOST_SINKS", "failed"),
+        ("HOST_SINK_DIR", dir.as_str()),
+    ];
+    let mut host = Process::host(&env).await;
+    let id = host.queue("flaky", br#"{"fail": 9}"#).await;
+    // The failed attempt is written to the event's file (its retry is a minute away).
+    let file = events.join(format!("{id}.event"));
+    bounded(async {
+        while !std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .contains("attempt 1 failed")
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    host.terminate().await;
+
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let mut host = Process::host(&env).await;
+    let record = &sunk(&temp.0.join("failed.jsonl"), 1).await[0];
+    assert_eq!(record["requestContext"]["requestId"], id.as_str());
+    assert_eq!(record["requestContext"]["condition"], "EventAgeExceeded");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 1);
+    assert_eq!(
+        record["responsePayload"]["errorMessage"],
+        "attempt 1 failed on purpose"
+    );
+    host.saw_or_wait_for(|l| l.contains("maximum event age") && l.contains("count=1"))
+        .await;
+    assert_eq!(event_files(&events), Vec::<String>::new());
+    host.terminate().await;
+    assert_eq!(invocations(&log, 1).await, [id.as_str()], "not run again");
+}

@@ -512,13 +512,13 @@ impl Events {
             } else {
                 "OnFailure"
             };
-            self.deliver(event, kind, destination, record.into_bytes())
+            self.deliver(event, kind, destination, Bytes::from(record))
                 .await;
         }
         if condition != Condition::Success
             && let Some(target) = &config.dead_letter_target
         {
-            let payload = event.invocation.payload.to_vec();
+            let payload = event.invocation.payload.clone();
             self.deliver(event, "DeadLetter", target, payload).await;
         }
     }
@@ -526,7 +526,7 @@ impl Events {
     /// Sends `body` to `target` for `event` (`kind`: `OnSuccess`, `OnFailure`, `DeadLetter`):
     /// an asynchronous invocation of a local function, else a file in `records/` of the event
     /// directory, else (no directory) a log line holding it.
-    async fn deliver(self: &Arc<Self>, event: &Event, kind: &str, target: &str, body: Vec<u8>) {
+    async fn deliver(self: &Arc<Self>, event: &Event, kind: &str, target: &str, body: Bytes) {
         let request_id = event.invocation.request_id.as_str();
         let local = destination::function(target).filter(|key| self.registry.get(key).is_some());
         let why = match local {
@@ -534,7 +534,7 @@ impl Events {
             Some(key) => {
                 let invocation = Invocation {
                     request_id: uuid::Uuid::new_v4().to_string(),
-                    payload: Bytes::from(body.clone()),
+                    payload: body.clone(),
                     // One trace from the event to its record, as X-Ray shows it.
                     trace_id: event.invocation.trace_id.clone(),
                     client_context: None,
@@ -569,7 +569,7 @@ impl Events {
             return;
         };
         let name = format!("{}-{request_id}-{kind}.json", event.key.name());
-        match store.write_record(name, body).await {
+        match store.write_record(name, body.clone()).await {
             Ok(path) => tracing::warn!(
                 request_id,
                 destination = target,
@@ -580,6 +580,7 @@ impl Events {
                 request_id,
                 destination = target,
                 %error,
+                record = %String::from_utf8_lossy(&body),
                 "{kind} record not delivered locally ({why}) and could not be written"
             ),
         }
