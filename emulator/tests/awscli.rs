@@ -478,6 +478,33 @@ while True:
         cli.fails(&get, "ResourceNotFoundException").await;
         cli.fails(&delete, "ResourceNotFoundException").await;
         assert_eq!(cli.ok(&list).await["FunctionEventInvokeConfigs"], json!([]));
+
+        // A deployed function's DeadLetterConfig, set, shown and removed.
+        let fixture = std::fs::read(common::fixture_path()).unwrap();
+        std::fs::write(
+            cli.dir.join("rust.zip"),
+            zip_of(&[("bootstrap", 0o755, &fixture)]),
+        )
+        .unwrap();
+        let dlq = "arn:aws:sqs:us-east-1:012345678912:dead-letters";
+        let target = format!("TargetArn={dlq}");
+        let mut args = create("managed", "fileb://rust.zip").to_vec();
+        args.extend(["--dead-letter-config", &target]);
+        let created = cli.ok(&args).await;
+        assert_eq!(created["DeadLetterConfig"]["TargetArn"], dlq, "{created}");
+        cli.wait_updated().await;
+        let shown = ["get-function-configuration", "--function-name", "managed"];
+        assert_eq!(cli.ok(&shown).await["DeadLetterConfig"]["TargetArn"], dlq);
+        let mut update = vec![
+            "update-function-configuration",
+            "--function-name",
+            "managed",
+        ];
+        update.extend(["--dead-letter-config", "TargetArn=not-an-arn"]);
+        cli.fails(&update, "ValidationException").await;
+        update[4] = "TargetArn=";
+        let updated = cli.ok(&update).await;
+        assert!(updated.get("DeadLetterConfig").is_none(), "{updated}");
         let _ = std::fs::remove_dir_all(&cli.dir);
         emulator.stop().await;
     }

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::json;
 use super::model::QualifierQuery;
 use super::store::existing_arn;
-use super::validate::{json_body, named, query, unqualified_name, validation};
+use super::validate::{is_arn, json_body, named, query, unqualified_name, validation};
 use crate::config::EventInvokeConfig;
 use crate::events::Current;
 use crate::front::{AppState, AwsError};
@@ -203,29 +203,6 @@ fn apply(mut base: EventInvokeConfig, request: Config) -> Result<EventInvokeConf
     }
 }
 
-/// Whether `arn` has the form of a destination's ARN:
-/// `arn:aws…:<service>:<region or empty>:<account or empty>:<resource>`.
-fn is_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let [prefix, partition, service, region, account, _resource] = parts[..] else {
-        return false;
-    };
-    prefix == "arn"
-        && partition.starts_with("aws")
-        && partition
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && !service.is_empty()
-        && service
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && (account.is_empty()
-            || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
-}
-
 /// Sets the settings of the function a request names: over Lambda's defaults (Put) or over the
 /// current ones (Update).
 async fn write(
@@ -342,26 +319,6 @@ async fn list_configs(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn destination_arns_are_checked_for_their_form() {
-        for good in [
-            "arn:aws:sqs:us-east-1:012345678912:queue",
-            "arn:aws:lambda:us-east-1:012345678912:function:f",
-            "arn:aws:s3:::bucket",
-            "arn:aws-us-gov:sns:us-gov-west-1:012345678912:topic",
-        ] {
-            assert!(is_arn(good), "{good}");
-        }
-        for bad in [
-            "queue",
-            "arn:aws:sqs",
-            "arn:aws:sqs:us-east-1:12:q",
-            "arn:x:sqs:::q",
-        ] {
-            assert!(!is_arn(bad), "{bad}");
-        }
-    }
 
     #[test]
     fn out_of_range_settings_are_all_named() {
