@@ -6,8 +6,10 @@
 //! * **Dispatched.** A dispatcher per function drains its queue into the function's instances, at
 //!   most as many at a time as the function may have instances locally; each attempt waits for
 //!   a unit of the function's concurrency (reserved, or the account's unreserved pool), as AWS's
-//!   queue holds events back while the function is at its limit. A function error is retried with the same request
-//!   id `event_retries` times, after `event_retry_delay` and then twice as long each time. A
+//!   queue holds events back while the function is at its
+//!   limit. A function error is retried with the same request id as many times as the function's
+//!   `MaximumRetryAttempts` says (2 unless set), after `event_retry_delay` (Lambda's minute) and
+//!   then twice as long each time. A
 //!   throttled attempt or an emulator failure goes back to the queue, not counted as a retry,
 //!   after a wait growing from 1 second to 5 minutes. An event older than the function's
 //!   maximum event age, or whose function was deleted, is discarded. Every discarded event
