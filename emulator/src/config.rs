@@ -46,16 +46,19 @@ pub struct FunctionConfig {
     pub max_concurrency: u32,
     /// How long an idle instance is kept warm before it is stopped.
     pub keep_alive: Duration,
-    /// Retries of a failed asynchronous (`Event`) invocation (Lambda's default: 2).
-    pub event_retries: u32,
+    /// Asynchronous invocation settings as the configuration gives them (SAM
+    /// `EventInvokeConfig`, serverless.yml `maximumRetryAttempts`, `maximumEventAge` and
+    /// `destinations`); `None` (the default): Lambda's defaults, 2 retries, 6 hours, no
+    /// destination. PutFunctionEventInvokeConfig and its siblings change them at run time.
+    pub event_invoke_config: Option<EventInvokeConfig>,
     /// Wait before the first retry of a failed `Event` invocation, doubled for each further one
     /// (Lambda waits 1 minute, then 2).
     pub event_retry_delay: Duration,
-    /// How long an `Event` invocation may wait in the asynchronous queue, retries included;
-    /// older events are discarded (Lambda's `MaximumEventAgeInSeconds`: 6 hours by default, and
-    /// AWS accepts 60 seconds to 6 hours; any duration is taken here, so tests can age events
-    /// quickly).
-    pub maximum_event_age: Duration,
+    /// Where events that fail every attempt, or grow too old, are sent besides any `OnFailure`
+    /// destination: the ARN of SAM's `DeadLetterQueue`, CloudFormation's and the API's
+    /// `DeadLetterConfig.TargetArn`, serverless.yml's `onError` (an SQS queue or SNS topic, which
+    /// get the event alone; the record is kept in a file locally, see [`crate::Options::event_dir`]).
+    pub dead_letter_target: Option<String>,
     /// Region in ARNs and in `AWS_REGION` (default `us-east-1`).
     pub region: String,
     /// The user's environment variables.
@@ -93,9 +96,9 @@ impl FunctionConfig {
             reserved_concurrency: None,
             max_concurrency: 1,
             keep_alive: Duration::from_secs(600),
-            event_retries: 2,
+            event_invoke_config: None,
             event_retry_delay: Duration::from_secs(60),
-            maximum_event_age: Duration::from_secs(6 * 60 * 60),
+            dead_letter_target: None,
             region: DEFAULT_REGION.to_owned(),
             env: BTreeMap::new(),
             version: VERSION_LATEST.to_owned(),
@@ -128,6 +131,8 @@ impl FunctionConfig {
             env,
             logging,
             url_invoke_mode,
+            event_invoke_config,
+            dead_letter_target,
         } = settings;
         let mut config = FunctionConfig::new(name, executable);
         config.working_dir = working_dir;
@@ -146,6 +151,8 @@ impl FunctionConfig {
         config.handler = handler;
         config.logging = logging;
         config.url_invoke_mode = url_invoke_mode;
+        config.event_invoke_config = event_invoke_config;
+        config.dead_letter_target = dead_letter_target;
         config
     }
 
@@ -155,6 +162,22 @@ impl FunctionConfig {
             "arn:aws:lambda:{}:{ACCOUNT_ID}:function:{}",
             self.region, self.name
         )
+    }
+
+    /// Retries of a failed `Event` invocation: the configured `MaximumRetryAttempts`, else
+    /// Lambda's default, 2.
+    pub fn event_retries(&self) -> u32 {
+        self.event_invoke_config
+            .as_ref()
+            .map_or(DEFAULT_RETRIES, |c| c.maximum_retry_attempts)
+    }
+
+    /// How long an `Event` invocation may wait, retries included: the configured
+    /// `MaximumEventAgeInSeconds`, else Lambda's default, 6 hours.
+    pub fn maximum_event_age(&self) -> Duration {
+        self.event_invoke_config
+            .as_ref()
+            .map_or(DEFAULT_EVENT_AGE, |c| c.maximum_event_age)
     }
 
     /// The handler string: the configured one, else [`DEFAULT_HANDLER`].
@@ -208,6 +231,46 @@ pub struct FunctionSettings {
     pub logging: LoggingConfig,
     /// How its function URL answers.
     pub url_invoke_mode: InvokeMode,
+    /// Asynchronous invocation settings (`EventInvokeConfig`).
+    pub event_invoke_config: Option<EventInvokeConfig>,
+    /// The dead-letter target's ARN (`DeadLetterQueue`, `DeadLetterConfig`, `onError`).
+    pub dead_letter_target: Option<String>,
+}
+
+/// Lambda's retries of a failed asynchronous invocation when none are configured.
+const DEFAULT_RETRIES: u32 = 2;
+/// Lambda's maximum age of an asynchronous invocation when none is configured.
+const DEFAULT_EVENT_AGE: Duration = Duration::from_secs(6 * 60 * 60);
+
+/// A function's asynchronous invocation settings: Lambda's `FunctionEventInvokeConfig`
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html>).
+///
+/// AWS takes 0–2 retries and 60 seconds to 6 hours; the configuration readers and the API check
+/// those ranges, the library takes any value (so tests can age events quickly).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventInvokeConfig {
+    /// `MaximumRetryAttempts`: retries after a function error (0–2).
+    pub maximum_retry_attempts: u32,
+    /// `MaximumEventAgeInSeconds`: how long an event may wait, retries included; older events
+    /// are discarded (to the `OnFailure` destination, with the condition `EventAgeExceeded`).
+    pub maximum_event_age: Duration,
+    /// `DestinationConfig.OnSuccess.Destination`: the ARN that gets a record of each success.
+    pub on_success: Option<String>,
+    /// `DestinationConfig.OnFailure.Destination`: the ARN that gets a record of each event
+    /// given up (retries exhausted or too old).
+    pub on_failure: Option<String>,
+}
+
+impl Default for EventInvokeConfig {
+    /// Lambda's defaults: 2 retries, 6 hours, no destination.
+    fn default() -> Self {
+        EventInvokeConfig {
+            maximum_retry_attempts: DEFAULT_RETRIES,
+            maximum_event_age: DEFAULT_EVENT_AGE,
+            on_success: None,
+            on_failure: None,
+        }
+    }
 }
 
 /// The handler of a function that configures none.
@@ -470,7 +533,8 @@ mod tests {
         assert_eq!(f.timeout, Duration::from_secs(3));
         assert_eq!(f.memory_mb, 128);
         assert_eq!(f.reserved_concurrency, None);
-        assert_eq!(f.maximum_event_age, Duration::from_secs(21_600));
+        assert_eq!(f.maximum_event_age(), Duration::from_secs(21_600));
+        assert_eq!(f.event_retries(), 2);
         assert_eq!(
             f.arn(),
             "arn:aws:lambda:us-east-1:012345678912:function:hello"
@@ -491,6 +555,11 @@ mod tests {
                 ..LoggingConfig::default()
             },
             url_invoke_mode: InvokeMode::ResponseStream,
+            event_invoke_config: Some(EventInvokeConfig {
+                maximum_retry_attempts: 1,
+                ..EventInvokeConfig::default()
+            }),
+            dead_letter_target: Some("arn:aws:sqs:us-east-1:012345678912:dlq".into()),
         };
         let f = FunctionConfig::from_settings("f", "/x/bootstrap", Some("/x".into()), settings);
         assert_eq!(f.handler(), "app.handler");
@@ -500,6 +569,9 @@ mod tests {
         assert_eq!(f.env["A"], "1");
         assert_eq!(f.logging.format, LogFormat::Json);
         assert_eq!(f.url_invoke_mode, InvokeMode::ResponseStream);
+        assert_eq!(f.event_retries(), 1);
+        assert_eq!(f.maximum_event_age(), Duration::from_secs(21_600));
+        assert!(f.dead_letter_target.as_deref().unwrap().ends_with(":dlq"));
         assert_eq!(f.working_dir, Some(PathBuf::from("/x")));
         let plain = FunctionConfig::from_settings("f", "/x/bootstrap", None, Default::default());
         assert_eq!(plain, FunctionConfig::new("f", "/x/bootstrap"));

@@ -49,7 +49,7 @@ mod workflows;
 #[cfg(feature = "manage")]
 pub use code_storage::DeployLimits;
 pub use concurrency::{DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_MAX_INSTANCES};
-pub use config::{FunctionConfig, InvokeMode, StateMachineConfig};
+pub use config::{EventInvokeConfig, FunctionConfig, InvokeMode, StateMachineConfig};
 pub use error::Error;
 pub use events::QueueLimits;
 pub use front::{AppState, Options, app};

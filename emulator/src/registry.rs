@@ -67,6 +67,16 @@ impl FunctionKey {
         FunctionKey::new(name, qualifier)
     }
 
+    /// The function's bare name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The version: `$LATEST` or a published version's number.
+    pub(crate) fn version(&self) -> &str {
+        self.qualifier.as_deref().unwrap_or(VERSION_LATEST)
+    }
+
     /// Whether this is the function's `$LATEST` (the function itself, not a published version).
     pub(crate) fn is_latest(&self) -> bool {
         self.qualifier.is_none()

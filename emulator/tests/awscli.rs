@@ -334,6 +334,181 @@ while True:
         emulator.stop().await;
     }
 
+    /// The asynchronous invocation settings through `aws lambda *-function-event-invoke-config`:
+    /// AWS's shapes and errors, and the queue following them from the next event.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn aws_lambda_sets_event_invoke_configs() {
+        let dir = std::env::temp_dir().join(format!("lambkin-awscli-async-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (log, records) = (dir.join("attempts.log"), dir.join("records.jsonl"));
+        let mut flaky = fixture("flaky", "flaky");
+        flaky.event_retry_delay = std::time::Duration::from_millis(50);
+        flaky
+            .env
+            .insert("FIXTURE_LOG".into(), log.display().to_string());
+        let mut sink = fixture("sink", "sink");
+        sink.env
+            .insert("FIXTURE_SINK".into(), records.display().to_string());
+        let emulator = Running::start(vec![flaky, sink]).await;
+        let cli = Cli {
+            addr: emulator.addr,
+            dir,
+        };
+        if aws(cli.addr, &cli.dir, &["list-functions"]).await.is_none() {
+            return;
+        }
+        let get = [
+            "get-function-event-invoke-config",
+            "--function-name",
+            "flaky",
+        ];
+        let stderr = cli.fails(&get, "ResourceNotFoundException").await;
+        assert!(
+            stderr.contains("doesn't have an EventInvokeConfig"),
+            "{stderr}"
+        );
+
+        let sink_arn = "arn:aws:lambda:us-east-1:012345678912:function:sink";
+        let on_failure = format!("OnFailure={{Destination={sink_arn}}}");
+        let put = [
+            "put-function-event-invoke-config",
+            "--function-name",
+            "flaky",
+            "--maximum-retry-attempts",
+            "0",
+            "--maximum-event-age-in-seconds",
+            "60",
+            "--destination-config",
+            &on_failure,
+        ];
+        let set = cli.ok(&put).await;
+        let arn = "arn:aws:lambda:us-east-1:012345678912:function:flaky:$LATEST";
+        assert_eq!(set["FunctionArn"], arn, "{set}");
+        assert_eq!(set["MaximumRetryAttempts"], 0);
+        assert_eq!(set["MaximumEventAgeInSeconds"], 60);
+        assert_eq!(
+            set["DestinationConfig"]["OnFailure"]["Destination"],
+            sink_arn
+        );
+        assert_eq!(set["DestinationConfig"]["OnSuccess"], json!({}));
+        assert!(set["LastModified"].as_f64().unwrap() > 1.7e9, "{set}");
+        assert_eq!(cli.ok(&get).await, set);
+
+        // Update changes what it names; the rest stays.
+        let update = [
+            "update-function-event-invoke-config",
+            "--function-name",
+            "flaky",
+            "--maximum-retry-attempts",
+            "1",
+        ];
+        let updated = cli.ok(&update).await;
+        assert_eq!(updated["MaximumRetryAttempts"], 1);
+        assert_eq!(updated["MaximumEventAgeInSeconds"], 60);
+        assert_eq!(
+            updated["DestinationConfig"]["OnFailure"]["Destination"],
+            sink_arn
+        );
+        let list = [
+            "list-function-event-invoke-configs",
+            "--function-name",
+            "flaky",
+        ];
+        let listed = cli.ok(&list).await;
+        assert_eq!(listed["FunctionEventInvokeConfigs"], json!([updated]));
+
+        // The queue follows: one retry, then the record to the sink.
+        let event = [
+            "invoke",
+            "--function-name",
+            "flaky",
+            "--invocation-type",
+            "Event",
+        ];
+        let mut args = event.to_vec();
+        std::fs::write(cli.dir.join("event.json"), r#"{"fail": 9}"#).unwrap();
+        args.extend(["--payload", "fileb://event.json", "out.json"]);
+        assert_eq!(cli.ok(&args).await["StatusCode"], 202);
+        let record: Value = bounded(async {
+            loop {
+                let text = std::fs::read_to_string(&records).unwrap_or_default();
+                if let Some(line) = text.lines().next() {
+                    return serde_json::from_str(line).unwrap();
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+        assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+        assert_eq!(record["requestContext"]["approximateInvokeCount"], 2);
+        assert_eq!(record["requestPayload"], json!({"fail": 9}));
+        assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 2);
+
+        // AWS's bounds, checked by the emulator (the CLI only checks minimums).
+        let mut bad = put;
+        bad[4] = "3";
+        let stderr = cli.fails(&bad, "ValidationException").await;
+        assert!(stderr.contains("maximumRetryAttempts"), "{stderr}");
+        let mut bad = put;
+        bad[6] = "21601";
+        let stderr = cli.fails(&bad, "ValidationException").await;
+        assert!(stderr.contains("less than or equal to 21600"), "{stderr}");
+        let mut bad = put;
+        let queue = "OnSuccess={Destination=my-queue}";
+        bad[8] = queue;
+        cli.fails(&bad, "ValidationException").await;
+        let mut missing = get;
+        missing[2] = "nobody";
+        cli.fails(&missing, "ResourceNotFoundException").await;
+        let mut version = get.to_vec();
+        version.extend(["--qualifier", "7"]);
+        cli.fails(&version, "ResourceNotFoundException").await;
+        assert_eq!(
+            cli.ok(&get).await,
+            updated,
+            "refused requests change nothing"
+        );
+
+        let delete = [
+            "delete-function-event-invoke-config",
+            "--function-name",
+            "flaky",
+        ];
+        assert_eq!(cli.ok(&delete).await, Value::Null);
+        cli.fails(&get, "ResourceNotFoundException").await;
+        cli.fails(&delete, "ResourceNotFoundException").await;
+        assert_eq!(cli.ok(&list).await["FunctionEventInvokeConfigs"], json!([]));
+
+        // A deployed function's DeadLetterConfig, set, shown and removed.
+        let fixture = std::fs::read(common::fixture_path()).unwrap();
+        std::fs::write(
+            cli.dir.join("rust.zip"),
+            zip_of(&[("bootstrap", 0o755, &fixture)]),
+        )
+        .unwrap();
+        let dlq = "arn:aws:sqs:us-east-1:012345678912:dead-letters";
+        let target = format!("TargetArn={dlq}");
+        let mut args = create("managed", "fileb://rust.zip").to_vec();
+        args.extend(["--dead-letter-config", &target]);
+        let created = cli.ok(&args).await;
+        assert_eq!(created["DeadLetterConfig"]["TargetArn"], dlq, "{created}");
+        cli.wait_updated().await;
+        let shown = ["get-function-configuration", "--function-name", "managed"];
+        assert_eq!(cli.ok(&shown).await["DeadLetterConfig"]["TargetArn"], dlq);
+        let mut update = vec![
+            "update-function-configuration",
+            "--function-name",
+            "managed",
+        ];
+        update.extend(["--dead-letter-config", "TargetArn=not-an-arn"]);
+        cli.fails(&update, "ValidationException").await;
+        update[4] = "TargetArn=";
+        let updated = cli.ok(&update).await;
+        assert!(updated.get("DeadLetterConfig").is_none(), "{updated}");
+        let _ = std::fs::remove_dir_all(&cli.dir);
+        emulator.stop().await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn aws_lambda_manages_functions() {
         let emulator = Running::start(Vec::new()).await;

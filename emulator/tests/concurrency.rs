@@ -138,11 +138,8 @@ async fn above_the_local_instance_cap_callers_wait() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn put_function_concurrency_validates_its_input() {
     let emulator = Running::start(vec![slow("slow")]).await;
-    // Shaped like the SigV4 header the AWS CLI sends (the emulator does not check signatures).
-    let signed = [(
-        "Authorization",
-        "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/lambda/aws4_request, SignedHeaders=host, Signature=00",
-    )];
+    // Shaped like the SigV4 header the AWS CLI sends (the emulator checks its form, not its keys).
+    let signed = [common::SIGNED];
     let put = |path: &'static str, body: &'static [u8]| {
         request(emulator.addr, "PUT", path, &signed, body)
     };

@@ -500,3 +500,317 @@ async fn an_event_directory_in_use_is_refused_and_lambkin_keeps_events_in_memory
     second.terminate().await;
     first.terminate().await;
 }
+
+/// The JSON lines a `sink` function wrote to `file`, once there are at least `n` (bounded).
+async fn sunk(file: &Path, n: usize) -> Vec<serde_json::Value> {
+    bounded(async {
+        loop {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let lines: Vec<serde_json::Value> = text
+                .lines()
+                .map(|line| serde_json::from_str(line).unwrap())
+                .collect();
+            if lines.len() >= n {
+                return lines;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+}
+
+const ARN: &str = "arn:aws:lambda:us-east-1:012345678912:function";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_back_off_and_destinations_get_aws_records() {
+    let temp = TempDir::new("events-destinations");
+    let log = temp.0.join("invocations.log");
+    let (dir, log_text) = (temp.0.display().to_string(), log.display().to_string());
+    let (ok, failed) = (format!("{ARN}:ok"), format!("{ARN}:failed"));
+    let mut host = Process::host(&[
+        ("HOST_FUNCTION", "flaky"),
+        ("HOST_LOG", log_text.as_str()),
+        ("HOST_RETRY_DELAY_MS", "100"),
+        ("HOST_RETRIES", "2"),
+        ("HOST_ON_SUCCESS", ok.as_str()),
+        ("HOST_ON_FAILURE", failed.as_str()),
+        ("HOST_SINKS", "ok,failed"),
+        ("HOST_SINK_DIR", dir.as_str()),
+    ])
+    .await;
+
+    // Fails twice, then succeeds on the last retry Lambda allows.
+    let id = host.queue("flaky", br#"{"fail": 2}"#).await;
+    let records = sunk(&temp.0.join("ok.jsonl"), 1).await;
+    assert_eq!(invocations(&log, 3).await, [id.as_str(); 3]);
+    let record = &records[0];
+    assert_eq!(record["version"], "1.0");
+    let timestamp = record["timestamp"].as_str().unwrap();
+    assert!(
+        timestamp.len() == 24 && timestamp.ends_with('Z') && timestamp.as_bytes()[10] == b'T',
+        "{timestamp}"
+    );
+    assert_eq!(
+        record["requestContext"],
+        serde_json::json!({
+            "requestId": id,
+            "functionArn": format!("{ARN}:flaky:$LATEST"),
+            "condition": "Success",
+            "approximateInvokeCount": 3,
+        })
+    );
+    assert_eq!(record["requestPayload"], serde_json::json!({"fail": 2}));
+    assert_eq!(
+        record["responseContext"],
+        serde_json::json!({"statusCode": 200, "executedVersion": "$LATEST"})
+    );
+    assert_eq!(
+        record["responsePayload"],
+        serde_json::json!({"attempt": 3, "event": {"fail": 2}})
+    );
+    // Lambda's backoff: the configured delay, then twice as long.
+    let retried = |delay: &'static str| {
+        let id = id.clone();
+        move |line: &str| line.contains("retrying") && line.contains(&id) && line.contains(delay)
+    };
+    host.saw_or_wait_for(retried("delay=100ms")).await;
+    host.saw_or_wait_for(retried("delay=200ms")).await;
+    host.saw_or_wait_for(|l| {
+        l.contains("OnSuccess record sent to a local function") && l.contains(&id)
+    })
+    .await;
+
+    // Fails every time: given up after two retries, recorded for the failure destination.
+    let id = host.queue("flaky", br#"{"fail": 9}"#).await;
+    let records = sunk(&temp.0.join("failed.jsonl"), 1).await;
+    let record = &records[0];
+    assert_eq!(record["requestContext"]["requestId"], id.as_str());
+    assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 3);
+    assert_eq!(
+        record["requestContext"]["functionArn"],
+        format!("{ARN}:flaky:$LATEST")
+    );
+    assert_eq!(record["requestPayload"], serde_json::json!({"fail": 9}));
+    assert_eq!(
+        record["responseContext"],
+        serde_json::json!({
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+            "functionError": "Unhandled",
+        })
+    );
+    assert_eq!(record["responsePayload"]["errorType"], "Fixture.Flaky");
+    assert_eq!(
+        record["responsePayload"]["errorMessage"],
+        "attempt 3 failed on purpose"
+    );
+    let ran = invocations(&log, 6).await;
+    assert_eq!(ran[3..], [id.as_str(); 3]);
+    host.saw_or_wait_for(|l| {
+        l.contains("giving up") && l.contains(&id) && l.contains("attempts=3")
+    })
+    .await;
+    // Each record once, to its own destination.
+    host.terminate().await;
+    assert_eq!(sunk(&temp.0.join("ok.jsonl"), 1).await.len(), 1);
+    assert_eq!(sunk(&temp.0.join("failed.jsonl"), 1).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_old_events_go_to_the_failure_destination_and_remote_targets_to_files() {
+    let temp = TempDir::new("events-expired");
+    let log = temp.0.join("invocations.log");
+    let events = temp.0.join("events");
+    let (dir, log_text) = (temp.0.display().to_string(), log.display().to_string());
+    let events_text = events.display().to_string();
+    let failed = format!("{ARN}:failed");
+    let topic = "arn:aws:sns:us-east-1:012345678912:successes";
+    let queue = "arn:aws:sqs:us-east-1:012345678912:dead-letters";
+    let mut host = Process::host(&[
+        ("HOST_FUNCTION", "flaky"),
+        ("HOST_LOG", log_text.as_str()),
+        ("HOST_EVENT_DIR", events_text.as_str()),
+        // The retry comes after the event's maximum age: it is discarded instead.
+        ("HOST_RETRY_DELAY_MS", "600"),
+        ("HOST_MAX_EVENT_AGE_MS", "300"),
+        ("HOST_ON_SUCCESS", topic),
+        ("HOST_ON_FAILURE", failed.as_str()),
+        ("HOST_DEAD_LETTER", queue),
+        ("HOST_SINKS", "failed"),
+        ("HOST_SINK_DIR", dir.as_str()),
+    ])
+    .await;
+
+    let id = host.queue("flaky", br#"{"fail": 1}"#).await;
+    let records = sunk(&temp.0.join("failed.jsonl"), 1).await;
+    let record = &records[0];
+    assert_eq!(record["requestContext"]["requestId"], id.as_str());
+    assert_eq!(record["requestContext"]["condition"], "EventAgeExceeded");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 1);
+    assert_eq!(record["requestPayload"], serde_json::json!({"fail": 1}));
+    assert_eq!(record["responseContext"]["functionError"], "Unhandled");
+    assert_eq!(
+        record["responsePayload"]["errorMessage"],
+        "attempt 1 failed on purpose"
+    );
+    assert_eq!(invocations(&log, 1).await, [id.as_str()], "never retried");
+    host.saw_or_wait_for(|l| {
+        l.contains("older than the function's maximum event age") && l.contains(&id)
+    })
+    .await;
+
+    // The dead-letter queue is not local: the event is kept in a file, and the log says where.
+    let dead = events
+        .join("records")
+        .join(format!("flaky-{id}-DeadLetter.json"));
+    host.saw_or_wait_for(|l| {
+        l.contains("DeadLetter record not delivered locally") && l.contains(queue)
+    })
+    .await;
+    assert_eq!(std::fs::read(&dead).unwrap(), br#"{"fail": 1}"#);
+
+    // A success goes to the SNS topic: not reachable locally either.
+    let id = host.queue("flaky", br#"{"fail": 0}"#).await;
+    let line = host
+        .wait_for(|l| l.contains("OnSuccess record not delivered locally") && l.contains(&id))
+        .await;
+    assert!(line.contains(topic), "{line}");
+    let kept = events
+        .join("records")
+        .join(format!("flaky-{id}-OnSuccess.json"));
+    assert!(line.contains(&kept.display().to_string()), "{line}");
+    let record: serde_json::Value = serde_json::from_slice(&std::fs::read(&kept).unwrap()).unwrap();
+    assert_eq!(record["requestContext"]["condition"], "Success");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 1);
+    assert_eq!(record["responsePayload"]["attempt"], 1);
+    host.terminate().await;
+    assert_eq!(event_files(&events), Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sam_templates_event_invoke_config_drives_lambkin_watch() {
+    let project = TempDir::new("events-sam-destinations");
+    let code = project.0.join("fn");
+    std::fs::create_dir_all(&code).unwrap();
+    if std::fs::hard_link(fixture_path(), code.join("bootstrap")).is_err() {
+        std::fs::copy(fixture_path(), code.join("bootstrap")).unwrap();
+    }
+    let (log, records) = (
+        project.0.join("attempts.log"),
+        project.0.join("records.jsonl"),
+    );
+    let template = format!(
+        "Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    CodeUri: ./fn
+    Runtime: provided.al2023
+Resources:
+  Fails:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment:
+        Variables:
+          FIXTURE: error
+          FIXTURE_LOG: {}
+      EventInvokeConfig:
+        MaximumRetryAttempts: 0
+        DestinationConfig:
+          OnFailure:
+            Type: Lambda
+            Destination: !GetAtt Sink.Arn
+          OnSuccess:
+            Type: SQS
+  Sink:
+    Type: AWS::Serverless::Function
+    Properties:
+      Environment:
+        Variables:
+          FIXTURE: sink
+          FIXTURE_SINK: {}
+",
+        log.display(),
+        records.display()
+    );
+    std::fs::write(project.0.join("template.yaml"), template).unwrap();
+    let mut lambkin = Process::lambkin(&project.0).await;
+
+    // The template's settings, as the API reports them.
+    let path = "/2019-09-25/functions/Fails/event-invoke-config";
+    let reply = request(lambkin.addr, "GET", path, &[common::SIGNED], b"").await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let config = reply.json();
+    assert_eq!(config["MaximumRetryAttempts"], 0);
+    assert_eq!(config["MaximumEventAgeInSeconds"], 21_600);
+    assert_eq!(
+        config["DestinationConfig"]["OnFailure"]["Destination"],
+        "arn:aws:lambda:us-east-1:012345678912:function:Sink"
+    );
+
+    // No retry: one attempt, then the record to the sink function.
+    let id = lambkin.queue("Fails", br#"{"n": 1}"#).await;
+    let record = &sunk(&records, 1).await[0];
+    assert_eq!(record["requestContext"]["requestId"], id.as_str());
+    assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 1);
+    assert_eq!(record["requestPayload"], serde_json::json!({"n": 1}));
+    assert_eq!(record["responsePayload"]["errorType"], "Fixture.Failed");
+    assert_eq!(invocations(&log, 1).await, [id.as_str()]);
+    lambkin
+        .saw_or_wait_for(|l| l.contains("REPORT RequestId") && l.contains(&id))
+        .await;
+    lambkin.terminate().await;
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 1);
+    assert!(!lambkin.logged(&["retrying", &id]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_that_grew_too_old_while_stopped_still_reaches_the_failure_destination() {
+    let temp = TempDir::new("events-expired-restart");
+    let log = temp.0.join("invocations.log");
+    let events = temp.0.join("events");
+    let (dir, log_text) = (temp.0.display().to_string(), log.display().to_string());
+    let events_text = events.display().to_string();
+    let failed = format!("{ARN}:failed");
+    let env = [
+        ("HOST_FUNCTION", "flaky"),
+        ("HOST_LOG", log_text.as_str()),
+        ("HOST_EVENT_DIR", events_text.as_str()),
+        ("HOST_RETRY_DELAY_MS", "60000"),
+        ("HOST_MAX_EVENT_AGE_MS", "1000"),
+        ("HOST_ON_FAILURE", failed.as_str()),
+        ("HOST_SINKS", "failed"),
+        ("HOST_SINK_DIR", dir.as_str()),
+    ];
+    let mut host = Process::host(&env).await;
+    let id = host.queue("flaky", br#"{"fail": 9}"#).await;
+    // The failed attempt is written to the event's file (its retry is a minute away).
+    let file = events.join(format!("{id}.event"));
+    bounded(async {
+        while !std::fs::read_to_string(&file)
+            .unwrap_or_default()
+            .contains("attempt 1 failed")
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    host.terminate().await;
+
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let mut host = Process::host(&env).await;
+    let record = &sunk(&temp.0.join("failed.jsonl"), 1).await[0];
+    assert_eq!(record["requestContext"]["requestId"], id.as_str());
+    assert_eq!(record["requestContext"]["condition"], "EventAgeExceeded");
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 1);
+    assert_eq!(
+        record["responsePayload"]["errorMessage"],
+        "attempt 1 failed on purpose"
+    );
+    host.saw_or_wait_for(|l| l.contains("maximum event age") && l.contains("count=1"))
+        .await;
+    assert_eq!(event_files(&events), Vec::<String>::new());
+    host.terminate().await;
+    assert_eq!(invocations(&log, 1).await, [id.as_str()], "not run again");
+}

@@ -340,6 +340,21 @@ mod manage {
             ("GET", format!("{functions}/echo/configuration")),
             ("DELETE", format!("{functions}/echo")),
             ("GET", "/2021-10-31/functions/echo/url".to_owned()),
+            ("PUT", "/2017-10-31/functions/echo/concurrency".to_owned()),
+            (
+                "DELETE",
+                "/2017-10-31/functions/echo/concurrency".to_owned(),
+            ),
+            ("GET", "/2019-09-30/functions/echo/concurrency".to_owned()),
+            ("GET", "/2016-08-19/account-settings".to_owned()),
+            (
+                "PUT",
+                "/2019-09-25/functions/echo/event-invoke-config".to_owned(),
+            ),
+            (
+                "DELETE",
+                "/2019-09-25/functions/echo/event-invoke-config".to_owned(),
+            ),
         ];
         for (method, path) in &unsigned {
             let reply = request(addr, method, path, &[], b"").await;

@@ -155,6 +155,8 @@ fn planned(spec: FunctionSpec, workspace: &Workspace) -> anyhow::Result<Planned>
         url_cors,
         #[cfg(feature = "schedules")]
         schedules,
+        event_invoke_config,
+        dead_letter_target,
     } = spec;
     let (executable, working_dir, rust) = match code {
         Code::RustPackage { package_dir, bin } => {
@@ -195,6 +197,8 @@ fn planned(spec: FunctionSpec, workspace: &Workspace) -> anyhow::Result<Planned>
         env,
         logging,
         url_invoke_mode,
+        event_invoke_config,
+        dead_letter_target,
     };
     Ok(Planned {
         config: FunctionConfig::from_settings(name, executable, Some(working_dir), settings),

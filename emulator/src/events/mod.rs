@@ -6,12 +6,25 @@
 //! * **Dispatched.** A dispatcher per function drains its queue into the function's instances, at
 //!   most as many at a time as the function may have instances locally; each attempt waits for
 //!   a unit of the function's concurrency (reserved, or the account's unreserved pool), as AWS's
-//!   queue holds events back while the function is at its limit. A function error is retried with the same request
-//!   id `event_retries` times, after `event_retry_delay` and then twice as long each time. A
+//!   queue holds events back while the function is at its
+//!   limit. A function error is retried with the same request id as many times as the function's
+//!   `MaximumRetryAttempts` says (2 unless set), after `event_retry_delay` (Lambda's minute) and
+//!   then twice as long each time. A
 //!   throttled attempt or an emulator failure goes back to the queue, not counted as a retry,
 //!   after a wait growing from 1 second to 5 minutes. An event older than the function's
-//!   `maximum_event_age`, or whose function was deleted, is discarded. Every discarded event
+//!   maximum event age, or whose function was deleted, is discarded. Every discarded event
 //!   gets a log line. (AWS: <https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html>.)
+//! * **Configured.** Retries (`MaximumRetryAttempts`), maximum age (`MaximumEventAgeInSeconds`)
+//!   and destinations come from the function's configuration, or from the API at run time
+//!   ([`settings`]).
+//! * **Recorded.** A success goes to the `OnSuccess` destination, an event given up (retries
+//!   exhausted, or too old) to the `OnFailure` destination, as AWS's invocation record
+//!   ([`destination`]); an event given up goes to the dead-letter target too, as the event alone.
+//!   A destination that is a local function gets the record as an asynchronous invocation of
+//!   its own. Any other destination (an SQS queue, an SNS topic, an EventBridge bus, an S3
+//!   bucket, a function not served here) is not reached locally: a log line says so and the
+//!   record is written to `records/` in the event directory (without one, the log line holds
+//!   the record).
 //! * **Persistent.** With an event directory ([`Options::event_dir`](crate::Options::event_dir))
 //!   every accepted event is a file there, written (temporary file, then rename) before the 202
 //!   is sent and removed once the event is done (succeeded, given up, or discarded). When the
@@ -22,9 +35,11 @@
 //!   saying how many). The files survive the emulator being killed, not the machine crashing
 //!   (they are not synced to disk).
 //!
-//! The queue's model (an event, its failed attempts, and one place where it ends) is where
-//! retry settings, destinations and dead-letter queues plug in.
+//! The queue's model: an event, its failed attempts, and one place where it ends
+//! ([`Events::finish`]), which sends the records.
 
+mod destination;
+mod settings;
 mod store;
 
 use std::collections::{HashMap, VecDeque};
@@ -37,10 +52,14 @@ use bytes::Bytes;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tracing::Instrument;
 
+use crate::config::FunctionConfig;
 use crate::instance::{Invocation, InvokeResult, Outcome, Refused};
 use crate::pool::Function;
 use crate::registry::{FunctionKey, Registry};
 use crate::sync::{closed, lock};
+use destination::Condition;
+pub(crate) use settings::Current;
+use settings::Settings;
 use store::Store;
 
 /// How much one function's asynchronous queue holds: events waiting to run, waiting for a retry,
@@ -67,6 +86,11 @@ impl Default for QueueLimits {
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
 
+/// Largest record sent to a local function: the limit of an `Event` invocation's payload
+/// (<https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>). A larger one is
+/// kept like a record for a destination that is not local.
+const MAX_RECORD_BYTES: usize = 1_048_576;
+
 /// Why an event was not accepted.
 #[derive(Debug)]
 pub(crate) enum Rejected {
@@ -89,6 +113,8 @@ struct Event {
     failures: u32,
     /// Attempts in a row that could not run (throttled, emulator failure); not persisted.
     refusals: u32,
+    /// The error the last failed attempt answered, for the failure record; not persisted.
+    last_error: Option<Bytes>,
 }
 
 impl Event {
@@ -102,9 +128,10 @@ impl Event {
 }
 
 /// How an event left the queue.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 enum Ending {
-    Succeeded,
+    /// With the function's response.
+    Succeeded(Bytes),
     /// Failed on its last retry.
     Failed,
     /// Older than its function's maximum event age.
@@ -132,6 +159,7 @@ pub(crate) struct Events {
     limits: Mutex<QueueLimits>,
     store: Mutex<Option<Arc<Store>>>,
     queues: Mutex<HashMap<FunctionKey, Queue>>,
+    settings: Settings,
 }
 
 impl Events {
@@ -142,7 +170,37 @@ impl Events {
             limits: Mutex::new(QueueLimits::default()),
             store: Mutex::new(None),
             queues: Mutex::new(HashMap::new()),
+            settings: Settings::new(),
         }
+    }
+
+    /// The asynchronous invocation settings of `key` (configuration `config`), `None` when none
+    /// are set.
+    pub(crate) fn invoke_config(
+        &self,
+        key: &FunctionKey,
+        config: &FunctionConfig,
+    ) -> Option<Current> {
+        self.settings.get(key, config)
+    }
+
+    /// Sets (`None`: removes) the asynchronous invocation settings of `key` from now on.
+    pub(crate) fn set_invoke_config(
+        &self,
+        key: FunctionKey,
+        config: Option<crate::config::EventInvokeConfig>,
+    ) {
+        self.settings.set(key, config);
+    }
+
+    /// The versions of `name` whose settings were changed at run time.
+    pub(crate) fn invoke_config_changed(&self, name: &str) -> Vec<FunctionKey> {
+        self.settings.changed_versions(name)
+    }
+
+    /// Forgets the run-time settings of every version of `name` (the function was deleted).
+    pub(crate) fn forget(&self, name: &str) {
+        self.settings.forget(name);
     }
 
     /// Keeps events under `dir` from now on (created 0700 if missing). Fails when another
@@ -179,6 +237,7 @@ impl Events {
             enqueued: SystemTime::now(),
             failures: 0,
             refusals: 0,
+            last_error: None,
         };
         let limits = *lock(&self.limits);
         if !self.reserve(&event, Some(limits)) {
@@ -286,11 +345,12 @@ impl Events {
                 }
             };
             let Some(function) = self.registry.get(&key) else {
-                self.finish(event, Ending::Orphaned).await;
+                self.finish(event, Ending::Orphaned, None).await;
                 continue;
             };
-            if event.age() > function.config().maximum_event_age {
-                self.finish(event, Ending::Expired).await;
+            let config = function.config();
+            if event.age() > self.settings.effective(&key, &config).maximum_event_age {
+                self.finish(event, Ending::Expired, Some(&config)).await;
                 continue;
             }
             let span = tracing::info_span!("event", request_id = %event.invocation.request_id);
@@ -312,14 +372,25 @@ impl Events {
         let result = function.invoke(event.invocation.clone(), true).await;
         drop(permit);
         let config = function.config();
+        let retries = self
+            .settings
+            .effective(&event.key, &config)
+            .maximum_retry_attempts;
         let delay = match result {
             Ok(InvokeResult {
-                outcome: Outcome::Success(_),
+                outcome: Outcome::Success(response),
                 ..
-            }) => return self.finish(event, Ending::Succeeded).await,
-            Ok(_) if event.failures < config.event_retries => {
+            }) => {
+                let ending = Ending::Succeeded(response);
+                return self.finish(event, ending, Some(&config)).await;
+            }
+            Ok(InvokeResult {
+                outcome: Outcome::Unhandled(error),
+                ..
+            }) if event.failures < retries => {
                 event.failures += 1;
                 event.refusals = 0;
+                event.last_error = Some(error);
                 let delay = config
                     .event_retry_delay
                     .saturating_mul(2u32.saturating_pow(event.failures - 1));
@@ -332,7 +403,14 @@ impl Events {
                 }
                 delay
             }
-            Ok(_) => return self.finish(event, Ending::Failed).await,
+            Ok(InvokeResult {
+                outcome: Outcome::Unhandled(error),
+                ..
+            }) => {
+                event.failures += 1;
+                event.last_error = Some(error);
+                return self.finish(event, Ending::Failed, Some(&config)).await;
+            }
             // Left in the event directory, if any: it runs again at the next start.
             Err(Refused::ShuttingDown) => return,
             Err(refused) => {
@@ -355,14 +433,20 @@ impl Events {
         }
     }
 
-    /// Ends an event: logged, removed from the event directory, uncounted.
-    async fn finish(&self, event: Event, ending: Ending) {
+    /// Ends an event: logged, its records sent (`config`: its function's, when it still
+    /// exists), removed from the event directory, uncounted.
+    async fn finish(
+        self: &Arc<Self>,
+        event: Event,
+        ending: Ending,
+        config: Option<&FunctionConfig>,
+    ) {
         let request_id = event.invocation.request_id.as_str();
         match ending {
-            Ending::Succeeded => {}
+            Ending::Succeeded(_) => {}
             Ending::Failed => tracing::warn!(
                 request_id,
-                attempts = event.failures + 1,
+                attempts = event.failures,
                 "asynchronous invocation failed; giving up"
             ),
             Ending::Expired => tracing::warn!(
@@ -375,12 +459,133 @@ impl Events {
                 "asynchronous invocation discarded: its function no longer exists"
             ),
         }
+        if let Some(config) = config {
+            // Sent before the event's file goes: a record is never lost to a crash in between.
+            self.send_records(&event, &ending, config).await;
+        }
         if let Some(store) = self.store() {
             store
                 .remove(std::slice::from_ref(&event.invocation.request_id))
                 .await;
         }
         self.release(&event);
+    }
+
+    /// Sends the records an ending calls for: to the `OnSuccess` or `OnFailure` destination,
+    /// and, for an event given up, the event to the dead-letter target.
+    async fn send_records(
+        self: &Arc<Self>,
+        event: &Event,
+        ending: &Ending,
+        config: &FunctionConfig,
+    ) {
+        let settings = self.settings.effective(&event.key, config);
+        let (condition, destination, response) = match ending {
+            Ending::Succeeded(response) => (
+                Condition::Success,
+                settings.on_success.as_deref(),
+                Some(response),
+            ),
+            Ending::Failed => (
+                Condition::RetriesExhausted,
+                settings.on_failure.as_deref(),
+                event.last_error.as_ref(),
+            ),
+            Ending::Expired => (
+                Condition::EventAgeExceeded,
+                settings.on_failure.as_deref(),
+                event.last_error.as_ref(),
+            ),
+            Ending::Orphaned => return,
+        };
+        if let Some(destination) = destination {
+            let outcome = destination::Outcome {
+                function_arn: format!("{}:{}", config.arn(), event.key.version()),
+                version: event.key.version(),
+                request_id: &event.invocation.request_id,
+                condition,
+                attempts: event.failures + u32::from(condition == Condition::Success),
+                request: &event.invocation.payload,
+                response,
+            };
+            let record = outcome.record(SystemTime::now()).to_string();
+            let kind = if condition == Condition::Success {
+                "OnSuccess"
+            } else {
+                "OnFailure"
+            };
+            self.deliver(event, kind, destination, Bytes::from(record))
+                .await;
+        }
+        if condition != Condition::Success
+            && let Some(target) = &config.dead_letter_target
+        {
+            let payload = event.invocation.payload.clone();
+            self.deliver(event, "DeadLetter", target, payload).await;
+        }
+    }
+
+    /// Sends `body` to `target` for `event` (`kind`: `OnSuccess`, `OnFailure`, `DeadLetter`):
+    /// an asynchronous invocation of a local function, else a file in `records/` of the event
+    /// directory, else (no directory) a log line holding it.
+    async fn deliver(self: &Arc<Self>, event: &Event, kind: &str, target: &str, body: Bytes) {
+        let request_id = event.invocation.request_id.as_str();
+        let local = destination::function(target).filter(|key| self.registry.get(key).is_some());
+        let why = match local {
+            Some(_) if body.len() > MAX_RECORD_BYTES => "the record is larger than 1 MB",
+            Some(key) => {
+                let invocation = Invocation {
+                    request_id: uuid::Uuid::new_v4().to_string(),
+                    payload: body.clone(),
+                    // One trace from the event to its record, as X-Ray shows it.
+                    trace_id: event.invocation.trace_id.clone(),
+                    client_context: None,
+                    cognito_identity: None,
+                    stream: None,
+                };
+                let record_id = invocation.request_id.clone();
+                match self.enqueue(key, invocation).await {
+                    Ok(()) => {
+                        tracing::info!(
+                            request_id,
+                            destination = target,
+                            record_request_id = record_id,
+                            "{kind} record sent to a local function"
+                        );
+                        return;
+                    }
+                    Err(Rejected::Full) => "the destination's queue is full",
+                    Err(Rejected::ShuttingDown) => "the emulator is stopping",
+                    Err(Rejected::Store(_)) => "the destination's event could not be written",
+                }
+            }
+            None => "it is not a function served here",
+        };
+        let Some(store) = self.store() else {
+            tracing::warn!(
+                request_id,
+                destination = target,
+                record = %String::from_utf8_lossy(&body),
+                "{kind} record not delivered locally ({why}); no event directory to keep it"
+            );
+            return;
+        };
+        let name = format!("{}-{request_id}-{kind}.json", event.key.name());
+        match store.write_record(name, body.clone()).await {
+            Ok(path) => tracing::warn!(
+                request_id,
+                destination = target,
+                file = %path.display(),
+                "{kind} record not delivered locally ({why}); kept in a file"
+            ),
+            Err(error) => tracing::error!(
+                request_id,
+                destination = target,
+                %error,
+                record = %String::from_utf8_lossy(&body),
+                "{kind} record not delivered locally ({why}) and could not be written"
+            ),
+        }
     }
 
     /// Queues the events found in the event directory, except those of functions that no longer
@@ -410,7 +615,15 @@ impl Events {
         for event in events {
             match self.registry.get(&event.key) {
                 None => orphaned.push(event.invocation.request_id),
-                Some(function) if event.age() > function.config().maximum_event_age => {
+                Some(function)
+                    if event.age()
+                        > self
+                            .settings
+                            .effective(&event.key, &function.config())
+                            .maximum_event_age =>
+                {
+                    self.send_records(&event, &Ending::Expired, &function.config())
+                        .await;
                     expired.push(event.invocation.request_id);
                 }
                 Some(_) => {

@@ -19,6 +19,10 @@ use crate::registry::FunctionKey;
 /// Event files end with this; a write in progress ends with [`TMP`].
 const EVENT: &str = "event";
 const TMP: &str = "tmp";
+/// The subdirectory of records not delivered locally.
+const RECORDS: &str = "records";
+/// Most files `records/` holds; past it a record is only logged (the disk stays bounded).
+const MAX_RECORDS: usize = 10_000;
 
 /// An event file's first line; the payload follows it.
 #[derive(Debug, Serialize, Deserialize)]
@@ -31,6 +35,9 @@ struct Record {
     trace_id: String,
     client_context: Option<String>,
     cognito_identity: Option<String>,
+    /// The last failed attempt's error, for the failure record of an event resumed later.
+    #[serde(default)]
+    last_error: Option<String>,
 }
 
 /// The event directory: one file per event, `<request id>.event`, and an exclusive lock on the
@@ -88,6 +95,8 @@ impl Store {
             trace_id: invocation.trace_id.clone(),
             client_context: invocation.client_context.clone(),
             cognito_identity: invocation.cognito_identity.clone(),
+            last_error: (event.last_error.as_ref())
+                .map(|error| String::from_utf8_lossy(error).into_owned()),
         };
         let payload = invocation.payload.clone();
         let store = self.clone();
@@ -105,6 +114,41 @@ impl Store {
             file.write_all(&payload)?;
             drop(file);
             fs::rename(&tmp, store.path(&record.request_id, EVENT))
+        });
+        written.await.map_err(io::Error::other)?
+    }
+
+    /// Writes `body` to `records/<name>` (created 0700 if missing), atomically; returns the
+    /// file's path. Refused (`StorageFull`) when the directory holds [`MAX_RECORDS`] files.
+    pub(super) async fn write_record(
+        self: &Arc<Self>,
+        name: String,
+        body: Bytes,
+    ) -> io::Result<PathBuf> {
+        let dir = self.dir.join(RECORDS);
+        let written = tokio::task::spawn_blocking(move || {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&dir)?;
+            if fs::read_dir(&dir)?.count() >= MAX_RECORDS {
+                return Err(io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    format!("{} holds {MAX_RECORDS} records", dir.display()),
+                ));
+            }
+            let path = dir.join(&name);
+            let tmp = dir.join(format!("{name}.{TMP}"));
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
+            file.write_all(&body)?;
+            drop(file);
+            fs::rename(&tmp, &path)?;
+            Ok(path)
         });
         written.await.map_err(io::Error::other)?
     }
@@ -182,6 +226,7 @@ fn read_event(path: &Path) -> Option<Event> {
         enqueued: UNIX_EPOCH + Duration::from_millis(record.enqueued_ms),
         failures: record.failures,
         refusals: 0,
+        last_error: record.last_error.map(Bytes::from),
     })
 }
 
@@ -210,6 +255,7 @@ mod tests {
             enqueued: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
             failures: 1,
             refusals: 4,
+            last_error: Some(Bytes::from_static(br#"{"errorType":"E"}"#)),
         }
     }
 
@@ -252,6 +298,7 @@ mod tests {
         );
         assert_eq!(loaded.enqueued, original.enqueued);
         assert_eq!((loaded.failures, loaded.refusals), (1, 0));
+        assert_eq!(loaded.last_error, original.last_error);
 
         store.remove(&["a-1".to_owned(), "b-2".to_owned()]).await;
         assert_eq!(store.load().unwrap().0.len(), 0);

@@ -17,13 +17,17 @@ use crate::instance::Refused;
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
 
 /// The path prefixes of Lambda's REST API, one per API version (functions, URLs, tags, layers, …).
-pub(crate) const LAMBDA_API_PREFIXES: [&str; 6] = [
+pub(crate) const LAMBDA_API_PREFIXES: [&str; 9] = [
     "/2015-03-31/",
     "/2021-11-15/",
     "/2021-10-31/",
     "/2017-03-31/",
     "/2018-10-31/",
     "/2019-09-25/",
+    // Reserved concurrency (Put/Delete, Get) and account settings.
+    "/2017-10-31/",
+    "/2019-09-30/",
+    "/2016-08-19/",
 ];
 
 /// The region of the emulator's ARNs (the first function's, else `us-east-1`).

@@ -80,7 +80,11 @@ pub struct Options {
     /// (with a log line and a count). Like AWS's, asynchronous invocation is then
     /// at-least-once: an event running at shutdown runs again at the next start.
     ///
-    /// `None` (the default): events live in memory only and those left at shutdown are lost.
+    /// Records for destinations the emulator cannot reach (SQS, SNS, EventBridge, S3, a function
+    /// not served here) and events for dead-letter queues are written to `records/` in it.
+    ///
+    /// `None` (the default): events live in memory only and those left at shutdown are lost;
+    /// records that cannot be delivered are logged whole.
     /// A directory that cannot be used is an [`Error::EventDir`](crate::Error::EventDir).
     pub event_dir: Option<std::path::PathBuf>,
     /// Bounds on each function's asynchronous (`Event`) queue (default:

@@ -137,6 +137,32 @@ pub(crate) fn check_max_concurrency(n: i64) -> Result<u32, Problem> {
         })
 }
 
+/// Checks `MaximumRetryAttempts` as Lambda does: 0 to 2
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html>).
+pub(crate) fn check_retry_attempts(n: i64) -> Result<u32, Problem> {
+    u32::try_from(n).ok().filter(|n| *n <= 2).ok_or_else(|| {
+        Problem::invalid(
+            format!("maximum retry attempts {n} is out of range"),
+            "Lambda retries a failed asynchronous invocation 0, 1 or 2 times",
+        )
+    })
+}
+
+/// Checks `MaximumEventAgeInSeconds` as Lambda does: 60 to 21600 seconds
+/// (<https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionEventInvokeConfig.html>).
+pub(crate) fn check_event_age(seconds: i64) -> Result<Duration, Problem> {
+    u64::try_from(seconds)
+        .ok()
+        .filter(|s| (60..=21_600).contains(s))
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            Problem::invalid(
+                format!("maximum event age {seconds} s is out of range"),
+                "the maximum event age is 60 to 21600 seconds (6 hours)",
+            )
+        })
+}
+
 /// Checks a function name as Lambda does (it also ends up in URLs and ARNs).
 pub(crate) fn check_function_name(name: &str) -> Result<(), Problem> {
     if crate::config::is_function_name(name) {

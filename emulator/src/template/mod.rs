@@ -35,14 +35,15 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::apigw::{Cors, PayloadFormat, Route, RouteAuth, RouteError, Stage};
-use crate::config::{InvokeMode, LoggingConfig};
+use crate::config::{EventInvokeConfig, InvokeMode, LoggingConfig};
 
 pub use cargo::{package_functions, parse_package_metadata};
 pub(crate) use check::{
-    LoggingFields, check_concurrency, check_env_name, check_function_name,
+    LoggingFields, check_concurrency, check_env_name, check_event_age, check_function_name,
     check_integration_timeout, check_log_format, check_log_group, check_log_level,
-    check_max_concurrency, check_memory, check_timeout, duplicate_route, is_os_only_runtime,
-    managed_runtime_note, media_type, parse_method, parse_route_key, validate_path,
+    check_max_concurrency, check_memory, check_retry_attempts, check_timeout, duplicate_route,
+    is_os_only_runtime, managed_runtime_note, media_type, parse_method, parse_route_key,
+    validate_path,
 };
 pub(crate) use code::{bootstrap_code, resolve_code};
 pub use error::{ConfigError, ErrorKind};
@@ -148,6 +149,12 @@ pub struct FunctionSpec {
     /// `schedule` events).
     #[cfg(feature = "schedules")]
     pub schedules: Vec<crate::sources::schedule::Schedule>,
+    /// Asynchronous invocation settings (SAM `EventInvokeConfig`, serverless.yml
+    /// `maximumRetryAttempts`, `maximumEventAge`, `destinations`).
+    pub event_invoke_config: Option<EventInvokeConfig>,
+    /// The dead-letter target's ARN (SAM `DeadLetterQueue`, CloudFormation `DeadLetterConfig`,
+    /// serverless.yml `onError`).
+    pub dead_letter_target: Option<String>,
 }
 
 impl FunctionSpec {
@@ -169,6 +176,8 @@ impl FunctionSpec {
             url_cors: None,
             #[cfg(feature = "schedules")]
             schedules: Vec::new(),
+            event_invoke_config: None,
+            dead_letter_target: None,
         }
     }
 }

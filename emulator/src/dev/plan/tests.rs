@@ -430,3 +430,142 @@ fn env_files() {
     assert_eq!(env["C"], "x=y");
     assert!(parse_env_file("NOPE").is_err());
 }
+
+#[test]
+fn asynchronous_settings_and_destinations_reach_the_functions() {
+    let project = Scratch::new();
+    project.bootstrap("worker");
+    let sam = "Transform: AWS::Serverless-2016-10-31
+Resources:
+  Failures:
+    Type: AWS::SQS::Queue
+  Sink:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: ./worker
+      Runtime: provided.al2023
+      EventInvokeConfig:
+        DestinationConfig:
+          OnFailure:
+            Type: SQS
+            Destination: !GetAtt Failures.Arn
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: ./worker
+      Runtime: provided.al2023
+      DeadLetterQueue:
+        Type: SNS
+        TargetArn: arn:aws:sns:us-east-1:012345678912:dead
+      EventInvokeConfig:
+        MaximumRetryAttempts: 1
+        MaximumEventAgeInSeconds: 120
+        DestinationConfig:
+          OnSuccess:
+            Type: Lambda
+            Destination: !GetAtt Sink.Arn
+          OnFailure:
+            Type: SNS
+";
+    project.write("template.yaml", sam);
+    let (planned, _) = project
+        .settings(None)
+        .plan(&project.workspace(Vec::new()))
+        .unwrap();
+    let worker = &find(&planned, "Worker").config;
+    assert_eq!(worker.event_retries(), 1);
+    assert_eq!(worker.maximum_event_age(), Duration::from_secs(120));
+    let settings = worker.event_invoke_config.as_ref().unwrap();
+    assert_eq!(
+        settings.on_success.as_deref(),
+        Some("arn:aws:lambda:us-east-1:012345678912:function:Sink")
+    );
+    // SAM creates a topic for an SNS destination that names none.
+    assert_eq!(
+        settings.on_failure.as_deref(),
+        Some("arn:aws:sns:us-east-1:012345678912:WorkerEventInvokeConfigOnFailureSNS")
+    );
+    assert_eq!(
+        worker.dead_letter_target.as_deref(),
+        Some("arn:aws:sns:us-east-1:012345678912:dead")
+    );
+    let sink = &find(&planned, "Sink").config;
+    assert_eq!(sink.event_retries(), 2, "Lambda's default");
+    assert_eq!(
+        sink.event_invoke_config
+            .as_ref()
+            .unwrap()
+            .on_failure
+            .as_deref(),
+        Some("arn:aws:sqs:us-east-1:012345678912:Failures")
+    );
+
+    // Out of AWS's range: the file, the line and the field.
+    let bad = sam.replace("MaximumRetryAttempts: 1", "MaximumRetryAttempts: 3");
+    let template = project.write("template.yaml", &bad);
+    let error = project
+        .settings(None)
+        .plan(&project.workspace(Vec::new()))
+        .unwrap_err();
+    let error = format!("{error:#}");
+    assert!(error.contains(&template.display().to_string()), "{error}");
+    assert!(error.contains(":24:"), "{error}");
+    assert!(
+        error.contains("EventInvokeConfig.MaximumRetryAttempts"),
+        "{error}"
+    );
+    let bad = sam.replace("Type: Lambda", "Type: Kafka");
+    project.write("template.yaml", &bad);
+    let error = project.settings(None).plan(&project.workspace(Vec::new()));
+    assert!(format!("{:#}", error.unwrap_err()).contains("`Kafka` is not a destination type"));
+
+    let serverless = "service: s
+provider:
+  name: aws
+  runtime: provided.al2023
+functions:
+  worker:
+    handler: worker.handler
+    maximumRetryAttempts: 0
+    maximumEventAge: 60
+    destinations:
+      onSuccess: sink
+      onFailure:
+        type: sqs
+        arn: arn:aws:sqs:us-east-1:012345678912:failures
+    onError: arn:aws:sns:us-east-1:012345678912:dead
+  sink:
+    handler: worker.handler
+";
+    std::fs::remove_file(project.0.join("template.yaml")).unwrap();
+    project.write("serverless.yml", serverless);
+    let (planned, _) = project
+        .settings(None)
+        .plan(&project.workspace(Vec::new()))
+        .unwrap();
+    let worker = &find(&planned, "worker").config;
+    assert_eq!(worker.event_retries(), 0);
+    assert_eq!(worker.maximum_event_age(), Duration::from_secs(60));
+    let settings = worker.event_invoke_config.as_ref().unwrap();
+    assert_eq!(
+        settings.on_success.as_deref(),
+        Some("arn:aws:lambda:us-east-1:012345678912:function:sink")
+    );
+    assert_eq!(
+        settings.on_failure.as_deref(),
+        Some("arn:aws:sqs:us-east-1:012345678912:failures")
+    );
+    assert_eq!(
+        worker.dead_letter_target.as_deref(),
+        Some("arn:aws:sns:us-east-1:012345678912:dead")
+    );
+    assert_eq!(find(&planned, "sink").config.event_invoke_config, None);
+    let bad = serverless.replace("maximumEventAge: 60", "maximumEventAge: 59");
+    project.write("serverless.yml", &bad);
+    let error = project.settings(None).plan(&project.workspace(Vec::new()));
+    let error = format!("{:#}", error.unwrap_err());
+    assert!(
+        error.contains("maximumEventAge") && error.contains("59"),
+        "{error}"
+    );
+}

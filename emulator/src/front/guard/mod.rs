@@ -253,6 +253,13 @@ mod tests {
             ("/2015-03-31/functions/f/configuration", Surface::Manage),
             ("/2015-03-31/functions//invocations", Surface::Manage),
             ("/2021-10-31/functions/f/url", Surface::Manage),
+            ("/2017-10-31/functions/f/concurrency", Surface::Manage),
+            ("/2019-09-30/functions/f/concurrency", Surface::Manage),
+            ("/2016-08-19/account-settings", Surface::Manage),
+            (
+                "/2019-09-25/functions/f/event-invoke-config",
+                Surface::Manage,
+            ),
             ("/_lambkin", Surface::Lambkin),
             ("/_lambkin/code/f/x", Surface::Lambkin),
             ("/_lambkinx", Surface::Gateway),

@@ -16,8 +16,9 @@ use super::model::{
 };
 use super::store::{Deployed, Found, Revision, find, find_deployed, store_code};
 use super::validate::{
-    architectures, check_name, check_role, check_runtime, environment, json_body, logging, memory,
-    named, page_size, qualified_refused, query, timeout, unqualified_name, validation, zip_file,
+    architectures, check_name, check_role, check_runtime, dead_letter, environment, json_body,
+    logging, memory, named, page_size, qualified_refused, query, timeout, unqualified_name,
+    validation, zip_file,
 };
 use super::{code, concurrency, conflict, json};
 use crate::VERSION_LATEST;
@@ -113,6 +114,13 @@ impl NewFunction {
                 .unwrap_or_default(),
             // Until CreateFunctionUrlConfig says otherwise (urls.rs).
             url_invoke_mode: InvokeMode::Buffered,
+            // PutFunctionEventInvokeConfig sets these (the queue keeps them).
+            event_invoke_config: None,
+            dead_letter_target: request
+                .dead_letter_config
+                .map(dead_letter)
+                .transpose()?
+                .flatten(),
         };
         let mut config = FunctionConfig::from_settings(&name, "", None, settings);
         config.region = region.to_owned();
@@ -406,6 +414,9 @@ pub(super) async fn update_configuration(
     if let Some(given) = request.logging_config {
         revision.config.logging = logging(revision.config.logging.clone(), given)?;
     }
+    if let Some(given) = request.dead_letter_config {
+        revision.config.dead_letter_target = dead_letter(given)?;
+    }
     revision.last_modified = now();
     revision.revision_id = uuid::Uuid::new_v4().to_string();
     let shown = update_latest(&state, deployed, revision, false);
@@ -549,6 +560,7 @@ pub(super) async fn delete_function(
             }
             state.function_urls().remove(&name);
             lock(&state.manage().policies).remove(&name);
+            state.events().forget(&name);
             // Its code leaves the disk once the instances still running it stop.
             lock(&state.manage().deployed).remove(&name);
             tracing::info!(function = %name, "deleted through the management API");

@@ -22,6 +22,8 @@
 //! | GetFunctionConcurrency | `GET /2019-09-30/functions/{name}/concurrency` |
 //! | PutFunctionConcurrency | `PUT /2017-10-31/functions/{name}/concurrency` |
 //! | DeleteFunctionConcurrency | `DELETE /2017-10-31/functions/{name}/concurrency` |
+//! | Put/Update/Get/DeleteFunctionEventInvokeConfig | `PUT`/`POST`/`GET`/`DELETE /2019-09-25/functions/{name}/event-invoke-config` |
+//! | ListFunctionEventInvokeConfigs | `GET /2019-09-25/functions/{name}/event-invoke-config/list` |
 //! | GetAccountSettings | `GET /2016-08-19/account-settings/` |
 //! | (lambkin's own) a deployed zip, GetFunction's `Code.Location` | `GET /_lambkin/code/{name}/{revision}` |
 //!
@@ -34,12 +36,13 @@
 //! runtime setting on AWS too, is the exception).
 //!
 //! Here: the router and the answers every operation shares. [`store`] keeps the deployed
-//! functions, [`validate`] reads and checks requests, [`functions`], [`urls`], [`policy`] and
-//! [`concurrency`] and [`account`] serve the operations.
+//! functions, [`validate`] reads and checks requests, [`functions`], [`urls`], [`policy`],
+//! [`concurrency`], [`event_invoke`] and [`account`] serve the operations.
 
 mod account;
 mod code;
 mod concurrency;
+mod event_invoke;
 mod functions;
 mod model;
 mod policy;
@@ -92,6 +95,7 @@ pub(crate) fn routes() -> Router<AppState> {
                 .delete(urls::delete_url_config),
         )
         .merge(concurrency::routes())
+        .merge(event_invoke::routes())
         .merge(account::routes())
         .route(
             "/_lambkin/code/{name}/{revision}",

@@ -39,6 +39,14 @@ pub(crate) struct CreateFunction {
     pub(crate) package_type: Option<String>,
     pub(crate) architectures: Option<Vec<String>>,
     pub(crate) logging_config: Option<LoggingConfigIn>,
+    pub(crate) dead_letter_config: Option<DeadLetterConfig>,
+}
+
+/// `DeadLetterConfig`, of a request and of an answer.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct DeadLetterConfig {
+    pub(crate) target_arn: Option<String>,
 }
 
 /// `LoggingConfig` of a request (each member optional: an update changes what it names).
@@ -77,6 +85,7 @@ pub(crate) struct UpdateFunctionConfiguration {
     pub(crate) runtime: Option<String>,
     pub(crate) revision_id: Option<String>,
     pub(crate) logging_config: Option<LoggingConfigIn>,
+    pub(crate) dead_letter_config: Option<DeadLetterConfig>,
 }
 
 /// PublishVersion's body.
@@ -114,6 +123,8 @@ pub(crate) struct FunctionConfiguration {
     pub(crate) architectures: Vec<String>,
     pub(crate) ephemeral_storage: EphemeralStorage,
     pub(crate) logging_config: LoggingConfig,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) dead_letter_config: Option<DeadLetterConfig>,
 }
 
 /// `Environment` of an answer.

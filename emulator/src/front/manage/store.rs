@@ -129,6 +129,11 @@ impl Revision {
                     .map(LogLevel::as_str),
                 log_group: config.log_group(),
             },
+            dead_letter_config: config.dead_letter_target.clone().map(|arn| {
+                super::model::DeadLetterConfig {
+                    target_arn: Some(arn),
+                }
+            }),
         }
     }
 

@@ -253,9 +253,64 @@ pub(super) fn page_size(max_items: Option<&str>) -> Result<usize, AwsError> {
     }
 }
 
+/// Whether `arn` has the form of a destination's ARN:
+/// `arn:aws…:<service>:<region or empty>:<account or empty>:<resource>`.
+pub(super) fn is_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, region, account, _resource] = parts[..] else {
+        return false;
+    };
+    prefix == "arn"
+        && partition.starts_with("aws")
+        && partition
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !service.is_empty()
+        && service
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && (account.is_empty()
+            || (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())))
+}
+
+/// DeadLetterConfig's target: an ARN, or nothing (an empty `TargetArn` removes it).
+pub(super) fn dead_letter(
+    given: super::model::DeadLetterConfig,
+) -> Result<Option<String>, AwsError> {
+    match given.target_arn.filter(|arn| !arn.is_empty()) {
+        Some(arn) if !is_arn(&arn) => Err(validation(format!(
+            "1 validation error detected: Value '{arn}' at 'deadLetterConfig.targetArn' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:[a-z0-9-.]+:.*)|()"
+        ))),
+        arn => Ok(arn),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn destination_arns_are_checked_for_their_form() {
+        for good in [
+            "arn:aws:sqs:us-east-1:012345678912:queue",
+            "arn:aws:lambda:us-east-1:012345678912:function:f",
+            "arn:aws:s3:::bucket",
+            "arn:aws-us-gov:sns:us-gov-west-1:012345678912:topic",
+        ] {
+            assert!(is_arn(good), "{good}");
+        }
+        for bad in [
+            "queue",
+            "arn:aws:sqs",
+            "arn:aws:sqs:us-east-1:12:q",
+            "arn:x:sqs:::q",
+        ] {
+            assert!(!is_arn(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn roles_are_validated_like_aws() {

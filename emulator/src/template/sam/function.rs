@@ -6,13 +6,13 @@ use serde_yaml::{Mapping, Value};
 use super::super::yaml::{YPath, describe, key_text};
 use super::super::{
     Code, ConfigError, ErrorKind, FunctionSpec, LoggingFields, Problem, check_concurrency,
-    check_env_name, check_function_name, check_log_format, check_log_group, check_log_level,
-    check_max_concurrency, check_memory, check_timeout, is_os_only_runtime, managed_runtime_note,
-    resolve_code,
+    check_env_name, check_event_age, check_function_name, check_log_format, check_log_group,
+    check_log_level, check_max_concurrency, check_memory, check_retry_attempts, check_timeout,
+    is_os_only_runtime, managed_runtime_note, resolve_code,
 };
 use super::{Sam, optional_mapping};
 use crate::apigw::Cors;
-use crate::config::{InvokeMode, LoggingConfig};
+use crate::config::{EventInvokeConfig, InvokeMode, LoggingConfig};
 
 /// The function resource being read, and where it is in the template.
 struct Resource<'r, 'a> {
@@ -60,6 +60,7 @@ impl<'a> Sam<'a> {
         spec.handler = handler;
         spec.logging = self.logging(id, props, &f.props_path, !cfn)?;
         f.limits(&mut spec)?;
+        f.asynchronous(&mut spec)?;
         f.environment(&mut spec)?;
         if !cfn {
             if let Some((mode, cors)) = f.function_url()? {
@@ -219,6 +220,38 @@ impl<'a> Sam<'a> {
             }
         }
         Ok(())
+    }
+}
+
+/// The logical id a `!GetAtt Id.Arn`, `Fn::GetAtt: [Id, Arn]` or `!Ref Id` names.
+fn referenced_resource(value: &Value) -> Option<&str> {
+    let (function, argument) = match value {
+        Value::Tagged(tagged) => (tagged.tag.to_string(), &tagged.value),
+        Value::Mapping(m) if m.len() == 1 => {
+            let (k, v) = m.iter().next()?;
+            (k.as_str()?.to_owned(), v)
+        }
+        _ => return None,
+    };
+    match (function.trim_start_matches('!'), argument) {
+        ("Ref", Value::String(id)) => Some(id),
+        ("GetAtt" | "Fn::GetAtt", Value::String(text)) => text.strip_suffix(".Arn"),
+        ("GetAtt" | "Fn::GetAtt", Value::Sequence(items)) => match items.as_slice() {
+            [Value::String(id), Value::String(attribute)] if attribute == "Arn" => Some(id),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The ARN the resource `name` of `service` has in the emulator's region and account.
+fn resource_arn(service: &str, name: &str) -> String {
+    let (region, account) = ("us-east-1", crate::ACCOUNT_ID);
+    match service {
+        "lambda" => format!("arn:aws:lambda:{region}:{account}:function:{name}"),
+        "s3" => format!("arn:aws:s3:::{name}"),
+        "events" => format!("arn:aws:events:{region}:{account}:event-bus/{name}"),
+        _ => format!("arn:aws:{service}:{region}:{account}:{name}"),
     }
 }
 
@@ -462,6 +495,176 @@ impl Resource<'_, '_> {
                 hint,
             )),
         }
+    }
+
+    /// Asynchronous invocation: SAM's `EventInvokeConfig` and `DeadLetterQueue`
+    /// (<https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-function-eventinvokeconfiguration.html>),
+    /// CloudFormation's `DeadLetterConfig`.
+    fn asynchronous(&self, spec: &mut FunctionSpec) -> Result<(), ConfigError> {
+        let dlq = if self.cfn {
+            "DeadLetterConfig"
+        } else {
+            "DeadLetterQueue"
+        };
+        if let Some((v, p)) = self.get(dlq) {
+            let hint = "a mapping with TargetArn: the ARN of an SQS queue or SNS topic";
+            if let Some(target) = self.mapping(v, &p, dlq, hint)?
+                && let Some(arn) = target.get("TargetArn")
+            {
+                let field = format!("{dlq}.TargetArn");
+                spec.dead_letter_target = self.arn(arn, &p.key("TargetArn"), &field)?;
+            }
+        }
+        if self.cfn {
+            return Ok(());
+        }
+        const FIELD: &str = "EventInvokeConfig";
+        let Some((v, p)) = self.get(FIELD) else {
+            return Ok(());
+        };
+        let hint = "EventInvokeConfig takes MaximumRetryAttempts (0-2), MaximumEventAgeInSeconds \
+                    (60-21600) and DestinationConfig (OnSuccess, OnFailure)";
+        let Some(config) = self.mapping(v, &p, FIELD, hint)? else {
+            return Ok(());
+        };
+        let mut settings = EventInvokeConfig::default();
+        for (key, value) in &config {
+            let name = key_text(key).unwrap_or_default();
+            let at = p.key(&name);
+            let field = format!("{FIELD}.{name}");
+            let number = |check: &dyn Fn(i64) -> Result<_, Problem>| -> Result<_, ConfigError> {
+                let n = self.sam.integer(value, &at, &self.what(&field))?;
+                n.map(|n| check(n).map_err(|e| self.sam.at(&at, self.id, &field, e)))
+                    .transpose()
+            };
+            match name.as_str() {
+                "MaximumRetryAttempts" => {
+                    if let Some(n) = number(&|n| check_retry_attempts(n).map(u64::from))? {
+                        settings.maximum_retry_attempts = u32::try_from(n).unwrap_or(2);
+                    }
+                }
+                "MaximumEventAgeInSeconds" => {
+                    if let Some(age) = number(&|n| check_event_age(n).map(|d| d.as_secs()))? {
+                        settings.maximum_event_age = std::time::Duration::from_secs(age);
+                    }
+                }
+                "DestinationConfig" => {
+                    let hint = "DestinationConfig takes OnSuccess and OnFailure, each with Type \
+                                and Destination";
+                    let Some(destinations) = self.mapping(value, &at, &field, hint)? else {
+                        continue;
+                    };
+                    for (key, value) in &destinations {
+                        let which = key_text(key).unwrap_or_default();
+                        let at = at.key(&which);
+                        let field = format!("{field}.{which}");
+                        let slot = match which.as_str() {
+                            "OnSuccess" => &mut settings.on_success,
+                            "OnFailure" => &mut settings.on_failure,
+                            _ => {
+                                return Err(self.sam.src.invalid(
+                                    &at,
+                                    self.what(&format!("{field}: unknown field")),
+                                    hint,
+                                ));
+                            }
+                        };
+                        *slot = self.destination(value, &at, &field)?;
+                    }
+                }
+                _ => {
+                    return Err(self.sam.src.invalid(
+                        &at,
+                        self.what(&format!("{field}: unknown field")),
+                        hint,
+                    ));
+                }
+            }
+        }
+        spec.event_invoke_config = Some(settings);
+        Ok(())
+    }
+
+    /// One destination of `DestinationConfig` (`Type` and `Destination`): its ARN. SAM creates
+    /// the queue or topic of an `SQS` or `SNS` destination that names none; it is named after
+    /// the function here.
+    fn destination(
+        &self,
+        value: &Value,
+        path: &YPath,
+        field: &str,
+    ) -> Result<Option<String>, ConfigError> {
+        let hint = "a destination is Type (SQS, SNS, S3, Lambda or EventBridge) and Destination \
+                    (an ARN, or !GetAtt Resource.Arn)";
+        let Some(destination) = self.mapping(value, path, field, hint)? else {
+            return Ok(None);
+        };
+        let kind = match destination.get("Type") {
+            Some(v) => {
+                self.sam
+                    .string(v, &path.key("Type"), &self.what(&format!("{field}.Type")))?
+            }
+            None => None,
+        };
+        let kind = match kind.as_deref() {
+            Some(kind @ ("SQS" | "SNS" | "S3" | "Lambda" | "EventBridge")) => kind.to_owned(),
+            Some(other) => {
+                return Err(self.sam.src.invalid(
+                    &path.key("Type"),
+                    self.what(&format!("{field}.Type `{other}` is not a destination type")),
+                    hint,
+                ));
+            }
+            None => {
+                return Err(self.sam.src.invalid(
+                    path,
+                    self.what(&format!("{field} has no Type")),
+                    hint,
+                ));
+            }
+        };
+        if let Some(arn) = destination.get("Destination") {
+            let field = format!("{field}.Destination");
+            return self.arn(arn, &path.key("Destination"), &field);
+        }
+        let service = match kind.as_str() {
+            "SQS" => "sqs",
+            "SNS" => "sns",
+            _ => {
+                return Err(self.sam.src.invalid(
+                    path,
+                    self.what(&format!(
+                        "{field}: a {kind} destination needs a Destination"
+                    )),
+                    hint,
+                ));
+            }
+        };
+        let which = field.rsplit('.').next().unwrap_or_default();
+        let name = format!("{}EventInvokeConfig{which}{kind}", self.id);
+        Ok(Some(resource_arn(service, &name)))
+    }
+
+    /// An ARN property: written out, a parameter's value, or `!GetAtt Resource.Arn` / `!Ref
+    /// Resource` naming a resource of the template (the ARN it would have: a function's is that
+    /// of the function served here).
+    fn arn(&self, value: &Value, path: &YPath, field: &str) -> Result<Option<String>, ConfigError> {
+        if let Some(id) = referenced_resource(value)
+            && let Some(resource) = self.sam.resources.get(id)
+        {
+            let kind = resource
+                .get("Type")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let service = match kind {
+                "AWS::Serverless::Function" | "AWS::Lambda::Function" => "lambda",
+                "AWS::Serverless::StateMachine" => "states",
+                other => other.split("::").nth(1).unwrap_or("unknown"),
+            }
+            .to_ascii_lowercase();
+            return Ok(Some(resource_arn(&service, id)));
+        }
+        self.sam.string(value, path, &self.what(field))
     }
 
     /// `Environment`: Globals first, the function's own variables over them.

@@ -2,7 +2,9 @@
 //!
 //! Read: `AWS::Serverless::Function` resources (`CodeUri`, `Handler`, `Runtime`, `Timeout`,
 //! `MemorySize`, `Environment.Variables`, `ReservedConcurrentExecutions`, `LoggingConfig`,
-//! `FunctionUrlConfig`, `Events` of type `Api` and `HttpApi` (`Path`, `Method`,
+//! `EventInvokeConfig` and `DeadLetterQueue` (`DeadLetterConfig` for CloudFormation; a
+//! destination written `!GetAtt Resource.Arn` or `!Ref Resource` gets that resource's ARN, a
+//! function's being the function served here), `FunctionUrlConfig`, `Events` of type `Api` and `HttpApi` (`Path`, `Method`,
 //! `TimeoutInMillis`, `HttpApi`'s `PayloadFormatVersion`; an `Api` event's REST API's
 //! `BinaryMediaTypes`, from `Globals.Api` and the `AWS::Serverless::Api` its `RestApiId` names),
 //! `Metadata.BuildProperties.Binary`; the CORS of their API, see `cors.rs`; its stage and stage

@@ -5,8 +5,8 @@ use serde_yaml::{Mapping, Value};
 
 use super::super::yaml::{YPath, describe, key_text};
 use super::super::{
-    Code, ConfigError, ErrorKind, FunctionSpec, Problem, check_concurrency, is_os_only_runtime,
-    managed_runtime_note,
+    Code, ConfigError, ErrorKind, FunctionSpec, Problem, check_concurrency, check_event_age,
+    check_retry_attempts, is_os_only_runtime, managed_runtime_note,
 };
 use super::{DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Defaults, Reader, resolve_handler};
 
@@ -48,6 +48,7 @@ impl Reader<'_> {
         spec.handler = Some(handler);
         spec.logging = self.function_logging(&f, defaults)?;
         self.limits(&f, defaults, &mut spec)?;
+        self.asynchronous(&f, &mut spec)?;
         let provider_env = provider_path.key("environment");
         self.environment(
             provider.get("environment"),
@@ -158,6 +159,81 @@ impl Reader<'_> {
             if let Some(n) = self.integer(v, &p, &what)? {
                 spec.reserved_concurrency = Some(self.check(&p, &what, check_concurrency(n))?);
             }
+        }
+        Ok(())
+    }
+
+    /// Asynchronous invocation: `maximumRetryAttempts`, `maximumEventAge`, `destinations`
+    /// (`onSuccess`, `onFailure`: a function of this file by name, an ARN, or a mapping with
+    /// `arn`) and `onError` (the dead-letter target's ARN)
+    /// (<https://www.serverless.com/framework/docs/providers/aws/guide/functions#asynchronous-invocation>).
+    fn asynchronous(&self, f: &Entry<'_>, spec: &mut FunctionSpec) -> Result<(), ConfigError> {
+        let (map, path, owner) = (f.map, f.path, &f.owner);
+        let mut settings = crate::config::EventInvokeConfig::default();
+        let mut set = false;
+        if let Some(v) = map.get("maximumRetryAttempts") {
+            let p = path.key("maximumRetryAttempts");
+            let what = format!("{owner}: maximumRetryAttempts");
+            if let Some(n) = self.integer(v, &p, &what)? {
+                settings.maximum_retry_attempts = self.check(&p, &what, check_retry_attempts(n))?;
+                set = true;
+            }
+        }
+        if let Some(v) = map.get("maximumEventAge") {
+            let p = path.key("maximumEventAge");
+            let what = format!("{owner}: maximumEventAge");
+            if let Some(n) = self.integer(v, &p, &what)? {
+                settings.maximum_event_age = self.check(&p, &what, check_event_age(n))?;
+                set = true;
+            }
+        }
+        let destinations_path = path.key("destinations");
+        let what = format!("{owner}: destinations");
+        if let Some(destinations) =
+            self.mapping(map.get("destinations"), &destinations_path, &what)?
+        {
+            for (key, value) in destinations {
+                let which = key_text(key).unwrap_or_default();
+                let p = destinations_path.key(&which);
+                let what = format!("{what}.{which}");
+                let slot = match which.as_str() {
+                    "onSuccess" => &mut settings.on_success,
+                    "onFailure" => &mut settings.on_failure,
+                    _ => {
+                        return Err(self.src.invalid(
+                            &p,
+                            format!("{what}: unknown destination"),
+                            "destinations takes onSuccess and onFailure",
+                        ));
+                    }
+                };
+                let target = match value {
+                    Value::Mapping(m) => match m.get("arn") {
+                        Some(arn) => self.text(arn, &p.key("arn"), &format!("{what}.arn"))?,
+                        None => None,
+                    },
+                    other => self.text(other, &p, &what)?,
+                };
+                *slot = target.map(|target| {
+                    if target.starts_with("arn:") {
+                        target
+                    } else {
+                        // A function of this file, served under its name.
+                        format!(
+                            "arn:aws:lambda:us-east-1:{}:function:{target}",
+                            crate::ACCOUNT_ID
+                        )
+                    }
+                });
+                set = true;
+            }
+        }
+        if set {
+            spec.event_invoke_config = Some(settings);
+        }
+        if let Some(v) = map.get("onError") {
+            let what = format!("{owner}: onError");
+            spec.dead_letter_target = self.text(v, &path.key("onError"), &what)?;
         }
         Ok(())
     }

@@ -5,7 +5,9 @@
 //! `provider.apiGateway.binaryMediaTypes` and `provider.stage` (see `stage.rs`) as defaults; per function `handler`, `runtime`, `timeout`, `memorySize`,
 //! `reservedConcurrency`, `environment` (merged over the provider's), `logs` (`logFormat`,
 //! `applicationLogLevel`, `systemLogLevel`, `logGroup`, merged field by field over
-//! `provider.logs.lambda`), `url`, and `events` of kind `http` (REST API, payload 1.0) and
+//! `provider.logs.lambda`), `url`, `maximumRetryAttempts`, `maximumEventAge`, `destinations`
+//! (`onSuccess`, `onFailure`: a function of the file or an ARN) and `onError` (the dead-letter
+//! target), and `events` of kind `http` (REST API, payload 1.0) and
 //! `httpApi` (HTTP API, payload 2.0 unless the provider says `1.0`: the 1.0 event with HTTP API
 //! answers), in their object form (`path`, `method`) or short form (`GET /users/{id}`, and `'*'`
 //! for the HTTP API's `$default`; an `http` event's `cors`, see `cors.rs`; authorizers, see
