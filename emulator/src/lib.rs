@@ -29,6 +29,7 @@ mod instance;
 mod listen;
 pub mod local;
 mod pool;
+mod recorder;
 mod registry;
 pub mod runtime_api;
 #[cfg(feature = "cli")]
@@ -51,6 +52,7 @@ pub use error::Error;
 pub use events::QueueLimits;
 pub use front::{AppState, Options, app};
 pub use listen::Limits;
+pub use recorder::RecorderLimits;
 pub use server::Emulator;
 
 /// The account id in every ARN the emulator makes up (the one AWS's own emulator uses).

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use serde_json::json;
@@ -14,6 +14,7 @@ use crate::config::FunctionConfig;
 use crate::instance::{
     self, INIT_TIMEOUT, Instance, Invocation, InvokeResult, Limit, Outcome, Ran, Refused,
 };
+use crate::recorder::Recorder;
 use crate::sync::{closed, lock, read, write};
 
 /// How many invocations' worth of time (init and timeout) a synchronous caller waits for an
@@ -21,7 +22,7 @@ use crate::sync::{closed, lock, read, write};
 const LOCAL_WAIT_ROUNDS: u32 = 4;
 
 /// A function as the front sees it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Function {
     /// Instances are child processes.
     Pool(Arc<Pool>),
@@ -48,23 +49,70 @@ impl Function {
     }
 
     /// Runs `invocation`. With `queue` (asynchronous invocations) it waits for a free instance
-    /// instead of being throttled.
+    /// instead of being throttled. Every invocation, run or refused, is
+    /// [recorded](Recorder::record).
     ///
     /// The invocation runs in its own task, so a caller that hangs up does not kill an instance
-    /// mid-invocation.
+    /// mid-invocation (and the invocation is still recorded).
     pub(crate) async fn invoke(
         &self,
         invocation: Invocation,
         queue: bool,
     ) -> Result<InvokeResult, Refused> {
-        let task = match self {
-            Function::Pool(pool) => tokio::spawn(pool.clone().invoke(invocation, queue)),
-            Function::Local(local) => tokio::spawn(local.clone().invoke(invocation, queue)),
-        };
+        let function = self.clone();
+        let asked = SystemTime::now();
+        let task = tokio::spawn(async move {
+            let result = match &function {
+                Function::Pool(pool) => pool.invoke(&invocation, queue).await,
+                Function::Local(local) => local.invoke(&invocation, queue).await,
+            };
+            let recorder = match &function {
+                Function::Pool(pool) => &pool.recorder,
+                Function::Local(local) => &local.recorder,
+            };
+            recorder.record(&function.config(), &invocation, asked, &result);
+            result
+        });
         task.await.unwrap_or_else(|error| {
             tracing::error!(%error, "invocation task failed");
             Err(Refused::Internal)
         })
+    }
+
+    /// The function's instances now: process id (none in local mode) and state.
+    pub(crate) fn instances(&self) -> Vec<(Option<u32>, InstanceState)> {
+        match self {
+            Function::Pool(pool) => pool.instances(),
+            Function::Local(local) => {
+                let state = match local.instance.try_lock() {
+                    Ok(_) => InstanceState::Warm,
+                    Err(_) => InstanceState::Busy,
+                };
+                vec![(None, state)]
+            }
+        }
+    }
+}
+
+/// What an instance is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InstanceState {
+    /// Running an invocation.
+    Busy,
+    /// Idle and running (functions with several invocations per instance, local mode).
+    Warm,
+    /// Idle, its processes frozen until the next invocation.
+    Frozen,
+}
+
+impl InstanceState {
+    /// Its name on the dashboard.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            InstanceState::Busy => "busy",
+            InstanceState::Warm => "warm",
+            InstanceState::Frozen => "frozen",
+        }
     }
 }
 
@@ -80,6 +128,25 @@ pub(crate) struct Pool {
     closing: watch::Receiver<bool>,
     /// No longer served (deleted): instances stop once their invocation is done.
     retired: AtomicBool,
+    /// The process ids of the instances running an invocation.
+    busy: Mutex<Vec<Option<u32>>>,
+    /// Where its invocations are recorded (the emulator's recorder).
+    recorder: Arc<Recorder>,
+}
+
+/// Lists an instance as busy in its pool while it lives.
+struct BusyGuard<'a> {
+    pool: &'a Pool,
+    pid: Option<u32>,
+}
+
+impl Drop for BusyGuard<'_> {
+    fn drop(&mut self) {
+        let mut busy = lock(&self.pool.busy);
+        if let Some(at) = busy.iter().position(|pid| *pid == self.pid) {
+            busy.swap_remove(at);
+        }
+    }
 }
 
 impl Pool {
@@ -87,9 +154,12 @@ impl Pool {
         config: FunctionConfig,
         closing: watch::Receiver<bool>,
         concurrency: Arc<Concurrency>,
+        recorder: Arc<Recorder>,
     ) -> Pool {
         Pool {
             concurrency,
+            recorder,
+            busy: Mutex::default(),
             current: RwLock::new((0, Arc::new(config))),
             idle: Mutex::new(Vec::new()),
             closing,
@@ -143,11 +213,27 @@ impl Pool {
         shut_down(stale);
     }
 
-    async fn invoke(
-        self: Arc<Self>,
-        invocation: Invocation,
-        queue: bool,
-    ) -> Result<InvokeResult, Refused> {
+    /// The instances: busy ones, then idle ones.
+    fn instances(&self) -> Vec<(Option<u32>, InstanceState)> {
+        // Functions with several invocations per instance are never frozen (`Instance::park`).
+        let idle = if self.config().max_concurrency > 1 {
+            InstanceState::Warm
+        } else {
+            InstanceState::Frozen
+        };
+        let busy = lock(&self.busy)
+            .iter()
+            .map(|pid| (*pid, InstanceState::Busy))
+            .collect::<Vec<_>>();
+        let idle = self
+            .idle()
+            .iter()
+            .map(|i| (i.pid(), idle))
+            .collect::<Vec<_>>();
+        busy.into_iter().chain(idle).collect()
+    }
+
+    async fn invoke(&self, invocation: &Invocation, queue: bool) -> Result<InvokeResult, Refused> {
         let (version, config) = self.current();
         // Over the local instance cap a synchronous caller waits about as long as the
         // invocations ahead of it may take; a queued one as long as it takes.
@@ -170,10 +256,10 @@ impl Pool {
                     Err(error) => return Ok(spawn_failed(&config, &invocation.request_id, &error)),
                 },
             };
-            let (result, reusable) = match running
-                .invoke(&invocation, INIT_TIMEOUT, &mut closing)
-                .await?
-            {
+            let busy = self.busy(running.pid());
+            let ran = running.invoke(invocation, INIT_TIMEOUT, &mut closing).await;
+            drop(busy);
+            let (result, reusable) = match ran? {
                 Ran::Done { result, reusable } => (result, reusable),
                 // A new instance cannot vanish (it was never warm): this loops at most once.
                 Ran::Vanished => continue,
@@ -186,6 +272,12 @@ impl Pool {
             }
             return Ok(result);
         }
+    }
+
+    /// Lists `pid` as busy until the guard is dropped.
+    fn busy(&self, pid: Option<u32>) -> BusyGuard<'_> {
+        lock(&self.busy).push(pid);
+        BusyGuard { pool: self, pid }
     }
 
     /// The most recently used idle instance of `version` that is still alive.
@@ -253,6 +345,7 @@ fn spawn_failed(config: &FunctionConfig, request_id: &str, error: &std::io::Erro
     InvokeResult {
         outcome: Outcome::Unhandled(Bytes::from(body.to_string())),
         log_tail: format!("{message}\n"),
+        report: None,
     }
 }
 
@@ -262,6 +355,7 @@ pub(crate) struct Local {
     config: Arc<FunctionConfig>,
     instance: tokio::sync::Mutex<Instance>,
     closing: watch::Receiver<bool>,
+    recorder: Arc<Recorder>,
 }
 
 impl Local {
@@ -269,9 +363,11 @@ impl Local {
         instance: Instance,
         config: Arc<FunctionConfig>,
         closing: watch::Receiver<bool>,
+        recorder: Arc<Recorder>,
     ) -> Local {
         Local {
             config,
+            recorder,
             instance: tokio::sync::Mutex::new(instance),
             closing,
         }
@@ -288,11 +384,7 @@ impl Local {
         }
     }
 
-    async fn invoke(
-        self: Arc<Self>,
-        invocation: Invocation,
-        queue: bool,
-    ) -> Result<InvokeResult, Refused> {
+    async fn invoke(&self, invocation: &Invocation, queue: bool) -> Result<InvokeResult, Refused> {
         let bound = self.wait_bound(queue);
         let started = Instant::now();
         let mut instance = tokio::time::timeout(bound, self.instance.lock())
@@ -301,7 +393,7 @@ impl Local {
             .map_err(|_| Refused::Throttled(Limit::Reserved))?;
         let left = bound.saturating_sub(started.elapsed());
         let mut closing = self.closing.clone();
-        match instance.invoke(&invocation, left, &mut closing).await? {
+        match instance.invoke(invocation, left, &mut closing).await? {
             Ran::Done { result, .. } => Ok(result),
             // Only a child process exits; local mode's runtime loop runs in this process.
             Ran::Vanished => Err(Refused::Internal),

@@ -18,7 +18,7 @@ use tracing::Instrument;
 use super::aws_error::{AwsError, Region, header, with_request_id};
 use crate::body::{BodyError, read_limited};
 use crate::events::Events;
-use crate::instance::{Invocation, Outcome};
+use crate::instance::{Invocation, Outcome, Trigger};
 use crate::pool::Function;
 use crate::registry::{FunctionKey, Registry};
 
@@ -140,6 +140,9 @@ impl Call {
             client_context: asked.client_context.clone(),
             cognito_identity: None,
             stream: None,
+            trigger: Trigger::Invoke {
+                asynchronous: asked.kind == InvocationType::Event,
+            },
         };
         Ok(Call {
             key,
@@ -302,7 +305,7 @@ fn decode_client_context(encoded: &str) -> Result<String, AwsError> {
 }
 
 /// An X-Ray trace header for a request that came without one.
-fn new_trace_id() -> String {
+pub(super) fn new_trace_id() -> String {
     let seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

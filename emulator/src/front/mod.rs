@@ -8,6 +8,7 @@
 
 mod authorize;
 pub(crate) mod aws_error;
+mod dashboard;
 pub(crate) mod function_url;
 pub mod gateway;
 mod guard;
@@ -94,6 +95,9 @@ pub struct Options {
     /// The WebSocket APIs to serve (feature `websocket`), each at `ws://{host}:{port}/{stage}`
     /// with its `@connections` API under `/{stage}/@connections/`. Default: none.
     pub websockets: Vec<crate::websocket::WebSocketApi>,
+    /// How many recent invocations the dashboard (`/_lambkin`) keeps, and how much of each
+    /// (default: [`RecorderLimits::default`](crate::RecorderLimits)).
+    pub recorder: crate::RecorderLimits,
 }
 
 impl Default for Options {
@@ -111,6 +115,7 @@ impl Default for Options {
             event_queue_limits: QueueLimits::default(),
             allow_hosts: Vec::new(),
             websockets: Vec::new(),
+            recorder: crate::RecorderLimits::default(),
         }
     }
 }
@@ -135,6 +140,8 @@ pub struct AppState {
     /// The WebSocket APIs and their connections.
     #[cfg(feature = "websocket")]
     websockets: Arc<websocket::WebSockets>,
+    /// The dashboard's replay token and live-feed room.
+    dashboard: dashboard::Dashboard,
 }
 
 /// The substates handlers extract (`State<Arc<Registry>>`, …), each a field of [`AppState`].
@@ -154,6 +161,7 @@ substates!(
     gateway: CurrentGateway,
     build: BuildStatus,
     events: Arc<Events>,
+    dashboard: dashboard::Dashboard,
 );
 #[cfg(feature = "websocket")]
 substates!(websockets: Arc<websocket::WebSockets>);
@@ -199,6 +207,7 @@ impl AppState {
             gateway: CurrentGateway::new(gateway),
             build,
             hosts,
+            dashboard: dashboard::Dashboard::default(),
         }
     }
 
@@ -287,7 +296,7 @@ fn default_gateway(registry: &Registry) -> Gateway {
 /// Requests pass the guard first: allowed `Host`s only, no cross-site browser
 /// requests to the Lambda API or `/_lambkin`, SigV4-signed management calls.
 pub fn app(state: AppState) -> Router {
-    let router = Router::new();
+    let router = Router::new().merge(dashboard::routes());
     #[cfg(feature = "manage")]
     let router = router.merge(manage::routes());
     router

@@ -33,7 +33,9 @@ use ending::{Ending, ExtensionFailure, InitFailure};
 pub(crate) use env::lambda_env;
 use env::task_root;
 use extensions::External;
-pub(crate) use invocation::{Invocation, InvokeResult, Limit, Outcome, Refused};
+pub(crate) use invocation::{
+    Invocation, InvokeResult, Limit, Outcome, Refused, RunReport, Trigger,
+};
 pub(crate) use logs::log_line;
 use logs::{Capture, Pumps};
 use memory::Memory;
@@ -283,6 +285,14 @@ impl Instance {
         match &mut self.mode {
             Mode::Child(process) => process.group.is_alive(),
             Mode::InProcess => true,
+        }
+    }
+
+    /// The runtime's process id, `None` in local mode: how the dashboard tells instances apart.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        match &self.mode {
+            Mode::Child(process) => Some(process.group.id()),
+            Mode::InProcess => None,
         }
     }
 
@@ -761,7 +771,14 @@ impl Instance {
         }
         let log_tail = self.capture.take_tail();
         Ok(Ran::Done {
-            result: InvokeResult { outcome, log_tail },
+            result: InvokeResult {
+                outcome,
+                log_tail,
+                report: Some(RunReport {
+                    instance: self.pid(),
+                    metrics: report.metrics(),
+                }),
+            },
             reusable,
         })
     }
