@@ -232,6 +232,33 @@ async fn a_replay_needs_the_pages_token_and_runs_the_event_again() {
     request(addr, "POST", &path, &cross_site, b"")
         .await
         .assert_aws_error(403, "AccessDeniedException");
+    // Every dashboard path checks the Host (DNS rebinding) and refuses other sites' pages.
+    for path in [
+        "/_lambkin/live",
+        "/_lambkin/metrics",
+        "/_lambkin/invocations",
+        path.as_str(),
+    ] {
+        let rebound = [
+            ("Host", "evil.example"),
+            ("x-lambkin-token", token.as_str()),
+        ];
+        let method = if path.ends_with("/replay") {
+            "POST"
+        } else {
+            "GET"
+        };
+        request(addr, method, path, &rebound, b"")
+            .await
+            .assert_aws_error(403, "AccessDeniedException");
+        let foreign = [
+            ("Origin", "http://evil.example"),
+            ("x-lambkin-token", token.as_str()),
+        ];
+        request(addr, method, path, &foreign, b"")
+            .await
+            .assert_aws_error(403, "AccessDeniedException");
+    }
     request(
         addr,
         "POST",
@@ -241,6 +268,16 @@ async fn a_replay_needs_the_pages_token_and_runs_the_event_again() {
     )
     .await
     .assert_aws_error(404, "ResourceNotFoundException");
+
+    // None of the refused replays ran.
+    let list = request(addr, "GET", "/_lambkin/invocations", &[], b"")
+        .await
+        .json();
+    assert_eq!(
+        list["invocations"].as_array().map(Vec::len),
+        Some(1),
+        "{list}"
+    );
 
     let replayed = request(
         addr,

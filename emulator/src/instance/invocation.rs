@@ -36,6 +36,7 @@ pub(crate) enum Trigger {
     /// An API Gateway Lambda authorizer.
     Authorizer,
     /// A WebSocket API route (its route key, `$connect`).
+    #[cfg(feature = "websocket")]
     WebSocket(String),
     /// The dashboard's replay of an earlier invocation.
     Replay,
@@ -51,6 +52,7 @@ impl std::fmt::Display for Trigger {
             Trigger::Route(key) => write!(f, "API Gateway {key}"),
             Trigger::FunctionUrl => f.write_str("function URL"),
             Trigger::Authorizer => f.write_str("API Gateway authorizer"),
+            #[cfg(feature = "websocket")]
             Trigger::WebSocket(key) => write!(f, "WebSocket {key}"),
             Trigger::Replay => f.write_str("replay"),
         }

@@ -97,7 +97,7 @@ function renderFunctions() {
   const select = $("filter-function");
   const chosen = select.value;
   const names = [...new Set(model.details.map((f) => f.name))];
-  select.replaceChildren(el("option", { value: "" }, "all"), ...names.map((n) => el("option", {}, n)));
+  select.replaceChildren(el("option", { value: "" }, "all"), ...names.map((n) => el("option", { value: n }, n)));
   select.value = chosen;
 }
 
