@@ -1,5 +1,5 @@
 //! What the front says about the code it serves: the `x-lambkin-build` header on every
-//! response, and the status page at `GET /_lambkin` (the [dashboard](super::dashboard)'s page
+//! response, and the status page at `GET /_lambkin` (the dashboard's page
 //! for a browser, its model as JSON for everyone else).
 
 use std::sync::Arc;
