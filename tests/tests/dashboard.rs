@@ -295,6 +295,8 @@ async fn the_dashboard_follows_invocations_replays_and_shows_build_errors() {
         .unwrap();
     let replayed = until_text(&client, STEP, "#replay-result", "replayed as").await;
     assert!(replayed.ends_with("success"), "{replayed}");
+    // The detail is now the replay's.
+    until_text(&client, STEP, "#detail-summary", "replay").await;
     let replay_row = "return [...document.querySelectorAll('#invocation-rows tr')].some(r => r.cells[2].textContent === 'replay');";
     until(&client, STEP, "the replay in the list", replay_row, vec![]).await;
     until_text(&client, STEP, "#detail-event", "\"from\": \"the test\"").await;

@@ -300,8 +300,10 @@ async function replay() {
     return;
   }
   add(answer);
-  result.textContent = "replayed as " + answer.requestId + ": " + answer.status;
-  show(answer.id);
+  // The new invocation's detail replaces this one's (clearing the result), then says where it
+  // came from.
+  await show(answer.id);
+  $("replay-result").textContent = "replayed as " + answer.requestId + ": " + answer.status;
 }
 
 // ---- live feed ----------------------------------------------------------------------------
