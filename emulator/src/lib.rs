@@ -29,6 +29,7 @@ mod instance;
 mod listen;
 pub mod local;
 mod pool;
+mod recorder;
 mod registry;
 pub mod runtime_api;
 #[cfg(feature = "cli")]
@@ -54,6 +55,7 @@ pub use error::Error;
 pub use events::QueueLimits;
 pub use front::{AppState, Options, app};
 pub use listen::Limits;
+pub use recorder::RecorderLimits;
 pub use server::Emulator;
 pub use sources::Clock;
 

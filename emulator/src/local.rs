@@ -24,6 +24,7 @@ use crate::hosts::HostPolicy;
 use crate::instance::{Instance, lambda_env};
 use crate::listen;
 use crate::pool::{Function, Local};
+use crate::recorder::Recorder;
 use crate::registry::{FunctionKey, Registry};
 use crate::runtime_api::{self, Channel};
 
@@ -96,13 +97,19 @@ impl InProcess {
         // Never set: the process only stops by exiting.
         let (_closing, closing_rx) = watch::channel(false);
         let instance = Instance::in_process(config.clone(), channel.clone());
-        let local = Local::new(instance, config.clone(), closing_rx.clone());
+        let options = Options::default();
+        let recorder = Arc::new(Recorder::new(options.recorder));
+        let local = Local::new(
+            instance,
+            config.clone(),
+            closing_rx.clone(),
+            recorder.clone(),
+        );
         let functions = HashMap::from([(
             FunctionKey::latest(&config.name),
             Arc::new(Function::Local(Arc::new(local))),
         )]);
-        let registry = Registry::new(functions, closing_rx);
-        let options = Options::default();
+        let registry = Registry::new(functions, closing_rx, recorder);
         let state = AppState::new(registry, &config.region, self.hosts, &options);
         let runtime = tokio::spawn(runtime_api::serve(runtime, channel, config.max_concurrency));
         listen::serve(front, app(state), &options.limits, std::future::pending()).await;

@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use serde_json::json;
@@ -17,6 +17,7 @@ use crate::config::FunctionConfig;
 use crate::instance::{
     self, INIT_TIMEOUT, Instance, Invocation, InvokeResult, Limit, Outcome, Ran, Refused,
 };
+use crate::recorder::Recorder;
 use crate::sync::{closed, lock, read, write};
 
 /// How many invocations' worth of time (init and timeout) a synchronous caller waits for an
@@ -24,7 +25,7 @@ use crate::sync::{closed, lock, read, write};
 const LOCAL_WAIT_ROUNDS: u32 = 4;
 
 /// A function as the front sees it.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Function {
     /// Instances are child processes.
     Pool(Arc<Pool>),
@@ -51,23 +52,66 @@ impl Function {
     }
 
     /// Runs `invocation`. With `queue` (asynchronous invocations) it waits for a free instance
-    /// instead of being throttled.
+    /// instead of being throttled. Every invocation, run or refused, is
+    /// [recorded](Recorder::record).
     ///
     /// The invocation runs in its own task, so a caller that hangs up does not kill an instance
-    /// mid-invocation.
+    /// mid-invocation (and the invocation is still recorded).
     pub(crate) async fn invoke(
         &self,
         invocation: Invocation,
         queue: bool,
     ) -> Result<InvokeResult, Refused> {
-        let task = match self {
-            Function::Pool(pool) => tokio::spawn(pool.clone().invoke(invocation, queue)),
-            Function::Local(local) => tokio::spawn(local.clone().invoke(invocation, queue)),
-        };
+        let function = self.clone();
+        let asked = SystemTime::now();
+        let task = tokio::spawn(async move {
+            let (result, recorder) = match &function {
+                Function::Pool(pool) => (pool.invoke(&invocation, queue).await, &pool.recorder),
+                Function::Local(local) => (local.invoke(&invocation, queue).await, &local.recorder),
+            };
+            recorder.record(&function.config(), &invocation, asked, &result);
+            result
+        });
         task.await.unwrap_or_else(|error| {
             tracing::error!(%error, "invocation task failed");
             Err(Refused::Internal)
         })
+    }
+
+    /// The function's instances now: process id (none in local mode) and state.
+    pub(crate) fn instances(&self) -> Vec<(Option<u32>, InstanceState)> {
+        match self {
+            Function::Pool(pool) => pool.instances(),
+            Function::Local(local) => {
+                let state = match local.instance.try_lock() {
+                    Ok(_) => InstanceState::Warm,
+                    Err(_) => InstanceState::Busy,
+                };
+                vec![(None, state)]
+            }
+        }
+    }
+}
+
+/// What an instance is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InstanceState {
+    /// Running an invocation (or several).
+    Busy,
+    /// Idle and running (functions with several invocations per instance, local mode).
+    Warm,
+    /// Idle, its processes frozen until the next invocation.
+    Frozen,
+}
+
+impl InstanceState {
+    /// Its name on the dashboard.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            InstanceState::Busy => "busy",
+            InstanceState::Warm => "warm",
+            InstanceState::Frozen => "frozen",
+        }
     }
 }
 
@@ -86,6 +130,8 @@ pub(crate) struct Pool {
     closing: watch::Receiver<bool>,
     /// No longer served (deleted): instances stop once their invocation is done.
     retired: AtomicBool,
+    /// Where its invocations are recorded (the emulator's recorder).
+    recorder: Arc<Recorder>,
 }
 
 /// An instance in its pool.
@@ -113,9 +159,11 @@ impl Pool {
         config: FunctionConfig,
         closing: watch::Receiver<bool>,
         concurrency: Arc<Concurrency>,
+        recorder: Arc<Recorder>,
     ) -> Pool {
         Pool {
             concurrency,
+            recorder,
             current: RwLock::new((0, Arc::new(config))),
             instances: Mutex::new(Vec::new()),
             starting: tokio::sync::Mutex::new(()),
@@ -129,13 +177,13 @@ impl Pool {
         (current.0, current.1.clone())
     }
 
-    fn instances(&self) -> MutexGuard<'_, Vec<Entry>> {
+    fn entries(&self) -> MutexGuard<'_, Vec<Entry>> {
         lock(&self.instances)
     }
 
     /// Takes the idle instances for which `stale` holds out of the pool.
     fn take_idle(&self, stale: impl Fn(&Entry) -> bool) -> Vec<Arc<Instance>> {
-        let mut instances = self.instances();
+        let mut instances = self.entries();
         let (taken, kept) = std::mem::take(&mut *instances)
             .into_iter()
             .partition(|entry| entry.running == 0 && stale(entry));
@@ -179,7 +227,7 @@ impl Pool {
         // Busy instances of the old version leave the pool as their invocations end.
         let stale = self.take_idle(|_| true);
         if let Some(warm) = warm {
-            self.instances().push(Entry {
+            self.entries().push(Entry {
                 running: 0,
                 ..Entry::busy(Arc::new(warm))
             });
@@ -187,11 +235,28 @@ impl Pool {
         shut_down(stale);
     }
 
-    async fn invoke(
-        self: Arc<Self>,
-        invocation: Invocation,
-        queue: bool,
-    ) -> Result<InvokeResult, Refused> {
+    /// The instances: process id and state.
+    pub(crate) fn instances(&self) -> Vec<(Option<u32>, InstanceState)> {
+        // Functions with several invocations per instance are never frozen (`Instance::park`).
+        let idle = if self.config().max_concurrency > 1 {
+            InstanceState::Warm
+        } else {
+            InstanceState::Frozen
+        };
+        self.entries()
+            .iter()
+            .map(|entry| {
+                let state = if entry.running > 0 {
+                    InstanceState::Busy
+                } else {
+                    idle
+                };
+                (entry.instance.pid(), state)
+            })
+            .collect()
+    }
+
+    async fn invoke(&self, invocation: &Invocation, queue: bool) -> Result<InvokeResult, Refused> {
         let (version, config) = self.current();
         // Over the local instance cap a synchronous caller waits about as long as the
         // invocations ahead of it may take; a queued one as long as it takes.
@@ -217,7 +282,7 @@ impl Pool {
                 },
             };
             let ran = instance
-                .invoke(&invocation, INIT_TIMEOUT, &mut closing)
+                .invoke(invocation, INIT_TIMEOUT, &mut closing)
                 .await;
             let reusable = matches!(ran, Ok(Ran::Done { reusable: true, .. }));
             self.release(&instance, reusable);
@@ -245,14 +310,14 @@ impl Pool {
             None
         };
         let instance = Arc::new(Instance::spawn(config.clone(), version).await?);
-        self.instances().push(Entry::busy(instance.clone()));
+        self.entries().push(Entry::busy(instance.clone()));
         Ok(instance)
     }
 
     /// A live instance of `version` with room for one more invocation, counted in; the most
     /// recently idle first. Dead or outdated idle instances are dropped on the way.
     fn warm(&self, version: u64) -> Option<Arc<Instance>> {
-        let mut instances = self.instances();
+        let mut instances = self.entries();
         instances.retain(|entry| {
             let keep = entry.running > 0
                 || (entry.instance.version() == version && entry.instance.is_alive());
@@ -274,7 +339,7 @@ impl Pool {
     fn release(&self, instance: &Arc<Instance>, reusable: bool) {
         let closing = *self.closing.borrow() || self.retired.load(Ordering::Acquire);
         let current = self.current().0;
-        let mut instances = self.instances();
+        let mut instances = self.entries();
         let Some(at) = instances
             .iter()
             .position(|entry| Arc::ptr_eq(&entry.instance, instance))
@@ -343,6 +408,7 @@ fn spawn_failed(config: &FunctionConfig, request_id: &str, error: &std::io::Erro
     InvokeResult {
         outcome: Outcome::Unhandled(Bytes::from(body.to_string())),
         log_tail: format!("{message}\n"),
+        report: None,
     }
 }
 
@@ -352,6 +418,7 @@ pub(crate) struct Local {
     config: Arc<FunctionConfig>,
     instance: tokio::sync::Mutex<Instance>,
     closing: watch::Receiver<bool>,
+    recorder: Arc<Recorder>,
 }
 
 impl Local {
@@ -359,9 +426,11 @@ impl Local {
         instance: Instance,
         config: Arc<FunctionConfig>,
         closing: watch::Receiver<bool>,
+        recorder: Arc<Recorder>,
     ) -> Local {
         Local {
             config,
+            recorder,
             instance: tokio::sync::Mutex::new(instance),
             closing,
         }
@@ -378,11 +447,7 @@ impl Local {
         }
     }
 
-    async fn invoke(
-        self: Arc<Self>,
-        invocation: Invocation,
-        queue: bool,
-    ) -> Result<InvokeResult, Refused> {
+    async fn invoke(&self, invocation: &Invocation, queue: bool) -> Result<InvokeResult, Refused> {
         let bound = self.wait_bound(queue);
         let started = Instant::now();
         let instance = tokio::time::timeout(bound, self.instance.lock())
@@ -391,7 +456,7 @@ impl Local {
             .map_err(|_| Refused::Throttled(Limit::Reserved))?;
         let left = bound.saturating_sub(started.elapsed());
         let mut closing = self.closing.clone();
-        match instance.invoke(&invocation, left, &mut closing).await? {
+        match instance.invoke(invocation, left, &mut closing).await? {
             Ran::Done { result, .. } => Ok(result),
             // Only a child process exits; local mode's runtime loop runs in this process.
             Ran::Vanished => Err(Refused::Internal),

@@ -12,6 +12,7 @@ use crate::VERSION_LATEST;
 use crate::concurrency::Concurrency;
 use crate::config::FunctionConfig;
 use crate::pool::{Function, Pool};
+use crate::recorder::Recorder;
 use crate::sync::{read, write};
 
 /// Functions by [`FunctionKey`].
@@ -22,6 +23,8 @@ pub(crate) struct Registry {
     closing: watch::Receiver<bool>,
     /// Concurrency limits and counts, by function name (all versions together).
     concurrency: Arc<Concurrency>,
+    /// Where every function's invocations are recorded.
+    recorder: Arc<Recorder>,
 }
 
 /// The bare name and qualifier of a name as Lambda's APIs take it: `hello`, `hello:1`,
@@ -95,15 +98,34 @@ impl fmt::Display for FunctionKey {
 }
 
 impl Registry {
+    /// A registry of `functions`, recording invocations (its own and those of the functions it
+    /// adds) in `recorder`.
     pub(crate) fn new(
         functions: HashMap<FunctionKey, Arc<Function>>,
         closing: watch::Receiver<bool>,
+        recorder: Arc<Recorder>,
     ) -> Registry {
         Registry {
             functions: RwLock::new(functions),
             closing,
             concurrency: Arc::default(),
+            recorder,
         }
+    }
+
+    /// Where invocations are recorded.
+    pub(crate) fn recorder(&self) -> &Arc<Recorder> {
+        &self.recorder
+    }
+
+    /// Every function served, with its key.
+    pub(crate) fn all(&self) -> Vec<(FunctionKey, Arc<Function>)> {
+        let mut all: Vec<_> = read(&self.functions)
+            .iter()
+            .map(|(key, function)| (key.clone(), function.clone()))
+            .collect();
+        all.sort_by_key(|(key, _)| key.to_string());
+        all
     }
 
     /// The functions' concurrency limits and counts.
@@ -148,6 +170,7 @@ impl Registry {
             config,
             self.closing.clone(),
             self.concurrency.clone(),
+            self.recorder.clone(),
         ));
         functions.insert(key, Arc::new(Function::Pool(pool)));
         true
@@ -211,7 +234,7 @@ mod tests {
     #[test]
     fn versions_are_keyed_apart_from_latest() {
         let (_closing, closing_rx) = watch::channel(false);
-        let registry = Registry::new(HashMap::new(), closing_rx);
+        let registry = Registry::new(HashMap::new(), closing_rx, Arc::default());
         let key = FunctionKey::new;
         assert!(registry.add(
             key("hello", None),

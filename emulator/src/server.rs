@@ -18,6 +18,7 @@ use crate::front::{AppState, Options, app};
 use crate::hosts::HostPolicy;
 use crate::listen::{self, Limits};
 use crate::pool::Function;
+use crate::recorder::Recorder;
 use crate::registry::{FunctionKey, Registry};
 use crate::sync::closed;
 
@@ -62,7 +63,8 @@ impl Emulator {
         options: Options,
     ) -> Result<Emulator, Error> {
         let (closing, closing_rx) = watch::channel(false);
-        let registry = Registry::new(HashMap::new(), closing_rx);
+        let recorder = Arc::new(Recorder::new(options.recorder));
+        let registry = Registry::new(HashMap::new(), closing_rx, recorder);
         let mut region = None;
         for config in functions {
             config.validate()?;

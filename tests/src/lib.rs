@@ -2,6 +2,7 @@
 //! them. Every wait is bounded, so a hang fails the test instead of stalling CI.
 
 pub mod awscli;
+pub mod browser;
 pub mod project;
 pub mod shell;
 

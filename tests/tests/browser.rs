@@ -22,6 +22,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use base64::Engine;
+use lambkin_tests::browser::chromium;
 use lambkin_tests::project::{Watching, lambkin_binary, target_dir};
 use lambkin_tests::{SIGNED, STEP, request};
 use serde_json::{Value, json};
@@ -112,32 +113,6 @@ async function attack() {
 attack();
 </script></body></html>
 "#;
-
-/// The Chromium binary, if installed.
-async fn chromium() -> Option<PathBuf> {
-    for candidate in ["/usr/bin/chromium", "chromium", "chromium-browser"] {
-        let ran = tokio::process::Command::new(candidate)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .await;
-        if ran.is_ok_and(|status| status.success()) {
-            return Some(PathBuf::from(candidate));
-        }
-    }
-    let required = ["CI", "LAMBKIN_REQUIRE_CHROMIUM"]
-        .iter()
-        .any(|name| std::env::var_os(name).is_some());
-    assert!(
-        !required,
-        "chromium is required (apt-get install -y --no-install-recommends chromium)"
-    );
-    eprintln!(
-        "\n*** SKIPPED: the browser test needs chromium (apt-get install -y --no-install-recommends chromium) ***\n"
-    );
-    None
-}
 
 /// A SAM project in a temp dir whose one function, `victim`, is [`VICTIM`] behind an HTTP API.
 struct Project(PathBuf);

@@ -352,7 +352,7 @@ fn reload_on_change(
 
 fn print_served(addr: SocketAddr, emulator: &Emulator) {
     let state = emulator.state();
-    println!("lambkin: serving on http://{addr} (status: http://{addr}/_lambkin)");
+    println!("lambkin: serving on http://{addr} (dashboard: http://{addr}/_lambkin)");
     println!(
         "  Lambda API (invoke, create-function, …): aws lambda … --endpoint-url http://{addr}"
     );

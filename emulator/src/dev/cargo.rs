@@ -203,6 +203,9 @@ fn path_dependencies(
     found
 }
 
+/// The most bytes of compiler errors a failed build keeps (for the dashboard).
+pub const DIAGNOSTICS_BYTES: usize = 64 << 10;
+
 /// Why a build produced no binaries.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -210,8 +213,13 @@ pub enum BuildError {
     #[error("cannot run `cargo build`: {0}")]
     Spawn(#[from] std::io::Error),
     /// cargo ran and failed; its diagnostics were shown as it printed them.
-    #[error("`cargo build` failed ({0})")]
-    Failed(std::process::ExitStatus),
+    #[error("`cargo build` failed ({status})")]
+    Failed {
+        /// How cargo exited.
+        status: std::process::ExitStatus,
+        /// The compiler's errors, as rendered (without colours; at most [`DIAGNOSTICS_BYTES`]).
+        diagnostics: String,
+    },
     /// cargo succeeded without producing a binary that was asked for.
     #[error("`cargo build` produced no executable for `{0}`")]
     Missing(String),
@@ -238,6 +246,7 @@ pub async fn build(
         .kill_on_drop(true)
         .spawn()?;
     let mut executables = BTreeMap::new();
+    let mut diagnostics = String::new();
     if let Some(stdout) = child.stdout.take() {
         let mut lines = BufReader::new(stdout).lines();
         while let Some(line) = lines.next_line().await? {
@@ -248,6 +257,9 @@ pub async fn build(
                 Some("compiler-message") => {
                     if let Some(rendered) = message["message"]["rendered"].as_str() {
                         eprint!("{rendered}");
+                        if message["message"]["level"] == "error" {
+                            keep_diagnostic(&mut diagnostics, rendered);
+                        }
                     }
                 }
                 Some("compiler-artifact") => {
@@ -264,7 +276,10 @@ pub async fn build(
     }
     let status = child.wait().await?;
     if !status.success() {
-        return Err(BuildError::Failed(status));
+        return Err(BuildError::Failed {
+            status,
+            diagnostics,
+        });
     }
     for function in functions {
         if !executables.contains_key(&function.bin) {
@@ -272,6 +287,30 @@ pub async fn build(
         }
     }
     Ok(executables)
+}
+
+/// Adds `rendered` (a diagnostic with ANSI colours) to `kept`, without its colours, as long
+/// as `kept` stays within [`DIAGNOSTICS_BYTES`].
+fn keep_diagnostic(kept: &mut String, rendered: &str) {
+    let mut plain = String::with_capacity(rendered.len());
+    let mut chars = rendered.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // A CSI sequence: `ESC [`, parameters, then one final byte in `@`..=`~`.
+            if chars.next() == Some('[') {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    if kept.len() + plain.len() <= DIAGNOSTICS_BYTES {
+        kept.push_str(&plain);
+    }
 }
 
 /// Freezes a built executable as version `version` of `function` (a hard link, or a copy where
@@ -316,6 +355,18 @@ pub fn versions_dir(target_dir: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn diagnostics_lose_their_colours_and_stay_bounded() {
+        let mut kept = String::new();
+        keep_diagnostic(
+            &mut kept,
+            "\u{1b}[0m\u{1b}[1m\u{1b}[38;5;9merror[E0308]\u{1b}[0m: mismatched\n",
+        );
+        assert_eq!(kept, "error[E0308]: mismatched\n");
+        keep_diagnostic(&mut kept, &"x".repeat(DIAGNOSTICS_BYTES));
+        assert_eq!(kept, "error[E0308]: mismatched\n");
+    }
 
     #[test]
     fn stale_versions_of_dead_emulators_are_removed() {

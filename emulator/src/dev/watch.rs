@@ -7,7 +7,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use super::cargo::{Discovered, build, freeze};
+use super::cargo::{BuildError, Discovered, build, freeze};
 use super::hot_reload::{self, PathFilter, Watched};
 use crate::{Emulator, FunctionConfig, front::status::BuildState};
 
@@ -91,8 +91,13 @@ pub fn rebuild_on_change(
                 }
                 Err(error) => {
                     tracing::error!(%error, "build failed; the previous version keeps serving");
+                    let diagnostics = match error {
+                        BuildError::Failed { diagnostics, .. } => diagnostics,
+                        error => error.to_string(),
+                    };
                     emulator.set_build_state(BuildState::Failed {
                         functions: affected.into_iter().collect(),
+                        diagnostics,
                     });
                 }
             }

@@ -53,11 +53,12 @@ use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 use tracing::Instrument;
 
 use crate::config::FunctionConfig;
-use crate::instance::{Invocation, InvokeResult, Outcome, Refused};
+use crate::instance::{Invocation, InvokeResult, Outcome, Refused, Trigger};
 use crate::pool::Function;
 use crate::registry::{FunctionKey, Registry};
 use crate::sync::{closed, lock};
 use destination::Condition;
+#[cfg(feature = "manage")]
 pub(crate) use settings::Current;
 use settings::Settings;
 use store::Store;
@@ -176,6 +177,7 @@ impl Events {
 
     /// The asynchronous invocation settings of `key` (configuration `config`), `None` when none
     /// are set.
+    #[cfg(feature = "manage")]
     pub(crate) fn invoke_config(
         &self,
         key: &FunctionKey,
@@ -185,6 +187,7 @@ impl Events {
     }
 
     /// Sets (`None`: removes) the asynchronous invocation settings of `key` from now on.
+    #[cfg(feature = "manage")]
     pub(crate) fn set_invoke_config(
         &self,
         key: FunctionKey,
@@ -194,11 +197,13 @@ impl Events {
     }
 
     /// The versions of `name` whose settings were changed at run time.
+    #[cfg(feature = "manage")]
     pub(crate) fn invoke_config_changed(&self, name: &str) -> Vec<FunctionKey> {
         self.settings.changed_versions(name)
     }
 
     /// Forgets the run-time settings of every version of `name` (the function was deleted).
+    #[cfg(feature = "manage")]
     pub(crate) fn forget(&self, name: &str) {
         self.settings.forget(name);
     }
@@ -535,13 +540,9 @@ impl Events {
             Some(_) if body.len() > MAX_RECORD_BYTES => "the record is larger than 1 MB",
             Some(key) => {
                 let invocation = Invocation {
-                    request_id: uuid::Uuid::new_v4().to_string(),
-                    payload: body.clone(),
                     // One trace from the event to its record, as X-Ray shows it.
                     trace_id: event.invocation.trace_id.clone(),
-                    client_context: None,
-                    cognito_identity: None,
-                    stream: None,
+                    ..Invocation::new(body.clone(), Trigger::Destination)
                 };
                 let record_id = invocation.request_id.clone();
                 match self.enqueue(key, invocation).await {

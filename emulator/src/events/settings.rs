@@ -72,12 +72,14 @@ impl Settings {
     }
 
     /// Sets (`None`: removes) the settings of `key` from now on.
+    #[cfg(any(feature = "manage", test))]
     pub(super) fn set(&self, key: FunctionKey, config: Option<EventInvokeConfig>) {
         let at = SystemTime::now();
         lock(&self.set).insert(key, Set { config, at });
     }
 
     /// The versions of `name` whose settings the API changed.
+    #[cfg(any(feature = "manage", test))]
     pub(super) fn changed_versions(&self, name: &str) -> Vec<FunctionKey> {
         lock(&self.set)
             .keys()
@@ -87,6 +89,7 @@ impl Settings {
     }
 
     /// Forgets what the API set for every version of `name` (the function was deleted).
+    #[cfg(any(feature = "manage", test))]
     pub(super) fn forget(&self, name: &str) {
         lock(&self.set).retain(|key, _| key.name() != name);
     }

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::Event;
-use crate::instance::Invocation;
+use crate::instance::{Invocation, Trigger};
 use crate::registry::FunctionKey;
 
 /// Event files end with this; a write in progress ends with [`TMP`].
@@ -222,6 +222,7 @@ fn read_event(path: &Path) -> Option<Event> {
             client_context: record.client_context,
             cognito_identity: record.cognito_identity,
             stream: None,
+            trigger: Trigger::Invoke { asynchronous: true },
         },
         enqueued: UNIX_EPOCH + Duration::from_millis(record.enqueued_ms),
         failures: record.failures,
@@ -251,6 +252,7 @@ mod tests {
                 client_context: Some(r#"{"custom":{"a":"b"}}"#.to_owned()),
                 cognito_identity: None,
                 stream: None,
+                trigger: Trigger::Invoke { asynchronous: true },
             },
             enqueued: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
             failures: 1,

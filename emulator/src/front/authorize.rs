@@ -17,7 +17,7 @@ use crate::apigw::auth::{
     lambda::{Decision, Output},
 };
 use crate::apigw::{API_ID, EventOptions, MappedEvent, PayloadFormat, RouteMatch};
-use crate::instance::{Invocation, Outcome};
+use crate::instance::{Invocation, Outcome, Trigger};
 use crate::pool::Function;
 use crate::sync::lock;
 
@@ -238,6 +238,7 @@ async fn invoke(
         client_context: None,
         cognito_identity: None,
         stream: None,
+        trigger: Trigger::Authorizer,
     };
     let result = function
         .invoke(invocation, false)

@@ -18,7 +18,7 @@ use bytes::Bytes;
 use crate::{
     apigw::{self, Cors, EventOptions, METHODS, PayloadFormat, RouteTable},
     body::{BodyError, read_limited},
-    instance::{Invocation, Outcome, Refused},
+    instance::{Invocation, Outcome, Refused, Trigger},
     pool::Function,
     sync::{read, write},
 };
@@ -203,6 +203,11 @@ pub(crate) async fn serve(
         client_context: None,
         cognito_identity: None,
         stream: None,
+        trigger: if format == PayloadFormat::FunctionUrl {
+            Trigger::FunctionUrl
+        } else {
+            Trigger::Route(route.key().to_owned())
+        },
     };
     if format == PayloadFormat::FunctionUrl && function.config().url_invoke_mode.streams() {
         let mut response = super::url_stream::respond(function, invocation).await;

@@ -17,7 +17,7 @@ use tracing::Instrument;
 use super::aws_error::{AwsError, Region, header, with_request_id};
 use crate::body::{BodyError, read_limited};
 use crate::events::Events;
-use crate::instance::{Invocation, Outcome, new_trace_id};
+use crate::instance::{Invocation, Outcome, Trigger, new_trace_id};
 use crate::pool::Function;
 use crate::registry::{FunctionKey, Registry};
 
@@ -139,6 +139,9 @@ impl Call {
             client_context: asked.client_context.clone(),
             cognito_identity: None,
             stream: None,
+            trigger: Trigger::Invoke {
+                asynchronous: asked.kind == InvocationType::Event,
+            },
         };
         Ok(Call {
             key,

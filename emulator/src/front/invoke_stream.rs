@@ -227,6 +227,7 @@ mod tests {
                 br#"{"errorType":"Boom","errorMessage":"went off"}"#,
             )),
             log_tail: "the end".to_owned(),
+            report: None,
         };
         let mut bytes = ending(&result, true);
         let message = read_message_from(&mut bytes).unwrap();
@@ -245,6 +246,7 @@ mod tests {
         let result = InvokeResult {
             outcome: Outcome::Success(Bytes::from_static(b"\"hi\"")),
             log_tail: String::new(),
+            report: None,
         };
         let mut bytes = ending(&result, false);
         let chunk = read_message_from(&mut bytes).unwrap();

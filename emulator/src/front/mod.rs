@@ -8,6 +8,7 @@
 
 mod authorize;
 pub(crate) mod aws_error;
+mod dashboard;
 pub(crate) mod function_url;
 pub mod gateway;
 mod guard;
@@ -113,6 +114,9 @@ pub struct Options {
     /// The Step Functions state machines to serve (feature `workflows`), on the Step Functions
     /// API of the front. Default: none; more can be created with CreateStateMachine.
     pub state_machines: Vec<crate::config::StateMachineConfig>,
+    /// How many recent invocations the dashboard (`/_lambkin`) keeps, and how much of each
+    /// (default: [`RecorderLimits::default`](crate::RecorderLimits)).
+    pub recorder: crate::RecorderLimits,
 }
 
 impl Default for Options {
@@ -135,6 +139,7 @@ impl Default for Options {
             run_schedules: true,
             clock: crate::Clock::system(),
             state_machines: Vec::new(),
+            recorder: crate::RecorderLimits::default(),
         }
     }
 }
@@ -164,6 +169,8 @@ pub struct AppState {
     /// Step Functions state machines and their executions.
     #[cfg(feature = "workflows")]
     workflows: Arc<crate::workflows::Workflows>,
+    /// The dashboard's replay token and live-feed room.
+    dashboard: dashboard::Dashboard,
 }
 
 /// The substates handlers extract (`State<Arc<Registry>>`, …), each a field of [`AppState`].
@@ -184,6 +191,7 @@ substates!(
     build: BuildStatus,
     events: Arc<Events>,
     sources: Arc<Sources>,
+    dashboard: dashboard::Dashboard,
 );
 #[cfg(feature = "websocket")]
 substates!(websockets: Arc<websocket::WebSockets>);
@@ -234,6 +242,7 @@ impl AppState {
             build,
             hosts,
             sources: Arc::new(Sources::default()),
+            dashboard: dashboard::Dashboard::default(),
         }
     }
 
@@ -334,7 +343,7 @@ fn default_gateway(registry: &Registry) -> Gateway {
 /// Requests pass the guard first: allowed `Host`s only, no cross-site browser
 /// requests to the Lambda API or `/_lambkin`, SigV4-signed management calls.
 pub fn app(state: AppState) -> Router {
-    let router = Router::new();
+    let router = Router::new().merge(dashboard::routes());
     #[cfg(feature = "manage")]
     let router = router.merge(manage::routes());
     router

@@ -35,7 +35,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use super::AwsError;
 use crate::body::{BodyError, read_limited};
 use crate::clock::rfc3339;
-use crate::instance::{Invocation, Outcome};
+use crate::instance::{Invocation, Outcome, Trigger};
 use crate::registry::{FunctionKey, Registry};
 use crate::websocket::{
     CONNECT, Connection, Connections, DISCONNECT, Disconnect, Event, EventKind, Gone, MAX_FRAME,
@@ -225,6 +225,12 @@ async fn invoke(registry: &Registry, function: &str, event: Event) -> Result<Byt
         client_context: None,
         cognito_identity: None,
         stream: None,
+        trigger: Trigger::WebSocket(
+            event.json["requestContext"]["routeKey"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        ),
     };
     match tokio::time::timeout(INTEGRATION_TIMEOUT, target.invoke(invocation, false)).await {
         Err(_) => Err(Failure::TimedOut),

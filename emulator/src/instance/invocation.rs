@@ -3,6 +3,8 @@
 
 use bytes::Bytes;
 
+use crate::telemetry::ReportMetrics;
+
 /// One request for a function.
 #[derive(Debug, Clone)]
 pub(crate) struct Invocation {
@@ -14,13 +16,68 @@ pub(crate) struct Invocation {
     /// Where a streamed answer goes as it arrives (a function URL in `RESPONSE_STREAM` mode);
     /// `None` for callers that take the whole answer.
     pub(crate) stream: Option<crate::runtime_api::Tap>,
+    /// What asked for it (shown by the dashboard).
+    pub(crate) trigger: Trigger,
+}
+
+/// What started an invocation: the dashboard's "trigger" column. Event sources and workflows
+/// add their own variants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Trigger {
+    /// Lambda's Invoke API; `asynchronous` for an `Event` invocation run from its queue.
+    Invoke {
+        /// An `Event` invocation.
+        asynchronous: bool,
+    },
+    /// An API Gateway route (its route key, `GET /users/{id}`).
+    Route(String),
+    /// A function URL.
+    FunctionUrl,
+    /// An API Gateway Lambda authorizer.
+    Authorizer,
+    /// A WebSocket API route (its route key, `$connect`).
+    #[cfg(feature = "websocket")]
+    WebSocket(String),
+    /// The dashboard's replay of an earlier invocation.
+    Replay,
+    /// An event source: a schedule (its name).
+    #[cfg(feature = "schedules")]
+    Schedule(String),
+    /// An asynchronous invocation's destination, given its record.
+    Destination,
+    /// A Step Functions Task state.
+    #[cfg(feature = "workflows")]
+    Workflow,
+}
+
+impl std::fmt::Display for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Trigger::Invoke {
+                asynchronous: false,
+            } => f.write_str("Invoke API"),
+            Trigger::Invoke { asynchronous: true } => f.write_str("Invoke API (Event)"),
+            Trigger::Route(key) => write!(f, "API Gateway {key}"),
+            Trigger::FunctionUrl => f.write_str("function URL"),
+            Trigger::Authorizer => f.write_str("API Gateway authorizer"),
+            #[cfg(feature = "websocket")]
+            Trigger::WebSocket(key) => write!(f, "WebSocket {key}"),
+            Trigger::Replay => f.write_str("replay"),
+            #[cfg(feature = "schedules")]
+            Trigger::Schedule(name) => write!(f, "schedule {name}"),
+            Trigger::Destination => f.write_str("destination"),
+            #[cfg(feature = "workflows")]
+            Trigger::Workflow => f.write_str("Step Functions"),
+        }
+    }
 }
 
 impl Invocation {
-    /// An invocation of `payload` with a new request id and trace header, and no context.
-    #[cfg_attr(not(feature = "schedules"), allow(dead_code))] // event sources only
-    pub(crate) fn new(payload: Bytes) -> Invocation {
+    /// An invocation of `payload` by `trigger`, with a new request id and trace header, and no
+    /// context.
+    pub(crate) fn new(payload: Bytes, trigger: Trigger) -> Invocation {
         Invocation {
+            trigger,
             request_id: uuid::Uuid::new_v4().to_string(),
             payload,
             trace_id: new_trace_id(),
@@ -59,6 +116,16 @@ pub(crate) enum Outcome {
 pub(crate) struct InvokeResult {
     pub(crate) outcome: Outcome,
     pub(crate) log_tail: String,
+    /// Which instance ran it and its REPORT's numbers; `None` for answers made without one.
+    pub(crate) report: Option<RunReport>,
+}
+
+/// Which instance ran an invocation, and what its REPORT line says.
+#[derive(Debug)]
+pub(crate) struct RunReport {
+    /// The runtime's process id (`None` in local mode).
+    pub(crate) instance: Option<u32>,
+    pub(crate) metrics: ReportMetrics,
 }
 
 /// Why an invocation was not run.

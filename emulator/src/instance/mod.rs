@@ -36,7 +36,9 @@ use ending::{Ending, ExtensionFailure, InitFailure};
 pub(crate) use env::lambda_env;
 use env::task_root;
 use extensions::Exits;
-pub(crate) use invocation::{Invocation, InvokeResult, Limit, Outcome, Refused, new_trace_id};
+pub(crate) use invocation::{
+    Invocation, InvokeResult, Limit, Outcome, Refused, RunReport, Trigger, new_trace_id,
+};
 pub(crate) use logs::log_line;
 use logs::{Capture, Pumps};
 use memory::Memory;
@@ -342,6 +344,14 @@ impl Instance {
         usize::try_from(self.config.max_concurrency)
             .unwrap_or(1)
             .max(1)
+    }
+
+    /// The runtime's process id, `None` in local mode: how the dashboard tells instances apart.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        match &self.mode {
+            Mode::Child(process) => Some(process.groups().runtime.id()),
+            Mode::InProcess => None,
+        }
     }
 
     /// The instance goes idle in its pool: its processes are frozen once its runtime waits for
@@ -850,7 +860,14 @@ impl Instance {
             self.capture.tail()
         };
         Ok(Ran::Done {
-            result: InvokeResult { outcome, log_tail },
+            result: InvokeResult {
+                outcome,
+                log_tail,
+                report: Some(RunReport {
+                    instance: self.pid(),
+                    metrics: report.metrics(),
+                }),
+            },
             reusable,
         })
     }

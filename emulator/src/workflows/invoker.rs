@@ -9,7 +9,7 @@ use lambkin_workflow::{BoxFuture, Invoker, StatesError};
 use serde_json::Value;
 
 use crate::ACCOUNT_ID;
-use crate::instance::{Invocation, Outcome, Refused};
+use crate::instance::{Invocation, Outcome, Refused, Trigger};
 use crate::registry::{FunctionKey, Registry, split_name};
 
 /// Invokes the registry's functions for Task states.
@@ -38,19 +38,7 @@ impl Invoker for LocalFunctions {
                     ),
                 ));
             };
-            let request_id = uuid::Uuid::new_v4().to_string();
-            let invocation = Invocation {
-                trace_id: format!(
-                    "Root=1-{}-{};Sampled=0",
-                    &uuid::Uuid::new_v4().simple().to_string()[..8],
-                    &request_id.replace('-', "")[..24]
-                ),
-                request_id,
-                payload: Bytes::from(payload.to_string()),
-                client_context: None,
-                cognito_identity: None,
-                stream: None,
-            };
+            let invocation = Invocation::new(Bytes::from(payload.to_string()), Trigger::Workflow);
             match target.invoke(invocation, false).await {
                 Ok(result) => match result.outcome {
                     Outcome::Success(body) => Ok(answer(&body)),

@@ -33,7 +33,7 @@ pub use expr::{Cron, Expression, ExpressionError};
 
 use super::{Clock, SourceState, SourceStatus, Sources, Status};
 use crate::events::{Events, Rejected};
-use crate::instance::Invocation;
+use crate::instance::{Invocation, Trigger};
 use crate::registry::FunctionKey;
 use crate::sync::{closed, lock};
 
@@ -289,7 +289,10 @@ impl Runner {
 
     async fn fire(&self, time: SystemTime) {
         let event = self.schedule.event(time, &self.region);
-        let invocation = Invocation::new(Bytes::from(event.to_string()));
+        let invocation = Invocation::new(
+            Bytes::from(event.to_string()),
+            Trigger::Schedule(self.schedule.name.clone()),
+        );
         let request_id = invocation.request_id.clone();
         let key = FunctionKey::latest(&self.schedule.function);
         let queued = self.events.enqueue(key, invocation).await;
