@@ -10,46 +10,13 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Output;
 
+use common::awscli::stdout_json;
 use common::{Running, bounded, fixture};
 use serde_json::{Value, json};
 
-/// Runs `aws lambda <args>` against the emulator with dummy credentials.
+/// Runs `aws lambda <args>` against the emulator.
 async fn aws(endpoint: SocketAddr, dir: &Path, args: &[&str]) -> Option<Output> {
-    let output = tokio::process::Command::new("aws")
-        .arg("lambda")
-        .args(args)
-        .args(["--endpoint-url", &format!("http://{endpoint}")])
-        .current_dir(dir)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_PAGER", "")
-        .env_remove("AWS_PROFILE")
-        .kill_on_drop(true)
-        .output();
-    match bounded(output).await {
-        Ok(output) => Some(output),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            assert!(
-                std::env::var_os("LAMBKIN_REQUIRE_AWSCLI").is_none(),
-                "the AWS CLI is required"
-            );
-            eprintln!("skipped: `aws` is not installed (pip install awscli)");
-            None
-        }
-        Err(e) => panic!("cannot run aws: {e}"),
-    }
-}
-
-fn stdout_json(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "aws failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    common::awscli::aws("lambda", endpoint, dir, args).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -220,3 +220,44 @@ async fn a_timeout_fails_only_its_own_invocation() {
     );
     emulator.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_ends_every_invocation_of_the_instance() {
+    let emulator = Running::start(vec![concurrent("crashing", 2)]).await;
+    let dir = barrier_dir("crashing");
+    // Waits at a barrier no other event joins; its process exits under it.
+    let waiting = {
+        let (addr, dir) = (emulator.addr, dir.clone());
+        tokio::spawn(async move {
+            let payload = serde_json::json!({ "barrier": dir, "parties": 2 }).to_string();
+            let path = "/2015-03-31/functions/crashing/invocations";
+            common::request(addr, "POST", path, &[], payload.as_bytes()).await
+        })
+    };
+    bounded(async {
+        while std::fs::read_dir(&dir).map_or(0, Iterator::count) == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let crash = bounded(emulator.invoke("crashing", &[], br#"{"exit": 3}"#)).await;
+    assert_eq!(
+        crash.json()["errorType"],
+        "Runtime.ExitError",
+        "{}",
+        crash.text()
+    );
+    let waiting = bounded(waiting).await.unwrap();
+    assert_eq!(waiting.header("x-amz-function-error"), Some("Unhandled"));
+    assert_eq!(
+        waiting.json()["errorType"],
+        "Runtime.ExitError",
+        "the other invocation ended with its process: {}",
+        waiting.text()
+    );
+    // The next event gets a new instance.
+    let next = bounded(emulator.invoke("crashing", &[], b"{}")).await;
+    assert_eq!(next.status, 200, "{}", next.text());
+    emulator.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

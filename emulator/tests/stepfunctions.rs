@@ -20,45 +20,12 @@ const SIGNED_STATES: (&str, &str) = (
     "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/states/aws4_request, SignedHeaders=host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
 );
 
-/// Runs `aws stepfunctions <args>` against the emulator; `None` when the CLI is missing.
+/// Runs `aws stepfunctions <args>` against the emulator: its JSON output (`null` for none);
+/// `None` when the CLI is missing.
 async fn aws(endpoint: SocketAddr, dir: &Path, args: &[&str]) -> Option<Value> {
-    let output = tokio::process::Command::new("aws")
-        .arg("stepfunctions")
-        .args(args)
-        .args([
-            "--endpoint-url",
-            &format!("http://{endpoint}"),
-            "--output",
-            "json",
-        ])
-        .current_dir(dir)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_PAGER", "")
-        .env_remove("AWS_PROFILE")
-        .kill_on_drop(true)
-        .output();
-    match bounded(output).await {
-        Ok(output) => {
-            assert!(
-                output.status.success(),
-                "aws {args:?} failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            Some(serde_json::from_slice(&output.stdout).unwrap_or(Value::Null))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            assert!(
-                std::env::var_os("LAMBKIN_REQUIRE_AWSCLI").is_none(),
-                "the AWS CLI is required"
-            );
-            eprintln!("skipped: `aws` is not installed (pip install awscli)");
-            None
-        }
-        Err(e) => panic!("cannot run aws: {e}"),
-    }
+    let args = [args, &["--output", "json"]].concat();
+    let output = common::awscli::aws("stepfunctions", endpoint, dir, &args).await?;
+    Some(common::awscli::stdout_json(&output))
 }
 
 /// A Choice into a Parallel (a direct Lambda ARN and the `lambda:invoke` integration), a Map

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test crate uses a different subset
 
+pub mod awscli;
 pub mod processes;
 
 use std::collections::HashMap;

@@ -1,0 +1,56 @@
+//! The real AWS CLI (`pip install awscli`) as a client of an emulator: dummy credentials, one
+//! attempt, no pager. Skipped, with a note, when `aws` is not installed, unless
+//! `LAMBKIN_REQUIRE_AWSCLI` is set.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+use super::bounded;
+
+/// Runs `aws <service> <args> --endpoint-url http://<endpoint>` in `dir`; `None` when the CLI
+/// is not installed (and not required).
+pub async fn aws(service: &str, endpoint: SocketAddr, dir: &Path, args: &[&str]) -> Option<Output> {
+    let output = tokio::process::Command::new("aws")
+        .arg(service)
+        .args(args)
+        .args(["--endpoint-url", &format!("http://{endpoint}")])
+        .current_dir(dir)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .env("AWS_PAGER", "")
+        .env_remove("AWS_PROFILE")
+        .kill_on_drop(true)
+        .output();
+    match bounded(output).await {
+        Ok(output) => Some(output),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            assert!(
+                std::env::var_os("LAMBKIN_REQUIRE_AWSCLI").is_none(),
+                "the AWS CLI is required"
+            );
+            eprintln!("skipped: `aws` is not installed (pip install awscli)");
+            None
+        }
+        Err(e) => panic!("cannot run aws: {e}"),
+    }
+}
+
+/// The command's output as JSON (`null` when it printed nothing); the command must have
+/// succeeded.
+pub fn stdout_json(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "aws failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.stdout.iter().all(u8::is_ascii_whitespace) {
+        return Value::Null;
+    }
+    serde_json::from_slice(&output.stdout).expect("the AWS CLI printed JSON")
+}
