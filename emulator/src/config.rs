@@ -40,9 +40,8 @@ pub struct FunctionConfig {
     /// Most invocations one instance runs at once: Lambda Managed Instances'
     /// `PerExecutionEnvironmentMaxConcurrency` (1–1600), passed to the runtime as
     /// `AWS_LAMBDA_MAX_CONCURRENCY` when above 1. Default 1: one invocation per instance, as on
-    /// Lambda (default). The runtime may then keep that many `/next` long polls open; the
-    /// emulator still hands an instance one event at a time and starts more instances for
-    /// invocations that overlap.
+    /// Lambda (default). The runtime keeps that many `/next` long polls open and the emulator
+    /// runs that many invocations in the instance at once.
     pub max_concurrency: u32,
     /// How long an idle instance is kept warm before it is stopped.
     pub keep_alive: Duration,
@@ -85,6 +84,11 @@ pub struct FunctionConfig {
 }
 
 impl FunctionConfig {
+    /// How many invocations one instance runs at once (`max_concurrency`, at least 1).
+    pub(crate) fn per_instance(&self) -> usize {
+        usize::try_from(self.max_concurrency).unwrap_or(1).max(1)
+    }
+
     /// A function with Lambda's defaults: 3 s timeout, 128 MB, no reserved concurrency.
     pub fn new(name: impl Into<String>, executable: impl Into<PathBuf>) -> Self {
         FunctionConfig {

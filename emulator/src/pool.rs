@@ -238,7 +238,7 @@ impl Pool {
     /// The instances: process id and state.
     pub(crate) fn instances(&self) -> Vec<(Option<u32>, InstanceState)> {
         // Functions with several invocations per instance are never frozen (`Instance::park`).
-        let idle = if self.config().max_concurrency > 1 {
+        let idle = if self.config().per_instance() > 1 {
             InstanceState::Warm
         } else {
             InstanceState::Frozen
@@ -266,7 +266,7 @@ impl Pool {
             (INIT_TIMEOUT + config.timeout).saturating_mul(LOCAL_WAIT_ROUNDS)
         };
         let mut closing = self.closing.clone();
-        let per_instance = usize::try_from(config.max_concurrency).unwrap_or(1);
+        let per_instance = config.per_instance();
         let _lease = tokio::select! {
             lease = self.concurrency.acquire(&config.name, queue, wait, per_instance) => lease?,
             () = closed(&mut closing) => return Err(Refused::ShuttingDown),
@@ -300,7 +300,7 @@ impl Pool {
         config: &Arc<FunctionConfig>,
         version: u64,
     ) -> std::io::Result<Arc<Instance>> {
-        let _starting = if config.max_concurrency > 1 {
+        let _starting = if config.per_instance() > 1 {
             let starting = self.starting.lock().await;
             if let Some(instance) = self.warm(version) {
                 return Ok(instance);

@@ -101,19 +101,13 @@ impl Store {
         let payload = invocation.payload.clone();
         let store = self.clone();
         let written = tokio::task::spawn_blocking(move || {
-            let tmp = store.path(&record.request_id, TMP);
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
             let mut header = serde_json::to_vec(&record)?;
             header.push(b'\n');
-            file.write_all(&header)?;
-            file.write_all(&payload)?;
-            drop(file);
-            fs::rename(&tmp, store.path(&record.request_id, EVENT))
+            write_atomically(
+                &store.path(&record.request_id, TMP),
+                &store.path(&record.request_id, EVENT),
+                &[&header, &payload],
+            )
         });
         written.await.map_err(io::Error::other)?
     }
@@ -138,16 +132,7 @@ impl Store {
                 ));
             }
             let path = dir.join(&name);
-            let tmp = dir.join(format!("{name}.{TMP}"));
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            file.write_all(&body)?;
-            drop(file);
-            fs::rename(&tmp, &path)?;
+            write_atomically(&dir.join(format!("{name}.{TMP}")), &path, &[&body])?;
             Ok(path)
         });
         written.await.map_err(io::Error::other)?
@@ -229,6 +214,22 @@ fn read_event(path: &Path) -> Option<Event> {
         refusals: 0,
         last_error: record.last_error.map(Bytes::from),
     })
+}
+
+/// Writes `parts` to `tmp` (readable by the user only) and renames it to `path`: a reader
+/// sees the whole file or none.
+fn write_atomically(tmp: &Path, path: &Path, parts: &[&[u8]]) -> io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(tmp)?;
+    for part in parts {
+        file.write_all(part)?;
+    }
+    drop(file);
+    fs::rename(tmp, path)
 }
 
 #[cfg(test)]

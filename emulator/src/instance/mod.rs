@@ -341,9 +341,7 @@ impl Instance {
 
     /// How many invocations the instance runs at once.
     pub(crate) fn capacity(&self) -> usize {
-        usize::try_from(self.config.max_concurrency)
-            .unwrap_or(1)
-            .max(1)
+        self.config.per_instance()
     }
 
     /// The runtime's process id, `None` in local mode: how the dashboard tells instances apart.

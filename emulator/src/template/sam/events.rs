@@ -47,15 +47,7 @@ impl<'a> Sam<'a> {
         let props_path = path.key("Properties");
         let empty = Mapping::new();
         let props = optional_mapping(&self.src, event, path, "Properties")?.unwrap_or(&empty);
-        let field = |key: &str| -> Result<Option<Located>, ConfigError> {
-            let p = props_path.key(key);
-            match props.get(key) {
-                None => Ok(None),
-                Some(v) => Ok(self
-                    .string(v, &p, &format!("{what}: {key}"))?
-                    .map(|s| (s, p))),
-            }
-        };
+        let field = |key: &str| self.string_property(props, &props_path, &what, key);
         let fields = (field("Path")?, field("Method")?);
         let payload = if payload == PayloadFormat::Http {
             self.http_api_payload(props, &props_path, &what)?

@@ -403,6 +403,24 @@ impl<'a> Sam<'a> {
         }
     }
 
+    /// The string property `key` of `props` (at `props_path`) with where it is; `None` when
+    /// absent. `what` names the owner in errors.
+    fn string_property(
+        &self,
+        props: &Mapping,
+        props_path: &YPath,
+        what: &str,
+        key: &str,
+    ) -> Result<Option<(String, YPath)>, ConfigError> {
+        let path = props_path.key(key);
+        match props.get(key) {
+            None => Ok(None),
+            Some(v) => Ok(self
+                .string(v, &path, &format!("{what}: {key}"))?
+                .map(|s| (s, path))),
+        }
+    }
+
     /// A whole-number field (numeric strings accepted: parameter defaults often are strings).
     fn integer(&self, value: &Value, path: &YPath, what: &str) -> Result<Option<i64>, ConfigError> {
         let resolved = self.resolve(value, path, what)?;

@@ -34,15 +34,7 @@ impl Sam<'_> {
             "ScheduleV2" => (Service::Scheduler, "ScheduleExpression"),
             _ => (Service::Rule, "Schedule"),
         };
-        let text = |key: &str| -> Result<Option<(String, YPath)>, ConfigError> {
-            let p = props_path.key(key);
-            match props.get(key) {
-                None => Ok(None),
-                Some(v) => Ok(self
-                    .string(v, &p, &format!("{what}: {key}"))?
-                    .map(|s| (s, p))),
-            }
-        };
+        let text = |key: &str| self.string_property(props, &props_path, &what, key);
         let Some((expression, expression_at)) = text(expression_key)? else {
             return Err(self.src.invalid(
                 &props_path,
