@@ -8,8 +8,13 @@ use std::process::{Command, Output};
 /// `aws lambda <args> --endpoint-url http://<addr>`, run in `dir`. `None`, with a note, when the
 /// AWS CLI is not installed, unless `LAMBKIN_REQUIRE_AWSCLI` is set (then the test fails).
 pub fn aws(addr: SocketAddr, dir: &Path, args: &[&str]) -> Option<Output> {
+    aws_service("lambda", addr, dir, args)
+}
+
+/// [`aws`] for another service: `aws <service> <args> --endpoint-url http://<addr>`.
+pub fn aws_service(service: &str, addr: SocketAddr, dir: &Path, args: &[&str]) -> Option<Output> {
     let output = Command::new("aws")
-        .arg("lambda")
+        .arg(service)
         .args(args)
         .args(["--endpoint-url", &format!("http://{addr}")])
         .current_dir(dir)

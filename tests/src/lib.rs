@@ -23,6 +23,31 @@ use tokio::{
     time::timeout,
 };
 
+/// The custom-runtime bootstrap AWS's documentation gives for the Python runtime interface
+/// client, unchanged: a `provided.al2023` function's `bootstrap` running a Python handler.
+pub const PYTHON_BOOTSTRAP: &str = "#!/bin/sh\nexec python3 -m awslambdaric \"$_HANDLER\"\n";
+
+/// Whether the Python runtime interface client (`pip install awslambdaric`) is installed; with
+/// `CI` set, it must be (a failure), else a note says the test is skipped.
+pub fn awslambdaric_installed() -> bool {
+    let found = std::process::Command::new("python3")
+        .args(["-c", "import awslambdaric"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "awslambdaric is required on CI (.ci/run installs it: pip install awslambdaric)"
+        );
+        eprintln!(
+            "SKIPPED: the Python runtime interface client is not installed (pip install awslambdaric)"
+        );
+    }
+    found
+}
+
 /// How long any single step may take before the test fails.
 pub const STEP: Duration = Duration::from_secs(20);
 

@@ -9,17 +9,13 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use lambkin_tests::awscli::aws;
 use lambkin_tests::project::{Watching, lambkin_binary, target_dir};
-use lambkin_tests::{SIGNED, post, request};
+use lambkin_tests::{PYTHON_BOOTSTRAP, SIGNED, awslambdaric_installed, post, request};
 use serde_json::{Value, json};
-
-/// The custom-runtime bootstrap AWS's documentation gives for the Python client, unchanged.
-const BOOTSTRAP: &str = "#!/bin/sh\nexec python3 -m awslambdaric \"$_HANDLER\"\n";
 
 /// The function: answers with what it sees of Lambda, and logs through Python's `logging`.
 const APP: &str = r#"import logging
@@ -65,26 +61,6 @@ Resources:
         SystemLogLevel: WARN
 ";
 
-/// Whether the Python runtime interface client is installed; with `CI` set, it must be.
-fn awslambdaric_installed() -> bool {
-    let found = Command::new("python3")
-        .args(["-c", "import awslambdaric"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "awslambdaric is required on CI (.ci/run installs it: pip install awslambdaric)"
-        );
-        eprintln!(
-            "SKIPPED: the Python runtime interface client is not installed (pip install awslambdaric)"
-        );
-    }
-    found
-}
-
 /// The SAM project in a temp dir: `template.yaml`, `fn/bootstrap`, `fn/app.py`.
 struct SamProject(PathBuf);
 
@@ -95,7 +71,7 @@ impl SamProject {
         std::fs::create_dir_all(dir.join("fn")).unwrap();
         std::fs::write(dir.join("template.yaml"), TEMPLATE).unwrap();
         let bootstrap = dir.join("fn/bootstrap");
-        std::fs::write(&bootstrap, BOOTSTRAP).unwrap();
+        std::fs::write(&bootstrap, PYTHON_BOOTSTRAP).unwrap();
         std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::write(dir.join("fn/app.py"), APP).unwrap();
         SamProject(dir)
