@@ -133,13 +133,26 @@ impl Allowed {
     /// The first host `request` names (its `Host`s and the authority of an absolute-form
     /// target) that is not allowed.
     pub(crate) fn refused_host(&self, request: &Request) -> Option<String> {
+        self.refused_prefixed_host(request, "")
+    }
+
+    /// [`Allowed::refused_host`], where an allowed host may also be named with `prefix` in
+    /// front of it (the `sync-` host prefix AWS's SDKs put before the endpoint's host for
+    /// Step Functions' StartSyncExecution).
+    pub(crate) fn refused_prefixed_host(&self, request: &Request, prefix: &str) -> Option<String> {
         request
             .headers()
             .get_all(header::HOST)
             .iter()
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned())
             .chain(request.uri().authority().map(ToString::to_string))
-            .find(|host| !self.permits_authority(host))
+            .find(|host| {
+                let unprefixed = (!prefix.is_empty())
+                    .then(|| host.strip_prefix(prefix))
+                    .flatten();
+                !(self.permits_authority(host)
+                    || unprefixed.is_some_and(|h| self.permits_authority(h)))
+            })
     }
 }
 
@@ -269,6 +282,38 @@ mod tests {
             "10.0.0.1",
         ] {
             assert!(!policy.allowed().permits_authority(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn a_prefix_is_allowed_only_where_asked_for() {
+        let policy = test_policy("127.0.0.1:9000", &[]);
+        let request = |host: &str| {
+            Request::builder()
+                .header(header::HOST, host)
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        let allowed = policy.allowed();
+        for host in [
+            "sync-127.0.0.1:9000",
+            "sync-localhost:9000",
+            "127.0.0.1:9000",
+        ] {
+            assert_eq!(allowed.refused_prefixed_host(&request(host), "sync-"), None);
+        }
+        assert!(
+            allowed
+                .refused_host(&request("sync-127.0.0.1:9000"))
+                .is_some()
+        );
+        for host in ["sync-evil.example", "evil.example", "xsync-localhost"] {
+            assert!(
+                allowed
+                    .refused_prefixed_host(&request(host), "sync-")
+                    .is_some(),
+                "{host}"
+            );
         }
     }
 

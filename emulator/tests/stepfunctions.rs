@@ -296,6 +296,100 @@ async fn aws_stepfunctions_runs_a_machine_over_local_functions() {
     emulator.stop().await;
 }
 
+/// StartSyncExecution through the AWS CLI. The CLI sends it to `sync-<endpoint host>` (the
+/// operation's host prefix), a name that does not resolve for `127.0.0.1`: with
+/// `AWS_DISABLE_HOST_PREFIX_INJECTION=true` it calls the endpoint as given; through an HTTP
+/// proxy (here the emulator itself) the request reaches it naming `sync-127.0.0.1`, which the
+/// guard takes for this operation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_start_sync_execution() {
+    let emulator = Running::start(vec![fixture("echo", "echo")]).await;
+    let addr = emulator.addr;
+    let dir = std::env::temp_dir().join(format!("lambkin-sfn-sync-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let definition = json!({"StartAt": "Echo", "States": {"Echo": {"Type": "Task", "Resource": "echo", "OutputPath": "$.event", "End": true}}}).to_string();
+    let create = |name: &'static str, kind: &'static str| {
+        let definition = definition.clone();
+        let dir = dir.clone();
+        async move {
+            aws(
+                addr,
+                &dir,
+                &[
+                    "create-state-machine",
+                    "--name",
+                    name,
+                    "--definition",
+                    &definition,
+                    "--role-arn",
+                    "arn:aws:iam::012345678912:role/r",
+                    "--type",
+                    kind,
+                ],
+            )
+            .await
+            .map(|created| created["stateMachineArn"].as_str().unwrap().to_owned())
+        }
+    };
+    let Some(express) = create("quick", "EXPRESS").await else {
+        return;
+    };
+    let standard = create("slow", "STANDARD").await.unwrap();
+    let sync = |machine: String, env: Vec<(&'static str, String)>| {
+        let dir = dir.clone();
+        async move {
+            let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let args = [
+                "start-sync-execution",
+                "--state-machine-arn",
+                &machine,
+                "--input",
+                r#"{"n":1}"#,
+                "--output",
+                "json",
+            ];
+            common::awscli::aws_env("stepfunctions", addr, &dir, &args, &env)
+                .await
+                .unwrap()
+        }
+    };
+    let no_prefix = || vec![("AWS_DISABLE_HOST_PREFIX_INJECTION", "true".to_owned())];
+    let proxied = || {
+        vec![
+            ("HTTP_PROXY", format!("http://{addr}")),
+            ("http_proxy", format!("http://{addr}")),
+            ("NO_PROXY", String::new()),
+            ("no_proxy", String::new()),
+        ]
+    };
+    for env in [no_prefix(), proxied()] {
+        let ended = common::awscli::stdout_json(&sync(express.clone(), env).await);
+        assert_eq!(ended["status"], "SUCCEEDED", "{ended}");
+        assert_eq!(ended["stateMachineArn"], express.as_str());
+        assert_eq!(ended["output"], r#"{"n":1}"#);
+        let execution = ended["executionArn"].as_str().unwrap();
+        assert!(
+            execution.starts_with("arn:aws:states:us-east-1:012345678912:")
+                && execution.contains(":quick:"),
+            "{ended}"
+        );
+    }
+    // A STANDARD machine: AWS's error.
+    let refused = sync(standard, no_prefix()).await;
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("StateMachineTypeNotSupported"), "{stderr}");
+    // The prefix is taken for StartSyncExecution only.
+    let other = [
+        ("X-Amz-Target", "AWSStepFunctions.ListStateMachines"),
+        ("Host", "sync-127.0.0.1"),
+        SIGNED_STATES,
+    ];
+    assert_eq!(request(addr, "POST", "/", &other, b"{}").await.status, 403);
+    std::fs::remove_dir_all(&dir).ok();
+    emulator.stop().await;
+}
+
 /// One Step Functions call over raw HTTP, signed as the CLI signs it.
 async fn call(addr: SocketAddr, operation: &str, body: &Value) -> common::Reply {
     let target = format!("AWSStepFunctions.{operation}");

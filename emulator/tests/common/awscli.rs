@@ -13,6 +13,17 @@ use super::bounded;
 /// Runs `aws <service> <args> --endpoint-url http://<endpoint>` in `dir`; `None` when the CLI
 /// is not installed (and not required).
 pub async fn aws(service: &str, endpoint: SocketAddr, dir: &Path, args: &[&str]) -> Option<Output> {
+    aws_env(service, endpoint, dir, args, &[]).await
+}
+
+/// [`aws`] with extra environment variables (`AWS_DISABLE_HOST_PREFIX_INJECTION`, a proxy…).
+pub async fn aws_env(
+    service: &str,
+    endpoint: SocketAddr,
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Option<Output> {
     let output = tokio::process::Command::new("aws")
         .arg(service)
         .args(args)
@@ -25,6 +36,7 @@ pub async fn aws(service: &str, endpoint: SocketAddr, dir: &Path, args: &[&str])
         .env("AWS_MAX_ATTEMPTS", "1")
         .env("AWS_PAGER", "")
         .env_remove("AWS_PROFILE")
+        .envs(env.iter().copied())
         .kill_on_drop(true)
         .output();
     match bounded(output).await {

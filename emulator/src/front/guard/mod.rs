@@ -159,8 +159,9 @@ impl Surface {
 }
 
 /// The request's `Host` (and the authority of an absolute-form target) must be allowed.
-fn check_host(allowed: &Allowed, request: &Request) -> Result<(), Refusal> {
-    match allowed.refused_host(request) {
+/// `host_prefix` is a prefix the request's host may carry before an allowed one.
+fn check_host(allowed: &Allowed, request: &Request, host_prefix: &str) -> Result<(), Refusal> {
+    match allowed.refused_prefixed_host(request, host_prefix) {
         None => Ok(()),
         Some(host) => Err(Refusal::new(
             "AccessDeniedException",
@@ -197,9 +198,18 @@ pub(crate) async fn front(
     } else {
         surface
     };
+    // The SDKs send StartSyncExecution to `sync-<endpoint host>` (the operation's `hostPrefix`
+    // in the service model): <https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartSyncExecution.html>
+    #[cfg(feature = "workflows")]
+    let host_prefix = match super::stepfunctions::operation(request.headers()) {
+        Some("StartSyncExecution") => "sync-",
+        _ => "",
+    };
+    #[cfg(not(feature = "workflows"))]
+    let host_prefix = "";
     let checked = {
         let allowed = hosts.allowed();
-        check_host(&allowed, &request).and_then(|()| match surface {
+        check_host(&allowed, &request, host_prefix).and_then(|()| match surface {
             Surface::Gateway if is_websocket_upgrade(request.headers()) => {
                 check_origin(&allowed, request.headers(), WEBSOCKET_ORIGINS)
             }
@@ -226,7 +236,7 @@ pub(crate) async fn function_url(
     request: Request,
     next: Next,
 ) -> Response {
-    let checked = check_host(&hosts.allowed(), &request);
+    let checked = check_host(&hosts.allowed(), &request, "");
     match checked {
         Ok(()) => next.run(request).await,
         Err(refusal) => refusal.answer(Surface::Gateway, &request),
