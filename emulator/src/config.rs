@@ -506,6 +506,8 @@ pub struct StateMachineConfig {
     pub name: String,
     /// The definition, as JSON text.
     pub definition: String,
+    /// An `EXPRESS` state machine (StartSyncExecution runs it), else `STANDARD`.
+    pub express: bool,
 }
 
 impl StateMachineConfig {
@@ -523,6 +525,7 @@ impl StateMachineConfig {
         Ok(StateMachineConfig {
             name: name.to_owned(),
             definition,
+            express: false,
         })
     }
 }

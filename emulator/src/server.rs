@@ -95,11 +95,12 @@ impl Emulator {
         );
         #[cfg(feature = "workflows")]
         for machine in &options.state_machines {
-            (state.workflows().add(&machine.name, &machine.definition)).map_err(|e| {
-                Error::InvalidStateMachine {
-                    name: machine.name.clone(),
-                    message: e.message,
-                }
+            (state
+                .workflows()
+                .add(&machine.name, &machine.definition, machine.express))
+            .map_err(|e| Error::InvalidStateMachine {
+                name: machine.name.clone(),
+                message: e.message,
             })?;
         }
         #[cfg(not(feature = "workflows"))]

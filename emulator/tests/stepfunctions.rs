@@ -550,6 +550,7 @@ async fn state_machines_given_at_start() {
     let machine = |definition: &Value| StateMachineConfig {
         name: "hello".into(),
         definition: definition.to_string(),
+        express: false,
     };
     let bad = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}, "B": {"Type": "Pass", "End": true}}});
     let options = Options {

@@ -84,7 +84,8 @@ pub struct Project {
     /// The WebSocket APIs over the functions (SAM: `AWS::ApiGatewayV2::Api` with `ProtocolType:
     /// WEBSOCKET` and its routes; serverless.yml: `websocket` events).
     pub websockets: Vec<crate::websocket::WebSocketApi>,
-    /// The Step Functions state machines (SAM: `AWS::Serverless::StateMachine`).
+    /// The Step Functions state machines (SAM: `AWS::Serverless::StateMachine`; serverless.yml:
+    /// `stepFunctions.stateMachines`).
     pub state_machines: Vec<crate::config::StateMachineConfig>,
 }
 

@@ -264,6 +264,36 @@ impl<'de> Visitor<'de> for Locate<'_> {
     }
 }
 
+/// A YAML value as JSON (YAML's keys that are not text become text).
+pub(crate) fn to_json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Number(n) => serde_json::to_value(n).unwrap_or(serde_json::Value::Null),
+        Value::String(s) => serde_json::Value::String(s.clone()),
+        Value::Sequence(items) => serde_json::Value::Array(items.iter().map(to_json).collect()),
+        Value::Mapping(map) => serde_json::Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().map_or_else(
+                            || {
+                                serde_yaml::to_string(k)
+                                    .unwrap_or_default()
+                                    .trim()
+                                    .to_owned()
+                            },
+                            str::to_owned,
+                        ),
+                        to_json(v),
+                    )
+                })
+                .collect(),
+        ),
+        Value::Tagged(tagged) => to_json(&tagged.value),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -265,11 +265,21 @@ impl Workflows {
     }
 
     /// Adds a state machine from a definition read at start (a template or a `.asl.json`),
-    /// replacing one of the same name.
-    pub(crate) fn add(&self, name: &str, definition: &str) -> Result<String, ApiError> {
+    /// replacing one of the same name; `express` for an `EXPRESS` one.
+    pub(crate) fn add(
+        &self,
+        name: &str,
+        definition: &str,
+        express: bool,
+    ) -> Result<String, ApiError> {
         check_name(name, "InvalidName")?;
         let parsed = parse_definition(definition)?;
-        let machine = self.machine(name, definition, parsed, None, MachineType::Standard);
+        let kind = if express {
+            MachineType::Express
+        } else {
+            MachineType::Standard
+        };
+        let machine = self.machine(name, definition, parsed, None, kind);
         let arn = machine.arn.clone();
         lock(&self.machines).insert(name.to_owned(), machine);
         Ok(arn)

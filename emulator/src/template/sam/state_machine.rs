@@ -1,7 +1,8 @@
 //! `AWS::Serverless::StateMachine` resources: the name (`Name`, else the logical id) and the
 //! definition (`Definition` inline, or `DefinitionUri`, a JSON or YAML file beside the
 //! template), with `DefinitionSubstitutions` applied (`${Key}` → its value; `!GetAtt F.Arn` and
-//! `!Ref F` of a function resource become that function's ARN).
+//! `!Ref F` of a function resource become that function's ARN), and its `Type` (`STANDARD` or
+//! `EXPRESS`). Its `Events` are not served (a note says so).
 //! <https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-statemachine.html>
 //!
 //! The definition is checked when the emulator starts (`Options::state_machines`), each
@@ -12,7 +13,7 @@ use serde_yaml::{Mapping, Value};
 use super::Sam;
 use crate::config::StateMachineConfig;
 use crate::template::ConfigError;
-use crate::template::yaml::{YPath, describe};
+use crate::template::yaml::{YPath, describe, to_json};
 
 impl Sam<'_> {
     /// Reads one `AWS::Serverless::StateMachine`.
@@ -95,9 +96,22 @@ impl Sam<'_> {
                 text = text.replace(&format!("${{{key}}}"), escaped);
             }
         }
+        let express = match props.get("Type") {
+            None => false,
+            Some(Value::String(kind)) if kind == "STANDARD" => false,
+            Some(Value::String(kind)) if kind == "EXPRESS" => true,
+            Some(other) => {
+                return Err(self.src.invalid(
+                    &props_path.key("Type"),
+                    format!("state machine `{id}`: Type is {}", describe(other)),
+                    "Type is STANDARD or EXPRESS",
+                ));
+            }
+        };
         Ok(StateMachineConfig {
             name,
             definition: text,
+            express,
         })
     }
 
@@ -178,36 +192,6 @@ impl Sam<'_> {
     }
 }
 
-/// A YAML value as JSON (YAML's keys that are not text become text).
-fn to_json(value: &Value) -> serde_json::Value {
-    match value {
-        Value::Null => serde_json::Value::Null,
-        Value::Bool(b) => serde_json::Value::Bool(*b),
-        Value::Number(n) => serde_json::to_value(n).unwrap_or(serde_json::Value::Null),
-        Value::String(s) => serde_json::Value::String(s.clone()),
-        Value::Sequence(items) => serde_json::Value::Array(items.iter().map(to_json).collect()),
-        Value::Mapping(map) => serde_json::Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_str().map_or_else(
-                            || {
-                                serde_yaml::to_string(k)
-                                    .unwrap_or_default()
-                                    .trim()
-                                    .to_owned()
-                            },
-                            str::to_owned,
-                        ),
-                        to_json(v),
-                    )
-                })
-                .collect(),
-        ),
-        Value::Tagged(tagged) => to_json(&tagged.value),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use crate::template::parse_sam;
@@ -224,6 +208,7 @@ Resources:
   Flow:
     Type: AWS::Serverless::StateMachine
     Properties:
+      Type: EXPRESS
       DefinitionSubstitutions:
         HelloArn: !GetAtt HelloFunction.Arn
         Greeting: "say \"hi\""
@@ -245,7 +230,7 @@ Resources:
         let project = parse_sam(TEMPLATE, &tmp.write("template.yaml", TEMPLATE)).unwrap();
         assert_eq!(project.state_machines.len(), 1);
         let machine = &project.state_machines[0];
-        assert_eq!(machine.name, "Flow");
+        assert_eq!((machine.name.as_str(), machine.express), ("Flow", true));
         let definition: serde_json::Value = serde_json::from_str(&machine.definition).unwrap();
         assert_eq!(
             definition["States"]["Hello"]["Resource"],

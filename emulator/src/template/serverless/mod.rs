@@ -13,7 +13,8 @@
 //! for the HTTP API's `$default`; an `http` event's `cors`, see `cors.rs`; authorizers, see
 //! `auth.rs`). `http` paths are normalised as the framework does (a leading `/`
 //! added, empty segments dropped). `websocket` events make the service's WebSocket
-//! API (`websocket.rs`). The framework's own defaults apply when nothing is set: 6 s and
+//! API (`websocket.rs`). `stepFunctions.stateMachines` (the `serverless-step-functions` plugin's
+//! format) are read by `state_machine.rs`. The framework's own defaults apply when nothing is set: 6 s and
 //! 1024 MB. Other event kinds are ignored with a note; `${…}` variables are not evaluated and are
 //! an error where the emulator needs the value.
 //!
@@ -44,6 +45,7 @@ mod function;
 #[cfg(feature = "schedules")]
 mod schedule;
 mod stage;
+mod state_machine;
 mod websocket;
 
 use std::time::Duration;
@@ -143,8 +145,10 @@ pub fn parse_serverless(text: &str, file: &Path) -> Result<Project, ConfigError>
         (functions, &functions_path),
         &served,
     )?;
+    let state_machines = reader.state_machines(&served, &mut notes)?;
     let mut project = project(&src, &functions_path, specs, notes, managed)?;
     project.websockets = websocket.into_iter().collect();
+    project.state_machines = state_machines;
     Ok(project)
 }
 
