@@ -455,6 +455,33 @@ async fn bad_input_gets_aws_errors() {
     assert_eq!(ended["status"], "FAILED");
     assert_eq!(ended["error"], "Lambda.ResourceNotFoundException");
 
+    // A path that selects nothing: States.Runtime, which no Catch takes.
+    let nothing = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "echo", "InputPath": "$.missing", "End": true,
+        "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Q"}]}, "Q": {"Type": "Succeed"}}}).to_string();
+    let created = call(
+        addr,
+        "CreateStateMachine",
+        &json!({"name": "nothing", "definition": nothing, "roleArn": "r", "type": "EXPRESS"}),
+    )
+    .await
+    .json();
+    let ended = call(
+        addr,
+        "StartSyncExecution",
+        &json!({"stateMachineArn": created["stateMachineArn"], "input": "{\"present\":1}"}),
+    )
+    .await
+    .json();
+    assert_eq!(
+        (ended["status"].as_str(), ended["error"].as_str()),
+        (Some("FAILED"), Some("States.Runtime")),
+        "{ended}"
+    );
+    assert!(
+        ended["cause"].as_str().unwrap().contains("$.missing"),
+        "{ended}"
+    );
+
     // An input over 256 KiB.
     let big = json!({"stateMachineArn": machine, "input": format!("\"{}\"", "x".repeat(262_144))});
     let reply = call(addr, "StartExecution", &big).await;
@@ -565,6 +592,23 @@ async fn state_machines_given_at_start() {
         error.contains("state machine `hello`")
             && error.contains("UNREACHABLE_STATE")
             && error.contains("/States/B"),
+        "{error}"
+    );
+
+    // A Task naming a function the emulator does not serve: refused at start, naming where.
+    let typo = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:012345678912:function:ehco", "End": true}}}]}}});
+    let options = Options {
+        state_machines: vec![machine(&typo)],
+        ..Options::default()
+    };
+    let error = Emulator::with_options(vec![fixture("echo", "echo")], options)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        error.contains("/States/P/Branches/0/States/T/Resource")
+            && error.contains("`arn:aws:lambda:us-east-1:012345678912:function:ehco`"),
         "{error}"
     );
 

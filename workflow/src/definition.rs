@@ -335,6 +335,35 @@ impl StateMachine {
         Self::from_value(&value)
     }
 
+    /// The functions its Task states name directly in `Resource` (a Lambda ARN or a name; not
+    /// the `lambda:invoke` integration, whose `FunctionName` may come from the input), each
+    /// with the location of its `Resource` (`/States/P/Branches/0/States/A/Resource`).
+    pub fn task_functions(&self) -> Vec<(String, &str)> {
+        let mut out = Vec::new();
+        self.collect_functions("", &mut out);
+        out
+    }
+
+    fn collect_functions<'s>(&'s self, loc: &str, out: &mut Vec<(String, &'s str)>) {
+        for (name, state) in &self.states {
+            let loc = format!("{loc}/States/{name}");
+            match &state.kind {
+                Kind::Task(task) if !task.resource.starts_with("arn:aws:states:") => {
+                    out.push((format!("{loc}/Resource"), task.resource.as_str()));
+                }
+                Kind::Parallel(branches) => {
+                    for (i, branch) in branches.iter().enumerate() {
+                        branch.collect_functions(&format!("{loc}/Branches/{i}"), out);
+                    }
+                }
+                Kind::Map(map) => map
+                    .processor
+                    .collect_functions(&format!("{loc}/ItemProcessor"), out),
+                _ => {}
+            }
+        }
+    }
+
     /// Parses and validates a definition.
     pub fn from_value(value: &Value) -> Result<Self, InvalidDefinition> {
         let mut reader = Reader::default();

@@ -200,9 +200,10 @@ impl Runner<'_> {
             let mut name = machine.start_at.as_str();
             let mut input = input;
             loop {
+                // AWS's quota and its message: <https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>
                 if self.history.is_full() {
                     return Err(StatesError::runtime(format!(
-                        "The execution reached the limit of {} history events",
+                        "The execution reached the maximum number of history events ({}).",
                         crate::history::MAX_EVENTS
                     )));
                 }

@@ -192,3 +192,25 @@ fn not_json() {
     let invalid = StateMachine::from_json("{").unwrap_err();
     assert_eq!(invalid.0[0].code, "INVALID_JSON_DESCRIPTION");
 }
+
+#[test]
+fn task_functions_are_listed_with_their_locations() {
+    let machine = StateMachine::from_value(&json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "Next": "M", "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:a", "End": true}}}
+        ]},
+        "M": {"Type": "Map", "Next": "I", "ItemProcessor": {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": "b", "End": true}}}},
+        "I": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Parameters": {"FunctionName": "c"}, "End": true}
+    }}))
+    .unwrap();
+    assert_eq!(
+        machine.task_functions(),
+        [
+            ("/States/M/ItemProcessor/States/B/Resource".to_owned(), "b"),
+            (
+                "/States/P/Branches/0/States/A/Resource".to_owned(),
+                "arn:aws:lambda:us-east-1:123456789012:function:a"
+            ),
+        ]
+    );
+}

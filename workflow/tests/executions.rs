@@ -747,6 +747,10 @@ async fn endless_loops_hit_the_history_limit() {
     let run = run(definition, json!({}), Functions::default()).await;
     assert_eq!(run.error().error, "States.Runtime");
     assert_eq!(run.history.len(), lambkin_workflow::history::MAX_EVENTS + 1);
+    assert_eq!(
+        run.error().cause,
+        "The execution reached the maximum number of history events (25000)."
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use tokio::task::AbortHandle;
 
 use crate::ACCOUNT_ID;
-use crate::registry::Registry;
+use crate::registry::{FunctionKey, Registry, split_name};
 use crate::sync::lock;
 pub(crate) use invoker::LocalFunctions;
 
@@ -161,6 +161,8 @@ impl Run {
 #[derive(Debug)]
 pub(crate) struct Workflows {
     env: Env,
+    /// The functions Task states invoke (checked for machines given at start).
+    registry: Arc<Registry>,
     machines: Mutex<BTreeMap<String, Machine>>,
     /// By ARN, with the order they started in.
     runs: Mutex<Vec<Arc<Run>>>,
@@ -241,7 +243,7 @@ impl Workflows {
     /// Workflows whose Task states invoke `registry`'s functions; ARNs in `region`.
     pub(crate) fn new(registry: Arc<Registry>, region: &str) -> Self {
         let invoker = LocalFunctions {
-            registry,
+            registry: registry.clone(),
             region: region.to_owned(),
         };
         let env = Env {
@@ -252,6 +254,7 @@ impl Workflows {
         };
         Workflows {
             env,
+            registry,
             machines: Mutex::default(),
             runs: Mutex::default(),
         }
@@ -279,6 +282,21 @@ impl Workflows {
         } else {
             MachineType::Standard
         };
+        // A template's Task naming a function the emulator does not serve is most likely a typo:
+        // refused at start (AWS itself finds out at run time: Lambda.ResourceNotFoundException).
+        if let Some((location, function)) = parsed.task_functions().into_iter().find(|(_, f)| {
+            let (name, qualifier) = split_name(f);
+            self.registry
+                .get(&FunctionKey::new(name, qualifier))
+                .is_none()
+        }) {
+            return Err(ApiError::new(
+                "InvalidDefinition",
+                format!(
+                    "the Task at {location} names function `{function}`, which the emulator does not serve"
+                ),
+            ));
+        }
         let machine = self.machine(name, definition, parsed, None, kind);
         let arn = machine.arn.clone();
         lock(&self.machines).insert(name.to_owned(), machine);
