@@ -508,9 +508,24 @@ pub struct StateMachineConfig {
     pub definition: String,
     /// An `EXPRESS` state machine (StartSyncExecution runs it), else `STANDARD`.
     pub express: bool,
+    /// The schedules that start it (SAM `Schedule`/`ScheduleV2` events, serverless.yml
+    /// `schedule` events).
+    #[cfg(feature = "schedules")]
+    pub schedules: Vec<crate::sources::schedule::Schedule>,
 }
 
 impl StateMachineConfig {
+    /// A `STANDARD` state machine, started by no schedule.
+    pub fn new(name: impl Into<String>, definition: impl Into<String>) -> StateMachineConfig {
+        StateMachineConfig {
+            name: name.into(),
+            definition: definition.into(),
+            express: false,
+            #[cfg(feature = "schedules")]
+            schedules: Vec::new(),
+        }
+    }
+
     /// A state machine from a bare Amazon States Language file, named after it
     /// (`orders.asl.json` → `orders`). Its definition is checked when the emulator starts.
     pub fn from_file(path: &std::path::Path) -> std::io::Result<StateMachineConfig> {
@@ -522,11 +537,7 @@ impl StateMachineConfig {
         let name = (file.strip_suffix(".asl.json"))
             .or_else(|| file.strip_suffix(".json"))
             .unwrap_or(file);
-        Ok(StateMachineConfig {
-            name: name.to_owned(),
-            definition,
-            express: false,
-        })
+        Ok(StateMachineConfig::new(name, definition))
     }
 }
 

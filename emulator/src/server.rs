@@ -75,9 +75,10 @@ impl Emulator {
             }
         }
         #[cfg(feature = "schedules")]
-        if let Some(schedule) = (options.schedules.iter())
-            .find(|s| registry.get(&FunctionKey::latest(&s.function)).is_none())
-        {
+        if let Some(schedule) = (options.schedules.iter()).find(|s| {
+            s.target == crate::sources::schedule::Target::Function
+                && registry.get(&FunctionKey::latest(&s.function)).is_none()
+        }) {
             return Err(Error::UnknownFunction(schedule.function.clone()));
         }
         let concurrency = registry.concurrency();
@@ -125,7 +126,14 @@ impl Emulator {
                 closing,
                 limits: options.limits,
                 #[cfg(feature = "schedules")]
-                schedules: (options.schedules, options.run_schedules, options.clock),
+                schedules: (
+                    // The state machines' own schedules start executions of them.
+                    (options.schedules.into_iter())
+                        .chain(options.state_machines.into_iter().flat_map(|m| m.schedules))
+                        .collect(),
+                    options.run_schedules,
+                    options.clock,
+                ),
             }),
         })
     }
@@ -242,6 +250,15 @@ impl Emulator {
         }
         let reaper = tokio::spawn(reap(state.clone(), closing.subscribe()));
         state.events().resume().await;
+        #[cfg(all(feature = "schedules", feature = "workflows"))]
+        let executions: Option<crate::sources::schedule::StartExecution> = {
+            let workflows = state.workflows().clone();
+            Some(Arc::new(move |machine: &str, input: &serde_json::Value| {
+                (workflows.start_execution(machine, input)).map_err(|e| e.message)
+            }))
+        };
+        #[cfg(all(feature = "schedules", not(feature = "workflows")))]
+        let executions: Option<crate::sources::schedule::StartExecution> = None;
         #[cfg(feature = "schedules")]
         crate::sources::schedule::start(
             &schedules.0,
@@ -249,6 +266,7 @@ impl Emulator {
             state.sources(),
             &schedules.2,
             state.events(),
+            executions.as_ref(),
             state.region(),
             &closing.subscribe(),
         );

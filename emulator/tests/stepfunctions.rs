@@ -574,11 +574,7 @@ fn state_machines_from_asl_files() {
 /// State machines given at start (a template, a `.asl.json`) are validated then, and served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_machines_given_at_start() {
-    let machine = |definition: &Value| StateMachineConfig {
-        name: "hello".into(),
-        definition: definition.to_string(),
-        express: false,
-    };
+    let machine = |definition: &Value| StateMachineConfig::new("hello", definition.to_string());
     let bad = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}, "B": {"Type": "Pass", "End": true}}});
     let options = Options {
         state_machines: vec![machine(&bad)],
@@ -707,5 +703,84 @@ async fn state_machines_given_at_start() {
         .unwrap();
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no state machine `nope`"));
+    emulator.stop().await;
+}
+
+/// A state machine's schedule (SAM `Schedule` event on it) starts an execution with the
+/// Scheduled Event as its input, on the emulator's clock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schedules_start_executions() {
+    use lambkin_emulator::Clock;
+    use lambkin_emulator::sources::schedule::{Schedule, Service, Target};
+    use std::time::SystemTime;
+
+    let definition = json!({"StartAt": "Echo", "States": {"Echo": {"Type": "Task", "Resource": "echo", "OutputPath": "$.event", "End": true}}});
+    let mut machine = StateMachineConfig::new("ticker", definition.to_string());
+    let mut schedule = Schedule::new(
+        Service::Rule,
+        "TickerEveryMinute",
+        "ticker",
+        "rate(1 minute)",
+        None,
+    )
+    .unwrap();
+    schedule.target = Target::StateMachine;
+    machine.schedules.push(schedule);
+    let clock = Clock::manual(SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600));
+    let options = Options {
+        state_machines: vec![machine],
+        clock: clock.clone(),
+        ..Options::default()
+    };
+    let emulator =
+        Running::serve(Emulator::with_options(vec![fixture("echo", "echo")], options).unwrap())
+            .await;
+    let addr = emulator.addr;
+    let arn = "arn:aws:states:us-east-1:012345678912:stateMachine:ticker";
+    let list = || async {
+        call(addr, "ListExecutions", &json!({"stateMachineArn": arn}))
+            .await
+            .json()["executions"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    assert!(list().await.is_empty());
+
+    clock.advance(Duration::from_secs(60));
+    let execution = bounded(async {
+        loop {
+            let executions = list().await;
+            if let Some(done) = executions.iter().find(|e| e["status"] != "RUNNING") {
+                return done["executionArn"].as_str().unwrap().to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let described = call(
+        addr,
+        "DescribeExecution",
+        &json!({"executionArn": execution}),
+    )
+    .await
+    .json();
+    assert_eq!(described["status"], "SUCCEEDED", "{described}");
+    let input: Value = serde_json::from_str(described["input"].as_str().unwrap()).unwrap();
+    assert_eq!(input["detail-type"], "Scheduled Event");
+    assert_eq!(input["time"], "2026-01-01T00:01:00Z");
+    assert_eq!(
+        input["resources"],
+        json!(["arn:aws:events:us-east-1:012345678912:rule/TickerEveryMinute"])
+    );
+    let output: Value = serde_json::from_str(described["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output, input, "the function got the Scheduled Event");
+    // The status page counts it.
+    let page = request(addr, "GET", "/_lambkin", &[], b"").await.json();
+    let source = &page["sources"][0];
+    assert_eq!(
+        (source["name"].as_str(), source["fired"].as_u64()),
+        (Some("TickerEveryMinute"), Some(1))
+    );
     emulator.stop().await;
 }

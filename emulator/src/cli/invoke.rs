@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 use lambkin_emulator::samples;
+use lambkin_emulator::sources::schedule::Target;
 
 /// Options of `lambkin invoke`.
 #[derive(Debug, Args)]
@@ -67,7 +68,9 @@ pub(super) fn run(args: InvokeArgs) -> anyhow::Result<()> {
 /// fired now; the sample Scheduled Event when the function has none.
 fn schedule_event(args: &InvokeArgs) -> anyhow::Result<String> {
     let schedules = super::schedule::project_schedules(args.template.as_deref())?;
-    let mut own = schedules.iter().filter(|s| s.function == args.function);
+    let mut own = schedules
+        .iter()
+        .filter(|s| s.target == Target::Function && s.function == args.function);
     let schedule =
         match &args.schedule {
             Some(name) => Some(own.find(|s| &s.name == name).with_context(|| {

@@ -69,11 +69,16 @@ fn list(args: &ListArgs) -> anyhow::Result<()> {
 }
 
 /// The schedules of the project's SAM template or serverless.yml (`template`, else the one
-/// found in the current directory); none without one.
+/// found in the current directory), its functions' then its state machines'; none without one.
 pub(super) fn project_schedules(template: Option<&Path>) -> anyhow::Result<Vec<Schedule>> {
     let here = std::env::current_dir()?;
     let project = template::load(&here, template)?;
     Ok(project
-        .map(|p| p.functions.into_iter().flat_map(|f| f.schedules).collect())
+        .map(|p| {
+            let machines = p.state_machines.into_iter().flat_map(|m| m.schedules);
+            (p.functions.into_iter().flat_map(|f| f.schedules))
+                .chain(machines)
+                .collect()
+        })
         .unwrap_or_default())
 }

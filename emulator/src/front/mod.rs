@@ -299,7 +299,7 @@ impl AppState {
 
     /// The Step Functions state machines and executions.
     #[cfg(feature = "workflows")]
-    pub(crate) fn workflows(&self) -> &crate::workflows::Workflows {
+    pub(crate) fn workflows(&self) -> &Arc<crate::workflows::Workflows> {
         &self.workflows
     }
 

@@ -325,6 +325,13 @@ impl Workflows {
         }
     }
 
+    /// Starts an execution of the state machine `name` (a schedule's target) with `input`;
+    /// its ARN.
+    pub(crate) fn start_execution(&self, name: &str, input: &Value) -> Result<String, ApiError> {
+        let body = json!({"stateMachineArn": self.machine_arn(name), "input": input.to_string()});
+        self.start(&body).map(|run| run.info.arn.clone())
+    }
+
     /// Runs one operation of the Step Functions API (`operation` is the part of
     /// `X-Amz-Target` after `AWSStepFunctions.`).
     pub(crate) async fn call(&self, operation: &str, body: &Value) -> Result<Value, ApiError> {

@@ -46,13 +46,28 @@ pub enum Service {
     Scheduler,
 }
 
-/// One schedule invoking one function.
+/// What a schedule starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A function, invoked asynchronously.
+    Function,
+    /// A Step Functions state machine: an execution whose input is the event, as EventBridge
+    /// starts one (<https://docs.aws.amazon.com/step-functions/latest/dg/using-eventbridge-scheduler.html>).
+    StateMachine,
+}
+
+/// Starts an execution of the named state machine with an input; its ARN, or why not.
+pub(crate) type StartExecution = Arc<dyn Fn(&str, &Value) -> Result<String, String> + Send + Sync>;
+
+/// One schedule invoking one function (or starting one state machine).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
     /// The rule's or schedule's name (its `Name`, else the function's and the event's).
     pub name: String,
-    /// The function it invokes.
+    /// The function it invokes (the state machine it starts, for [`Target::StateMachine`]).
     pub function: String,
+    /// What it starts.
+    pub target: Target,
     /// The service that runs it.
     pub service: Service,
     /// When it fires.
@@ -87,6 +102,7 @@ impl Schedule {
         Ok(Schedule {
             name: name.into(),
             function: function.into(),
+            target: Target::Function,
             service,
             expression: parsed,
             expression_text: expression.trim().to_owned(),
@@ -202,13 +218,17 @@ pub fn rfc3339_seconds(time: SystemTime) -> String {
 }
 
 /// Starts `schedules` (each enabled one in a task of its own; none with `run: false`), adding
-/// their statuses to `sources`. They stop when `closing` says so.
+/// their statuses to `sources`; those of state machines start executions through
+/// `executions` (`None`: the emulator serves no state machines). They stop when `closing` says
+/// so.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn start(
     schedules: &[Schedule],
     run: bool,
     sources: &Sources,
     clock: &Clock,
     events: &Arc<Events>,
+    executions: Option<&StartExecution>,
     region: &str,
     closing: &watch::Receiver<bool>,
 ) {
@@ -242,6 +262,7 @@ pub(crate) fn start(
                 schedule: schedule.clone(),
                 clock: clock.clone(),
                 events: events.clone(),
+                executions: executions.cloned(),
                 region: region.to_owned(),
                 status,
                 started,
@@ -256,6 +277,7 @@ struct Runner {
     schedule: Schedule,
     clock: Clock,
     events: Arc<Events>,
+    executions: Option<StartExecution>,
     region: String,
     status: Status,
     started: SystemTime,
@@ -289,6 +311,10 @@ impl Runner {
 
     async fn fire(&self, time: SystemTime) {
         let event = self.schedule.event(time, &self.region);
+        if self.schedule.target == Target::StateMachine {
+            self.start_execution(&event);
+            return;
+        }
         let invocation = Invocation::new(
             Bytes::from(event.to_string()),
             Trigger::Schedule(self.schedule.name.clone()),
@@ -318,6 +344,33 @@ impl Runner {
                     function = %self.schedule.function,
                     %error,
                     "schedule fired, but its event was not queued"
+                );
+                status.last_error = Some(error);
+            }
+        }
+    }
+}
+
+impl Runner {
+    /// Starts an execution of the schedule's state machine with `event` as its input.
+    fn start_execution(&self, event: &Value) {
+        let machine = &self.schedule.function;
+        let started = match &self.executions {
+            Some(start) => start(machine, event),
+            None => Err("the emulator serves no state machines (feature `workflows`)".to_owned()),
+        };
+        let mut status = lock(&self.status);
+        match started {
+            Ok(execution) => {
+                status.fired += 1;
+                tracing::info!(schedule = %self.schedule.name, %execution, "schedule fired");
+            }
+            Err(error) => {
+                tracing::warn!(
+                    schedule = %self.schedule.name,
+                    state_machine = %machine,
+                    %error,
+                    "schedule fired, but its execution did not start"
                 );
                 status.last_error = Some(error);
             }

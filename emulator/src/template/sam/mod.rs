@@ -112,15 +112,7 @@ pub fn parse_sam(text: &str, file: &Path) -> Result<Project, ConfigError> {
             // Read with the functions they invoke, below.
             other if other.starts_with("AWS::ApiGatewayV2::") => continue,
             "AWS::Serverless::StateMachine" => {
-                let machine = sam.state_machine(&id, resource, &path)?;
-                let events = resource.get("Properties").and_then(|p| p.get("Events"));
-                if events.is_some() {
-                    notes.push(format!(
-                        "state machine `{id}`: its Events (Api, Schedule) are not served; start it with the Step Functions API or `lambkin workflow run {}`",
-                        machine.name
-                    ));
-                }
-                state_machines.push(machine);
+                state_machines.push(sam.state_machine(&id, resource, &path, &mut notes)?);
                 continue;
             }
             other => {

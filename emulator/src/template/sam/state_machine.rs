@@ -22,6 +22,7 @@ impl Sam<'_> {
         id: &str,
         resource: &Mapping,
         path: &YPath,
+        notes: &mut Vec<String>,
     ) -> Result<StateMachineConfig, ConfigError> {
         let empty = Mapping::new();
         let props_path = path.key("Properties");
@@ -108,11 +109,45 @@ impl Sam<'_> {
                 ));
             }
         };
-        Ok(StateMachineConfig {
-            name,
-            definition: text,
-            express,
-        })
+        let mut machine = StateMachineConfig::new(name, text);
+        machine.express = express;
+        self.state_machine_events(id, props, &props_path, &mut machine, notes)?;
+        Ok(machine)
+    }
+
+    /// `Events`: `Schedule` and `ScheduleV2` start the machine; the others are noted as not
+    /// served.
+    fn state_machine_events(
+        &self,
+        id: &str,
+        props: &Mapping,
+        props_path: &YPath,
+        machine: &mut StateMachineConfig,
+        notes: &mut Vec<String>,
+    ) -> Result<(), ConfigError> {
+        let Some(Value::Mapping(events)) = props.get("Events") else {
+            return Ok(());
+        };
+        let events_path = props_path.key("Events");
+        for (key, event) in events {
+            let Some(name) = key.as_str() else { continue };
+            let kind = event.get("Type").and_then(Value::as_str);
+            #[cfg(feature = "schedules")]
+            if let (Value::Mapping(m), Some(kind @ ("Schedule" | "ScheduleV2"))) = (event, kind) {
+                let mut schedule =
+                    self.schedule_event(id, name, kind, m, &events_path.key(name))?;
+                schedule.function.clone_from(&machine.name);
+                schedule.target = crate::sources::schedule::Target::StateMachine;
+                machine.schedules.push(schedule);
+                continue;
+            }
+            notes.push(format!(
+                "state machine `{id}`: event `{name}` ({}) is not served; start it with the Step Functions API or `lambkin workflow run {}`",
+                kind.unwrap_or("no Type"),
+                machine.name
+            ));
+        }
+        Ok(())
     }
 
     fn definition_file(
@@ -209,6 +244,17 @@ Resources:
     Type: AWS::Serverless::StateMachine
     Properties:
       Type: EXPRESS
+      Events:
+        Hourly:
+          Type: ScheduleV2
+          Properties:
+            ScheduleExpression: rate(1 hour)
+            Input: '{"from": "scheduler"}'
+        Start:
+          Type: Api
+          Properties:
+            Path: /start
+            Method: post
       DefinitionSubstitutions:
         HelloArn: !GetAtt HelloFunction.Arn
         Greeting: "say \"hi\""
@@ -231,6 +277,24 @@ Resources:
         assert_eq!(project.state_machines.len(), 1);
         let machine = &project.state_machines[0];
         assert_eq!((machine.name.as_str(), machine.express), ("Flow", true));
+        let schedule = &machine.schedules[0];
+        assert_eq!(
+            (schedule.name.as_str(), schedule.function.as_str()),
+            ("FlowHourly", "Flow")
+        );
+        assert_eq!(
+            schedule.target,
+            crate::sources::schedule::Target::StateMachine
+        );
+        assert_eq!(schedule.input.as_deref(), Some(r#"{"from": "scheduler"}"#));
+        assert!(
+            project
+                .notes
+                .iter()
+                .any(|n| n.contains("event `Start` (Api) is not served")),
+            "{:?}",
+            project.notes
+        );
         let definition: serde_json::Value = serde_json::from_str(&machine.definition).unwrap();
         assert_eq!(
             definition["States"]["Hello"]["Resource"],
@@ -240,11 +304,7 @@ Resources:
             definition["States"]["Hello"]["Parameters"]["greeting"],
             "say \"hi\""
         );
-        assert!(
-            project.notes.iter().all(|n| !n.contains("Flow")),
-            "{:?}",
-            project.notes
-        );
+        assert_eq!(project.notes.len(), 1, "{:?}", project.notes);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!
 //! The definition is checked when the emulator starts (`Options::state_machines`).
 
-use serde_yaml::Mapping;
+use serde_yaml::{Mapping, Value};
 
 use super::Reader;
 use crate::config::StateMachineConfig;
@@ -86,16 +86,47 @@ impl Reader<'_> {
         };
         let mut definition = to_json(definition);
         self.function_arns(&mut definition, functions, &at.key("definition"), &what)?;
-        if machine.get("events").is_some() {
+        let mut config = StateMachineConfig::new(name, definition.to_string());
+        config.express = express;
+        self.state_machine_events(machine, at, &what, &mut config, notes)?;
+        Ok(config)
+    }
+
+    /// `events`: `schedule` starts the machine; the others (`http`) are noted as not served.
+    fn state_machine_events(
+        &self,
+        machine: &Mapping,
+        at: &YPath,
+        what: &str,
+        config: &mut StateMachineConfig,
+        notes: &mut Vec<String>,
+    ) -> Result<(), ConfigError> {
+        let Some(Value::Sequence(events)) = machine.get("events") else {
+            return Ok(());
+        };
+        let events_path = at.key("events");
+        for (i, event) in events.iter().enumerate() {
+            let kind = event
+                .as_mapping()
+                .and_then(|m| m.iter().next())
+                .and_then(|(k, v)| Some((k.as_str()?, v)));
+            #[cfg(feature = "schedules")]
+            if let Some(("schedule", body)) = kind {
+                let body_path = events_path.index(i).key("schedule");
+                for mut schedule in self.schedule_event(what, &config.name, i, body, &body_path)? {
+                    schedule.target = crate::sources::schedule::Target::StateMachine;
+                    config.schedules.push(schedule);
+                }
+                continue;
+            }
             notes.push(format!(
-                "{what}: its events (http, schedule) are not served; start it with the Step Functions API or `lambkin workflow run {name}`"
+                "{what}: event {} ({}) is not served; start it with the Step Functions API or `lambkin workflow run {}`",
+                i + 1,
+                kind.map_or("unknown", |(k, _)| k),
+                config.name
             ));
         }
-        Ok(StateMachineConfig {
-            name,
-            definition: definition.to_string(),
-            express,
-        })
+        Ok(())
     }
 
     /// Replaces `{"Fn::GetAtt": [f, "Arn"]}` and `{"Ref": f}` of a function of the file by its
@@ -170,6 +201,7 @@ fn logical_id(function: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::logical_id;
+    use crate::sources::schedule::Target;
     use crate::template::parse_serverless;
 
     const FILE: &str = r#"
@@ -187,6 +219,9 @@ stepFunctions:
       type: EXPRESS
       events:
         - schedule: rate(1 hour)
+        - http:
+            path: start
+            method: POST
       definition:
         StartAt: Hello
         States:
@@ -227,11 +262,18 @@ stepFunctions:
             (machines[1].name.as_str(), machines[1].express),
             ("plain", false)
         );
+        let schedules = &machines[0].schedules;
+        assert_eq!(schedules.len(), 1);
+        assert_eq!(
+            (schedules[0].function.as_str(), schedules[0].target),
+            ("orderFlow", Target::StateMachine)
+        );
+        assert_eq!(schedules[0].expression_text, "rate(1 hour)");
         assert!(
             project
                 .notes
                 .iter()
-                .any(|n| n.contains("state machine `flow`: its events")),
+                .any(|n| n.contains("state machine `flow`: event 2 (http) is not served")),
             "{:?}",
             project.notes
         );
