@@ -38,6 +38,7 @@ mod server;
 pub mod sources;
 #[cfg(any(feature = "manage", feature = "reload", feature = "package"))]
 mod state_dir;
+mod state_machine;
 mod sync;
 mod telemetry;
 pub mod template;
@@ -50,7 +51,7 @@ mod workflows;
 #[cfg(feature = "manage")]
 pub use code_storage::DeployLimits;
 pub use concurrency::{DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_MAX_INSTANCES};
-pub use config::{EventInvokeConfig, FunctionConfig, InvokeMode, StateMachineConfig};
+pub use config::{EventInvokeConfig, FunctionConfig, InvokeMode};
 pub use error::Error;
 pub use events::QueueLimits;
 pub use front::{AppState, Options, app};
@@ -58,6 +59,7 @@ pub use listen::Limits;
 pub use recorder::RecorderLimits;
 pub use server::Emulator;
 pub use sources::Clock;
+pub use state_machine::StateMachineConfig;
 
 /// The account id in every ARN the emulator makes up (the one AWS's own emulator uses).
 pub const ACCOUNT_ID: &str = "012345678912";

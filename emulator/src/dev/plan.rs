@@ -81,7 +81,7 @@ impl Settings {
 
     /// The Step Functions state machines the SAM template declares (none without one), read
     /// once, at start, like the WebSocket APIs.
-    pub fn state_machines(&self) -> anyhow::Result<Vec<crate::config::StateMachineConfig>> {
+    pub fn state_machines(&self) -> anyhow::Result<Vec<crate::state_machine::StateMachineConfig>> {
         let project = template::load(&self.here, self.template.as_deref())?;
         Ok(project.map(|p| p.state_machines).unwrap_or_default())
     }

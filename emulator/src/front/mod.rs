@@ -113,7 +113,7 @@ pub struct Options {
     pub clock: crate::Clock,
     /// The Step Functions state machines to serve (feature `workflows`), on the Step Functions
     /// API of the front. Default: none; more can be created with CreateStateMachine.
-    pub state_machines: Vec<crate::config::StateMachineConfig>,
+    pub state_machines: Vec<crate::state_machine::StateMachineConfig>,
     /// How many recent invocations the dashboard (`/_lambkin`) keeps, and how much of each
     /// (default: [`RecorderLimits::default`](crate::RecorderLimits)).
     pub recorder: crate::RecorderLimits,

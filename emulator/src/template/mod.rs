@@ -86,7 +86,7 @@ pub struct Project {
     pub websockets: Vec<crate::websocket::WebSocketApi>,
     /// The Step Functions state machines (SAM: `AWS::Serverless::StateMachine`; serverless.yml:
     /// `stepFunctions.stateMachines`).
-    pub state_machines: Vec<crate::config::StateMachineConfig>,
+    pub state_machines: Vec<crate::state_machine::StateMachineConfig>,
 }
 
 /// The configuration formats this module reads.

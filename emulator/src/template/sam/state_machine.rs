@@ -11,7 +11,7 @@
 use serde_yaml::{Mapping, Value};
 
 use super::Sam;
-use crate::config::StateMachineConfig;
+use crate::state_machine::StateMachineConfig;
 use crate::template::ConfigError;
 use crate::template::yaml::{YPath, describe, to_json};
 

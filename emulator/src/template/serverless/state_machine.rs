@@ -10,7 +10,7 @@
 use serde_yaml::{Mapping, Value};
 
 use super::Reader;
-use crate::config::StateMachineConfig;
+use crate::state_machine::StateMachineConfig;
 use crate::template::ConfigError;
 use crate::template::yaml::{YPath, key_text, to_json};
 
