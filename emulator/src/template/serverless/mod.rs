@@ -43,6 +43,7 @@ mod events;
 mod function;
 #[cfg(feature = "schedules")]
 mod schedule;
+mod sqs;
 mod stage;
 mod websocket;
 
