@@ -37,6 +37,10 @@ use crate::sync::{closed, lock};
 /// SQS's longest long poll.
 const LONG_POLL_SECONDS: i32 = 20;
 
+/// A batch stops growing once its bodies reach this: Lambda's 6 MB invocation payload. (It
+/// bounds a batch's memory too: one more receive adds at most ten messages.)
+const BATCH_BYTES: usize = 6 * 1024 * 1024;
+
 /// The first pause after an error, doubled after each further one up to [`MOST_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(500);
 
@@ -219,8 +223,9 @@ impl Mapping {
         }
     }
 
-    /// Receives until the batch is full, or the batching window since its first message ended
-    /// (without a window: until a receive returned something).
+    /// Receives until the batch is full (`BatchSize` messages, or 6 MB of bodies), or the
+    /// batching window since its first message ended (without a window: until a receive
+    /// returned something).
     async fn gather(&self, queue: &Queue) -> Result<Vec<Message>, String> {
         let size = self.source.batch_size as usize;
         let mut messages = Vec::new();
@@ -263,7 +268,11 @@ impl Mapping {
                 }
             };
             messages.extend(received);
-            if messages.len() >= size
+            let bytes: usize = (messages.iter())
+                .map(|m| m.body().map_or(0, str::len))
+                .sum();
+            if bytes >= BATCH_BYTES
+                || messages.len() >= size
                 || (!messages.is_empty() && self.source.batching_window.is_zero())
             {
                 return Ok(messages);
