@@ -3,6 +3,7 @@
 use std::{net::IpAddr, time::Duration};
 
 use aws_config::{BehaviorVersion, Region};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_sdk_lambda::{
     Client,
     config::{Credentials, retry::RetryConfig},
@@ -46,6 +47,47 @@ impl Endpoint {
 /// Builds the client: placeholder credentials for a loopback endpoint, the standard chains
 /// otherwise.
 pub(crate) async fn connect(target: &Target) -> Result<Connection, DeployError> {
+    let config = aws_config(target).await?;
+    let mut lambda = aws_sdk_lambda::config::Builder::from(&config.shared);
+    let endpoint = match &config.endpoint_url {
+        Some(url) => {
+            lambda = lambda.endpoint_url(url);
+            Endpoint::Url {
+                url: url.clone(),
+                loopback: config.loopback,
+            }
+        }
+        None => Endpoint::Aws {
+            region: config.region,
+        },
+    };
+    Ok(Connection {
+        client: Client::from_conf(lambda.build()),
+        endpoint,
+    })
+}
+
+/// The AWS SDK configuration every Lambkin client of an AWS API starts from (`lambkin deploy`'s
+/// Lambda client, the emulator's SQS pollers): HTTPS on rustls with ring, the target's region,
+/// and credentials.
+#[derive(Debug, Clone)]
+pub struct AwsConfig {
+    /// What a service's config builder takes (`aws_sdk_sqs::config::Builder::from(&shared)`);
+    /// it has no endpoint URL, so that STS and SSO, which the credential chain may call, stay
+    /// on AWS.
+    pub shared: aws_config::SdkConfig,
+    /// The service's endpoint URL, to set on the service's config; `None`: AWS's own.
+    pub endpoint_url: Option<String>,
+    /// Whether [`endpoint_url`](AwsConfig::endpoint_url) is on this machine.
+    pub loopback: bool,
+    /// The region requests are signed for.
+    pub region: String,
+}
+
+/// The configuration for `target`: for a loopback endpoint URL, placeholder credentials (a local
+/// service checks no signatures) and quick retries; otherwise AWS's standard credential and
+/// region chains, with the target's profile and region over them.
+pub async fn aws_config(target: &Target) -> Result<AwsConfig, DeployError> {
     // Hyper with rustls on ring: the SDK's default HTTPS client would bring aws-lc instead.
     let http_client = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
@@ -55,29 +97,28 @@ pub(crate) async fn connect(target: &Target) -> Result<Connection, DeployError> 
         Some(url) => is_loopback(url).ok_or_else(|| DeployError::bad_endpoint_url(url))?,
         None => false,
     };
-    if let (Some(url), true) = (url, loopback) {
+    let endpoint_url = url.map(str::to_owned);
+    if loopback {
         let region = target.region.as_deref().unwrap_or(LOCAL_REGION);
-        let config = aws_sdk_lambda::Config::builder()
+        let shared = aws_config::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
-            .credentials_provider(Credentials::new(
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
                 LOCAL_KEY,
                 LOCAL_KEY,
                 None,
                 None,
                 "lambkin-local",
-            ))
-            .endpoint_url(url)
+            )))
             .http_client(http_client)
             // A local endpoint that refused a connection is not coming back in seconds: fail fast.
             .retry_config(RetryConfig::standard().with_initial_backoff(Duration::from_millis(50)))
             .build();
-        return Ok(Connection {
-            client: Client::from_conf(config),
-            endpoint: Endpoint::Url {
-                url: url.to_owned(),
-                loopback,
-            },
+        return Ok(AwsConfig {
+            shared,
+            endpoint_url,
+            loopback,
+            region: region.to_owned(),
         });
     }
 
@@ -93,21 +134,11 @@ pub(crate) async fn connect(target: &Target) -> Result<Connection, DeployError> 
         .region()
         .ok_or_else(|| DeployError::no_region(target.profile.as_deref()))?
         .to_string();
-    let mut config = aws_sdk_lambda::config::Builder::from(&shared);
-    // Only Lambda's endpoint: STS and SSO, which the credential chain may call, stay on AWS.
-    let endpoint = match url {
-        Some(url) => {
-            config = config.endpoint_url(url);
-            Endpoint::Url {
-                url: url.to_owned(),
-                loopback,
-            }
-        }
-        None => Endpoint::Aws { region },
-    };
-    Ok(Connection {
-        client: Client::from_conf(config.build()),
-        endpoint,
+    Ok(AwsConfig {
+        shared,
+        endpoint_url,
+        loopback,
+        region,
     })
 }
 

@@ -31,6 +31,7 @@ mod flow;
 use std::{collections::BTreeMap, fmt};
 
 pub use call::{Call, Code, UrlPermission};
+pub use client::{AwsConfig, aws_config};
 pub use error::DeployError;
 
 /// The runtime every Lambkin function runs on.

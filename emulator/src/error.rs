@@ -43,6 +43,17 @@ pub enum Error {
         /// What is wrong, and where.
         message: String,
     },
+    /// An SQS event source mapping ([`Options::sqs_sources`](crate::Options::sqs_sources))
+    /// breaks one of Lambda's rules (`BatchSize`, batching window, `MaximumConcurrency`).
+    #[error("SQS event source `{name}`: {field}: {message}")]
+    InvalidEventSource {
+        /// The mapping.
+        name: String,
+        /// The setting.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
     /// The event directory ([`Options::event_dir`](crate::Options::event_dir)) cannot be used:
     /// it cannot be created or read, or another emulator holds it.
     #[error("cannot keep asynchronous invocations in {}: {source}", dir.display())]

@@ -43,6 +43,8 @@ struct Inner {
     /// The schedules to start with the front, whether they fire, and their clock.
     #[cfg(feature = "schedules")]
     schedules: (Vec<crate::sources::schedule::Schedule>, bool, crate::Clock),
+    /// The SQS event source mappings to start with the front, and their endpoint.
+    sqs: (Vec<crate::sources::sqs::SqsSource>, Option<String>),
 }
 
 impl Emulator {
@@ -80,6 +82,21 @@ impl Emulator {
                 && registry.get(&FunctionKey::latest(&s.function)).is_none()
         }) {
             return Err(Error::UnknownFunction(schedule.function.clone()));
+        }
+        for source in &options.sqs_sources {
+            if registry
+                .get(&FunctionKey::latest(&source.function))
+                .is_none()
+            {
+                return Err(Error::UnknownFunction(source.function.clone()));
+            }
+            source
+                .check()
+                .map_err(|(field, message)| Error::InvalidEventSource {
+                    name: source.name.clone(),
+                    field,
+                    message,
+                })?;
         }
         let concurrency = registry.concurrency();
         concurrency.set_account_limit(options.account_concurrency);
@@ -134,6 +151,7 @@ impl Emulator {
                     options.run_schedules,
                     options.clock,
                 ),
+                sqs: (options.sqs_sources, options.sqs_endpoint),
             }),
         })
     }
@@ -244,6 +262,7 @@ impl Emulator {
             limits,
             #[cfg(feature = "schedules")]
             schedules,
+            sqs,
         } = &*self.inner;
         if let Ok(addr) = listener.local_addr() {
             state.hosts().set_listen(addr);
@@ -270,6 +289,7 @@ impl Emulator {
             state.region(),
             &closing.subscribe(),
         );
+        start_sqs(state, sqs, &closing.subscribe());
         let signal = {
             let emulator = self.clone();
             async move {
@@ -289,6 +309,47 @@ impl Emulator {
         #[cfg(feature = "manage")]
         state.manage().clear();
         Ok(())
+    }
+}
+
+/// Starts the SQS pollers of `sqs` (its mappings and their endpoint).
+#[cfg(feature = "sqs")]
+fn start_sqs(
+    state: &AppState,
+    (sources, endpoint): &(Vec<crate::sources::sqs::SqsSource>, Option<String>),
+    closing: &watch::Receiver<bool>,
+) {
+    crate::sources::sqs::start(
+        sources,
+        endpoint.as_deref(),
+        state.sources(),
+        state.registry(),
+        state.region(),
+        closing,
+    );
+}
+
+/// Lists the SQS mappings of `sqs` as off, with why: the pollers are not built in.
+#[cfg(not(feature = "sqs"))]
+fn start_sqs(
+    state: &AppState,
+    (sources, _): &(Vec<crate::sources::sqs::SqsSource>, Option<String>),
+    _closing: &watch::Receiver<bool>,
+) {
+    use crate::sources::{SourceState, SourceStatus};
+    let why = crate::sources::sqs::NOT_BUILT_IN;
+    for source in sources {
+        tracing::warn!(mapping = %source.name, function = %source.function, "{why}");
+        state.sources().add(SourceStatus {
+            kind: "sqs",
+            name: source.name.clone(),
+            function: source.function.clone(),
+            state: SourceState::Off,
+            next_fire: None,
+            fired: 0,
+            in_flight: None,
+            last_error: Some(why.to_owned()),
+        });
     }
 }
 

@@ -9,59 +9,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use common::{Running, bounded, fixture, fixture_path, request};
+use common::{Running, Scratch, bounded, events, fixture, fixture_path, request, wait_for_events};
 use lambkin_emulator::sources::schedule::{Schedule, Service};
 use lambkin_emulator::{Clock, Emulator, Options};
 use serde_json::{Value, json};
-
-/// A scratch directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("lambkin-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// The events the fixture recorded in `file`, one JSON value a line.
-fn events(file: &Path) -> Vec<Value> {
-    std::fs::read_to_string(file)
-        .unwrap_or_default()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
-
-/// Waits (bounded) until `file` holds `n` events, and returns them.
-async fn wait_for_events(file: &Path, n: usize) -> Vec<Value> {
-    bounded(async {
-        loop {
-            let found = events(file);
-            if found.len() >= n {
-                return found;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await
-}
 
 /// `GET /_lambkin`'s sources, by name.
 async fn sources(emulator: &Running) -> Vec<Value> {

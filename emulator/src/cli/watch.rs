@@ -80,6 +80,10 @@ struct FunctionArgs {
     /// `lambkin invoke FUNCTION --event schedule` still sends one.
     #[arg(long, value_name = "on|off", default_value = "on", value_parser = ["on", "off"])]
     schedules: String,
+    /// Where the queues of SQS events are: an SQS-compatible server's URL (moto, ElasticMQ,
+    /// LocalStack). Without it: AWS, in each queue's region, with the standard credentials.
+    #[arg(long, value_name = "URL", env = "LAMBKIN_SQS_ENDPOINT")]
+    sqs_endpoint: Option<String>,
 }
 
 /// Rebuilding on change.
@@ -207,6 +211,20 @@ async fn serve(args: WatchArgs, project: Project, mut planned: Vec<Planned>) -> 
             schedule.function, schedule.name, schedule.expression_text
         );
     }
+    let sqs_where = args.functions.sqs_endpoint.as_deref().unwrap_or("AWS");
+    for source in planned.iter().flat_map(|p| &p.sqs) {
+        let state = match (source.enabled, cfg!(feature = "sqs")) {
+            (false, _) => ", disabled",
+            (true, false) => ", off: lambkin was built without --features sqs",
+            (true, true) => "",
+        };
+        println!(
+            "  {:<20} SQS {} (batch {}) from {sqs_where}{state}",
+            source.function,
+            source.queue.arn("us-east-1"),
+            source.batch_size
+        );
+    }
     for machine in &state_machines {
         println!(
             "  {:<20} state machine arn:aws:states:{}:{}:stateMachine:{} (aws stepfunctions … --endpoint-url http://{shown})",
@@ -281,6 +299,8 @@ fn emulator(
         websockets: websockets.to_vec(),
         schedules: planned.iter().flat_map(|p| p.schedules.clone()).collect(),
         run_schedules: args.functions.schedules == "on",
+        sqs_sources: planned.iter().flat_map(|p| p.sqs.clone()).collect(),
+        sqs_endpoint: args.functions.sqs_endpoint.clone(),
         state_machines: state_machines.to_vec(),
         ..Options::default()
     };

@@ -31,6 +31,8 @@ pub struct Planned {
     /// The schedules that invoke it.
     #[cfg(feature = "schedules")]
     pub schedules: Vec<crate::sources::schedule::Schedule>,
+    /// The SQS event source mappings that invoke it.
+    pub sqs: Vec<crate::sources::sqs::SqsSource>,
 }
 
 /// Where the configuration comes from: re-read whole when one of its files changes.
@@ -155,6 +157,7 @@ fn planned(spec: FunctionSpec, workspace: &Workspace) -> anyhow::Result<Planned>
         url_cors,
         #[cfg(feature = "schedules")]
         schedules,
+        sqs,
         event_invoke_config,
         dead_letter_target,
     } = spec;
@@ -208,6 +211,7 @@ fn planned(spec: FunctionSpec, workspace: &Workspace) -> anyhow::Result<Planned>
         routes,
         #[cfg(feature = "schedules")]
         schedules,
+        sqs,
     })
 }
 

@@ -108,6 +108,14 @@ pub struct Options {
     pub schedules: Vec<crate::sources::schedule::Schedule>,
     /// Whether schedules fire (`lambkin --schedules off`: listed, not fired). Default: `true`.
     pub run_schedules: bool,
+    /// The SQS event source mappings that invoke functions, polled from when
+    /// [`serve`](crate::Emulator::serve) starts (feature `sqs`; without it they are only
+    /// listed, with a warning). Default: none.
+    pub sqs_sources: Vec<crate::sources::sqs::SqsSource>,
+    /// Where the SQS mappings' queues are: an SQS-compatible server's URL
+    /// (`http://127.0.0.1:9324`). `None` (the default): AWS, in each queue's region, with the
+    /// standard credential chain.
+    pub sqs_endpoint: Option<String>,
     /// The clock event sources run by (default: the system's; tests move a
     /// [manual](crate::Clock::manual) one).
     pub clock: crate::Clock,
@@ -137,6 +145,8 @@ impl Default for Options {
             #[cfg(feature = "schedules")]
             schedules: Vec::new(),
             run_schedules: true,
+            sqs_sources: Vec::new(),
+            sqs_endpoint: None,
             clock: crate::Clock::system(),
             state_machines: Vec::new(),
             recorder: crate::RecorderLimits::default(),
@@ -272,7 +282,7 @@ impl AppState {
     }
 
     /// The functions served.
-    pub(crate) fn registry(&self) -> &Registry {
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
         &self.registry
     }
 
@@ -282,7 +292,6 @@ impl AppState {
     }
 
     /// The event sources and their statuses.
-    #[cfg(feature = "schedules")]
     pub(crate) fn sources(&self) -> &Sources {
         &self.sources
     }
@@ -310,7 +319,7 @@ impl AppState {
     }
 
     /// The region of the emulator's ARNs.
-    #[cfg(any(feature = "manage", feature = "schedules"))]
+    #[cfg(any(feature = "manage", feature = "schedules", feature = "sqs"))]
     pub(crate) fn region(&self) -> &str {
         &self.region
     }

@@ -43,6 +43,9 @@ pub(crate) enum Trigger {
     /// An event source: a schedule (its name).
     #[cfg(feature = "schedules")]
     Schedule(String),
+    /// An event source: an SQS event source mapping (its name).
+    #[cfg(feature = "sqs")]
+    Queue(String),
     /// An asynchronous invocation's destination, given its record.
     Destination,
     /// A Step Functions Task state.
@@ -65,6 +68,8 @@ impl std::fmt::Display for Trigger {
             Trigger::Replay => f.write_str("replay"),
             #[cfg(feature = "schedules")]
             Trigger::Schedule(name) => write!(f, "schedule {name}"),
+            #[cfg(feature = "sqs")]
+            Trigger::Queue(name) => write!(f, "SQS {name}"),
             Trigger::Destination => f.write_str("destination"),
             #[cfg(feature = "workflows")]
             Trigger::Workflow => f.write_str("Step Functions"),

@@ -4,12 +4,16 @@
 //!   (SAM `Schedule` / `ScheduleV2` events, serverless.yml `schedule`), fired by a [`Clock`]
 //!   and invoking their function asynchronously, through the `Event` queue (`events/`), as
 //!   EventBridge does.
+//! * [`sqs`]: SQS event source mappings (SAM `SQS` events, serverless.yml `sqs` events), polled
+//!   with the AWS SDK for Rust (feature `sqs`) and invoking their function synchronously with
+//!   each batch, as Lambda's pollers do.
 //!
 //! Each running source reports a [`SourceStatus`] (its kind, function, state, next fire time,
 //! messages in flight and last error); the emulator lists them at `GET /_lambkin`.
 
 #[cfg(feature = "schedules")]
 pub mod schedule;
+pub mod sqs;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -90,7 +94,7 @@ pub enum SourceState {
     Enabled,
     /// Configured off (`Enabled: false`, `State: DISABLED`).
     Disabled,
-    /// Turned off for this run (`lambkin --schedules off`).
+    /// Turned off for this run (`lambkin --schedules off`; SQS pollers not built in).
     Off,
     /// A one-time or bounded schedule with nothing left to fire.
     Done,
@@ -100,7 +104,8 @@ pub enum SourceState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SourceStatus {
-    /// `schedule` (an EventBridge rule), `scheduler` (an EventBridge Scheduler schedule).
+    /// `schedule` (an EventBridge rule), `scheduler` (an EventBridge Scheduler schedule), `sqs`
+    /// (an SQS event source mapping).
     pub kind: &'static str,
     /// The rule's, schedule's or mapping's name.
     pub name: String,
@@ -111,7 +116,7 @@ pub struct SourceStatus {
     /// When it fires next (RFC 3339), for schedules.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_fire: Option<String>,
-    /// The invocations it started (schedules) so far.
+    /// The invocations it started so far (for a queue: the batches it ran).
     pub fired: u64,
     /// Messages received and not yet deleted or returned (queues).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,7 +137,6 @@ pub(crate) struct Sources {
 
 impl Sources {
     /// Adds a source's status to the list.
-    #[cfg_attr(not(feature = "schedules"), allow(dead_code))]
     pub(crate) fn add(&self, status: SourceStatus) -> Status {
         let status = Arc::new(Mutex::new(status));
         lock(&self.statuses).push(status.clone());

@@ -24,6 +24,7 @@ mod sam;
 #[cfg(feature = "schedules")]
 mod schedule;
 mod serverless;
+mod sqs;
 mod yaml;
 
 #[cfg(test)]
@@ -150,6 +151,9 @@ pub struct FunctionSpec {
     /// `schedule` events).
     #[cfg(feature = "schedules")]
     pub schedules: Vec<crate::sources::schedule::Schedule>,
+    /// The SQS event source mappings that invoke it (SAM `SQS` events, serverless.yml `sqs`
+    /// events).
+    pub sqs: Vec<crate::sources::sqs::SqsSource>,
     /// Asynchronous invocation settings (SAM `EventInvokeConfig`, serverless.yml
     /// `maximumRetryAttempts`, `maximumEventAge`, `destinations`).
     pub event_invoke_config: Option<EventInvokeConfig>,
@@ -177,6 +181,7 @@ impl FunctionSpec {
             url_cors: None,
             #[cfg(feature = "schedules")]
             schedules: Vec::new(),
+            sqs: Vec::new(),
             event_invoke_config: None,
             dead_letter_target: None,
         }

@@ -228,8 +228,14 @@ impl Sam<'_> {
         }
     }
 
-    /// `AllowCredentials`: a boolean.
-    fn boolean(&self, value: &Value, path: &YPath, what: &str) -> Result<bool, ConfigError> {
+    /// A boolean field (`AllowCredentials`, an SQS event's `Enabled`); `true`/`false` strings
+    /// too.
+    pub(super) fn boolean(
+        &self,
+        value: &Value,
+        path: &YPath,
+        what: &str,
+    ) -> Result<bool, ConfigError> {
         match self.resolve(value, path, what)? {
             None | Some(Value::Null) => Ok(false),
             Some(Value::Bool(b)) => Ok(b),

@@ -38,8 +38,8 @@ impl<'a> Sam<'a> {
             other => {
                 notes.push(format!(
                     "function `{id}`: event `{name}` of type {other} is not emulated (only Api, \
-                     HttpApi, Schedule and ScheduleV2 events are); invoke the function directly \
-                     instead"
+                     HttpApi, Schedule, ScheduleV2 and SQS events are); invoke the function \
+                     directly instead"
                 ));
                 return Ok(None);
             }

@@ -224,7 +224,7 @@ impl<'a> Sam<'a> {
 }
 
 /// The logical id a `!GetAtt Id.Arn`, `Fn::GetAtt: [Id, Arn]` or `!Ref Id` names.
-fn referenced_resource(value: &Value) -> Option<&str> {
+pub(super) fn referenced_resource(value: &Value) -> Option<&str> {
     let (function, argument) = match value {
         Value::Tagged(tagged) => (tagged.tag.to_string(), &tagged.value),
         Value::Mapping(m) if m.len() == 1 => {
@@ -747,6 +747,13 @@ impl Resource<'_, '_> {
                     .sam
                     .schedule_event(self.id, &name, kind, m, &event_path)?;
                 spec.schedules.push(schedule);
+                continue;
+            }
+            if let Value::Mapping(m) = event
+                && m.get("Type").and_then(Value::as_str) == Some("SQS")
+            {
+                let source = self.sam.sqs_event(self.id, &name, m, &event_path)?;
+                spec.sqs.push(source);
                 continue;
             }
             let Some(route) = self.sam.event(self.id, &name, event, &event_path, notes)? else {

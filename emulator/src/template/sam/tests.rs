@@ -1512,3 +1512,92 @@ mod schedules {
         assert!(err.message.contains("has no Schedule"), "{err}");
     }
 }
+
+mod sqs {
+    use super::*;
+    use crate::sources::sqs::Queue;
+
+    const QUEUED: &str = r#"Resources:
+  Orders:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: orders
+      FifoQueue: true
+  Jobs:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: functions/legacy
+      Handler: bootstrap
+      Runtime: provided.al2023
+      Events:
+        Remote:
+          Type: SQS
+          Properties:
+            Queue: arn:aws:sqs:eu-west-1:123456789012:work
+            BatchSize: 100
+            MaximumBatchingWindowInSeconds: 5
+            FunctionResponseTypes: [ReportBatchItemFailures]
+            ScalingConfig:
+              MaximumConcurrency: 3
+        Local:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Orders.Arn
+            Enabled: false
+"#;
+
+    #[test]
+    fn sqs_events_are_read() {
+        let tmp = project();
+        let project = parse(&tmp, QUEUED).unwrap();
+        let sources = &project.functions[0].sqs;
+        assert_eq!(sources.len(), 2);
+        let remote = &sources[0];
+        assert_eq!(remote.name, "JobsRemote");
+        assert_eq!(remote.function, "Jobs");
+        assert_eq!(
+            remote.queue,
+            Queue::from_arn("arn:aws:sqs:eu-west-1:123456789012:work").unwrap()
+        );
+        assert_eq!(remote.batch_size, 100);
+        assert_eq!(remote.batching_window, Duration::from_secs(5));
+        assert!(remote.report_batch_item_failures);
+        assert_eq!(remote.maximum_concurrency, Some(3));
+        assert!(remote.enabled);
+        // The template's queue, by its QueueName, FIFO.
+        let local = &sources[1];
+        assert_eq!(local.queue, Queue::local("orders.fifo"));
+        assert!(local.queue.is_fifo());
+        assert_eq!(local.batch_size, 10);
+        assert!(!local.report_batch_item_failures);
+        assert!(!local.enabled);
+        assert!(project.functions[0].routes.is_empty());
+        assert!(
+            !project.notes.iter().any(|n| n.contains("type SQS")),
+            "{:?}",
+            project.notes
+        );
+    }
+
+    #[test]
+    fn bad_sqs_events_name_the_field() {
+        let bad = |from: &str, to: &str| error(&QUEUED.replace(from, to));
+        // Over 10 needs a window.
+        let err = bad("MaximumBatchingWindowInSeconds: 5", "Description: none");
+        assert_eq!(err.line, Some(17), "{err}");
+        assert!(err.message.contains("batching window"), "{err}");
+        // A FIFO queue takes 10 at most.
+        let err = bad("Enabled: false", "BatchSize: 11");
+        assert_eq!(err.line, Some(27), "{err}");
+        assert!(err.message.contains("FIFO"), "{err}");
+        let err = bad("MaximumConcurrency: 3", "MaximumConcurrency: 1");
+        assert_eq!(err.line, Some(22), "{err}");
+        let err = bad("[ReportBatchItemFailures]", "[ReportFailures]");
+        assert!(err.message.contains("not ReportBatchItemFailures"), "{err}");
+        let err = bad("arn:aws:sqs:eu-west-1:123456789012:work", "work");
+        assert_eq!(err.line, Some(17), "{err}");
+        assert!(err.message.contains("not an SQS queue ARN"), "{err}");
+        let err = bad("Queue: !GetAtt Orders.Arn", "BatchSize: 5");
+        assert!(err.message.contains("has no Queue"), "{err}");
+    }
+}

@@ -284,6 +284,15 @@ impl Reader<'_> {
                 spec.schedules.extend(schedules);
                 continue;
             }
+            if let Value::Mapping(m) = event
+                && m.len() == 1
+                && let Some(body) = m.get("sqs")
+            {
+                let body_path = event_path.key("sqs");
+                let source = self.sqs_event(owner, &spec.name, i, body, &body_path)?;
+                spec.sqs.push(source);
+                continue;
+            }
             let Some(route) = self.event(owner, i, event, &event_path, defaults, notes)? else {
                 continue;
             };
@@ -344,8 +353,8 @@ impl Reader<'_> {
             "websocket" => Ok(None),
             other => {
                 notes.push(format!(
-                    "{owner}: `{other}` events are not emulated (only http, httpApi and schedule \
-                     are); invoke the function directly instead"
+                    "{owner}: `{other}` events are not emulated (only http, httpApi, schedule \
+                     and sqs are); invoke the function directly instead"
                 ));
                 Ok(None)
             }

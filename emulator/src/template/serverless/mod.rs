@@ -44,6 +44,7 @@ mod events;
 mod function;
 #[cfg(feature = "schedules")]
 mod schedule;
+mod sqs;
 mod stage;
 mod state_machine;
 mod websocket;

@@ -175,7 +175,16 @@ fn reads_every_field() {
     );
     assert!(legacy.function_url);
 
-    assert!(p.notes.iter().any(|n| n.contains("`sqs`")), "{:?}", p.notes);
+    // An sqs event is an event source mapping, not a note.
+    let queues: Vec<_> = (p.functions.iter().flat_map(|f| &f.sqs))
+        .map(|s| s.queue.arn("us-east-1"))
+        .collect();
+    assert_eq!(queues, ["arn:aws:sqs:eu-west-1:123456789012:orders"]);
+    assert!(
+        !p.notes.iter().any(|n| n.contains("`sqs`")),
+        "{:?}",
+        p.notes
+    );
 }
 
 #[test]
@@ -876,5 +885,74 @@ functions:
         assert!(err.message.contains("runs in UTC"), "{err}");
         let err = bad("enabled: false", "enabled: no-way");
         assert!(err.message.contains("not true or false"), "{err}");
+    }
+}
+
+mod sqs {
+    use super::*;
+    use crate::sources::sqs::Queue;
+
+    const QUEUED: &str = r#"service: jobs
+provider:
+  name: aws
+  runtime: provided.al2023
+functions:
+  worker:
+    handler: crates/users
+    events:
+      - sqs: arn:aws:sqs:us-east-1:123456789012:plain
+      - sqs:
+          arn:
+            Fn::GetAtt: [Jobs, Arn]
+          batchSize: 50
+          maximumBatchingWindow: 10
+          functionResponseType: ReportBatchItemFailures
+          maximumConcurrency: 2
+          enabled: false
+resources:
+  Resources:
+    Jobs:
+      Type: AWS::SQS::Queue
+"#;
+
+    #[test]
+    fn sqs_events_are_read() {
+        let tmp = service();
+        let project = parse(&tmp, QUEUED).unwrap();
+        let sources = &project.functions[0].sqs;
+        assert_eq!(sources.len(), 2);
+        assert_eq!(sources[0].name, "worker-sqs-0");
+        assert_eq!(sources[0].function, "worker");
+        assert_eq!(sources[0].queue.name, "plain");
+        assert_eq!(sources[0].batch_size, 10);
+        assert!(sources[0].enabled);
+        let full = &sources[1];
+        assert_eq!(full.queue, Queue::local("Jobs"));
+        assert_eq!(full.batch_size, 50);
+        assert_eq!(full.batching_window, Duration::from_secs(10));
+        assert!(full.report_batch_item_failures);
+        assert_eq!(full.maximum_concurrency, Some(2));
+        assert!(!full.enabled);
+    }
+
+    #[test]
+    fn bad_sqs_events_name_the_field() {
+        let bad = |from: &str, to: &str| error(&QUEUED.replace(from, to));
+        let err = bad("maximumBatchingWindow: 10", "maximumBatchingWindow: 0");
+        assert_eq!(err.line, Some(14), "{err}");
+        assert!(err.message.contains("batching window"), "{err}");
+        let err = bad("batchSize: 50", "batchSize: 10001");
+        assert_eq!(err.line, Some(13), "{err}");
+        let err = bad(
+            "functionResponseType: ReportBatchItemFailures",
+            "functionResponseType: Partial",
+        );
+        assert_eq!(err.line, Some(15), "{err}");
+        let err = bad(
+            "sqs: arn:aws:sqs:us-east-1:123456789012:plain",
+            "sqs: plain",
+        );
+        assert_eq!(err.line, Some(9), "{err}");
+        assert!(err.message.contains("not an SQS queue ARN"), "{err}");
     }
 }
