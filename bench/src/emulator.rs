@@ -1,16 +1,18 @@
-//! The emulator's Invoke API round trip (front → instance's Runtime API → function → back)
-//! against a bare axum server answering the same JSON, both loaded by `wrk` in the same run.
+//! The emulators under load, side by side in one run: Lambkin's `lambkin` binary and
+//! cargo-lambda's `cargo lambda watch --release`, both serving the same release-built
+//! `lambda_runtime` hello (`plain-hello`), against a bare axum server answering the same JSON.
+//! `wrk` loads each; the emulator process's own CPU time is read from `/proc` around each load.
 
 use std::{
     net::SocketAddr,
-    path::Path,
-    process::Command,
+    os::unix::process::CommandExt as _,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use anyhow::{Context as _, bail, ensure};
 use axum::{Json, Router, routing::post};
-use lambkin_emulator::{Emulator, FunctionConfig, Options};
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, runtime::Runtime, sync::oneshot};
 
@@ -20,101 +22,253 @@ pub struct EmulatorArgs {
     /// Seconds of load per measurement.
     #[arg(long, default_value_t = 5)]
     pub seconds: u32,
+    /// Rounds of every measurement; the tables show medians.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
+    /// Leave cargo-lambda out (`pip install cargo-lambda` puts it on the PATH).
+    #[arg(long)]
+    pub no_cargo_lambda: bool,
 }
 
 /// One `wrk` run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Load {
     /// Successful (2xx) responses per second.
     ok_per_sec: f64,
     p50: Duration,
     p99: Duration,
-    /// Non-2xx responses (throttled above the reserved concurrency).
-    throttled: u64,
-}
-
-/// Memory and start-up of a server under test.
-#[derive(Debug, Clone, Copy)]
-struct Memory {
-    /// From creating the server to its first successful answer (cold start included).
-    startup: Duration,
-    /// This process's RSS before the load.
-    idle_kb: u64,
-    /// This process's highest RSS seen during the load.
-    loaded_kb: u64,
-}
-
-/// A server under load: where to send requests, and how to stop it.
-struct Target {
-    url: String,
-    startup: Duration,
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// Non-2xx responses.
+    failed: u64,
+    /// CPU time of the server's process per request (every thread, user and system).
+    cpu_per_request: Duration,
 }
 
 const PAYLOAD: &str = r#"{"name":"bench"}"#;
 
-/// The Invoke API path of the function `hello`.
-const INVOKE_PATH: &str = "/2015-03-31/functions/hello/invocations";
+/// The function both emulators serve: its binary, and its name under cargo-lambda.
+pub(crate) const FUNCTION: &str = "plain-hello";
 
-/// Measures and prints the table.
+/// Its name under Lambkin (a SAM template's logical id).
+const LAMBKIN_FUNCTION: &str = "Hello";
+
+/// The Invoke API path of function `name` (the bare server answers on cargo-lambda's).
+pub(crate) fn invoke_path(name: &str) -> String {
+    format!("/2015-03-31/functions/{name}/invocations")
+}
+
+/// A server under test: where it answers, and what runs it.
+pub(crate) enum Server {
+    /// In this process: CPU is this process's.
+    Bare {
+        addr: SocketAddr,
+        stop: oneshot::Sender<()>,
+        task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    },
+    /// A child process (group) of its own.
+    Process { addr: SocketAddr, child: Spawned },
+}
+
+/// A server's process group, stopped when dropped (also when a measurement fails).
+pub(crate) struct Spawned(Child);
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        // Ctrl-C to the whole group: the emulator stops its function processes.
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-INT", "--", &group]).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while matches!(self.0.try_wait(), Ok(None)) {
+            if Instant::now() > deadline {
+                let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+                let _ = self.0.wait();
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Server {
+    pub(crate) fn addr(&self) -> SocketAddr {
+        match self {
+            Server::Bare { addr, .. } | Server::Process { addr, .. } => *addr,
+        }
+    }
+
+    /// The process whose CPU time is the server's.
+    pub(crate) fn pid(&self) -> u32 {
+        match self {
+            Server::Bare { .. } => std::process::id(),
+            Server::Process { child, .. } => child.0.id(),
+        }
+    }
+
+    /// This server's resident memory, in kB.
+    fn rss_kb(&self) -> u64 {
+        rss_kb(self.pid())
+    }
+
+    pub(crate) fn stop(self, runtime: &Runtime) -> anyhow::Result<()> {
+        match self {
+            Server::Bare { stop, task, .. } => {
+                let _ = stop.send(());
+                runtime.block_on(task)?
+            }
+            Server::Process { child, .. } => {
+                drop(child);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A row of the table: one front of one server.
+struct Row {
+    server: &'static str,
+    front: &'static str,
+    path: String,
+    /// Index of the server in the run's list.
+    index: usize,
+}
+
+/// Measures and prints the tables.
 pub fn run(args: &EmulatorArgs, dir: &Path, runtime: &Runtime) -> anyhow::Result<()> {
-    let script = std::env::temp_dir().join(format!("lambkin-bench-{}.lua", std::process::id()));
+    let work = std::env::temp_dir().join(format!("lambkin-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&work)?;
+    let script = work.join("post.lua");
     std::fs::write(
         &script,
         format!(
             "wrk.method = \"POST\"\nwrk.body = '{PAYLOAD}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\n"
         ),
     )?;
-    let mut rows = Vec::new();
-    let mut memory = Vec::new();
-    for connections in [1, 64] {
-        let bare = measure(
-            runtime,
-            bare_server(runtime)?,
-            &script,
-            connections,
-            args.seconds,
-        )?
-        .0;
-        for (front, path) in [("Invoke API", INVOKE_PATH), ("API Gateway v2", "/hello")] {
-            for instances in [1, 4] {
-                let target = emulator(runtime, &dir.join("sdk-hello"), instances, path)?;
-                let (emulated, rss) = measure(runtime, target, &script, connections, args.seconds)?;
-                memory.push((front, connections, instances, rss));
-                rows.push((front, connections, instances, bare, emulated));
+    let function = dir.join(FUNCTION);
+    let mut started = Vec::new();
+    let mut servers = vec![("bare axum", bare_server(runtime)?)];
+    let clock = Instant::now();
+    servers.push((
+        "Lambkin",
+        lambkin(runtime, &dir.join("lambkin"), &function, &work)?,
+    ));
+    started.push(("Lambkin", clock.elapsed()));
+    if !args.no_cargo_lambda {
+        let clock = Instant::now();
+        servers.push(("cargo-lambda", cargo_lambda(runtime, &work)?));
+        started.push(("cargo-lambda", clock.elapsed()));
+    }
+    let mut rows = vec![Row {
+        server: "bare axum",
+        front: "POST, JSON",
+        path: invoke_path(FUNCTION),
+        index: 0,
+    }];
+    for (index, (name, _)) in servers.iter().enumerate().skip(1) {
+        let (function, http) = if *name == "Lambkin" {
+            (
+                LAMBKIN_FUNCTION,
+                ("API Gateway HTTP API", "/hello".to_owned()),
+            )
+        } else {
+            (
+                FUNCTION,
+                ("function URL", format!("/lambda-url/{FUNCTION}/")),
+            )
+        };
+        rows.push(Row {
+            server: name,
+            front: "Invoke API",
+            path: invoke_path(function),
+            index,
+        });
+        rows.push(Row {
+            server: name,
+            front: http.0,
+            path: http.1,
+            index,
+        });
+    }
+    let idle: Vec<u64> = servers.iter().map(|(_, s)| s.rss_kb()).collect();
+    let mut peak = idle.clone();
+    // results[connections][row] = one Load per round.
+    let connections = [1u32, 64];
+    let mut results = vec![vec![Vec::new(); rows.len()]; connections.len()];
+    for _ in 0..args.rounds {
+        for (c, &conns) in connections.iter().enumerate() {
+            for (r, row) in rows.iter().enumerate() {
+                let server = &servers[row.index].1;
+                let url = format!("http://{}{}", server.addr(), row.path);
+                // Warm up: cold starts and connection set-up stay out of the figures.
+                run_wrk(&url, &script, conns, 1, server.pid())?;
+                let load = run_wrk(&url, &script, conns, args.seconds, server.pid())?;
+                peak[row.index] = peak[row.index].max(server.rss_kb());
+                results[c][r].push(load);
             }
         }
     }
-    let _ = std::fs::remove_file(&script);
+    for (_, server) in servers {
+        server.stop(runtime)?;
+    }
+    let _ = std::fs::remove_dir_all(&work);
+
+    let medians: Vec<Vec<Load>> = results
+        .iter()
+        .map(|rows| rows.iter().map(|rounds| median_load(rounds)).collect())
+        .collect();
     println!(
-        "| front | connections | instances | bare axum req/s | emulator req/s (ratio) | p50 bare → emulator | p99 bare → emulator | throttled (429) |"
+        "| server | front | connections | successful req/s (× bare) | non-2xx | p50 | p99 (× bare) | server CPU per request |"
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
-    for (front, connections, instances, bare, emu) in rows {
+    for (c, &conns) in connections.iter().enumerate() {
+        let bare = medians[c][0];
+        for (r, row) in rows.iter().enumerate() {
+            let load = medians[c][r];
+            println!(
+                "| {} | {} | {conns} | {:.0} ({:.2}×) | {} | {:.2} ms | {:.2} ms ({:.1}×) | {:.0} µs |",
+                row.server,
+                row.front,
+                load.ok_per_sec,
+                load.ok_per_sec / bare.ok_per_sec,
+                load.failed,
+                ms(load.p50),
+                ms(load.p99),
+                load.p99.as_secs_f64() / bare.p99.as_secs_f64(),
+                load.cpu_per_request.as_secs_f64() * 1e6,
+            );
+        }
+    }
+    if !args.no_cargo_lambda {
+        println!();
         println!(
-            "| {front} | {connections} | {instances} | {:.0} | {:.0} ({:.2}×) | {:.2} → {:.2} ms | {:.2} → {:.2} ms | {} |",
-            bare.ok_per_sec,
-            emu.ok_per_sec,
-            emu.ok_per_sec / bare.ok_per_sec,
-            ms(bare.p50),
-            ms(emu.p50),
-            ms(bare.p99),
-            ms(emu.p99),
-            emu.throttled,
+            "| front | connections | Lambkin ÷ cargo-lambda (successful req/s) | CPU per request, Lambkin ÷ cargo-lambda |"
         );
+        println!("| --- | --- | --- | --- |");
+        for (c, &conns) in connections.iter().enumerate() {
+            for (front, ours, theirs) in [
+                ("Invoke API", 1, 3),
+                ("HTTP (API Gateway ↔ function URL)", 2, 4),
+            ] {
+                let (ours, theirs) = (medians[c][ours], medians[c][theirs]);
+                if theirs.ok_per_sec == 0.0 {
+                    println!("| {front} | {conns} | n/a: cargo-lambda answered no request | n/a |");
+                    continue;
+                }
+                println!(
+                    "| {front} | {conns} | {:.2}× | {:.2}× |",
+                    ours.ok_per_sec / theirs.ok_per_sec,
+                    ours.cpu_per_request.as_secs_f64() / theirs.cpu_per_request.as_secs_f64()
+                );
+            }
+        }
     }
     println!();
-    println!(
-        "| front | connections | instances | start-up to first served request | RSS idle → under load (bench process) |"
-    );
-    println!("| --- | --- | --- | --- | --- |");
-    for (front, connections, instances, rss) in memory {
+    println!("| server | start-up to first served request | RSS idle → peak under load |");
+    println!("| --- | --- | --- |");
+    for (i, (name, startup)) in started.iter().enumerate() {
         println!(
-            "| {front} | {connections} | {instances} | {:.1} ms | {:.1} → {:.1} MiB |",
-            ms(rss.startup),
-            rss.idle_kb as f64 / 1024.0,
-            rss.loaded_kb as f64 / 1024.0
+            "| {name} | {:.0} ms | {:.1} → {:.1} MiB |",
+            ms(*startup),
+            idle[i + 1] as f64 / 1024.0,
+            peak[i + 1] as f64 / 1024.0
         );
     }
     Ok(())
@@ -124,47 +278,16 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-/// Loads `target` with `wrk` (sampling this process's RSS meanwhile), then stops it.
-fn measure(
-    runtime: &Runtime,
-    target: Target,
-    script: &Path,
-    connections: u32,
-    seconds: u32,
-) -> anyhow::Result<(Load, Memory)> {
-    let idle_kb = rss_kb();
-    // Warm up: cold starts and connection set-up stay out of the figures.
-    run_wrk(&target.url, script, connections, 1)?;
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sampler = {
-        let done = done.clone();
-        std::thread::spawn(move || {
-            let mut peak = 0;
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(rss_kb());
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            peak
-        })
-    };
-    let load = run_wrk(&target.url, script, connections, seconds);
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
-    let loaded_kb = sampler.join().unwrap_or_default();
-    let _ = target.stop.send(());
-    runtime.block_on(target.task)??;
-    Ok((
-        load?,
-        Memory {
-            startup: target.startup,
-            idle_kb,
-            loaded_kb,
-        },
-    ))
+/// The round with the median throughput.
+fn median_load(rounds: &[Load]) -> Load {
+    let mut sorted = rounds.to_vec();
+    sorted.sort_by(|a, b| a.ok_per_sec.total_cmp(&b.ok_per_sec));
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }
 
-/// This process's resident memory, in kB.
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+/// A process's resident memory, in kB.
+pub(crate) fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
             let line = status.lines().find(|l| l.starts_with("VmRSS:"))?.to_owned();
@@ -173,8 +296,40 @@ fn rss_kb() -> u64 {
         .unwrap_or_default()
 }
 
-fn run_wrk(url: &str, script: &Path, connections: u32, seconds: u32) -> anyhow::Result<Load> {
+/// A process's CPU time so far, every thread, user and system (`/proc/<pid>/stat`).
+fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // The command name (field 2) may hold spaces; the fields after it are plain numbers.
+    let after = stat.rsplit_once(')').context("odd /proc stat")?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
+    Ok(Duration::from_secs_f64(
+        ticks as f64 / clock_ticks()? as f64,
+    ))
+}
+
+/// Clock ticks per second, the unit of `/proc`'s CPU times.
+fn clock_ticks() -> anyhow::Result<u64> {
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    if let Some(ticks) = TICKS.get() {
+        return Ok(*ticks);
+    }
+    let output = Command::new("getconf").arg("CLK_TCK").output()?;
+    let ticks = String::from_utf8_lossy(&output.stdout).trim().parse()?;
+    Ok(*TICKS.get_or_init(|| ticks))
+}
+
+/// Loads `url` with `wrk`, reading `pid`'s CPU time before and after.
+fn run_wrk(
+    url: &str,
+    script: &Path,
+    connections: u32,
+    seconds: u32,
+    pid: u32,
+) -> anyhow::Result<Load> {
     let threads = connections.min(2);
+    let before = cpu_time(pid)?;
     let output = Command::new("wrk")
         .args([
             "--latency",
@@ -188,16 +343,19 @@ fn run_wrk(url: &str, script: &Path, connections: u32, seconds: u32) -> anyhow::
         .arg(url)
         .output()
         .context("running wrk (apt-get install wrk)")?;
+    let cpu = cpu_time(pid)?.saturating_sub(before);
     ensure!(
         output.status.success(),
         "wrk failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    parse_wrk(&String::from_utf8_lossy(&output.stdout), seconds)
+    let (mut load, total) = parse_wrk(&String::from_utf8_lossy(&output.stdout), seconds)?;
+    load.cpu_per_request = cpu / u32::try_from(total.max(1)).unwrap_or(u32::MAX);
+    Ok(load)
 }
 
-/// Reads the figures out of `wrk --latency`'s report.
-fn parse_wrk(report: &str, seconds: u32) -> anyhow::Result<Load> {
+/// Reads the figures out of `wrk --latency`'s report, and the count of requests answered.
+fn parse_wrk(report: &str, seconds: u32) -> anyhow::Result<(Load, u64)> {
     let field = |prefix: &str| {
         report
             .lines()
@@ -206,22 +364,24 @@ fn parse_wrk(report: &str, seconds: u32) -> anyhow::Result<Load> {
             .map(str::trim)
             .with_context(|| format!("no `{prefix}` in wrk's report:\n{report}"))
     };
-    let total: u64 = field("")
-        .ok()
-        .and_then(|_| report.lines().find(|l| l.contains("requests in")))
+    let total: u64 = report
+        .lines()
+        .find(|l| l.contains("requests in"))
         .and_then(|l| l.split_whitespace().next())
         .and_then(|n| n.parse().ok())
         .with_context(|| format!("no request count in wrk's report:\n{report}"))?;
-    let throttled = field("Non-2xx or 3xx responses:")
+    let failed = field("Non-2xx or 3xx responses:")
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    Ok(Load {
-        ok_per_sec: (total - throttled) as f64 / f64::from(seconds),
+    let load = Load {
+        ok_per_sec: total.saturating_sub(failed) as f64 / f64::from(seconds),
         p50: duration(field("50%")?)?,
         p99: duration(field("99%")?)?,
-        throttled,
-    })
+        failed,
+        cpu_per_request: Duration::ZERO,
+    };
+    Ok((load, total))
 }
 
 /// `1.23ms`, `456.00us`, `1.02s` → Duration.
@@ -243,94 +403,149 @@ fn duration(text: &str) -> anyhow::Result<Duration> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
-/// The baseline: axum answering the same JSON the function answers.
-fn bare_server(runtime: &Runtime) -> anyhow::Result<Target> {
+/// The baseline: axum in this process, answering the same JSON the function answers.
+fn bare_server(runtime: &Runtime) -> anyhow::Result<Server> {
     async fn hello(Json(event): Json<Value>) -> Json<Value> {
         let name = event.get("name").and_then(Value::as_str).unwrap_or("world");
         Json(json!({ "message": format!("Hello, {name}!") }))
     }
-    let started = Instant::now();
-    let app = Router::new().route(INVOKE_PATH, post(hello));
-    serve(
-        runtime,
-        INVOKE_PATH,
-        started,
-        move |listener, stopped| async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await?;
-            Ok(())
-        },
-    )
-}
-
-/// The emulator serving the SDK's hello with `instances` reserved concurrency, loaded on `path`
-/// (the Invoke API's, or any other: API Gateway's `$default` route).
-fn emulator(
-    runtime: &Runtime,
-    binary: &Path,
-    instances: usize,
-    path: &str,
-) -> anyhow::Result<Target> {
-    let started = Instant::now();
-    let mut config = FunctionConfig::new("hello", binary);
-    config.reserved_concurrency = Some(instances);
-    let options = Options {
-        max_instances: instances,
-        ..Options::default()
-    };
-    let emulator = Emulator::with_options([config], options)?;
-    serve(
-        runtime,
-        path,
-        started,
-        move |listener, stopped| async move {
-            emulator
-                .serve_listener(listener, async move {
-                    let _ = stopped.await;
-                })
-                .await?;
-            Ok(())
-        },
-    )
-}
-
-/// Starts `server` on a loopback port and waits for its first successful answer on `path`.
-fn serve<F, Fut>(
-    runtime: &Runtime,
-    path: &str,
-    started: Instant,
-    server: F,
-) -> anyhow::Result<Target>
-where
-    F: FnOnce(TcpListener, oneshot::Receiver<()>) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
-{
+    let path = invoke_path(FUNCTION);
+    let app = Router::new().route(&path, post(hello));
     let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0"))?;
-    let addr: SocketAddr = listener.local_addr()?;
-    let (stop, stopped) = oneshot::channel();
-    let task = runtime.spawn(server(listener, stopped));
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = runtime.spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await?;
+        Ok(())
+    });
+    wait_ready(runtime, addr, &path, None)?;
+    Ok(Server::Bare { addr, stop, task })
+}
+
+/// `lambkin` serving `function` (as the `bootstrap` of a SAM template's function, with an HTTP
+/// API route `POST /hello`), its log written to a file as a terminal would show it.
+fn lambkin(
+    runtime: &Runtime,
+    lambkin: &Path,
+    function: &Path,
+    work: &Path,
+) -> anyhow::Result<Server> {
+    let project = work.join("lambkin");
+    let code = project.join(FUNCTION);
+    std::fs::create_dir_all(&code)?;
+    std::os::unix::fs::symlink(function, code.join("bootstrap"))?;
+    std::fs::write(
+        project.join("template.yaml"),
+        format!(
+            "Resources:\n  {LAMBKIN_FUNCTION}:\n    Type: AWS::Serverless::Function\n    \
+             Properties:\n      CodeUri: {FUNCTION}\n      Runtime: provided.al2023\n      \
+             Handler: bootstrap\n      Events:\n        Api:\n          Type: HttpApi\n          \
+             Properties: {{ Path: /hello, Method: post }}\n"
+        ),
+    )?;
+    let port = free_port()?;
+    let log = std::fs::File::create(work.join("lambkin.log"))?;
+    let mut command = Command::new(lambkin);
+    command
+        .args(["watch", "--no-reload", "--schedules", "off", "--port"])
+        .arg(port.to_string())
+        .current_dir(&project);
+    spawn(runtime, command, log, port, LAMBKIN_FUNCTION)
+}
+
+/// `cargo lambda watch --release` serving this workspace's `plain-hello` (cargo-lambda builds
+/// and runs it; the build is already done, so it only checks it).
+fn cargo_lambda(runtime: &Runtime, work: &Path) -> anyhow::Result<Server> {
+    let port = free_port()?;
+    let log = std::fs::File::create(work.join("cargo-lambda.log"))?;
+    let mut command = Command::new("cargo-lambda");
+    command
+        .args([
+            "lambda",
+            "watch",
+            "--release",
+            "--ignore-changes",
+            "--quiet",
+        ])
+        .args(["-p", "lambkin-bench", "--bin", FUNCTION])
+        .args(["--invoke-address", "127.0.0.1", "--invoke-port"])
+        .arg(port.to_string())
+        // It runs the function with `$CARGO` when set: the cargo on the PATH, as a user's shell.
+        .env_remove("CARGO")
+        .current_dir(workspace());
+    spawn(runtime, command, log, port, FUNCTION)
+        .context("running cargo-lambda (pip install cargo-lambda)")
+}
+
+/// Starts `command` in a process group of its own, its output in `log`, and waits until it
+/// answers an invocation of `function` on `port`.
+pub(crate) fn spawn(
+    runtime: &Runtime,
+    mut command: Command,
+    log: std::fs::File,
+    port: u16,
+    function: &str,
+) -> anyhow::Result<Server> {
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("starting {command:?}"))?;
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut server = Server::Process {
+        addr,
+        child: Spawned(child),
+    };
+    wait_ready(runtime, addr, &invoke_path(function), Some(&mut server))?;
+    Ok(server)
+}
+
+/// Waits (at most five minutes: a server may build first) for a successful answer on `path`.
+fn wait_ready(
+    runtime: &Runtime,
+    addr: SocketAddr,
+    path: &str,
+    mut server: Option<&mut Server>,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(300);
     runtime.block_on(async {
-        for _ in 0..600 {
+        while Instant::now() < deadline {
+            if let Some(Server::Process { child, .. }) = server.as_deref_mut()
+                && let Some(status) = child.0.try_wait()?
+            {
+                bail!("exited before serving: {status}");
+            }
             let json = [("content-type", "application/json")];
             if let Ok(answer) = lambkin_tests::try_post(addr, path, &json, PAYLOAD.to_owned()).await
+                && answer.status == 200
             {
-                if answer.status == 200 {
-                    return Ok(());
-                }
+                return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        bail!("no successful answer on {path} within 6 s")
-    })?;
-    Ok(Target {
-        url: format!("http://{addr}{path}"),
-        startup: started.elapsed(),
-        stop,
-        task,
+        bail!("no successful answer on {path} within 5 minutes")
     })
+}
+
+/// A loopback port free now.
+pub(crate) fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// The repository's root (this crate's parent).
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -340,10 +555,18 @@ mod tests {
     #[test]
     fn reads_wrk_reports() {
         let report = "Running 1s test @ http://127.0.0.1:1/\n  1 threads and 1 connections\n  Latency Distribution\n     50%  161.00us\n     75%  200.00us\n     90%  1.20ms\n     99%    2.50ms\n  6000 requests in 1.00s, 1.00MB read\n  Non-2xx or 3xx responses: 1000\nRequests/sec:   6000.00\n";
-        let load = parse_wrk(report, 1).unwrap();
+        let (load, total) = parse_wrk(report, 1).unwrap();
+        assert_eq!(total, 6000);
         assert_eq!(load.ok_per_sec, 5000.0);
         assert_eq!(load.p50, Duration::from_micros(161));
         assert_eq!(load.p99, Duration::from_micros(2500));
-        assert_eq!(load.throttled, 1000);
+        assert_eq!(load.failed, 1000);
+    }
+
+    #[test]
+    fn reads_cpu_times() {
+        // This process has run for a while: some CPU time, and not absurdly much.
+        let spent = cpu_time(std::process::id()).unwrap();
+        assert!(spent < Duration::from_secs(3600), "{spent:?}");
     }
 }

@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 
 mod emulator;
 mod reload;
+mod scale;
 mod sdk;
 
 /// Lambkin's benchmarks.
@@ -24,10 +25,13 @@ struct Args {
 enum Section {
     /// The SDK's hello against a plain lambda_runtime hello.
     Sdk(sdk::SdkArgs),
-    /// The emulator's Invoke API round trip against a bare axum server (needs `wrk`).
+    /// Lambkin and cargo-lambda under load against a bare axum server (needs `wrk` and
+    /// cargo-lambda).
     Emulator(emulator::EmulatorArgs),
     /// Hot reload: edit → first new response against the bare incremental build.
     Reload(reload::ReloadArgs),
+    /// Many functions sharing one binary: start-up, idle memory, cold starts.
+    Scale(scale::ScaleArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -39,7 +43,7 @@ fn main() -> anyhow::Result<()> {
     let sections = match args.section {
         Some(section) => vec![section],
         // Every section with its defaults.
-        None => ["sdk", "emulator", "reload"]
+        None => ["sdk", "emulator", "scale", "reload"]
             .into_iter()
             .filter_map(|name| Args::parse_from(["lambkin-bench", name]).section)
             .collect(),
@@ -48,21 +52,29 @@ fn main() -> anyhow::Result<()> {
         match section {
             Section::Sdk(args) => sdk::run(&args, &dir, &runtime)?,
             Section::Emulator(args) => emulator::run(&args, &dir, &runtime)?,
-            Section::Reload(args) => reload::run(&args, &runtime)?,
+            Section::Reload(args) => reload::run(&args, &dir, &runtime)?,
+            Section::Scale(args) => scale::run(&args, &dir, &runtime)?,
         }
         println!();
     }
     Ok(())
 }
 
-/// Builds the compared binaries in release mode (cargo run builds only the bench itself).
+/// Builds the compared binaries and `lambkin` (with its default features, as `cargo run`
+/// builds it) in release mode: cargo run builds only the bench itself.
 fn build_binaries() -> anyhow::Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "--release", "-p", "lambkin-bench", "--bins"])
-        .status()
-        .context("running cargo build")?;
-    ensure!(status.success(), "cargo build failed");
+    for package in [
+        ["-p", "lambkin-bench", "--bins"],
+        ["-p", "lambkin-emulator", "--bin=lambkin"],
+    ] {
+        let status = Command::new(&cargo)
+            .args(["build", "--release"])
+            .args(package)
+            .status()
+            .context("running cargo build")?;
+        ensure!(status.success(), "cargo build failed");
+    }
     let exe = std::env::current_exe()?;
     Ok(exe
         .parent()

@@ -2,12 +2,13 @@
 //! bare incremental `cargo build` of the same edit, in the same run.
 
 use std::{
+    path::Path,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
 use anyhow::ensure;
-use lambkin_tests::project::{Project, Watching, lambkin_binary, until_version};
+use lambkin_tests::project::{Project, Watching, until_version};
 use tokio::runtime::Runtime;
 
 /// Options of the reload measurements.
@@ -19,7 +20,7 @@ pub struct ReloadArgs {
 }
 
 /// Measures and prints the table.
-pub fn run(args: &ReloadArgs, runtime: &Runtime) -> anyhow::Result<()> {
+pub fn run(args: &ReloadArgs, dir: &Path, runtime: &Runtime) -> anyhow::Result<()> {
     // The project builds in the workspace's target dir, as the tests do.
     let target_dir = &lambkin_tests::project::target_dir();
     let project = Project::new("bench-reload");
@@ -42,7 +43,7 @@ pub fn run(args: &ReloadArgs, runtime: &Runtime) -> anyhow::Result<()> {
     for version in 2..2 + args.edits {
         builds.push(build(version)?);
     }
-    let lambkin = lambkin_binary(true);
+    let lambkin = dir.join("lambkin");
     let mut reloads = Vec::new();
     runtime.block_on(async {
         let watching = Watching::start(&lambkin, &project, target_dir).await;

@@ -173,6 +173,58 @@ async fn a_python_bootstrap_serves_through_api_gateway() {
     assert_eq!(printed["body"], "hi from python /hello");
 }
 
+/// Two hundred functions sharing one `bootstrap` (a project of many small functions): all are
+/// served, and invoking one starts that function's instance only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_functions_start_only_what_is_invoked() {
+    const COUNT: usize = 200;
+    let project = PythonProject::new("many", "3");
+    let mut template = String::from("Transform: AWS::Serverless-2016-10-31\nResources:\n");
+    for i in 0..COUNT {
+        let dir = project.0.join(format!("f{i}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::os::unix::fs::symlink(project.0.join("py/bootstrap"), dir.join("bootstrap")).unwrap();
+        template.push_str(&format!(
+            "  F{i}:\n    Type: AWS::Serverless::Function\n    Properties:\n      CodeUri: ./f{i}\n      Handler: bootstrap\n      Runtime: provided.al2023\n"
+        ));
+    }
+    std::fs::write(project.0.join("template.yaml"), template).unwrap();
+    let lambkin = Watching::start_in(
+        &lambkin_binary(false),
+        &project.0,
+        &["--no-reload"],
+        &target_dir(),
+    )
+    .await;
+    let instances = |model: &Value| -> Vec<(String, usize)> {
+        model["details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let count = f["instances"].as_array().map_or(0, Vec::len);
+                (f["name"].as_str().unwrap().to_owned(), count)
+            })
+            .filter(|(_, count)| *count > 0)
+            .collect()
+    };
+    let model = request(lambkin.addr, "GET", "/_lambkin", &[], Vec::new()).await;
+    assert_eq!(model.body["details"].as_array().unwrap().len(), COUNT);
+    assert_eq!(instances(&model.body), [], "nothing starts before an event");
+
+    let answer = request(
+        lambkin.addr,
+        "POST",
+        "/2015-03-31/functions/F137/invocations",
+        &[],
+        br#"{"n":137}"#.to_vec(),
+    )
+    .await;
+    assert_eq!(answer.body, json!({"echo": {"n": 137}}), "{answer:?}");
+    let model = request(lambkin.addr, "GET", "/_lambkin", &[], Vec::new()).await;
+    assert_eq!(instances(&model.body), [("F137".to_owned(), 1)]);
+}
+
 #[test]
 fn lambkin_event_prints_typed_samples() {
     for (kind, check) in [

@@ -1,6 +1,7 @@
 //! The baseline: hello as the `lambda_runtime` README writes it (`#[tokio::main]`, the
 //! multi-thread runtime, its default tracing subscriber), answering the same JSON as
-//! `sdk-hello`.
+//! `sdk-hello`. An HTTP event (API Gateway, a function URL: it has a `requestContext`) gets the
+//! same JSON as an HTTP response's body, which every emulator turns into HTTP.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
@@ -17,5 +18,13 @@ async fn hello(event: LambdaEvent<Value>) -> Result<Value, Error> {
         .get("name")
         .and_then(Value::as_str)
         .unwrap_or("world");
-    Ok(json!({ "message": format!("Hello, {name}!") }))
+    let hello = json!({ "message": format!("Hello, {name}!") });
+    if event.payload.get("requestContext").is_none() {
+        return Ok(hello);
+    }
+    Ok(json!({
+        "statusCode": 200,
+        "headers": { "content-type": "application/json" },
+        "body": hello.to_string(),
+    }))
 }

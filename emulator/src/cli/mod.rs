@@ -213,11 +213,23 @@ fn init_logging() {
 /// watchers, an idle connection) get a second, and must not hold the exit up longer.
 fn block_on<F: Future>(future: F) -> anyhow::Result<F::Output> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(worker_threads())
         .enable_all()
         .build()?;
     let output = runtime.block_on(future);
     runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(output)
+}
+
+/// The emulator's async worker threads: a quarter of the CPUs, at least one.
+///
+/// Its work per invocation is short hops between sockets (the caller's, the runtime's `/next`
+/// and `/response`), and every hop that lands on another worker costs a wake-up through the
+/// kernel: on a 2-CPU machine a second worker added a third to the emulator's CPU per
+/// invocation (BENCHMARKS.md). The function processes need the CPUs more. Blocking work runs on
+/// tokio's blocking threads, which this does not limit.
+fn worker_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |cpus| (cpus.get() / 4).max(1))
 }
 
 /// The cargo to run: the one running us (`cargo run`), else the one on the `PATH`.
