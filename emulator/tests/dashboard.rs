@@ -10,7 +10,7 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::{Reply, Running, bounded, fixture, request};
+use common::{Reply, Running, bounded, fixture, request, states_call};
 use lambkin_emulator::{Emulator, Options, RecorderLimits};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -414,5 +414,115 @@ async fn metrics_parse_as_prometheus_text() {
         Gauge(1.0)
     );
     assert_eq!(value("lambkin_recorded_invocations", &[]), Gauge(4.0));
+    running.stop().await;
+}
+
+/// A Choice into a Parallel, a Map, then a failing Task whose error is caught; `Skipped` is
+/// never taken.
+fn workflow() -> Value {
+    json!({
+        "StartAt": "Route",
+        "States": {
+            "Route": {"Type": "Choice", "Choices": [{"Variable": "$.go", "BooleanEquals": true, "Next": "Fan"}], "Default": "Skipped"},
+            "Skipped": {"Type": "Pass", "End": true},
+            "Fan": {"Type": "Parallel", "ResultPath": "$.fan", "Next": "Each", "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}},
+                {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": "echo", "End": true}}}
+            ]},
+            "Each": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": "$.each", "Next": "Check",
+                "ItemProcessor": {"StartAt": "Item", "States": {"Item": {"Type": "Pass", "End": true}}}},
+            "Check": {"Type": "Task", "Resource": "error", "Next": "Done",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Recover"}]},
+            "Recover": {"Type": "Pass", "Next": "Done"},
+            "Done": {"Type": "Succeed"}
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_execution_comes_with_its_definition_and_the_path_it_took() {
+    let options = Options {
+        state_machines: vec![lambkin_emulator::StateMachineConfig {
+            name: "flow".into(),
+            definition: workflow().to_string(),
+        }],
+        ..Options::default()
+    };
+    let functions = vec![fixture("echo", "echo"), fixture("error", "error")];
+    let running = Running::serve(Emulator::with_options(functions, options).unwrap()).await;
+    let addr = running.addr;
+    let machine = "arn:aws:states:us-east-1:012345678912:stateMachine:flow";
+    let input = json!({"go": true, "items": [1, 2]}).to_string();
+    let started = states_call(
+        addr,
+        "StartExecution",
+        &json!({"stateMachineArn": machine, "name": "run-1", "input": input}),
+    )
+    .await
+    .json();
+    let arn = started["executionArn"].as_str().unwrap().to_owned();
+    let path = format!("/_lambkin/executions/{}", arn.replace(':', "%3A"));
+    let execution = bounded(async {
+        loop {
+            let reply = request(addr, "GET", &path, &[], b"").await;
+            assert_eq!(reply.status, 200, "{}", reply.text());
+            let execution = reply.json();
+            if execution["status"] != "RUNNING" {
+                return execution;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert_eq!(execution["status"], "SUCCEEDED", "{execution}");
+    assert_eq!(execution["name"], "run-1");
+    assert_eq!(execution["stateMachineArn"], machine);
+    assert_eq!(execution["input"], input);
+    let output: Value = serde_json::from_str(execution["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output["error"]["Error"], "Fixture.Failed", "{output}");
+    assert_eq!(execution["definition"], workflow());
+    let taken = &execution["path"];
+    assert_eq!(
+        taken["entered"],
+        json!({"Route": 1, "Fan": 1, "A": 1, "B": 1, "Each": 1, "Item": 2, "Check": 1, "Recover": 1, "Done": 1}),
+        "{taken}"
+    );
+    let transitions: Vec<(Value, Value, Value)> = taken["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["from"].clone(), t["to"].clone(), t["times"].clone()))
+        .collect();
+    let t = |from: Option<&str>, to: &str, times: u64| (json!(from), json!(to), json!(times));
+    assert_eq!(
+        transitions,
+        [
+            t(None, "A", 1),
+            t(None, "B", 1),
+            t(None, "Item", 2),
+            t(None, "Route", 1),
+            t(Some("Check"), "Recover", 1),
+            t(Some("Each"), "Check", 1),
+            t(Some("Fan"), "Each", 1),
+            t(Some("Recover"), "Done", 1),
+            t(Some("Route"), "Fan", 1),
+        ]
+    );
+    assert_eq!(taken["open"], json!([]));
+    assert!(execution["events"].as_u64().unwrap() > 20, "{execution}");
+
+    // The model lists it; an unknown execution is AWS's not-found error.
+    let model = request(addr, "GET", "/_lambkin", &[], b"").await.json();
+    assert_eq!(model["executions"][0]["executionArn"], arn.as_str());
+    let missing = request(
+        addr,
+        "GET",
+        "/_lambkin/executions/arn:aws:states:us-east-1:012345678912:execution:flow:nope",
+        &[],
+        b"",
+    )
+    .await;
+    let message = missing.assert_aws_error(404, "ResourceNotFoundException");
+    assert!(message.contains("flow:nope"), "{message}");
     running.stop().await;
 }

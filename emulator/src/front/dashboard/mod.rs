@@ -15,6 +15,8 @@
 //!   holds: a page of another site can neither read the token nor send the header without a
 //!   CORS preflight, which the emulator never grants.
 //! * `GET /_lambkin/metrics`: the counters, in Prometheus's text exposition format.
+//! * `GET /_lambkin/executions/{arn}` (feature `workflows`): one Step Functions execution with
+//!   its state machine's definition and the path it took, which the page draws as a graph.
 //!
 //! Every path passes the front's guard (`/_lambkin` and below is its `Lambkin` surface). The page
 //! is served with a Content-Security-Policy allowing only its own scripts and connections.
@@ -69,13 +71,16 @@ impl Default for Dashboard {
 
 /// The dashboard's routes (the page itself is `GET /_lambkin`, [`page`]).
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+    let router = Router::new()
         .route("/_lambkin/assets/{file}", get(asset))
         .route("/_lambkin/invocations", get(invocations))
         .route("/_lambkin/invocations/{id}", get(invocation))
         .route("/_lambkin/invocations/{id}/replay", post(replay))
         .route("/_lambkin/live", get(live))
-        .route("/_lambkin/metrics", get(metrics))
+        .route("/_lambkin/metrics", get(metrics));
+    #[cfg(feature = "workflows")]
+    let router = router.route("/_lambkin/executions/{arn}", get(execution));
+    router
 }
 
 /// Whether the request is a browser's asking for a page: its `Accept` names `text/html`.
@@ -205,6 +210,18 @@ async fn replay(
         .find(|r| r.request_id == request_id)
         .map_or(Value::Null, |r| r.summary());
     Ok(with_request_id(Json(replayed).into_response(), &request_id))
+}
+
+/// `GET /_lambkin/executions/{arn}`: the execution `arn`, its definition and path.
+#[cfg(feature = "workflows")]
+async fn execution(
+    State(workflows): State<Arc<crate::workflows::Workflows>>,
+    Path(arn): Path<String>,
+) -> Result<Json<Value>, AwsError> {
+    workflows
+        .execution(&arn)
+        .map(Json)
+        .map_err(|e| not_found(e.message))
 }
 
 /// `GET /_lambkin/live`: every invocation as it ends, as Server-Sent Events.
