@@ -228,8 +228,17 @@ function nested(state) {
   return [];
 }
 
-/** Lays out a (sub)machine: its size, its states' boxes and its edges (relative positions). */
-function layout(machine) {
+/** The label of a state: its name (shortened), and how often it was entered if more than once. */
+function stateLabel(name, entered) {
+  const short = name.length > 28 ? name.slice(0, 27) + "…" : name;
+  return short + (entered > 1 ? ` ×${entered}` : "");
+}
+
+/**
+ * Lays out a (sub)machine: its size, its states' boxes and its edges (relative positions);
+ * `entered` (state → times) sizes the labels.
+ */
+function layout(machine, entered) {
   const states = machine.States || {};
   const names = Object.keys(states);
   // Back edges (to a state on the current depth-first path) are drawn beside the graph; the
@@ -271,8 +280,8 @@ function layout(machine) {
   // Each state's box: a label, or its nested machines side by side under a header.
   const boxes = new Map();
   for (const name of names) {
-    const inner = nested(states[name]).map(layout);
-    const labelWidth = Math.min(220, 24 + 7 * name.length);
+    const inner = nested(states[name]).map((m) => layout(m, entered));
+    const labelWidth = 24 + 7 * stateLabel(name, entered[name] || 0).length;
     const box = inner.length === 0
       ? { w: labelWidth, h: NODE_HEIGHT, inner }
       : {
@@ -368,9 +377,8 @@ function drawLayout(group, machine, x, y, taken) {
     const node = svg("g", { class: classes.join(" "), "data-state": name },
       svg("title", {}, `${name} (${state.Type})` + (entered ? `, entered ${entered}×` : ", not entered")),
       svg("rect", { x: at.left, y: at.top, width: at.w, height: at.h, rx: box.inner.length ? 6 : 14 }));
-    const label = name.length > 28 ? name.slice(0, 27) + "…" : name;
     const labelY = box.inner.length ? at.top + 15 : at.top + at.h / 2 + 4;
-    node.append(svg("text", { x: at.left + at.w / 2, y: labelY }, label + (entered > 1 ? ` ×${entered}` : "")));
+    node.append(svg("text", { x: at.left + at.w / 2, y: labelY }, stateLabel(name, entered)));
     group.append(node);
     let innerX = at.left + (at.w - (box.inner.reduce((s, m) => s + m.w, 0) + GAP_X * (box.inner.length - 1))) / 2;
     for (const inner of box.inner) {
@@ -390,15 +398,15 @@ function drawMachine(definition, path, status) {
     open: new Set(path.open),
     openClass: status === "RUNNING" ? "current" : "stopped",
   };
-  const machine = layout(definition);
+  const machine = layout(definition, path.entered);
   const top = 2 * PAD + 8;
   const width = machine.w + 2 * PAD;
   const height = machine.h + top + PAD;
   const graph = svg("svg", { class: "machine", width, height, viewBox: `0 0 ${width} ${height}`, role: "img" },
     svg("defs", {},
-      svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+      svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 8, markerHeight: 8, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" },
         svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow" })),
-      svg("marker", { id: "arrow-taken", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+      svg("marker", { id: "arrow-taken", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 8, markerHeight: 8, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" },
         svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow taken" }))));
   // The start: a dot above the first state.
   const first = machine.boxes.get(machine.start);
