@@ -222,7 +222,19 @@ async fn the_dashboard_follows_invocations_replays_and_shows_build_errors() {
     until_text(&client, STEP, "#function-rows", "dashboard").await;
     until_text(&client, STEP, "#build", "ready").await;
 
-    // An invocation made over HTTP shows as soon as it ended.
+    // An invocation made over HTTP shows as soon as it ended, pushed by the live feed: the
+    // page is not reloaded (its marker stays) and the list is not fetched again.
+    let list_fetches = "return [window.lambkinTestMarker === true, \
+        performance.getEntriesByType('resource').filter(e => new URL(e.name).pathname === '/_lambkin/invocations').length];";
+    client
+        .execute("window.lambkinTestMarker = true;", vec![])
+        .await
+        .unwrap();
+    // The list the page fetched once it followed the feed.
+    let loaded = "return performance.getEntriesByType('resource').some(e => new URL(e.name).pathname === '/_lambkin/invocations');";
+    until(&client, STEP, "the list loaded", loaded, vec![]).await;
+    let before = client.execute(list_fetches, vec![]).await.unwrap();
+    assert_eq!(before[0], true);
     let request_id = invoke(addr, "dashboard", &json!({ "from": "the test" })).await;
     let row = format!("#invocation-rows tr[data-request-id=\"{request_id}\"]");
     let cells = until_text(&client, LIVE, &row, "Invoke API").await;
@@ -230,6 +242,8 @@ async fn the_dashboard_follows_invocations_replays_and_shows_build_errors() {
         cells.contains("success") && cells.contains("cold, init"),
         "{cells}"
     );
+    let after = client.execute(list_fetches, vec![]).await.unwrap();
+    assert_eq!(after, before, "the row came from the live feed");
 
     // Its detail: event, response, logs and REPORT.
     client
