@@ -308,6 +308,76 @@ async fn a_replay_needs_the_pages_token_and_runs_the_event_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_of_an_api_gateway_request_goes_through_its_route_again() {
+    let running = Running::start(vec![fixture("echo", "echo")]).await;
+    let addr = running.addr;
+    let original = request(
+        addr,
+        "POST",
+        "/items/7?x=1",
+        &[("x-probe", "first"), ("Content-Type", "application/json")],
+        br#"{"n":1}"#,
+    )
+    .await;
+    assert_eq!(original.status, 200, "{}", original.text());
+    let list = request(addr, "GET", "/_lambkin/invocations", &[], b"")
+        .await
+        .json();
+    let recorded = list["invocations"][0].clone();
+    assert_eq!(recorded["trigger"], "API Gateway $default", "{list}");
+    let replay_path = format!("/_lambkin/invocations/{}/replay", recorded["id"]);
+    let token = token(addr).await;
+    let replayed = request(
+        addr,
+        "POST",
+        &replay_path,
+        &[("x-lambkin-token", token.as_str())],
+        b"",
+    )
+    .await;
+    assert_eq!(replayed.status, 200, "{}", replayed.text());
+    let summary = replayed.json();
+    assert_eq!(summary["trigger"], "replay of API Gateway $default");
+    assert_eq!(summary["status"], "success");
+    assert_eq!(
+        replayed.header("x-amzn-requestid"),
+        summary["requestId"].as_str()
+    );
+
+    // API Gateway made a new event of the same request: its own request context, the same
+    // path, query, header and body.
+    let event = |detail: &Value| -> Value {
+        serde_json::from_str(detail["event"]["body"].as_str().unwrap()).unwrap()
+    };
+    let (first, again) = (
+        event(&detail(addr, &recorded["id"]).await),
+        event(&detail(addr, &summary["id"]).await),
+    );
+    for field in ["rawPath", "rawQueryString", "body", "routeKey"] {
+        assert_eq!(again[field], first[field], "{field}: {again}");
+    }
+    assert_eq!(again["rawPath"], "/items/7");
+    assert_eq!(again["headers"]["x-probe"], "first");
+    assert_ne!(
+        again["requestContext"]["requestId"],
+        first["requestContext"]["requestId"]
+    );
+    // The replay is replayed the same way.
+    let again_path = format!("/_lambkin/invocations/{}/replay", summary["id"]);
+    let twice = request(
+        addr,
+        "POST",
+        &again_path,
+        &[("x-lambkin-token", token.as_str())],
+        b"",
+    )
+    .await
+    .json();
+    assert_eq!(twice["trigger"], "replay of API Gateway $default");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_recorder_keeps_what_its_limits_allow() {
     let options = Options {
         recorder: RecorderLimits {

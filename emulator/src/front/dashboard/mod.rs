@@ -36,6 +36,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
 use super::AppState;
 use super::aws_error::{AwsError, with_request_id};
+use super::gateway::{self, CurrentGateway};
 use crate::instance::{Invocation, Trigger};
 use crate::pool::Function;
 use crate::recorder::Record;
@@ -165,10 +166,14 @@ async fn invocation(
     Ok(Json(recorded(&registry, &id)?.detail()))
 }
 
-/// `POST /_lambkin/invocations/{id}/replay`: the recorded event, run again (synchronously) by
-/// the function and version that ran it. Answers the new invocation's summary.
+/// `POST /_lambkin/invocations/{id}/replay`: runs the invocation again, synchronously. One that
+/// came through an API Gateway route or a function URL replays its HTTP request through the
+/// gateway in force (route, authorizer, event mapping, as the first time); any other runs the
+/// recorded event on the function and version that ran it. Answers the new invocation's
+/// summary.
 async fn replay(
     State(registry): State<Arc<Registry>>,
+    State(gateway): State<CurrentGateway>,
     State(dashboard): State<Dashboard>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -182,6 +187,34 @@ async fn replay(
         ));
     }
     let record = recorded(&registry, &id)?;
+    let request_id = uuid::Uuid::new_v4().to_string();
+    if let Some(http) = record.http_request() {
+        let kept = &http.request;
+        let mut request = axum::extract::Request::new(axum::body::Body::from(kept.body().clone()));
+        *request.method_mut() = kept.method().clone();
+        *request.uri_mut() = kept.uri().clone();
+        *request.headers_mut() = kept.headers().clone();
+        request
+            .extensions_mut()
+            .insert(gateway::Replay(request_id.clone()));
+        let answer = gateway::serve(
+            &gateway.get(),
+            |name| registry.get(&FunctionKey::latest(name)),
+            request,
+        )
+        .await;
+        let replayed = replayed(&registry, &request_id).ok_or_else(|| {
+            AwsError::new(
+                StatusCode::CONFLICT,
+                "ResourceConflictException",
+                format!(
+                    "The gateway answered {} without invoking a function: its route or authorizer changed",
+                    answer.status()
+                ),
+            )
+        })?;
+        return Ok(with_request_id(Json(replayed).into_response(), &request_id));
+    }
     let payload = record.replay().ok_or_else(|| {
         AwsError::invalid_request_content(
             "The event was truncated when it was recorded: it cannot be replayed".to_owned(),
@@ -191,7 +224,6 @@ async fn replay(
     let function: Arc<Function> = registry
         .get(&key)
         .ok_or_else(|| not_found(format!("Function {key} no longer exists")))?;
-    let request_id = uuid::Uuid::new_v4().to_string();
     let invocation = Invocation {
         request_id: request_id.clone(),
         payload,
@@ -202,14 +234,19 @@ async fn replay(
         trigger: Trigger::Replay,
     };
     function.invoke(invocation, false).await?;
-    let replayed = registry
+    let replayed = replayed(&registry, &request_id).unwrap_or(Value::Null);
+    Ok(with_request_id(Json(replayed).into_response(), &request_id))
+}
+
+/// The summary of the recorded invocation `request_id`, the newest first.
+fn replayed(registry: &Registry, request_id: &str) -> Option<Value> {
+    registry
         .recorder()
         .recent()
         .iter()
         .rev()
         .find(|r| r.request_id == request_id)
-        .map_or(Value::Null, |r| r.summary());
-    Ok(with_request_id(Json(replayed).into_response(), &request_id))
+        .map(|r| r.summary())
 }
 
 /// `GET /_lambkin/executions/{arn}`: the execution `arn`, its definition and path.
