@@ -378,6 +378,60 @@ async fn a_replay_of_an_api_gateway_request_goes_through_its_route_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_of_a_function_url_request_goes_through_the_url_again() {
+    let emulator = Emulator::with_options([fixture("echo", "echo")], Options::default()).unwrap();
+    let url = emulator
+        .serve_function_url("echo", "127.0.0.1".parse().unwrap(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let url: SocketAddr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let running = Running::serve(emulator).await;
+    let addr = running.addr;
+    let original = request(url, "PUT", "/things?y=2", &[("x-probe", "url")], b"hello").await;
+    assert_eq!(original.status, 200, "{}", original.text());
+    let list = request(addr, "GET", "/_lambkin/invocations", &[], b"")
+        .await
+        .json();
+    let recorded = list["invocations"][0].clone();
+    assert_eq!(recorded["trigger"], "function URL", "{list}");
+    let token = token(addr).await;
+    let path = format!("/_lambkin/invocations/{}/replay", recorded["id"]);
+    let replayed = request(
+        addr,
+        "POST",
+        &path,
+        &[("x-lambkin-token", token.as_str())],
+        b"",
+    )
+    .await;
+    assert_eq!(replayed.status, 200, "{}", replayed.text());
+    let summary = replayed.json();
+    assert_eq!(summary["trigger"], "replay of function URL");
+    let event = |detail: &Value| -> Value {
+        serde_json::from_str(detail["event"]["body"].as_str().unwrap()).unwrap()
+    };
+    let (first, again) = (
+        event(&detail(addr, &recorded["id"]).await),
+        event(&detail(addr, &summary["id"]).await),
+    );
+    for field in ["rawPath", "rawQueryString", "body"] {
+        assert_eq!(again[field], first[field], "{field}: {again}");
+    }
+    assert_eq!(again["requestContext"]["http"]["method"], "PUT");
+    assert_eq!(again["headers"]["x-probe"], "url");
+    assert_ne!(
+        again["requestContext"]["requestId"],
+        first["requestContext"]["requestId"]
+    );
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_recorder_keeps_what_its_limits_allow() {
     let options = Options {
         recorder: RecorderLimits {

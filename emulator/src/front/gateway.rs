@@ -202,7 +202,8 @@ pub(crate) async fn serve(
     let decode_base64 = format != PayloadFormat::Rest
         || apigw::accepts_binary(request.headers(), route, &gateway.options);
     let replay = request.extensions().get::<Replay>();
-    let kept = HttpRequest::new(&request, replay.is_some());
+    let function_url = format == PayloadFormat::FunctionUrl;
+    let kept = HttpRequest::new(&request, function_url, replay.is_some());
     let invocation = Invocation {
         request_id: replay.map_or_else(
             || lambda_request_id(format, &mapped.request_id),
@@ -213,7 +214,7 @@ pub(crate) async fn serve(
         client_context: None,
         cognito_identity: None,
         stream: None,
-        trigger: if format == PayloadFormat::FunctionUrl {
+        trigger: if function_url {
             Trigger::FunctionUrl(kept)
         } else {
             Trigger::Route(route.key().to_owned(), kept)

@@ -58,13 +58,19 @@ pub(crate) enum Trigger {
 pub(crate) struct HttpRequest {
     /// The request (no extensions).
     pub(crate) request: Arc<http::Request<Bytes>>,
+    /// Whether it came to a function URL (else to the front's API Gateway).
+    pub(crate) function_url: bool,
     /// Whether this is the dashboard's replay of an earlier request.
     pub(crate) replay: bool,
 }
 
 impl HttpRequest {
     /// A copy of `request`'s method, URI, version, headers and body.
-    pub(crate) fn new(request: &http::Request<Bytes>, replay: bool) -> HttpRequest {
+    pub(crate) fn new(
+        request: &http::Request<Bytes>,
+        function_url: bool,
+        replay: bool,
+    ) -> HttpRequest {
         let mut copy = http::Request::new(request.body().clone());
         *copy.method_mut() = request.method().clone();
         *copy.uri_mut() = request.uri().clone();
@@ -72,6 +78,7 @@ impl HttpRequest {
         *copy.headers_mut() = request.headers().clone();
         HttpRequest {
             request: Arc::new(copy),
+            function_url,
             replay,
         }
     }
@@ -96,7 +103,8 @@ impl HttpRequest {
 /// The same request (not merely an equal one).
 impl PartialEq for HttpRequest {
     fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.request, &other.request) && self.replay == other.replay
+        Arc::ptr_eq(&self.request, &other.request)
+            && (self.function_url, self.replay) == (other.function_url, other.replay)
     }
 }
 

@@ -36,6 +36,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
 use super::AppState;
 use super::aws_error::{AwsError, with_request_id};
+use super::function_url::FunctionUrls;
 use super::gateway::{self, CurrentGateway};
 use crate::instance::{Invocation, Trigger};
 use crate::pool::Function;
@@ -168,12 +169,14 @@ async fn invocation(
 
 /// `POST /_lambkin/invocations/{id}/replay`: runs the invocation again, synchronously. One that
 /// came through an API Gateway route or a function URL replays its HTTP request through the
-/// gateway in force (route, authorizer, event mapping, as the first time); any other runs the
+/// front's gateway or the function's URL as they are now (route, authorizer, event mapping, as
+/// the first time); any other runs the
 /// recorded event on the function and version that ran it. Answers the new invocation's
 /// summary.
 async fn replay(
     State(registry): State<Arc<Registry>>,
     State(gateway): State<CurrentGateway>,
+    State(urls): State<Arc<FunctionUrls>>,
     State(dashboard): State<Dashboard>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -197,8 +200,17 @@ async fn replay(
         request
             .extensions_mut()
             .insert(gateway::Replay(request_id.clone()));
+        let through = if http.function_url {
+            urls.get(&record.function)
+                .ok_or_else(|| {
+                    not_found(format!("Function {} no longer has a URL", record.function))
+                })?
+                .gateway()
+        } else {
+            gateway.get()
+        };
         let answer = gateway::serve(
-            &gateway.get(),
+            &through,
             |name| registry.get(&FunctionKey::latest(name)),
             request,
         )
