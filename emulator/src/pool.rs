@@ -78,6 +78,15 @@ impl Function {
         })
     }
 
+    /// How many invocations run now (an instance of a function with several invocations per
+    /// instance may run more than one): its used concurrency.
+    pub(crate) fn running(&self) -> usize {
+        match self {
+            Function::Pool(pool) => pool.entries().iter().map(|entry| entry.running).sum(),
+            Function::Local(local) => usize::from(local.instance.try_lock().is_err()),
+        }
+    }
+
     /// The function's instances now: process id (none in local mode) and state.
     pub(crate) fn instances(&self) -> Vec<(Option<u32>, InstanceState)> {
         match self {

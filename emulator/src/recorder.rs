@@ -141,6 +141,9 @@ pub(crate) struct Record {
     event: Kept,
     response: Option<Kept>,
     log: String,
+    /// The HTTP request behind it (API Gateway, function URL), when its body is within
+    /// [`RecorderLimits::body_bytes`]: a replay goes through the same route.
+    http: Option<crate::instance::HttpRequest>,
 }
 
 impl Record {
@@ -149,6 +152,10 @@ impl Record {
         self.event.bytes.len()
             + self.response.as_ref().map_or(0, |r| r.bytes.len())
             + self.log.len()
+            + self
+                .http
+                .as_ref()
+                .map_or(0, crate::instance::HttpRequest::size)
     }
 
     /// What the invocation list shows.
@@ -179,8 +186,13 @@ impl Record {
         detail["event"] = self.event.json();
         detail["response"] = self.response.as_ref().map_or(Value::Null, Kept::json);
         detail["log"] = Value::from(self.log.as_str());
-        detail["replayable"] = Value::from(self.replay().is_some());
+        detail["replayable"] = Value::from(self.replay().is_some() || self.http.is_some());
         detail
+    }
+
+    /// The HTTP request to replay it through its route, if it came through one and was kept.
+    pub(crate) fn http_request(&self) -> Option<&crate::instance::HttpRequest> {
+        self.http.as_ref()
     }
 
     /// The whole event, if it was kept whole.
@@ -300,6 +312,11 @@ impl Recorder {
             event: Kept::new(&invocation.payload, cap),
             response,
             log,
+            http: invocation
+                .trigger
+                .http_request()
+                .filter(|http| http.request.body().len() <= cap)
+                .cloned(),
         };
         let record = {
             let mut state = lock(&self.state);

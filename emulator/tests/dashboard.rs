@@ -10,7 +10,7 @@ mod common;
 
 use std::net::SocketAddr;
 
-use common::{Reply, Running, bounded, fixture, request};
+use common::{Reply, Running, bounded, fixture, request, states_call};
 use lambkin_emulator::{Emulator, Options, RecorderLimits};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -308,6 +308,130 @@ async fn a_replay_needs_the_pages_token_and_runs_the_event_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_of_an_api_gateway_request_goes_through_its_route_again() {
+    let running = Running::start(vec![fixture("echo", "echo")]).await;
+    let addr = running.addr;
+    let original = request(
+        addr,
+        "POST",
+        "/items/7?x=1",
+        &[("x-probe", "first"), ("Content-Type", "application/json")],
+        br#"{"n":1}"#,
+    )
+    .await;
+    assert_eq!(original.status, 200, "{}", original.text());
+    let list = request(addr, "GET", "/_lambkin/invocations", &[], b"")
+        .await
+        .json();
+    let recorded = list["invocations"][0].clone();
+    assert_eq!(recorded["trigger"], "API Gateway $default", "{list}");
+    let replay_path = format!("/_lambkin/invocations/{}/replay", recorded["id"]);
+    let token = token(addr).await;
+    let replayed = request(
+        addr,
+        "POST",
+        &replay_path,
+        &[("x-lambkin-token", token.as_str())],
+        b"",
+    )
+    .await;
+    assert_eq!(replayed.status, 200, "{}", replayed.text());
+    let summary = replayed.json();
+    assert_eq!(summary["trigger"], "replay of API Gateway $default");
+    assert_eq!(summary["status"], "success");
+    assert_eq!(
+        replayed.header("x-amzn-requestid"),
+        summary["requestId"].as_str()
+    );
+
+    // API Gateway made a new event of the same request: its own request context, the same
+    // path, query, header and body.
+    let event = |detail: &Value| -> Value {
+        serde_json::from_str(detail["event"]["body"].as_str().unwrap()).unwrap()
+    };
+    let (first, again) = (
+        event(&detail(addr, &recorded["id"]).await),
+        event(&detail(addr, &summary["id"]).await),
+    );
+    for field in ["rawPath", "rawQueryString", "body", "routeKey"] {
+        assert_eq!(again[field], first[field], "{field}: {again}");
+    }
+    assert_eq!(again["rawPath"], "/items/7");
+    assert_eq!(again["headers"]["x-probe"], "first");
+    assert_ne!(
+        again["requestContext"]["requestId"],
+        first["requestContext"]["requestId"]
+    );
+    // The replay is replayed the same way.
+    let again_path = format!("/_lambkin/invocations/{}/replay", summary["id"]);
+    let twice = request(
+        addr,
+        "POST",
+        &again_path,
+        &[("x-lambkin-token", token.as_str())],
+        b"",
+    )
+    .await
+    .json();
+    assert_eq!(twice["trigger"], "replay of API Gateway $default");
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_of_a_function_url_request_goes_through_the_url_again() {
+    let emulator = Emulator::with_options([fixture("echo", "echo")], Options::default()).unwrap();
+    let url = emulator
+        .serve_function_url("echo", "127.0.0.1".parse().unwrap(), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let url: SocketAddr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let running = Running::serve(emulator).await;
+    let addr = running.addr;
+    let original = request(url, "PUT", "/things?y=2", &[("x-probe", "url")], b"hello").await;
+    assert_eq!(original.status, 200, "{}", original.text());
+    let list = request(addr, "GET", "/_lambkin/invocations", &[], b"")
+        .await
+        .json();
+    let recorded = list["invocations"][0].clone();
+    assert_eq!(recorded["trigger"], "function URL", "{list}");
+    let token = token(addr).await;
+    let path = format!("/_lambkin/invocations/{}/replay", recorded["id"]);
+    let replayed = request(
+        addr,
+        "POST",
+        &path,
+        &[("x-lambkin-token", token.as_str())],
+        b"",
+    )
+    .await;
+    assert_eq!(replayed.status, 200, "{}", replayed.text());
+    let summary = replayed.json();
+    assert_eq!(summary["trigger"], "replay of function URL");
+    let event = |detail: &Value| -> Value {
+        serde_json::from_str(detail["event"]["body"].as_str().unwrap()).unwrap()
+    };
+    let (first, again) = (
+        event(&detail(addr, &recorded["id"]).await),
+        event(&detail(addr, &summary["id"]).await),
+    );
+    for field in ["rawPath", "rawQueryString", "body"] {
+        assert_eq!(again[field], first[field], "{field}: {again}");
+    }
+    assert_eq!(again["requestContext"]["http"]["method"], "PUT");
+    assert_eq!(again["headers"]["x-probe"], "url");
+    assert_ne!(
+        again["requestContext"]["requestId"],
+        first["requestContext"]["requestId"]
+    );
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_recorder_keeps_what_its_limits_allow() {
     let options = Options {
         recorder: RecorderLimits {
@@ -414,5 +538,115 @@ async fn metrics_parse_as_prometheus_text() {
         Gauge(1.0)
     );
     assert_eq!(value("lambkin_recorded_invocations", &[]), Gauge(4.0));
+    running.stop().await;
+}
+
+/// A Choice into a Parallel, a Map, then a failing Task whose error is caught; `Skipped` is
+/// never taken.
+fn workflow() -> Value {
+    json!({
+        "StartAt": "Route",
+        "States": {
+            "Route": {"Type": "Choice", "Choices": [{"Variable": "$.go", "BooleanEquals": true, "Next": "Fan"}], "Default": "Skipped"},
+            "Skipped": {"Type": "Pass", "End": true},
+            "Fan": {"Type": "Parallel", "ResultPath": "$.fan", "Next": "Each", "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}},
+                {"StartAt": "B", "States": {"B": {"Type": "Task", "Resource": "echo", "End": true}}}
+            ]},
+            "Each": {"Type": "Map", "ItemsPath": "$.items", "ResultPath": "$.each", "Next": "Check",
+                "ItemProcessor": {"StartAt": "Item", "States": {"Item": {"Type": "Pass", "End": true}}}},
+            "Check": {"Type": "Task", "Resource": "error", "Next": "Done",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Recover"}]},
+            "Recover": {"Type": "Pass", "Next": "Done"},
+            "Done": {"Type": "Succeed"}
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_execution_comes_with_its_definition_and_the_path_it_took() {
+    let options = Options {
+        state_machines: vec![lambkin_emulator::StateMachineConfig::new(
+            "flow",
+            workflow().to_string(),
+        )],
+        ..Options::default()
+    };
+    let functions = vec![fixture("echo", "echo"), fixture("error", "error")];
+    let running = Running::serve(Emulator::with_options(functions, options).unwrap()).await;
+    let addr = running.addr;
+    let machine = "arn:aws:states:us-east-1:012345678912:stateMachine:flow";
+    let input = json!({"go": true, "items": [1, 2]}).to_string();
+    let started = states_call(
+        addr,
+        "StartExecution",
+        &json!({"stateMachineArn": machine, "name": "run-1", "input": input}),
+    )
+    .await
+    .json();
+    let arn = started["executionArn"].as_str().unwrap().to_owned();
+    let path = format!("/_lambkin/executions/{}", arn.replace(':', "%3A"));
+    let execution = bounded(async {
+        loop {
+            let reply = request(addr, "GET", &path, &[], b"").await;
+            assert_eq!(reply.status, 200, "{}", reply.text());
+            let execution = reply.json();
+            if execution["status"] != "RUNNING" {
+                return execution;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert_eq!(execution["status"], "SUCCEEDED", "{execution}");
+    assert_eq!(execution["name"], "run-1");
+    assert_eq!(execution["stateMachineArn"], machine);
+    assert_eq!(execution["input"], input);
+    let output: Value = serde_json::from_str(execution["output"].as_str().unwrap()).unwrap();
+    assert_eq!(output["error"]["Error"], "Fixture.Failed", "{output}");
+    assert_eq!(execution["definition"], workflow());
+    let taken = &execution["path"];
+    assert_eq!(
+        taken["entered"],
+        json!({"Route": 1, "Fan": 1, "A": 1, "B": 1, "Each": 1, "Item": 2, "Check": 1, "Recover": 1, "Done": 1}),
+        "{taken}"
+    );
+    let transitions: Vec<(Value, Value, Value)> = taken["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["from"].clone(), t["to"].clone(), t["times"].clone()))
+        .collect();
+    let t = |from: Option<&str>, to: &str, times: u64| (json!(from), json!(to), json!(times));
+    assert_eq!(
+        transitions,
+        [
+            t(None, "A", 1),
+            t(None, "B", 1),
+            t(None, "Item", 2),
+            t(None, "Route", 1),
+            t(Some("Check"), "Recover", 1),
+            t(Some("Each"), "Check", 1),
+            t(Some("Fan"), "Each", 1),
+            t(Some("Recover"), "Done", 1),
+            t(Some("Route"), "Fan", 1),
+        ]
+    );
+    assert_eq!(taken["open"], json!([]));
+    assert!(execution["events"].as_u64().unwrap() > 20, "{execution}");
+
+    // The model lists it; an unknown execution is AWS's not-found error.
+    let model = request(addr, "GET", "/_lambkin", &[], b"").await.json();
+    assert_eq!(model["executions"][0]["executionArn"], arn.as_str());
+    let missing = request(
+        addr,
+        "GET",
+        "/_lambkin/executions/arn:aws:states:us-east-1:012345678912:execution:flow:nope",
+        &[],
+        b"",
+    )
+    .await;
+    let message = missing.assert_aws_error(404, "ResourceNotFoundException");
+    assert!(message.contains("flow:nope"), "{message}");
     running.stop().await;
 }

@@ -261,3 +261,44 @@ async fn a_crash_ends_every_invocation_of_the_instance() {
     emulator.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The dashboard's used concurrency counts invocations: two running in one instance are two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn used_concurrency_counts_invocations_not_instances() {
+    let emulator = Running::start(vec![concurrent("used", 4)]).await;
+    let dir = barrier_dir("used");
+    let mut calls = tokio::task::JoinSet::new();
+    for _ in 0..2 {
+        let addr = emulator.addr;
+        // Three parties: the two invocations wait for the test, the third.
+        let payload = serde_json::json!({ "barrier": dir, "parties": 3 }).to_string();
+        calls.spawn(async move {
+            let path = "/2015-03-31/functions/used/invocations";
+            common::request(addr, "POST", path, &[], payload.as_bytes()).await
+        });
+    }
+    let function = bounded(async {
+        loop {
+            let model = common::request(emulator.addr, "GET", "/_lambkin", &[], b"")
+                .await
+                .json();
+            let function = model["details"][0].clone();
+            if function["usedConcurrency"] == 2 {
+                return function;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert_eq!(
+        function["instances"].as_array().map(Vec::len),
+        Some(1),
+        "{function}"
+    );
+    std::fs::write(dir.join("the-test"), "").unwrap();
+    for reply in bounded(calls.join_all()).await {
+        assert_eq!(reply.json()["overlapped"], true, "{}", reply.text());
+    }
+    emulator.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -11,14 +11,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Running, bounded, fixture, request};
+use common::{Running, SIGNED_STATES, bounded, fixture, request, states_call as call};
 use lambkin_emulator::{Emulator, Options, StateMachineConfig};
 use serde_json::{Value, json};
-
-const SIGNED_STATES: (&str, &str) = (
-    "Authorization",
-    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/states/aws4_request, SignedHeaders=host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
-);
 
 /// Runs `aws stepfunctions <args>` against the emulator: its JSON output (`null` for none);
 /// `None` when the CLI is missing.
@@ -388,17 +383,6 @@ async fn aws_cli_start_sync_execution() {
     assert_eq!(request(addr, "POST", "/", &other, b"{}").await.status, 403);
     std::fs::remove_dir_all(&dir).ok();
     emulator.stop().await;
-}
-
-/// One Step Functions call over raw HTTP, signed as the CLI signs it.
-async fn call(addr: SocketAddr, operation: &str, body: &Value) -> common::Reply {
-    let target = format!("AWSStepFunctions.{operation}");
-    let headers = [
-        ("X-Amz-Target", target.as_str()),
-        ("Content-Type", "application/x-amz-json-1.0"),
-        SIGNED_STATES,
-    ];
-    request(addr, "POST", "/", &headers, body.to_string().as_bytes()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

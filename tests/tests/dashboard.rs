@@ -2,8 +2,9 @@
 //! with fantoccini), opens `/_lambkin` of `lambkin watch` on a function project. The page loads
 //! without console errors; an invocation made over HTTP appears in the list as soon as it ends
 //! (pushed by the live feed); opening it shows its event, response and logs; replay runs it
-//! again; a compile error shows the compiler's diagnostics. Screenshots are saved under the
-//! target dir (`lambkin-artifacts/`).
+//! again; a compile error shows the compiler's diagnostics. A SAM project's schedule shows as an
+//! event source, and a Step Functions execution opens as its state machine's graph with the
+//! path it took marked. Screenshots are saved under the target dir (`lambkin-artifacts/`).
 //!
 //! Needs Debian's `chromium` and `chromium-driver`; skipped without them unless `CI` or
 //! `LAMBKIN_REQUIRE_CHROMIUM` is set.
@@ -19,7 +20,7 @@ use std::time::Duration;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use lambkin_tests::browser::{chromedriver, chromium};
-use lambkin_tests::project::{Project, REBUILD, Watching, lambkin_binary, target_dir};
+use lambkin_tests::project::{Project, REBUILD, Watching, lambkin_binary, repository, target_dir};
 use lambkin_tests::{STEP, request};
 use serde_json::{Value, json};
 
@@ -221,7 +222,19 @@ async fn the_dashboard_follows_invocations_replays_and_shows_build_errors() {
     until_text(&client, STEP, "#function-rows", "dashboard").await;
     until_text(&client, STEP, "#build", "ready").await;
 
-    // An invocation made over HTTP shows as soon as it ended.
+    // An invocation made over HTTP shows as soon as it ended, pushed by the live feed: the
+    // page is not reloaded (its marker stays) and the list is not fetched again.
+    let list_fetches = "return [window.lambkinTestMarker === true, \
+        performance.getEntriesByType('resource').filter(e => new URL(e.name).pathname === '/_lambkin/invocations').length];";
+    client
+        .execute("window.lambkinTestMarker = true;", vec![])
+        .await
+        .unwrap();
+    // The list the page fetched once it followed the feed.
+    let loaded = "return performance.getEntriesByType('resource').some(e => new URL(e.name).pathname === '/_lambkin/invocations');";
+    until(&client, STEP, "the list loaded", loaded, vec![]).await;
+    let before = client.execute(list_fetches, vec![]).await.unwrap();
+    assert_eq!(before[0], true);
     let request_id = invoke(addr, "dashboard", &json!({ "from": "the test" })).await;
     let row = format!("#invocation-rows tr[data-request-id=\"{request_id}\"]");
     let cells = until_text(&client, LIVE, &row, "Invoke API").await;
@@ -229,6 +242,8 @@ async fn the_dashboard_follows_invocations_replays_and_shows_build_errors() {
         cells.contains("success") && cells.contains("cold, init"),
         "{cells}"
     );
+    let after = client.execute(list_fetches, vec![]).await.unwrap();
+    assert_eq!(after, before, "the row came from the live feed");
 
     // Its detail: event, response, logs and REPORT.
     client
@@ -322,4 +337,237 @@ async fn the_dashboard_follows_invocations_replays_and_shows_build_errors() {
     assert!(errors.is_empty(), "console errors: {errors:?}");
     client.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&profile);
+}
+
+/// A function on a schedule and a state machine invoking it: a Choice into a Parallel (one
+/// branch calls the function), a Map, then the end; `Refused` is never taken.
+const WORKFLOW_TEMPLATE: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Echo:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: {fixtures}
+      Handler: echo
+      Runtime: provided.al2023
+      Events:
+        Nightly:
+          Type: Schedule
+          Properties:
+            Name: nightly
+            Schedule: rate(1 day)
+  Flow:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Name: flow
+      DefinitionSubstitutions:
+        EchoArn: !GetAtt Echo.Arn
+      Definition:
+        StartAt: Route
+        States:
+          Route:
+            Type: Choice
+            Choices:
+              - Variable: $.go
+                BooleanEquals: true
+                Next: Fan
+            Default: Refused
+          Refused:
+            Type: Fail
+            Error: Refused
+          Fan:
+            Type: Parallel
+            ResultPath: $.fan
+            Next: Each
+            Branches:
+              - StartAt: Call
+                States:
+                  Call:
+                    Type: Task
+                    Resource: ${EchoArn}
+                    End: true
+              - StartAt: Note
+                States:
+                  Note:
+                    Type: Pass
+                    End: true
+          Each:
+            Type: Map
+            ItemsPath: $.items
+            ResultPath: $.each
+            Next: Done
+            ItemProcessor:
+              StartAt: Item
+              States:
+                Item:
+                  Type: Pass
+                  End: true
+          Done:
+            Type: Succeed
+"#;
+
+/// An `Authorization` header of SigV4's form, as the Step Functions API requires (any keys).
+const SIGNED_STATES: (&str, &str) = (
+    "Authorization",
+    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/states/aws4_request, SignedHeaders=host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_shows_sources_and_draws_an_executions_path() {
+    let (Some(chromium), Some(chromedriver)) = (chromium().await, chromedriver().await) else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("lambkin-dashboard-flow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fixtures = repository().join("tests").display().to_string();
+    let template = dir.join("template.yaml");
+    std::fs::write(
+        &template,
+        WORKFLOW_TEMPLATE.replace("{fixtures}", &fixtures),
+    )
+    .unwrap();
+    let args = ["--no-reload", "--template", template.to_str().unwrap()];
+    // Run in the repository: the template's functions are the tests crate's fixtures.
+    let lambkin =
+        Watching::start_in(&lambkin_binary(false), repository(), &args, &target_dir()).await;
+    let addr = lambkin.addr;
+    let driver = Driver::start(&chromedriver).await;
+    let profile = dir.join("profile");
+    let client = driver.session(&chromium, &profile).await;
+    client
+        .goto(&format!("http://{addr}/_lambkin"))
+        .await
+        .unwrap();
+    until_text(&client, STEP, "#connection", "live").await;
+
+    // The schedule, as an event source.
+    let source = until_text(
+        &client,
+        STEP,
+        "#section-sources tr[data-source=\"nightly\"]",
+        "Echo",
+    )
+    .await;
+    assert!(
+        source.contains("schedule") && source.contains("enabled"),
+        "{source}"
+    );
+
+    // An execution, started over the Step Functions API.
+    let body = json!({
+        "stateMachineArn": "arn:aws:states:us-east-1:012345678912:stateMachine:flow",
+        "name": "run-1",
+        "input": json!({"go": true, "items": [1, 2, 3]}).to_string(),
+    });
+    let headers = [
+        ("X-Amz-Target", "AWSStepFunctions.StartExecution"),
+        ("Content-Type", "application/x-amz-json-1.0"),
+        SIGNED_STATES,
+    ];
+    let started = request(addr, "POST", "/", &headers, body.to_string()).await;
+    assert_eq!(started.status, 200, "{started:?}");
+    let arn = started.body["executionArn"].as_str().unwrap().to_owned();
+    let row = format!("tr[data-execution=\"{arn}\"]");
+    until_text(&client, STEP, &row, "SUCCEEDED").await;
+
+    // Opened: the graph, with the path taken marked.
+    client
+        .find(Locator::Css(&row))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    until_text(&client, STEP, "#execution-name", "run-1").await;
+    until_text(&client, STEP, "#execution-output", "\"each\"").await;
+    let graph = "#execution-graph svg.machine";
+    let states = until(
+        &client,
+        STEP,
+        "the graph's states",
+        &format!(
+            "const states = [...document.querySelectorAll('{graph} g.state')]; \
+             return states.length ? states.map(s => [s.dataset.state, s.classList.contains('taken')]) : null;"
+        ),
+        vec![],
+    )
+    .await;
+    let mut states: Vec<(String, bool)> = serde_json::from_value(states).unwrap();
+    states.sort();
+    let expected = [
+        ("Call", true),
+        ("Done", true),
+        ("Each", true),
+        ("Fan", true),
+        ("Item", true),
+        ("Note", true),
+        ("Refused", false),
+        ("Route", true),
+    ];
+    let expected: Vec<(String, bool)> = expected
+        .iter()
+        .map(|(name, taken)| ((*name).to_owned(), *taken))
+        .collect();
+    assert_eq!(states, expected);
+    // Nested machines are drawn inside their state: the Map's Item within Each's box.
+    let inside = client
+        .execute(
+            &format!(
+                "const box = (n) => document.querySelector(`{graph} g.state[data-state=\"${{n}}\"] > rect`).getBBox(); \
+                 const outer = box('Each'), inner = box('Item'); \
+                 return inner.x > outer.x && inner.y > outer.y && inner.x + inner.width < outer.x + outer.width \
+                   && inner.y + inner.height < outer.y + outer.height;"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(inside, json!(true));
+    let edges = client
+        .execute(
+            &format!(
+                "return [...document.querySelectorAll('{graph} path.edge[data-from]')] \
+                 .map(e => [e.dataset.from, e.dataset.to, e.classList.contains('taken')]);"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    let mut edges: Vec<(String, String, bool)> = serde_json::from_value(edges).unwrap();
+    edges.sort();
+    let edge = |from: &str, to: &str, taken: bool| (from.to_owned(), to.to_owned(), taken);
+    assert_eq!(
+        edges,
+        [
+            edge("Each", "Done", true),
+            edge("Fan", "Each", true),
+            edge("Route", "Fan", true),
+            edge("Route", "Refused", false),
+        ]
+    );
+    let item = client
+        .find(Locator::Css(&format!(
+            "{graph} g.state[data-state=\"Item\"] text"
+        )))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(item, "Item ×3");
+    client
+        .execute(
+            "document.getElementById('execution').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let path = screenshot(&client, "dashboard-workflow").await;
+    eprintln!("screenshot {}", path.display());
+
+    let errors = console_errors(&client).await;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    client.close().await.unwrap();
+    drop(lambkin);
+    let _ = std::fs::remove_dir_all(&dir);
 }

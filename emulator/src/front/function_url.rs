@@ -64,6 +64,11 @@ pub(crate) struct FunctionUrls {
 }
 
 impl FunctionUrl {
+    /// The gateway of its one route now.
+    pub(crate) fn gateway(&self) -> Arc<Gateway> {
+        self.gateway.get()
+    }
+
     /// The URL's CORS configuration, if it has one.
     #[cfg_attr(
         not(feature = "manage"),

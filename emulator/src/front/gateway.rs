@@ -18,7 +18,7 @@ use bytes::Bytes;
 use crate::{
     apigw::{self, Cors, EventOptions, METHODS, PayloadFormat, RouteTable},
     body::{BodyError, read_limited},
-    instance::{Invocation, Outcome, Refused, Trigger},
+    instance::{HttpRequest, Invocation, Outcome, Refused, Trigger},
     pool::Function,
     sync::{read, write},
 };
@@ -136,6 +136,11 @@ impl CurrentGateway {
     }
 }
 
+/// Marks a request as the dashboard's replay of a recorded one: its invocation gets this
+/// request id (the dashboard finds it by that) and shows as a replay.
+#[derive(Debug, Clone)]
+pub(crate) struct Replay(pub(crate) String);
+
 /// Serves one request through the gateway; `lookup` finds a function by name.
 pub(crate) async fn serve(
     gateway: &Gateway,
@@ -196,17 +201,23 @@ pub(crate) async fn serve(
     }
     let decode_base64 = format != PayloadFormat::Rest
         || apigw::accepts_binary(request.headers(), route, &gateway.options);
+    let replay = request.extensions().get::<Replay>();
+    let function_url = format == PayloadFormat::FunctionUrl;
+    let kept = HttpRequest::new(&request, function_url, replay.is_some());
     let invocation = Invocation {
-        request_id: lambda_request_id(format, &mapped.request_id),
+        request_id: replay.map_or_else(
+            || lambda_request_id(format, &mapped.request_id),
+            |r| r.0.clone(),
+        ),
         payload: Bytes::from(mapped.event.to_string()),
         trace_id: mapped.trace_id,
         client_context: None,
         cognito_identity: None,
         stream: None,
-        trigger: if format == PayloadFormat::FunctionUrl {
-            Trigger::FunctionUrl
+        trigger: if function_url {
+            Trigger::FunctionUrl(kept)
         } else {
-            Trigger::Route(route.key().to_owned())
+            Trigger::Route(route.key().to_owned(), kept)
         },
     };
     if format == PayloadFormat::FunctionUrl && function.config().url_invoke_mode.streams() {

@@ -201,6 +201,7 @@ substates!(
     build: BuildStatus,
     events: Arc<Events>,
     sources: Arc<Sources>,
+    function_urls: Arc<FunctionUrls>,
     dashboard: dashboard::Dashboard,
 );
 #[cfg(feature = "websocket")]

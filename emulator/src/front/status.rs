@@ -15,7 +15,6 @@ use tokio::sync::watch;
 
 use super::dashboard::{Dashboard, wants_html};
 use super::gateway::CurrentGateway;
-use crate::pool::InstanceState;
 use crate::registry::Registry;
 use crate::sources::Sources;
 
@@ -118,10 +117,6 @@ pub(crate) async fn page(
         .map(|(key, function)| {
             let config = function.config();
             let instances = function.instances();
-            let busy = instances
-                .iter()
-                .filter(|(_, state)| *state == InstanceState::Busy)
-                .count();
             let mut env: Vec<&String> = config.env.keys().collect();
             env.sort();
             json!({
@@ -137,7 +132,8 @@ pub(crate) async fn page(
                 "environment": env,
                 "buildFailed": failed.contains(&config.name),
                 "reservedConcurrency": concurrency.reserved(&config.name),
-                "usedConcurrency": busy,
+                // Invocations, not busy instances: an instance may run several at once.
+                "usedConcurrency": function.running(),
                 "maxInstances": concurrency.max_instances(),
                 "instances": instances
                     .iter()

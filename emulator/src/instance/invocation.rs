@@ -1,6 +1,8 @@
 //! What an instance is asked to run and what comes back: the vocabulary shared by the instance,
 //! the pool, the queues and the front.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::telemetry::ReportMetrics;
@@ -30,15 +32,15 @@ pub(crate) enum Trigger {
         asynchronous: bool,
     },
     /// An API Gateway route (its route key, `GET /users/{id}`).
-    Route(String),
+    Route(String, HttpRequest),
     /// A function URL.
-    FunctionUrl,
+    FunctionUrl(HttpRequest),
     /// An API Gateway Lambda authorizer.
     Authorizer,
     /// A WebSocket API route (its route key, `$connect`).
     #[cfg(feature = "websocket")]
     WebSocket(String),
-    /// The dashboard's replay of an earlier invocation.
+    /// The dashboard's replay of an earlier invocation, by direct invocation.
     Replay,
     /// An event source: a schedule (its name).
     #[cfg(feature = "schedules")]
@@ -53,6 +55,74 @@ pub(crate) enum Trigger {
     Workflow,
 }
 
+/// The HTTP request an API Gateway route or a function URL turned into the event, kept so the
+/// dashboard can replay it through the same route (authorizer, mapping, response).
+#[derive(Debug, Clone)]
+pub(crate) struct HttpRequest {
+    /// The request (no extensions).
+    pub(crate) request: Arc<http::Request<Bytes>>,
+    /// Whether it came to a function URL (else to the front's API Gateway).
+    pub(crate) function_url: bool,
+    /// Whether this is the dashboard's replay of an earlier request.
+    pub(crate) replay: bool,
+}
+
+impl HttpRequest {
+    /// A copy of `request`'s method, URI, version, headers and body.
+    pub(crate) fn new(
+        request: &http::Request<Bytes>,
+        function_url: bool,
+        replay: bool,
+    ) -> HttpRequest {
+        let mut copy = http::Request::new(request.body().clone());
+        *copy.method_mut() = request.method().clone();
+        *copy.uri_mut() = request.uri().clone();
+        *copy.version_mut() = request.version();
+        *copy.headers_mut() = request.headers().clone();
+        HttpRequest {
+            request: Arc::new(copy),
+            function_url,
+            replay,
+        }
+    }
+
+    /// The bytes it holds: body, URI and headers.
+    pub(crate) fn size(&self) -> usize {
+        let headers: usize = self
+            .request
+            .headers()
+            .iter()
+            .map(|(name, value)| name.as_str().len() + value.len())
+            .sum();
+        self.request.body().len() + self.request.uri().to_string().len() + headers
+    }
+
+    /// "replay of " for a replay.
+    fn prefix(&self) -> &'static str {
+        if self.replay { "replay of " } else { "" }
+    }
+}
+
+/// The same request (not merely an equal one).
+impl PartialEq for HttpRequest {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.request, &other.request)
+            && (self.function_url, self.replay) == (other.function_url, other.replay)
+    }
+}
+
+impl Eq for HttpRequest {}
+
+impl Trigger {
+    /// The HTTP request behind an API Gateway or function URL invocation.
+    pub(crate) fn http_request(&self) -> Option<&HttpRequest> {
+        match self {
+            Trigger::Route(_, request) | Trigger::FunctionUrl(request) => Some(request),
+            _ => None,
+        }
+    }
+}
+
 impl std::fmt::Display for Trigger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -60,8 +130,8 @@ impl std::fmt::Display for Trigger {
                 asynchronous: false,
             } => f.write_str("Invoke API"),
             Trigger::Invoke { asynchronous: true } => f.write_str("Invoke API (Event)"),
-            Trigger::Route(key) => write!(f, "API Gateway {key}"),
-            Trigger::FunctionUrl => f.write_str("function URL"),
+            Trigger::Route(key, request) => write!(f, "{}API Gateway {key}", request.prefix()),
+            Trigger::FunctionUrl(request) => write!(f, "{}function URL", request.prefix()),
             Trigger::Authorizer => f.write_str("API Gateway authorizer"),
             #[cfg(feature = "websocket")]
             Trigger::WebSocket(key) => write!(f, "WebSocket {key}"),

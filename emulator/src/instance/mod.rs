@@ -37,7 +37,8 @@ pub(crate) use env::lambda_env;
 use env::task_root;
 use extensions::Exits;
 pub(crate) use invocation::{
-    Invocation, InvokeResult, Limit, Outcome, Refused, RunReport, Trigger, new_trace_id,
+    HttpRequest, Invocation, InvokeResult, Limit, Outcome, Refused, RunReport, Trigger,
+    new_trace_id,
 };
 pub(crate) use logs::log_line;
 use logs::{Capture, Pumps};

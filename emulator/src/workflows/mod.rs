@@ -9,6 +9,7 @@
 //! first), and a definition or an input has AWS's size limits.
 
 mod invoker;
+mod taken;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -78,7 +79,8 @@ impl MachineType {
 struct Machine {
     name: String,
     arn: String,
-    definition: String,
+    /// Shared with the executions started from it (the dashboard draws theirs).
+    definition: Arc<str>,
     parsed: Arc<StateMachine>,
     role_arn: String,
     kind: MachineType,
@@ -97,6 +99,8 @@ enum Status {
 #[derive(Debug)]
 struct Run {
     info: Execution,
+    /// The definition it runs (its machine's when it started).
+    definition: Arc<str>,
     input: Value,
     history: Arc<History>,
     status: Mutex<(Status, Option<SystemTime>)>,
@@ -314,7 +318,7 @@ impl Workflows {
         Machine {
             name: name.to_owned(),
             arn: self.machine_arn(name),
-            definition: definition.to_owned(),
+            definition: definition.into(),
             parsed: Arc::new(parsed),
             role_arn: role_arn.map_or_else(
                 || format!("arn:aws:iam::{ACCOUNT_ID}:role/lambkin"),
@@ -338,7 +342,7 @@ impl Workflows {
         match operation {
             "CreateStateMachine" => self.create(body),
             "DescribeStateMachine" => self.find_machine(required(body, "stateMachineArn")?).map(|m| {
-                json!({"stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "definition": m.definition,
+                json!({"stateMachineArn": m.arn, "name": m.name, "status": "ACTIVE", "definition": &*m.definition,
                        "roleArn": m.role_arn, "type": m.kind.name(), "creationDate": epoch(m.created)})
             }),
             "ListStateMachines" => {
@@ -397,7 +401,7 @@ impl Workflows {
         let mut machines = lock(&self.machines);
         if let Some(existing) = machines.get(name) {
             // AWS makes CreateStateMachine idempotent for the same definition.
-            if existing.definition == definition && existing.kind == kind {
+            if *existing.definition == *definition && existing.kind == kind {
                 return Ok(
                     json!({"stateMachineArn": existing.arn, "creationDate": epoch(existing.created)}),
                 );
@@ -431,7 +435,7 @@ impl Workflows {
             .find(|m| m.arn == arn)
             .ok_or_else(|| not_found_machine(arn))?;
         if let Some((text, parsed)) = parsed {
-            machine.definition = text.to_owned();
+            machine.definition = text.into();
             machine.parsed = Arc::new(parsed);
         }
         if let Some(role) = role {
@@ -485,6 +489,7 @@ impl Workflows {
         };
         let run = Arc::new(Run {
             info,
+            definition: machine.definition.clone(),
             input: input.clone(),
             history: Arc::new(History::new()),
             status: Mutex::new((Status::Running, None)),
@@ -663,6 +668,18 @@ impl Workflows {
                 summary
             })
             .collect()
+    }
+
+    /// One execution for the dashboard: DescribeExecution's fields, the definition it runs
+    /// (as JSON) and the path it took so far (`taken::path`).
+    pub(crate) fn execution(&self, arn: &str) -> Result<Value, ApiError> {
+        let run = self.find_run(arn)?;
+        let mut out = run.describe();
+        // The definition was parsed when its machine was created: it is JSON.
+        out["definition"] = serde_json::from_str(&run.definition).unwrap_or(Value::Null);
+        out["path"] = taken::path(&run.history.events());
+        out["events"] = json!(run.history.len());
+        Ok(out)
     }
 }
 

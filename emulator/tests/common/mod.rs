@@ -62,6 +62,23 @@ pub const SIGNED: (&str, &str) = (
     "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
 );
 
+/// [`SIGNED`] for the Step Functions API (service `states`).
+pub const SIGNED_STATES: (&str, &str) = (
+    "Authorization",
+    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240101/us-east-1/states/aws4_request, SignedHeaders=host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7",
+);
+
+/// One Step Functions call over raw HTTP (AWS JSON 1.0), signed as the CLI signs it.
+pub async fn states_call(addr: SocketAddr, operation: &str, body: &serde_json::Value) -> Reply {
+    let target = format!("AWSStepFunctions.{operation}");
+    let headers = [
+        ("X-Amz-Target", target.as_str()),
+        ("Content-Type", "application/x-amz-json-1.0"),
+        SIGNED_STATES,
+    ];
+    request(addr, "POST", "/", &headers, body.to_string().as_bytes()).await
+}
+
 /// An emulator serving on an ephemeral port.
 pub struct Running {
     pub addr: SocketAddr,

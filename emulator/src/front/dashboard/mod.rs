@@ -15,6 +15,8 @@
 //!   holds: a page of another site can neither read the token nor send the header without a
 //!   CORS preflight, which the emulator never grants.
 //! * `GET /_lambkin/metrics`: the counters, in Prometheus's text exposition format.
+//! * `GET /_lambkin/executions/{arn}` (feature `workflows`): one Step Functions execution with
+//!   its state machine's definition and the path it took, which the page draws as a graph.
 //!
 //! Every path passes the front's guard (`/_lambkin` and below is its `Lambkin` surface). The page
 //! is served with a Content-Security-Policy allowing only its own scripts and connections.
@@ -34,6 +36,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
 use super::AppState;
 use super::aws_error::{AwsError, with_request_id};
+use super::function_url::FunctionUrls;
+use super::gateway::{self, CurrentGateway};
 use crate::instance::{Invocation, Trigger};
 use crate::pool::Function;
 use crate::recorder::Record;
@@ -69,13 +73,16 @@ impl Default for Dashboard {
 
 /// The dashboard's routes (the page itself is `GET /_lambkin`, [`page`]).
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
+    let router = Router::new()
         .route("/_lambkin/assets/{file}", get(asset))
         .route("/_lambkin/invocations", get(invocations))
         .route("/_lambkin/invocations/{id}", get(invocation))
         .route("/_lambkin/invocations/{id}/replay", post(replay))
         .route("/_lambkin/live", get(live))
-        .route("/_lambkin/metrics", get(metrics))
+        .route("/_lambkin/metrics", get(metrics));
+    #[cfg(feature = "workflows")]
+    let router = router.route("/_lambkin/executions/{arn}", get(execution));
+    router
 }
 
 /// Whether the request is a browser's asking for a page: its `Accept` names `text/html`.
@@ -160,10 +167,16 @@ async fn invocation(
     Ok(Json(recorded(&registry, &id)?.detail()))
 }
 
-/// `POST /_lambkin/invocations/{id}/replay`: the recorded event, run again (synchronously) by
-/// the function and version that ran it. Answers the new invocation's summary.
+/// `POST /_lambkin/invocations/{id}/replay`: runs the invocation again, synchronously. One that
+/// came through an API Gateway route or a function URL replays its HTTP request through the
+/// front's gateway or the function's URL as they are now (route, authorizer, event mapping, as
+/// the first time); any other runs the
+/// recorded event on the function and version that ran it. Answers the new invocation's
+/// summary.
 async fn replay(
     State(registry): State<Arc<Registry>>,
+    State(gateway): State<CurrentGateway>,
+    State(urls): State<Arc<FunctionUrls>>,
     State(dashboard): State<Dashboard>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -177,6 +190,43 @@ async fn replay(
         ));
     }
     let record = recorded(&registry, &id)?;
+    let request_id = uuid::Uuid::new_v4().to_string();
+    if let Some(http) = record.http_request() {
+        let kept = &http.request;
+        let mut request = axum::extract::Request::new(axum::body::Body::from(kept.body().clone()));
+        *request.method_mut() = kept.method().clone();
+        *request.uri_mut() = kept.uri().clone();
+        *request.headers_mut() = kept.headers().clone();
+        request
+            .extensions_mut()
+            .insert(gateway::Replay(request_id.clone()));
+        let through = if http.function_url {
+            urls.get(&record.function)
+                .ok_or_else(|| {
+                    not_found(format!("Function {} no longer has a URL", record.function))
+                })?
+                .gateway()
+        } else {
+            gateway.get()
+        };
+        let answer = gateway::serve(
+            &through,
+            |name| registry.get(&FunctionKey::latest(name)),
+            request,
+        )
+        .await;
+        let replayed = replayed(&registry, &request_id).ok_or_else(|| {
+            AwsError::new(
+                StatusCode::CONFLICT,
+                "ResourceConflictException",
+                format!(
+                    "The gateway answered {} without invoking a function: its route or authorizer changed",
+                    answer.status()
+                ),
+            )
+        })?;
+        return Ok(with_request_id(Json(replayed).into_response(), &request_id));
+    }
     let payload = record.replay().ok_or_else(|| {
         AwsError::invalid_request_content(
             "The event was truncated when it was recorded: it cannot be replayed".to_owned(),
@@ -186,7 +236,6 @@ async fn replay(
     let function: Arc<Function> = registry
         .get(&key)
         .ok_or_else(|| not_found(format!("Function {key} no longer exists")))?;
-    let request_id = uuid::Uuid::new_v4().to_string();
     let invocation = Invocation {
         request_id: request_id.clone(),
         payload,
@@ -197,14 +246,31 @@ async fn replay(
         trigger: Trigger::Replay,
     };
     function.invoke(invocation, false).await?;
-    let replayed = registry
+    let replayed = replayed(&registry, &request_id).unwrap_or(Value::Null);
+    Ok(with_request_id(Json(replayed).into_response(), &request_id))
+}
+
+/// The summary of the recorded invocation `request_id`, the newest first.
+fn replayed(registry: &Registry, request_id: &str) -> Option<Value> {
+    registry
         .recorder()
         .recent()
         .iter()
         .rev()
         .find(|r| r.request_id == request_id)
-        .map_or(Value::Null, |r| r.summary());
-    Ok(with_request_id(Json(replayed).into_response(), &request_id))
+        .map(|r| r.summary())
+}
+
+/// `GET /_lambkin/executions/{arn}`: the execution `arn`, its definition and path.
+#[cfg(feature = "workflows")]
+async fn execution(
+    State(workflows): State<Arc<crate::workflows::Workflows>>,
+    Path(arn): Path<String>,
+) -> Result<Json<Value>, AwsError> {
+    workflows
+        .execution(&arn)
+        .map(Json)
+        .map_err(|e| not_found(e.message))
 }
 
 /// `GET /_lambkin/live`: every invocation as it ends, as Server-Sent Events.

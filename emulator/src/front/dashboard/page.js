@@ -12,8 +12,11 @@ let model = null;
 let selected = null;
 
 // Sections drawn from the model besides functions and charts: `key` is the model's field,
-// `render(value, element)` fills the section. Event sources and workflows go here.
-const SECTIONS = [];
+// `render(value, element)` fills the section (defined below).
+const SECTIONS = [
+  { key: "sources", render: (sources, element) => renderSources(sources, element) },
+  { key: "executions", render: (executions, element) => renderExecutions(executions, element) },
+];
 
 const $ = (id) => document.getElementById(id);
 
@@ -112,6 +115,311 @@ function renderSections() {
     }
     section.render(model[section.key], element);
   }
+}
+
+// ---- event sources ------------------------------------------------------------------------
+
+/** A table section: its title, header cells and a body (made once, then refilled). */
+function tableSection(element, title, headers) {
+  if (!element.querySelector("tbody")) {
+    element.append(el("h2", {}, title),
+      el("table", {}, el("thead", {}, el("tr", {}, ...headers.map((h) => el("th", {}, h)))), el("tbody", {})));
+  }
+  return element.querySelector("tbody");
+}
+
+function renderSources(sources, element) {
+  const rows = tableSection(element, "Event sources",
+    ["Kind", "Name", "Function", "State", "Next fire", "Fired", "In flight", "Last error"]);
+  const cell = (value) => el("td", {}, value === undefined || value === null ? "" : value);
+  rows.replaceChildren(...sources.map((s) => el("tr", { "data-source": s.name, "data-kind": s.kind },
+    cell(s.kind), cell(s.name), cell(s.function), el("td", {}, badge(s.state)),
+    cell(s.nextFire ? new Date(s.nextFire).toLocaleString() : ""), cell(s.fired), cell(s.inFlight),
+    el("td", { class: s.lastError ? "note" : null }, s.lastError || ""))));
+  if (sources.length === 0) rows.append(el("tr", {}, el("td", { colspan: 8 }, "none")));
+}
+
+// ---- Step Functions executions --------------------------------------------------------------
+
+/** The execution whose graph is shown: its ARN and the status it was drawn at. */
+let execution = null;
+
+/** AWS's epoch seconds as a local time. */
+const epochTime = (seconds) => (seconds === undefined ? "" : new Date(seconds * 1000).toLocaleTimeString());
+
+function renderExecutions(executions, element) {
+  const rows = tableSection(element, "Step Functions executions",
+    ["Name", "State machine", "Status", "Started", "Stopped", "Events"]);
+  if (!element.querySelector("#execution")) {
+    element.append(el("div", { id: "execution", hidden: "" },
+      el("h3", {}, "Execution ", el("span", { id: "execution-name" })),
+      el("p", { id: "execution-summary" }),
+      el("div", { id: "execution-graph" }),
+      el("div", { class: "io" },
+        el("div", {}, el("h3", {}, "Input"), el("pre", { id: "execution-input" })),
+        el("div", {}, el("h3", {}, "Output"), el("pre", { id: "execution-output" })))));
+  }
+  rows.replaceChildren(...executions.map((x) => {
+    const row = el("tr", { "data-execution": x.executionArn, class: execution && execution.arn === x.executionArn ? "selected" : null },
+      el("td", {}, x.name), el("td", {}, x.stateMachineArn.split(":").pop()),
+      el("td", {}, badge(x.status, x.status.toLowerCase())), el("td", {}, epochTime(x.startDate)),
+      el("td", {}, epochTime(x.stopDate)), el("td", {}, x.events));
+    row.addEventListener("click", () => showExecution(x.executionArn));
+    return row;
+  }));
+  if (executions.length === 0) rows.append(el("tr", {}, el("td", { colspan: 6 }, "none")));
+  // The open execution moved on (or ended) since it was drawn: draw it again.
+  const open = execution && executions.find((x) => x.executionArn === execution.arn);
+  if (open && (open.status !== execution.status || open.events !== execution.events)) {
+    showExecution(open.executionArn);
+  }
+}
+
+async function showExecution(arn) {
+  const detail = await getJson("/_lambkin/executions/" + encodeURIComponent(arn));
+  execution = { arn, status: detail.status, events: detail.events };
+  document.querySelectorAll("[data-execution]").forEach((row) => {
+    row.classList.toggle("selected", row.dataset.execution === arn);
+  });
+  $("execution").hidden = false;
+  $("execution").dataset.status = detail.status;
+  $("execution-name").textContent = detail.name;
+  $("execution-summary").replaceChildren(badge(detail.status, detail.status.toLowerCase()), " ",
+    detail.stateMachineArn, detail.error ? " · " + detail.error + ": " + (detail.cause || "") : "");
+  $("execution-input").textContent = bodyText({ body: detail.input });
+  $("execution-output").textContent = detail.output === undefined ? "" : bodyText({ body: detail.output });
+  $("execution-graph").replaceChildren(drawMachine(detail.definition, detail.path, detail.status));
+}
+
+// The state machine as a graph: each (sub)machine laid out in layers from its StartAt (longest
+// path over forward edges), Parallel branches and Map processors drawn inside their state's
+// box. State names are unique in a whole definition, so the path is keyed by name.
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const NODE_HEIGHT = 30;
+const GAP_X = 24;
+const GAP_Y = 34;
+const PAD = 10;
+const HEADER = 22;
+
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value !== undefined && value !== null) node.setAttribute(name, value);
+  }
+  for (const child of children) node.append(child instanceof Node ? child : String(child));
+  return node;
+}
+
+/** The transitions out of a state: `[target, kind]`. */
+function transitions(state) {
+  const out = [];
+  if (state.Next) out.push([state.Next, "next"]);
+  for (const choice of state.Choices || []) out.push([choice.Next, "choice"]);
+  if (state.Default) out.push([state.Default, "default"]);
+  for (const catcher of state.Catch || []) out.push([catcher.Next, "catch"]);
+  return out;
+}
+
+/** The machines nested in a state: Parallel's branches, Map's processor. */
+function nested(state) {
+  if (state.Type === "Parallel") return state.Branches || [];
+  if (state.Type === "Map") return [state.ItemProcessor || state.Iterator].filter(Boolean);
+  return [];
+}
+
+/** The label of a state: its name (shortened), and how often it was entered if more than once. */
+function stateLabel(name, entered) {
+  const short = name.length > 28 ? name.slice(0, 27) + "…" : name;
+  return short + (entered > 1 ? ` ×${entered}` : "");
+}
+
+/**
+ * Lays out a (sub)machine: its size, its states' boxes and its edges (relative positions);
+ * `entered` (state → times) sizes the labels.
+ */
+function layout(machine, entered) {
+  const states = machine.States || {};
+  const names = Object.keys(states);
+  // Back edges (to a state on the current depth-first path) are drawn beside the graph; the
+  // rest form a DAG, layered by longest path.
+  const back = new Set();
+  const seen = new Set();
+  const stack = new Set();
+  const visit = (name) => {
+    seen.add(name);
+    stack.add(name);
+    for (const [target] of transitions(states[name])) {
+      if (!(target in states)) continue;
+      if (stack.has(target)) back.add(name + "\u0000" + target);
+      else if (!seen.has(target)) visit(target);
+    }
+    stack.delete(name);
+  };
+  if (machine.StartAt in states) visit(machine.StartAt);
+  names.forEach((n) => seen.has(n) || visit(n));
+  const forward = (name) => transitions(states[name])
+    .filter(([target]) => target in states && !back.has(name + "\u0000" + target));
+  const layer = new Map(names.map((n) => [n, 0]));
+  const order = [];
+  const done = new Set();
+  const topo = (name) => {
+    if (done.has(name)) return;
+    done.add(name);
+    forward(name).forEach(([target]) => topo(target));
+    order.unshift(name);
+  };
+  if (machine.StartAt in states) topo(machine.StartAt);
+  names.forEach(topo);
+  for (const name of order) {
+    for (const [target] of forward(name)) {
+      layer.set(target, Math.max(layer.get(target), layer.get(name) + 1));
+    }
+  }
+
+  // Each state's box: a label, or its nested machines side by side under a header.
+  const boxes = new Map();
+  for (const name of names) {
+    const inner = nested(states[name]).map((m) => layout(m, entered));
+    const labelWidth = 24 + 7 * stateLabel(name, entered[name] || 0).length;
+    const box = inner.length === 0
+      ? { w: labelWidth, h: NODE_HEIGHT, inner }
+      : {
+        w: Math.max(labelWidth, inner.reduce((sum, m) => sum + m.w, 0) + GAP_X * (inner.length - 1) + 2 * PAD),
+        h: HEADER + Math.max(...inner.map((m) => m.h)) + PAD,
+        inner,
+      };
+    boxes.set(name, box);
+  }
+
+  // Rows by layer; within a row, ordered by where the states leading to them stand.
+  const rows = [];
+  for (const name of order) {
+    const l = layer.get(name);
+    (rows[l] = rows[l] || []).push(name);
+  }
+  const center = new Map();
+  let y = 0;
+  const rowWidths = [];
+  for (const row of rows.filter(Boolean)) {
+    const weight = (name) => {
+      const from = names.filter((n) => center.has(n) && forward(n).some(([t]) => t === name));
+      return from.length === 0 ? 0 : from.reduce((sum, n) => sum + center.get(n), 0) / from.length;
+    };
+    row.sort((a, b) => weight(a) - weight(b));
+    let x = 0;
+    const height = Math.max(...row.map((n) => boxes.get(n).h));
+    for (const name of row) {
+      const box = boxes.get(name);
+      box.x = x;
+      box.y = y;
+      center.set(name, x + box.w / 2);
+      x += box.w + GAP_X;
+    }
+    rowWidths.push([row, x - GAP_X]);
+    y += height + GAP_Y;
+  }
+  // Rows centred on the widest; room on the right for back edges.
+  const width = Math.max(NODE_HEIGHT, ...rowWidths.map(([, w]) => w));
+  for (const [row, w] of rowWidths) {
+    for (const name of row) boxes.get(name).x += (width - w) / 2;
+  }
+  const edges = [];
+  for (const name of names) {
+    for (const [target, kind] of transitions(states[name])) {
+      if (target in states) edges.push({ from: name, to: target, kind, back: back.has(name + "\u0000" + target) });
+    }
+  }
+  const loops = edges.some((e) => e.back) ? 3 * PAD : 0;
+  return { w: width + loops, h: Math.max(NODE_HEIGHT, y - GAP_Y), start: machine.StartAt, boxes, edges, states };
+}
+
+/** Draws a laid-out machine at (x, y) into `group`, marking the path taken. */
+function drawLayout(group, machine, x, y, taken) {
+  const position = (name) => {
+    const b = machine.boxes.get(name);
+    return { left: x + b.x, top: y + b.y, w: b.w, h: b.h };
+  };
+  for (const edge of machine.edges) {
+    const from = position(edge.from);
+    const to = position(edge.to);
+    let d;
+    if (edge.back) {
+      // Out of the right side, around, into the right side of the earlier state.
+      const right = x + machine.w - PAD;
+      const y1 = from.top + from.h * 0.65;
+      const y2 = to.top + to.h * 0.35;
+      d = `M${from.left + from.w},${y1} C${right},${y1} ${right},${y2} ${to.left + to.w},${y2}`;
+    } else {
+      const x1 = from.left + from.w / 2;
+      const y1 = from.top + from.h;
+      const x2 = to.left + to.w / 2;
+      const y2 = to.top;
+      const bend = Math.max(12, (y2 - y1) / 2);
+      d = `M${x1},${y1} C${x1},${y1 + bend} ${x2},${y2 - bend} ${x2},${y2}`;
+    }
+    const times = taken.transitions.get(edge.from + "\u0000" + edge.to);
+    group.append(svg("path", {
+      d,
+      class: "edge " + edge.kind + (times ? " taken" : ""),
+      "data-from": edge.from,
+      "data-to": edge.to,
+      "marker-end": times ? "url(#arrow-taken)" : "url(#arrow)",
+    }, svg("title", {}, `${edge.from} → ${edge.to} (${edge.kind})` + (times ? `, taken ${times}×` : ""))));
+  }
+  for (const [name, box] of machine.boxes) {
+    const state = machine.states[name];
+    const at = position(name);
+    const entered = taken.entered[name] || 0;
+    const classes = ["state", state.Type];
+    if (entered) classes.push("taken");
+    if (taken.open.has(name)) classes.push(taken.openClass);
+    const node = svg("g", { class: classes.join(" "), "data-state": name },
+      svg("title", {}, `${name} (${state.Type})` + (entered ? `, entered ${entered}×` : ", not entered")),
+      svg("rect", { x: at.left, y: at.top, width: at.w, height: at.h, rx: box.inner.length ? 6 : 14 }));
+    const labelY = box.inner.length ? at.top + 15 : at.top + at.h / 2 + 4;
+    node.append(svg("text", { x: at.left + at.w / 2, y: labelY }, stateLabel(name, entered)));
+    group.append(node);
+    let innerX = at.left + (at.w - (box.inner.reduce((s, m) => s + m.w, 0) + GAP_X * (box.inner.length - 1))) / 2;
+    for (const inner of box.inner) {
+      const lane = svg("g", { class: "lane" });
+      group.append(lane);
+      drawLayout(lane, inner, innerX, at.top + HEADER, taken);
+      innerX += inner.w + GAP_X;
+    }
+  }
+}
+
+/** The SVG of a definition with the path taken (`path` of `/_lambkin/executions/{arn}`). */
+function drawMachine(definition, path, status) {
+  const taken = {
+    entered: path.entered,
+    transitions: new Map(path.transitions.filter((t) => t.from !== null).map((t) => [t.from + "\u0000" + t.to, t.times])),
+    open: new Set(path.open),
+    openClass: status === "RUNNING" ? "current" : "stopped",
+  };
+  const machine = layout(definition, path.entered);
+  const top = 2 * PAD + 8;
+  const width = machine.w + 2 * PAD;
+  const height = machine.h + top + PAD;
+  const graph = svg("svg", { class: "machine", width, height, viewBox: `0 0 ${width} ${height}`, role: "img" },
+    svg("defs", {},
+      svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 8, markerHeight: 8, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" },
+        svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow" })),
+      svg("marker", { id: "arrow-taken", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 8, markerHeight: 8, markerUnits: "userSpaceOnUse", orient: "auto-start-reverse" },
+        svg("path", { d: "M0,0 L10,5 L0,10 z", class: "arrow taken" }))));
+  // The start: a dot above the first state.
+  const first = machine.boxes.get(machine.start);
+  if (first) {
+    const x = PAD + first.x + first.w / 2;
+    const started = (path.entered[machine.start] || 0) > 0;
+    graph.append(svg("circle", { class: "start" + (started ? " taken" : ""), cx: x, cy: PAD, r: 5 }),
+      svg("path", { class: "edge next" + (started ? " taken" : ""), d: `M${x},${PAD + 5} L${x},${top}`, "marker-end": started ? "url(#arrow-taken)" : "url(#arrow)" }));
+  }
+  const group = svg("g", {});
+  graph.append(group);
+  drawLayout(group, machine, PAD, top, taken);
+  return graph;
 }
 
 // ---- charts (canvas) ----------------------------------------------------------------------
