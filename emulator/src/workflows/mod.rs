@@ -331,6 +331,7 @@ impl Workflows {
 
     /// Starts an execution of the state machine `name` (a schedule's target) with `input`;
     /// its ARN.
+    #[cfg(feature = "schedules")]
     pub(crate) fn start_execution(&self, name: &str, input: &Value) -> Result<String, ApiError> {
         let body = json!({"stateMachineArn": self.machine_arn(name), "input": input.to_string()});
         self.start(&body).map(|run| run.info.arn.clone())

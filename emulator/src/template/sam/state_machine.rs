@@ -128,14 +128,16 @@ impl Sam<'_> {
         let Some(Value::Mapping(events)) = props.get("Events") else {
             return Ok(());
         };
-        let events_path = props_path.key("Events");
+        // Where a schedule's errors point; schedules are read only with their feature.
+        #[cfg(not(feature = "schedules"))]
+        let _ = props_path;
         for (key, event) in events {
             let Some(name) = key.as_str() else { continue };
             let kind = event.get("Type").and_then(Value::as_str);
             #[cfg(feature = "schedules")]
             if let (Value::Mapping(m), Some(kind @ ("Schedule" | "ScheduleV2"))) = (event, kind) {
                 let mut schedule =
-                    self.schedule_event(id, name, kind, m, &events_path.key(name))?;
+                    self.schedule_event(id, name, kind, m, &props_path.key("Events").key(name))?;
                 schedule.function.clone_from(&machine.name);
                 schedule.target = crate::sources::schedule::Target::StateMachine;
                 machine.schedules.push(schedule);

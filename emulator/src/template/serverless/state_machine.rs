@@ -104,7 +104,9 @@ impl Reader<'_> {
         let Some(Value::Sequence(events)) = machine.get("events") else {
             return Ok(());
         };
-        let events_path = at.key("events");
+        // Where a schedule's errors point; schedules are read only with their feature.
+        #[cfg(not(feature = "schedules"))]
+        let _ = at;
         for (i, event) in events.iter().enumerate() {
             let kind = event
                 .as_mapping()
@@ -112,7 +114,7 @@ impl Reader<'_> {
                 .and_then(|(k, v)| Some((k.as_str()?, v)));
             #[cfg(feature = "schedules")]
             if let Some(("schedule", body)) = kind {
-                let body_path = events_path.index(i).key("schedule");
+                let body_path = at.key("events").index(i).key("schedule");
                 for mut schedule in self.schedule_event(what, &config.name, i, body, &body_path)? {
                     schedule.target = crate::sources::schedule::Target::StateMachine;
                     config.schedules.push(schedule);
