@@ -8,6 +8,7 @@ pub mod shell;
 
 use std::{
     net::SocketAddr,
+    path::{Path, PathBuf},
     process::{ExitStatus, Stdio},
     time::Duration,
 };
@@ -26,6 +27,48 @@ use tokio::{
 /// The custom-runtime bootstrap AWS's documentation gives for the Python runtime interface
 /// client, unchanged: a `provided.al2023` function's `bootstrap` running a Python handler.
 pub const PYTHON_BOOTSTRAP: &str = "#!/bin/sh\nexec python3 -m awslambdaric \"$_HANDLER\"\n";
+
+/// A test's SAM project in the temp dir (`lambkin-<name>-<pid>`), emptied when made and removed
+/// when dropped.
+pub struct SamProject(PathBuf);
+
+impl SamProject {
+    /// An empty project.
+    pub fn new(name: &str) -> SamProject {
+        let dir = std::env::temp_dir().join(format!("lambkin-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a project dir");
+        SamProject(dir)
+    }
+
+    /// Writes the file `name` (`template.yaml`, …).
+    pub fn file(&self, name: &str, contents: &str) {
+        std::fs::write(self.0.join(name), contents).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+
+    /// Where it is.
+    pub fn dir(&self) -> &Path {
+        &self.0
+    }
+
+    /// A Python function in `code`: `bootstrap` ([`PYTHON_BOOTSTRAP`]) and `app.py` (`app`).
+    pub fn python_function(&self, code: &str, app: &str) {
+        use std::os::unix::fs::PermissionsExt;
+        let code = self.0.join(code);
+        std::fs::create_dir_all(&code).expect("a code dir");
+        let bootstrap = code.join("bootstrap");
+        std::fs::write(&bootstrap, PYTHON_BOOTSTRAP).expect("bootstrap");
+        std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755))
+            .expect("an executable bootstrap");
+        std::fs::write(code.join("app.py"), app).expect("app.py");
+    }
+}
+
+impl Drop for SamProject {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
 
 /// Whether the Python runtime interface client (`pip install awslambdaric`) is installed; with
 /// `CI` set, it must be (a failure), else a note says the test is skipped.

@@ -7,14 +7,13 @@
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 #![allow(clippy::unwrap_used)]
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use lambkin_tests::awscli::aws;
 use lambkin_tests::project::{Watching, lambkin_binary, target_dir};
-use lambkin_tests::{PYTHON_BOOTSTRAP, SIGNED, awslambdaric_installed, post, request};
+use lambkin_tests::{SIGNED, SamProject, awslambdaric_installed, post, request};
 use serde_json::{Value, json};
 
 /// The function: answers with what it sees of Lambda, and logs through Python's `logging`.
@@ -62,30 +61,11 @@ Resources:
 ";
 
 /// The SAM project in a temp dir: `template.yaml`, `fn/bootstrap`, `fn/app.py`.
-struct SamProject(PathBuf);
-
-impl SamProject {
-    fn new() -> SamProject {
-        let dir = std::env::temp_dir().join(format!("lambkin-runtimes-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("fn")).unwrap();
-        std::fs::write(dir.join("template.yaml"), TEMPLATE).unwrap();
-        let bootstrap = dir.join("fn/bootstrap");
-        std::fs::write(&bootstrap, PYTHON_BOOTSTRAP).unwrap();
-        std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::write(dir.join("fn/app.py"), APP).unwrap();
-        SamProject(dir)
-    }
-
-    fn dir(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for SamProject {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn sam_project() -> SamProject {
+    let project = SamProject::new("runtimes");
+    project.file("template.yaml", TEMPLATE);
+    project.python_function("fn", APP);
+    project
 }
 
 /// What the handler answers for `name`.
@@ -109,7 +89,7 @@ async fn python_handler_runs_through_the_standard_bootstrap() {
     if !awslambdaric_installed() {
         return;
     }
-    let project = SamProject::new();
+    let project = sam_project();
     let lambkin = Watching::start_in(
         &lambkin_binary(false),
         project.dir(),

@@ -8,13 +8,12 @@
 #![allow(clippy::unwrap_used)]
 
 use std::net::SocketAddr;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use lambkin_tests::awscli::aws_service;
 use lambkin_tests::project::{Watching, lambkin_binary, repository, target_dir};
-use lambkin_tests::{PYTHON_BOOTSTRAP, STEP, awslambdaric_installed};
+use lambkin_tests::{STEP, SamProject, awslambdaric_installed};
 use serde_json::{Value, json};
 
 /// The Python function: greets, doubles, fails on its first two attempts for a key (counted in a
@@ -111,37 +110,18 @@ fn definition() -> Value {
 }
 
 /// The SAM project in a temp dir: `template.yaml`, `orders.asl.json`, `py/bootstrap`, `py/app.py`.
-struct SamProject(PathBuf);
-
-impl SamProject {
-    fn new() -> SamProject {
-        let dir = std::env::temp_dir().join(format!("lambkin-workflows-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("py")).unwrap();
-        let template = TEMPLATE
-            .replace(
-                "{fixtures}",
-                &repository().join("tests").display().to_string(),
-            )
-            .replace("{dir}", &dir.display().to_string());
-        std::fs::write(dir.join("template.yaml"), template).unwrap();
-        std::fs::write(dir.join("orders.asl.json"), definition().to_string()).unwrap();
-        let bootstrap = dir.join("py/bootstrap");
-        std::fs::write(&bootstrap, PYTHON_BOOTSTRAP).unwrap();
-        std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::write(dir.join("py/app.py"), APP).unwrap();
-        SamProject(dir)
-    }
-
-    fn dir(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for SamProject {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+fn sam_project() -> SamProject {
+    let project = SamProject::new("workflows");
+    let template = TEMPLATE
+        .replace(
+            "{fixtures}",
+            &repository().join("tests").display().to_string(),
+        )
+        .replace("{dir}", &project.dir().display().to_string());
+    project.file("template.yaml", &template);
+    project.file("orders.asl.json", &definition().to_string());
+    project.python_function("py", APP);
+    project
 }
 
 /// `aws stepfunctions <args>`: its JSON output; `None` when the CLI is not installed.
@@ -185,7 +165,7 @@ async fn sam_state_machine_over_rust_and_python_functions() {
     if !awslambdaric_installed() {
         return;
     }
-    let project = SamProject::new();
+    let project = sam_project();
     // From the repository, whose workspace builds the Rust fixture.
     let template = project.dir().join("template.yaml");
     let lambkin = Watching::start_in(

@@ -225,9 +225,9 @@ fn block_on<F: Future>(future: F) -> anyhow::Result<F::Output> {
 ///
 /// Its work per invocation is short hops between sockets (the caller's, the runtime's `/next`
 /// and `/response`), and every hop that lands on another worker costs a wake-up through the
-/// kernel: on a 2-CPU machine a second worker added a third to the emulator's CPU per
-/// invocation (BENCHMARKS.md). The function processes need the CPUs more. Blocking work runs on
-/// tokio's blocking threads, which this does not limit.
+/// kernel (futex and epoll calls: BENCHMARKS.md): on a 2-CPU machine a second worker added
+/// about a fifth to the emulator's CPU per invocation. The function processes need the CPUs
+/// more. Blocking work runs on tokio's blocking threads, which this does not limit.
 fn worker_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |cpus| (cpus.get() / 4).max(1))
 }
