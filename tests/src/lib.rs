@@ -30,6 +30,7 @@ pub const PYTHON_BOOTSTRAP: &str = "#!/bin/sh\nexec python3 -m awslambdaric \"$_
 
 /// A test's SAM project in the temp dir (`lambkin-<name>-<pid>`), emptied when made and removed
 /// when dropped.
+#[derive(Debug)]
 pub struct SamProject(PathBuf);
 
 impl SamProject {
