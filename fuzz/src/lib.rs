@@ -2,7 +2,7 @@
 //!
 //! Each function takes the raw input bytes, drives the emulator's real code with them and panics
 //! (through `assert!`) when the emulator breaks one of its documented promises. The same file is
-//! compiled into `emulator/tests/fuzz_regressions.rs`, which replays `fuzz/seeds/` and
+//! compiled into `emulator/tests/emulator/fuzz_regressions.rs`, which replays `fuzz/seeds/` and
 //! `fuzz/regressions/` on stable, so it depends only on crates the emulator depends on — in
 //! particular not on `arbitrary`: its encoding of an input cannot be decoded without it, so the
 //! inputs here are small self-describing text formats instead (readable seeds and reproducers,

@@ -1,22 +1,37 @@
-//! The real AWS CLI (`pip install awscli`) as a client of an emulator: dummy credentials, one
-//! attempt, no pager.
+//! The real AWS CLI (`pip install awscli`) as a client of an emulator (or of moto): dummy
+//! credentials, one attempt, no pager. Skipped, with a note, when `aws` is not installed, unless
+//! `LAMBKIN_REQUIRE_AWSCLI` is set (then the test fails). The emulator's own integration tests
+//! use it too.
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+use std::time::Duration;
 
-/// `aws lambda <args> --endpoint-url http://<addr>`, run in `dir`. `None`, with a note, when the
-/// AWS CLI is not installed, unless `LAMBKIN_REQUIRE_AWSCLI` is set (then the test fails).
-pub fn aws(addr: SocketAddr, dir: &Path, args: &[&str]) -> Option<Output> {
-    aws_service("lambda", addr, dir, args)
+use serde_json::Value;
+use tokio::time::timeout;
+
+/// How long one CLI command may take (Python's start included) before the test fails.
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// Runs `aws <service> <args> --endpoint-url http://<endpoint>` in `dir`; `None` when the CLI
+/// is not installed (and not required).
+pub async fn aws(service: &str, endpoint: SocketAddr, dir: &Path, args: &[&str]) -> Option<Output> {
+    aws_env(service, endpoint, dir, args, &[]).await
 }
 
-/// [`aws`] for another service: `aws <service> <args> --endpoint-url http://<addr>`.
-pub fn aws_service(service: &str, addr: SocketAddr, dir: &Path, args: &[&str]) -> Option<Output> {
-    let output = Command::new("aws")
+/// [`aws`] with extra environment variables (`AWS_DISABLE_HOST_PREFIX_INJECTION`, a proxy…).
+pub async fn aws_env(
+    service: &str,
+    endpoint: SocketAddr,
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Option<Output> {
+    let output = tokio::process::Command::new("aws")
         .arg(service)
         .args(args)
-        .args(["--endpoint-url", &format!("http://{addr}")])
+        .args(["--endpoint-url", &format!("http://{endpoint}")])
         .current_dir(dir)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
@@ -25,7 +40,12 @@ pub fn aws_service(service: &str, addr: SocketAddr, dir: &Path, args: &[&str]) -
         .env("AWS_MAX_ATTEMPTS", "1")
         .env("AWS_PAGER", "")
         .env_remove("AWS_PROFILE")
+        .envs(env.iter().copied())
+        .kill_on_drop(true)
         .output();
+    let output = timeout(LIMIT, output)
+        .await
+        .unwrap_or_else(|_| panic!("aws {service} {args:?} took over {LIMIT:?}"));
     match output {
         Ok(output) => Some(output),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -38,4 +58,18 @@ pub fn aws_service(service: &str, addr: SocketAddr, dir: &Path, args: &[&str]) -
         }
         Err(e) => panic!("cannot run aws: {e}"),
     }
+}
+
+/// The command's output as JSON (`null` when it printed nothing); the command must have
+/// succeeded.
+pub fn stdout_json(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "aws failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.stdout.iter().all(u8::is_ascii_whitespace) {
+        return Value::Null;
+    }
+    serde_json::from_slice(&output.stdout).expect("the AWS CLI printed JSON")
 }

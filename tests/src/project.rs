@@ -35,7 +35,7 @@ pub fn target_dir() -> PathBuf {
 /// its lock while tests run, so this works from inside `cargo test`.
 pub fn lambkin_binary(release: bool) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = std::process::Command::new(cargo);
+    let mut command = crate::developer_command(cargo);
     command
         .args([
             "build",
@@ -172,7 +172,7 @@ impl Watching {
         target_dir: &Path,
         limit: Duration,
     ) -> Watching {
-        let mut child = Command::new(lambkin)
+        let mut child = Command::from(crate::developer_command(lambkin))
             .args(["watch", "--port", "0"])
             .args(args)
             .current_dir(dir)

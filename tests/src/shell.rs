@@ -33,7 +33,7 @@ const CLEARED: [&str; 9] = [
 
 /// `sh -c command` in `dir`, without [`CLEARED`] and with `env` added, in a new process group.
 fn command(command: &str, dir: &Path, env: &[(&str, &str)]) -> Command {
-    let mut sh = Command::new("sh");
+    let mut sh = Command::from(crate::developer_command("sh"));
     for name in CLEARED {
         sh.env_remove(name);
     }

@@ -3,7 +3,6 @@
 
 #![allow(dead_code)] // each test crate uses a different subset
 
-pub mod awscli;
 pub mod moto;
 pub mod processes;
 

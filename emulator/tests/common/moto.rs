@@ -1,5 +1,5 @@
 //! moto's server (`pip install 'moto[server]'`) as the SQS API of the tests: started on a
-//! loopback port, killed when dropped, driven with the real AWS CLI ([`super::awscli`]).
+//! loopback port, killed when dropped, driven with the real AWS CLI ([`lambkin_tests::awscli`]).
 //! Skipped, with a note, when `moto_server` is not installed, unless `LAMBKIN_REQUIRE_AWSCLI`
 //! is set. Its account is `123456789012`, its region `us-east-1`.
 
@@ -12,8 +12,8 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
-use super::awscli::{aws, stdout_json};
 use super::bounded;
+use lambkin_tests::awscli::{aws, stdout_json};
 
 /// moto's account.
 pub const ACCOUNT: &str = "123456789012";
