@@ -306,7 +306,7 @@ async fn apply(
             emulator.replace_function(config).await?;
         }
     }
-    emulator.replace_gateway(gateway);
+    emulator.replace_gateway(gateway)?;
     Ok(())
 }
 

@@ -149,6 +149,11 @@ impl Run {
         out
     }
 
+    /// StartExecution's answer.
+    fn started(&self) -> Value {
+        json!({"executionArn": self.info.arn, "startDate": epoch(self.info.start_time)})
+    }
+
     fn summary(&self) -> Value {
         let mut out = json!({
             "executionArn": self.info.arn, "stateMachineArn": self.info.state_machine_arn, "name": self.info.name,
@@ -329,12 +334,20 @@ impl Workflows {
         }
     }
 
-    /// Starts an execution of the state machine `name` (a schedule's target) with `input`;
-    /// its ARN.
-    #[cfg(feature = "schedules")]
-    pub(crate) fn start_execution(&self, name: &str, input: &Value) -> Result<String, ApiError> {
-        let body = json!({"stateMachineArn": self.machine_arn(name), "input": input.to_string()});
-        self.start(&body).map(|run| run.info.arn.clone())
+    /// Starts an execution of the state machine `name` (a schedule's or an API route's
+    /// target) with the JSON text `input`, named `execution` (else a generated name):
+    /// StartExecution's answer, `{"executionArn", "startDate"}`.
+    pub(crate) fn start_execution(
+        &self,
+        name: &str,
+        input: &str,
+        execution: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let mut body = json!({"stateMachineArn": self.machine_arn(name), "input": input});
+        if let Some(execution) = execution {
+            body["name"] = json!(execution);
+        }
+        self.start(&body).map(|run| run.started())
     }
 
     /// Runs one operation of the Step Functions API (`operation` is the part of
@@ -374,7 +387,7 @@ impl Workflows {
                     }
                 })
             }
-            "StartExecution" => self.start(body).map(|run| json!({"executionArn": run.info.arn, "startDate": epoch(run.info.start_time)})),
+            "StartExecution" => self.start(body).map(|run| run.started()),
             "StartSyncExecution" => self.start_sync(body).await,
             "DescribeExecution" => Ok(self.find_run(required(body, "executionArn")?)?.describe()),
             "ListExecutions" => self.list_executions(body),
