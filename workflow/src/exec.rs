@@ -643,6 +643,13 @@ impl Runner<'_> {
             None => selected.into_iter().map(|item| (item, 1)).collect(),
             Some(batcher) => batches(batcher, selected, input, context)?,
         };
+        if inputs.len() > crate::map_run::MAX_CHILD_EXECUTIONS {
+            return Err(StatesError::runtime(format!(
+                "The Map Run would start {} child executions; lambkin runs at most {} per Map Run: batch the items with 'ItemBatcher'",
+                inputs.len(),
+                crate::map_run::MAX_CHILD_EXECUTIONS
+            )));
+        }
         let (max_concurrency, limit) = max_concurrency(map, input, context)?;
         let plan = crate::map_run::Plan {
             processor: &map.processor,

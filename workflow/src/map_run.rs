@@ -19,6 +19,12 @@ use std::time::SystemTime;
 
 /// The most Map Runs kept (the oldest finished ones are forgotten first).
 const MAX_MAP_RUNS: usize = 1_000;
+/// The most child executions of one Map Run (AWS runs millions; here each keeps its history in
+/// memory): past it, batch the items with `ItemBatcher`.
+pub(crate) const MAX_CHILD_EXECUTIONS: usize = 10_000;
+/// The most child executions kept over all Map Runs (the oldest finished runs are forgotten
+/// first).
+const MAX_CHILDREN_KEPT: usize = 100_000;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
@@ -271,10 +277,12 @@ impl MapRuns {
 
     fn add(&self, run: Arc<MapRun>) {
         let mut runs = lock(&self.runs);
-        if runs.len() >= MAX_MAP_RUNS
-            && let Some(oldest) = runs.iter().position(|r| r.status() != RunStatus::Running)
-        {
-            runs.remove(oldest);
+        let kept = |runs: &[Arc<MapRun>]| runs.iter().map(|r| r.total_executions).sum::<usize>();
+        while runs.len() >= MAX_MAP_RUNS || kept(&runs) + run.total_executions > MAX_CHILDREN_KEPT {
+            match runs.iter().position(|r| r.status() != RunStatus::Running) {
+                Some(oldest) => drop(runs.remove(oldest)),
+                None => break,
+            }
         }
         runs.push(run);
     }

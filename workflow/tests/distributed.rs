@@ -268,3 +268,24 @@ fn distributed_settings_are_validated() {
         "ToleratedFailureCountPath": "$.n"})));
     assert!(message.contains("cannot both be given"), "{message}");
 }
+
+/// Each child execution keeps its history in memory: one Map Run starts at most 10,000 of them
+/// (a States.Runtime error past that); batches keep a long item list within it.
+#[tokio::test(start_paused = true)]
+async fn child_executions_per_map_run_are_capped() {
+    let items = json!({"items": vec![1; 10_001]});
+    let unbatched = run(distributed(json!({})), items.clone(), check()).await;
+    assert_eq!(unbatched.error().error, "States.Runtime");
+    assert!(
+        unbatched.error().cause.contains("ItemBatcher"),
+        "{}",
+        unbatched.error().cause
+    );
+    let batched = run(
+        distributed(json!({"ItemBatcher": {"MaxItemsPerBatch": 100}})),
+        items,
+        check(),
+    )
+    .await;
+    assert_eq!(batched.output().as_array().unwrap().len(), 101);
+}
