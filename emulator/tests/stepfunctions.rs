@@ -453,6 +453,59 @@ async fn aws_cli_distributed_map_runs() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A state machine's API route (a StartExecution integration, as serverless-step-functions'
+/// `http` event gives it) starts executions named after the request id, stays served when the
+/// gateway is replaced (hot reload), and a replacing gateway may not take it over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_machines_route_survives_gateway_reloads() {
+    use lambkin_emulator::apigw::{EventOptions, Integration, PayloadFormat, Route, RouteTable};
+    use lambkin_emulator::front::gateway::Gateway;
+
+    let mut machine = StateMachineConfig::new(
+        "hello",
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+    );
+    let route = Route::parse("POST /start", "hello", PayloadFormat::Rest).unwrap();
+    machine
+        .routes
+        .push(route.with_integration(Integration::StartExecution {
+            named_by_request: true,
+        }));
+    let options = Options {
+        state_machines: vec![machine],
+        ..Options::default()
+    };
+    let emulator = Emulator::with_options(vec![fixture("echo", "echo")], options).unwrap();
+    let running = Running::serve(emulator.clone()).await;
+    let start = || request(running.addr, "POST", "/start", &[], br#"{"a": 1}"#);
+    let started = start().await;
+    assert_eq!(
+        started.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&started.body)
+    );
+    let id = started.header("x-amzn-requestid").unwrap().to_owned();
+    assert_eq!(
+        started.json()["executionArn"],
+        format!("arn:aws:states:us-east-1:012345678912:execution:hello:{id}")
+    );
+
+    emulator.replace_gateway(Gateway::default()).unwrap();
+    assert_eq!(start().await.status, 200);
+    let taken = RouteTable::new(vec![
+        Route::parse("POST /start", "echo", PayloadFormat::Rest).unwrap(),
+    ])
+    .unwrap();
+    let refused = emulator.replace_gateway(Gateway::new(taken, EventOptions::default()));
+    assert!(
+        matches!(&refused, Err(lambkin_emulator::Error::InvalidStateMachine { name, .. }) if name == "hello"),
+        "{refused:?}"
+    );
+    // The gateway in force stays.
+    assert!(start().await.json()["executionArn"].is_string());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_cli_start_sync_execution() {
     let emulator = Running::start(vec![fixture("echo", "echo")]).await;

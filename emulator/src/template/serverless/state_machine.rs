@@ -127,6 +127,14 @@ impl Reader<'_> {
             if let Some(("http", body)) = kind {
                 let body_path = at.key("events").index(i).key("http");
                 let spec = self.http_event(what, body, &body_path, notes)?;
+                for key in ["action", "request", "response"] {
+                    if body.get(key).is_some() {
+                        notes.push(format!(
+                            "{what}: http event {}: `{key}` is not read; the route starts an execution as the plugin's default template does",
+                            i + 1
+                        ));
+                    }
+                }
                 if config.routes.iter().any(|r| r.key() == spec.key()) {
                     return Err(self.src.invalid(
                         &body_path,
@@ -254,6 +262,7 @@ stepFunctions:
             path: start
             method: POST
             cors: true
+            action: StartSyncExecution
       definition:
         StartAt: Hello
         States:
@@ -317,7 +326,12 @@ stepFunctions:
         );
         assert_eq!(route[0].format(), PayloadFormat::Rest);
         assert!(route[0].cors().is_some());
-        assert!(project.notes.is_empty(), "{:?}", project.notes);
+        assert_eq!(
+            project.notes,
+            [
+                "state machine `flow`: http event 2: `action` is not read; the route starts an execution as the plugin's default template does"
+            ]
+        );
         let no_method = FILE.replace("            method: POST\n", "");
         let error = parse_serverless(&no_method, &file).unwrap_err();
         assert_eq!(
