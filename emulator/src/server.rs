@@ -45,6 +45,9 @@ struct Inner {
     schedules: (Vec<crate::sources::schedule::Schedule>, bool, crate::Clock),
     /// The SQS event source mappings to start with the front, and their endpoint.
     sqs: (Vec<crate::sources::sqs::SqsSource>, Option<String>),
+    /// The API routes that start state machines, by machine: served beside the gateway's own,
+    /// a replaced gateway's too.
+    machine_routes: Vec<(String, Vec<crate::apigw::Route>)>,
 }
 
 impl Emulator {
@@ -121,6 +124,16 @@ impl Emulator {
                 message: e.message,
             })?;
         }
+        // Routes that start state machines need the machines (and the `workflows` feature).
+        let machine_routes: Vec<(String, Vec<crate::apigw::Route>)> = (options.state_machines)
+            .iter()
+            .filter(|m| cfg!(feature = "workflows") && !m.routes.is_empty())
+            .map(|m| (m.name.clone(), m.routes.clone()))
+            .collect();
+        if !machine_routes.is_empty() {
+            let current = state.gateway();
+            state.replace_gateway(with_machine_routes(&current, &machine_routes)?);
+        }
         #[cfg(not(feature = "workflows"))]
         if !options.state_machines.is_empty() {
             tracing::warn!(
@@ -152,6 +165,7 @@ impl Emulator {
                     options.clock,
                 ),
                 sqs: (options.sqs_sources, options.sqs_endpoint),
+                machine_routes,
             }),
         })
     }
@@ -162,9 +176,13 @@ impl Emulator {
     }
 
     /// Serves these API Gateway routes (and settings) instead of the current ones, from the
-    /// next request on (hot reload).
-    pub fn replace_gateway(&self, gateway: Gateway) {
+    /// next request on (hot reload), with the state machines' routes
+    /// ([`StateMachineConfig::routes`](crate::StateMachineConfig::routes)) beside them. Fails
+    /// (and keeps the current ones) when a route of `gateway` is one of a state machine's.
+    pub fn replace_gateway(&self, gateway: Gateway) -> Result<(), Error> {
+        let gateway = with_machine_routes(&gateway, &self.inner.machine_routes)?;
         self.inner.state.replace_gateway(gateway);
+        Ok(())
     }
 
     /// The configuration `function` currently runs with (its latest executable and its current
@@ -263,6 +281,7 @@ impl Emulator {
             #[cfg(feature = "schedules")]
             schedules,
             sqs,
+            machine_routes: _,
         } = &*self.inner;
         if let Ok(addr) = listener.local_addr() {
             state.hosts().set_listen(addr);
@@ -273,7 +292,14 @@ impl Emulator {
         let executions: Option<crate::sources::schedule::StartExecution> = {
             let workflows = state.workflows().clone();
             Some(Arc::new(move |machine: &str, input: &serde_json::Value| {
-                (workflows.start_execution(machine, input)).map_err(|e| e.message)
+                (workflows.start_execution(machine, &input.to_string(), None))
+                    .map(|started| {
+                        started["executionArn"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned()
+                    })
+                    .map_err(|e| e.message)
             }))
         };
         #[cfg(all(feature = "schedules", not(feature = "workflows")))]
@@ -361,4 +387,21 @@ async fn reap(state: AppState, mut closing: watch::Receiver<bool>) {
             () = closed(&mut closing) => return,
         }
     }
+}
+
+/// `gateway` with the state machines' `machines` routes beside its own.
+fn with_machine_routes(
+    gateway: &Gateway,
+    machines: &[(String, Vec<crate::apigw::Route>)],
+) -> Result<Gateway, Error> {
+    let mut merged = gateway.clone();
+    for (name, routes) in machines {
+        merged = merged
+            .with_routes(routes)
+            .map_err(|e| Error::InvalidStateMachine {
+                name: name.clone(),
+                message: e.to_string(),
+            })?;
+    }
+    Ok(merged)
 }

@@ -1,5 +1,5 @@
 //! A state machine given at start (feature `workflows`): its name, definition and type, and
-//! the schedules that start it; read from a SAM template, a serverless.yml or a `.asl.json`
+//! the schedules and API routes that start it; read from a SAM template, a serverless.yml or a `.asl.json`
 //! file, served by `workflows/`. Not in `config.rs`: its schedules are `sources/`' type, and
 //! `sources/` imports `config.rs`.
 
@@ -17,6 +17,9 @@ pub struct StateMachineConfig {
     /// `schedule` events).
     #[cfg(feature = "schedules")]
     pub schedules: Vec<crate::sources::schedule::Schedule>,
+    /// The API Gateway routes that start it (SAM `Api` events, serverless.yml `http` events):
+    /// each a [`StartExecution`](crate::apigw::Integration::StartExecution) route.
+    pub routes: Vec<crate::apigw::Route>,
 }
 
 impl StateMachineConfig {
@@ -28,6 +31,7 @@ impl StateMachineConfig {
             express: false,
             #[cfg(feature = "schedules")]
             schedules: Vec::new(),
+            routes: Vec::new(),
         }
     }
 

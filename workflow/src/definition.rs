@@ -11,6 +11,10 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+/// The largest input or output of a state or an execution: 256 KiB.
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>
+pub const MAX_PAYLOAD: usize = 256 * 1024;
+
 /// One problem found in a definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -164,12 +168,48 @@ pub struct MapState {
     pub items_path: Path,
     /// `ItemSelector` (or the older `Parameters`).
     pub item_selector: Option<Template>,
-    /// `MaxConcurrency` (0: no limit).
-    pub max_concurrency: u64,
-    /// `ToleratedFailureCount`.
-    pub tolerated_failure_count: Option<u64>,
-    /// `ToleratedFailurePercentage`.
-    pub tolerated_failure_percentage: Option<f64>,
+    /// `MaxConcurrency` (0: no limit), or `MaxConcurrencyPath`.
+    pub max_concurrency: Limit<u64>,
+    /// `ToleratedFailureCount`, or `ToleratedFailureCountPath`.
+    pub tolerated_failure_count: Option<Limit<u64>>,
+    /// `ToleratedFailurePercentage`, or `ToleratedFailurePercentagePath`.
+    pub tolerated_failure_percentage: Option<Limit<f64>>,
+    /// `ItemProcessor.ProcessorConfig.Mode: DISTRIBUTED`: each item (or batch) runs as a child
+    /// execution of a Map Run; `None` for an Inline Map.
+    pub distributed: Option<Distributed>,
+}
+
+/// A number given in the definition or read from the state's input by a `…Path` field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Limit<T> {
+    /// Written in the definition.
+    Fixed(T),
+    /// Read from the state's (effective) input.
+    Path(Path),
+}
+
+/// A Distributed Map's own settings.
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html>
+#[derive(Debug, Clone, PartialEq)]
+pub struct Distributed {
+    /// `ProcessorConfig.ExecutionType: EXPRESS` (else `STANDARD`) child executions.
+    pub express: bool,
+    /// `Label`, in the Map Run's ARN (else a generated one).
+    pub label: Option<String>,
+    /// `ItemBatcher`: items run in batches.
+    pub batcher: Option<ItemBatcher>,
+}
+
+/// `ItemBatcher`: at most `max_items` items and `max_bytes` bytes of JSON per child execution,
+/// whose input is `{"BatchInput": …, "Items": […]}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemBatcher {
+    /// `MaxItemsPerBatch` or `MaxItemsPerBatchPath`.
+    pub max_items: Option<Limit<u64>>,
+    /// `MaxInputBytesPerBatch` or `MaxInputBytesPerBatchPath` (at most 256 KiB).
+    pub max_bytes: Option<Limit<u64>>,
+    /// `BatchInput`, a template over the state's input.
+    pub batch_input: Option<Template>,
 }
 
 /// One `Retry` entry.
@@ -262,8 +302,12 @@ fn allowed(kind: &str) -> Option<&'static [&'static str]> {
             "ItemSelector",
             "Parameters",
             "MaxConcurrency",
+            "MaxConcurrencyPath",
             "ToleratedFailureCount",
+            "ToleratedFailureCountPath",
             "ToleratedFailurePercentage",
+            "ToleratedFailurePercentagePath",
+            "ItemBatcher",
             "Label",
             "InputPath",
             "OutputPath",
@@ -301,24 +345,8 @@ const NOT_SUPPORTED: &[(&str, &str)] = &[
         "reading Map items from S3 ('ItemReader') is not supported by lambkin",
     ),
     (
-        "ItemBatcher",
-        "batching Map items ('ItemBatcher') is not supported by lambkin",
-    ),
-    (
         "ResultWriter",
         "writing Map results to S3 ('ResultWriter') is not supported by lambkin",
-    ),
-    (
-        "MaxConcurrencyPath",
-        "'MaxConcurrencyPath' is not supported by lambkin",
-    ),
-    (
-        "ToleratedFailureCountPath",
-        "'ToleratedFailureCountPath' is not supported by lambkin",
-    ),
-    (
-        "ToleratedFailurePercentagePath",
-        "'ToleratedFailurePercentagePath' is not supported by lambkin",
     ),
 ];
 
@@ -732,14 +760,15 @@ impl Reader {
                 .map_err(|(sub, why)| self.report(SCHEMA, why, format!("{loc}/{key}{sub}")))
                 .ok()
         });
-        let percentage = map
-            .get("ToleratedFailurePercentage")
-            .map(|v| v.as_f64().filter(|p| (0.0..=100.0).contains(p)));
-        if percentage == Some(None) {
+        let percentage = self.limit(map, "ToleratedFailurePercentage", loc, |v| {
+            v.as_f64().filter(|p| (0.0..=100.0).contains(p))
+        });
+        let distributed = self.distributed(map, map.get(key).and_then(Value::as_object), loc);
+        if distributed.is_none() && map.contains_key("ItemBatcher") {
             self.report(
                 SCHEMA,
-                "'ToleratedFailurePercentage' must be a number from 0 to 100",
-                format!("{loc}/ToleratedFailurePercentage"),
+                "'ItemBatcher' is for a Map in DISTRIBUTED mode ('ProcessorConfig')",
+                format!("{loc}/ItemBatcher"),
             );
         }
         Some(MapState {
@@ -749,9 +778,162 @@ impl Reader {
                 .flatten()
                 .unwrap_or_else(Path::root),
             item_selector,
-            max_concurrency: self.uint(map, "MaxConcurrency", loc).unwrap_or(0),
-            tolerated_failure_count: self.uint(map, "ToleratedFailureCount", loc),
-            tolerated_failure_percentage: percentage.flatten(),
+            max_concurrency: self
+                .limit(map, "MaxConcurrency", loc, Value::as_u64)
+                .unwrap_or(Limit::Fixed(0)),
+            tolerated_failure_count: self.limit(map, "ToleratedFailureCount", loc, Value::as_u64),
+            tolerated_failure_percentage: percentage,
+            distributed,
+        })
+    }
+
+    /// `<key>` (a value `read` accepts) or `<key>Path`.
+    fn limit<T>(
+        &mut self,
+        map: &Map<String, Value>,
+        key: &str,
+        loc: &str,
+        read: impl Fn(&Value) -> Option<T>,
+    ) -> Option<Limit<T>> {
+        let by_path = format!("{key}Path");
+        if map.contains_key(key) && map.contains_key(&by_path) {
+            self.report(
+                SCHEMA,
+                format!("'{key}' and '{by_path}' cannot both be given"),
+                loc,
+            );
+        }
+        if let Some(path) = self.path(map, &by_path, loc, true) {
+            return path.map(Limit::Path);
+        }
+        let value = map.get(key)?;
+        match read(value) {
+            Some(n) => Some(Limit::Fixed(n)),
+            None => {
+                let what = if key == "ToleratedFailurePercentage" {
+                    "a number from 0 to 100"
+                } else {
+                    "a non-negative integer"
+                };
+                self.report(
+                    SCHEMA,
+                    format!("'{key}' must be {what}"),
+                    format!("{loc}/{key}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// `ProcessorConfig` (`Mode`, `ExecutionType`), `Label` and `ItemBatcher` of a Map whose
+    /// processor is `processor`: `Some` in DISTRIBUTED mode.
+    fn distributed(
+        &mut self,
+        map: &Map<String, Value>,
+        processor: Option<&Map<String, Value>>,
+        loc: &str,
+    ) -> Option<Distributed> {
+        let at = format!("{loc}/ItemProcessor/ProcessorConfig");
+        let config = processor
+            .and_then(|p| p.get("ProcessorConfig"))
+            .and_then(Value::as_object);
+        let mode = config.and_then(|c| c.get("Mode")).and_then(Value::as_str);
+        match mode {
+            None | Some("INLINE") => return None,
+            Some("DISTRIBUTED") => {}
+            Some(other) => {
+                self.report(
+                    SCHEMA,
+                    format!("'Mode' must be INLINE or DISTRIBUTED, not '{other}'"),
+                    format!("{at}/Mode"),
+                );
+                return None;
+            }
+        }
+        let express = match config.and_then(|c| c.get("ExecutionType")) {
+            Some(Value::String(t)) if t == "STANDARD" => false,
+            Some(Value::String(t)) if t == "EXPRESS" => true,
+            _ => {
+                self.report(
+                    SCHEMA,
+                    "'ExecutionType' must be STANDARD or EXPRESS in DISTRIBUTED mode",
+                    format!("{at}/ExecutionType"),
+                );
+                false
+            }
+        };
+        let label = self.string(map, "Label", loc, false);
+        // AWS's rule: up to 40 characters, none of those names may not hold.
+        if label.as_deref().is_some_and(|l| {
+            l.is_empty()
+                || l.chars().count() > 40
+                || l.chars().any(|c| {
+                    c.is_whitespace() || c.is_control() || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
+                })
+        }) {
+            self.report(
+                SCHEMA,
+                "'Label' must be 1 to 40 characters, without spaces or <>{}[]?*\"#%\\^|~`$&,;:/",
+                format!("{loc}/Label"),
+            );
+        }
+        let batcher = match map.get("ItemBatcher") {
+            None => None,
+            Some(Value::Object(b)) => self.batcher(b, &format!("{loc}/ItemBatcher")),
+            Some(_) => {
+                self.report(
+                    SCHEMA,
+                    "'ItemBatcher' must be an object",
+                    format!("{loc}/ItemBatcher"),
+                );
+                None
+            }
+        };
+        Some(Distributed {
+            express,
+            label,
+            batcher,
+        })
+    }
+
+    fn batcher(&mut self, map: &Map<String, Value>, loc: &str) -> Option<ItemBatcher> {
+        for key in map.keys().filter(|k| {
+            !matches!(
+                k.as_str(),
+                "MaxItemsPerBatch"
+                    | "MaxItemsPerBatchPath"
+                    | "MaxInputBytesPerBatch"
+                    | "MaxInputBytesPerBatchPath"
+                    | "BatchInput"
+            )
+        }) {
+            self.report(
+                SCHEMA,
+                format!("Field '{key}' is not supported in 'ItemBatcher'"),
+                format!("{loc}/{key}"),
+            );
+        }
+        let positive = |v: &Value| v.as_u64().filter(|n| *n > 0);
+        let max_items = self.limit(map, "MaxItemsPerBatch", loc, positive);
+        let max_bytes = self.limit(map, "MaxInputBytesPerBatch", loc, |v| {
+            positive(v).filter(|n| *n <= MAX_PAYLOAD as u64)
+        });
+        if max_items.is_none() && max_bytes.is_none() {
+            self.report(
+                SCHEMA,
+                "'ItemBatcher' needs 'MaxItemsPerBatch' or 'MaxInputBytesPerBatch' (or their paths)",
+                loc,
+            );
+        }
+        let batch_input = map.get("BatchInput").and_then(|value| {
+            Template::parse(value)
+                .map_err(|(sub, why)| self.report(SCHEMA, why, format!("{loc}/BatchInput{sub}")))
+                .ok()
+        });
+        Some(ItemBatcher {
+            max_items,
+            max_bytes,
+            batch_input,
         })
     }
 

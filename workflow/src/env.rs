@@ -163,6 +163,8 @@ pub struct Env {
     pub clock: Arc<dyn Clock>,
     /// Task tokens.
     pub callbacks: Arc<Callbacks>,
+    /// Distributed Maps' Map Runs and their child executions.
+    pub map_runs: Arc<crate::map_run::MapRuns>,
     /// The region in ARNs and events.
     pub region: String,
 }

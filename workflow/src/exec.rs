@@ -6,10 +6,12 @@
 //! `OutputPath`. <https://docs.aws.amazon.com/step-functions/latest/dg/concepts-input-output-filtering.html>
 
 use crate::definition::{
-    Catcher, Kind, MapState, Retrier, Seconds, State, StateMachine, Task, Text, Wait,
+    Catcher, Distributed, ItemBatcher, Kind, Limit, MAX_PAYLOAD, MapState, Retrier, Seconds, State,
+    StateMachine, Task, Text, Wait,
 };
 use crate::env::{Env, Signal};
 use crate::error::{self, StatesError};
+use crate::execution::{Execution, Outcome};
 use crate::history::{EventType, History};
 use crate::path::Path;
 use crate::template::Template;
@@ -18,40 +20,10 @@ use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 use serde_json::{Value, json};
 use std::time::{Duration, SystemTime};
 
-/// The largest input or output of a state or an execution: 256 KiB.
-/// <https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html>
-pub const MAX_PAYLOAD: usize = 256 * 1024;
+mod distributed;
 
 /// The most Map iterations that run at once (Inline Map's limit on AWS).
 const MAX_MAP_CONCURRENCY: usize = 40;
-
-/// Who an execution is, for the context object (`$$.Execution…`) and its events.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Execution {
-    /// Its ARN.
-    pub arn: String,
-    /// Its name.
-    pub name: String,
-    /// Its state machine's ARN.
-    pub state_machine_arn: String,
-    /// Its state machine's name.
-    pub state_machine_name: String,
-    /// The role it runs as.
-    pub role_arn: String,
-    /// When it started.
-    pub start_time: SystemTime,
-}
-
-/// How an execution ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// With its output.
-    Succeeded(Value),
-    /// With its error.
-    Failed(StatesError),
-    /// The machine's `TimeoutSeconds` passed.
-    TimedOut(StatesError),
-}
 
 /// Runs an execution to its end, recording its events in `history`. Dropping the future
 /// stops it (StopExecution) and every task it waits on.
@@ -376,7 +348,12 @@ impl Runner<'_> {
                 }
             }
             Kind::Map(map) => {
-                let results = self.map(state, map, &input, &context, lane).await?;
+                let results = match &map.distributed {
+                    None => self.map(state, map, &input, &context, lane).await?,
+                    Some(distributed) => {
+                        (self.distributed_map(map, distributed, &input, &context, lane)).await?
+                    }
+                };
                 selector(&state.result_selector, results, &context)?
             }
         };
@@ -545,16 +522,7 @@ impl Runner<'_> {
         context: &Value,
         lane: &mut u64,
     ) -> Result<Value, StatesError> {
-        let items = map
-            .items_path
-            .select(input, context)
-            .map_err(|e| StatesError::runtime(e.to_string()))?;
-        let Value::Array(items) = items else {
-            return Err(StatesError::runtime(format!(
-                "Invalid path '{}': the Map state's items must be an array",
-                map.items_path
-            )));
-        };
+        let items = map_items(map, input, context)?;
         self.event(
             lane,
             EventType::MapStateStarted,
@@ -563,12 +531,7 @@ impl Runner<'_> {
         let total = items.len();
         let started = *lane;
         let runs = items.into_iter().enumerate().map(|(index, item)| {
-            let mut item_context = context.clone();
-            item_context["Map"] = json!({"Item": {"Index": index, "Value": item}});
-            let selected = match &map.item_selector {
-                Some(t) => t.eval(input, &item_context),
-                None => Ok(item),
-            };
+            let selected = select_item(map, input, context, index, item);
             async move {
                 let mut item_lane = started;
                 self.event(
@@ -596,23 +559,13 @@ impl Runner<'_> {
                 result
             }
         });
-        let limit = match usize::try_from(map.max_concurrency) {
-            Ok(0) | Err(_) => MAX_MAP_CONCURRENCY,
-            Ok(n) => n.min(MAX_MAP_CONCURRENCY),
-        };
+        let (_, limit) = max_concurrency(map, input, context)?;
         let runs = stream::iter(runs).buffered(limit);
-        let tolerant =
-            map.tolerated_failure_count.is_some() || map.tolerated_failure_percentage.is_some();
-        let results = if tolerant {
+        let tolerated = tolerated(map, input, context)?;
+        let results = if tolerated != (None, None) {
             let all: Vec<Result<Value, StatesError>> = runs.collect().await;
             let failed = all.iter().filter(|r| r.is_err()).count();
-            let over_count = map
-                .tolerated_failure_count
-                .is_some_and(|n| failed as u64 > n);
-            let over_share = map
-                .tolerated_failure_percentage
-                .is_some_and(|p| total > 0 && failed as f64 * 100.0 / total as f64 > p);
-            if over_count || over_share {
+            if distributed::exceeds(failed, total, tolerated) {
                 Err(StatesError::new(
                     error::EXCEED_TOLERATED_FAILURE_THRESHOLD,
                     format!(
@@ -640,6 +593,207 @@ impl Runner<'_> {
             }
         }
     }
+}
+
+impl Runner<'_> {
+    /// A Map state in Distributed mode: a Map Run of child executions, one per item or batch
+    /// (`ItemBatcher`), recorded as `MapRunStarted` and `MapRunSucceeded`/`MapRunFailed`.
+    async fn distributed_map(
+        &self,
+        map: &MapState,
+        distributed: &Distributed,
+        input: &Value,
+        context: &Value,
+        lane: &mut u64,
+    ) -> Result<Value, StatesError> {
+        let items = map_items(map, input, context)?;
+        let selected = (items.into_iter().enumerate())
+            .map(|(index, item)| select_item(map, input, context, index, item))
+            .collect::<Result<Vec<_>, _>>()?;
+        let inputs = match &distributed.batcher {
+            None => selected.into_iter().map(|item| (item, 1)).collect(),
+            Some(batcher) => batches(batcher, selected, input, context)?,
+        };
+        if inputs.len() > crate::map_run::MAX_CHILD_EXECUTIONS {
+            return Err(StatesError::runtime(format!(
+                "The Map Run would start {} child executions; lambkin runs at most {} per Map Run: batch the items with 'ItemBatcher'",
+                inputs.len(),
+                crate::map_run::MAX_CHILD_EXECUTIONS
+            )));
+        }
+        let (max_concurrency, limit) = max_concurrency(map, input, context)?;
+        let plan = distributed::Plan {
+            processor: &map.processor,
+            express: distributed.express,
+            label: distributed.label.as_deref(),
+            inputs,
+            limit,
+            max_concurrency,
+            tolerated: tolerated(map, input, context)?,
+        };
+        let run = distributed::start(&plan, &self.context, self.env);
+        self.event(
+            lane,
+            EventType::MapRunStarted,
+            json!({"mapRunArn": run.arn}),
+        );
+        let role = self.context["Execution"]["RoleArn"]
+            .as_str()
+            .unwrap_or_default();
+        match run.run(plan, role, self.env).await {
+            Ok(outputs) => {
+                self.event(lane, EventType::MapRunSucceeded, Value::Null);
+                Ok(Value::Array(outputs))
+            }
+            Err(e) => {
+                self.event(
+                    lane,
+                    EventType::MapRunFailed,
+                    json!({"error": e.error, "cause": e.cause}),
+                );
+                Err(e)
+            }
+        }
+    }
+}
+
+/// A Map state's items: the array `ItemsPath` selects.
+fn map_items(map: &MapState, input: &Value, context: &Value) -> Result<Vec<Value>, StatesError> {
+    let items = map
+        .items_path
+        .select(input, context)
+        .map_err(|e| StatesError::runtime(e.to_string()))?;
+    match items {
+        Value::Array(items) => Ok(items),
+        _ => Err(StatesError::runtime(format!(
+            "Invalid path '{}': the Map state's items must be an array",
+            map.items_path
+        ))),
+    }
+}
+
+/// An item through `ItemSelector`, with `$$.Map.Item` set.
+fn select_item(
+    map: &MapState,
+    input: &Value,
+    context: &Value,
+    index: usize,
+    item: Value,
+) -> Result<Value, StatesError> {
+    match &map.item_selector {
+        Some(t) => {
+            let mut item_context = context.clone();
+            item_context["Map"] = json!({"Item": {"Index": index, "Value": item}});
+            t.eval(input, &item_context)
+        }
+        None => Ok(item),
+    }
+}
+
+/// A number of the definition, or read by its path from the state's input.
+fn resolve<T: Copy>(
+    limit: &Limit<T>,
+    input: &Value,
+    context: &Value,
+    read: impl Fn(&Value) -> Option<T>,
+) -> Result<T, StatesError> {
+    match limit {
+        Limit::Fixed(n) => Ok(*n),
+        Limit::Path(path) => {
+            let value = path
+                .select(input, context)
+                .map_err(|e| StatesError::runtime(e.to_string()))?;
+            read(&value).ok_or_else(|| {
+                StatesError::runtime(format!(
+                    "The path '{path}' does not reference a valid number: {value}"
+                ))
+            })
+        }
+    }
+}
+
+/// `MaxConcurrency` (or its path) as given, and how many iterations run at once.
+fn max_concurrency(
+    map: &MapState,
+    input: &Value,
+    context: &Value,
+) -> Result<(u64, usize), StatesError> {
+    let given = resolve(&map.max_concurrency, input, context, Value::as_u64)?;
+    let limit = match usize::try_from(given) {
+        Ok(0) | Err(_) => MAX_MAP_CONCURRENCY,
+        Ok(n) => n.min(MAX_MAP_CONCURRENCY),
+    };
+    Ok((given, limit))
+}
+
+/// `ToleratedFailureCount` and `ToleratedFailurePercentage` (or their paths).
+fn tolerated(
+    map: &MapState,
+    input: &Value,
+    context: &Value,
+) -> Result<(Option<u64>, Option<f64>), StatesError> {
+    let count = (map.tolerated_failure_count.as_ref())
+        .map(|l| resolve(l, input, context, Value::as_u64))
+        .transpose()?;
+    let share = (map.tolerated_failure_percentage.as_ref())
+        .map(|l| {
+            resolve(l, input, context, |v| {
+                v.as_f64().filter(|p| (0.0..=100.0).contains(p))
+            })
+        })
+        .transpose()?;
+    Ok((count, share))
+}
+
+/// The items in batches of at most `MaxItemsPerBatch` items and `MaxInputBytesPerBatch` bytes
+/// of input (an item larger than that alone), each child's input
+/// `{"BatchInput": …, "Items": […]}`.
+fn batches(
+    batcher: &ItemBatcher,
+    items: Vec<Value>,
+    input: &Value,
+    context: &Value,
+) -> Result<Vec<(Value, usize)>, StatesError> {
+    let max_items = (batcher.max_items.as_ref())
+        .map(|l| resolve(l, input, context, Value::as_u64))
+        .transpose()?
+        .map_or(usize::MAX, |n| {
+            usize::try_from(n.max(1)).unwrap_or(usize::MAX)
+        });
+    let max_bytes = (batcher.max_bytes.as_ref())
+        .map(|l| resolve(l, input, context, Value::as_u64))
+        .transpose()?
+        .map_or(MAX_PAYLOAD, |n| {
+            usize::try_from(n).map_or(MAX_PAYLOAD, |n| n.min(MAX_PAYLOAD))
+        });
+    let batch_input = (batcher.batch_input.as_ref())
+        .map(|t| t.eval(input, context))
+        .transpose()?;
+    let wrap = |items: Vec<Value>| {
+        let count = items.len();
+        let mut batch = json!({"Items": items});
+        if let Some(batch_input) = &batch_input {
+            batch["BatchInput"] = batch_input.clone();
+        }
+        (batch, count)
+    };
+    // `{"BatchInput":…,"Items":[]}`, then each item and its comma.
+    let base = wrap(Vec::new()).0.to_string().len();
+    let mut out = Vec::new();
+    let (mut batch, mut bytes) = (Vec::new(), base);
+    for item in items {
+        let size = item.to_string().len() + 1;
+        if !batch.is_empty() && (batch.len() >= max_items || bytes + size > max_bytes) {
+            out.push(wrap(std::mem::take(&mut batch)));
+            bytes = base;
+        }
+        bytes += size;
+        batch.push(item);
+    }
+    if !batch.is_empty() {
+        out.push(wrap(batch));
+    }
+    Ok(out)
 }
 
 /// The delay before the next attempt, or `None` when no retrier has attempts left for `e`.

@@ -21,9 +21,12 @@
 //!
 //! Modules: [`definition`] reads and validates a definition, [`path`] is JSONPath,
 //! [`template`] the payload templates, [`intrinsic`] the `States.*` functions, [`choice`] the
-//! Choice rules, `exec` runs an execution and [`history`] records its events.
+//! Choice rules, `exec` runs an execution, `map_run` a Distributed Map's Map Run of child
+//! executions ([`MapRuns`] in the [`Env`] keeps them for the host), and [`history`] records
+//! the events.
 //!
-//! Not supported: JSONata (`QueryLanguage: "JSONata"`), variables (`Assign`), and service
+//! Not supported: JSONata (`QueryLanguage: "JSONata"`), variables (`Assign`), S3 item readers
+//! and result writers (`ItemReader`, `ResultWriter`), and service
 //! integrations other than Lambda; each is refused at validation, naming the state.
 
 pub mod choice;
@@ -31,15 +34,19 @@ pub mod definition;
 mod env;
 pub mod error;
 mod exec;
+mod execution;
 pub mod history;
 pub mod intrinsic;
+mod map_run;
 pub mod path;
 pub mod template;
 
-pub use definition::{Diagnostic, InvalidDefinition, StateMachine};
+pub use definition::{Diagnostic, InvalidDefinition, MAX_PAYLOAD, StateMachine};
 pub use env::{Callbacks, Clock, Env, Invoker, Signal, TokenError, TokioClock};
 pub use error::StatesError;
-pub use exec::{Execution, MAX_PAYLOAD, Outcome, rfc3339, run};
+pub use exec::{rfc3339, run};
+pub use execution::{Execution, Outcome};
 /// The boxed future an [`Invoker`] and a [`Clock`] return.
 pub use futures_util::future::BoxFuture;
 pub use history::{EventType, History, HistoryEvent};
+pub use map_run::{ChildExecution, Counts, MapRun, MapRuns, RunStatus};

@@ -102,6 +102,15 @@ impl Cors {
         vary_on_origin(headers);
     }
 
+    /// Sets `Access-Control-Allow-Origin` to the allowed origins, comma-separated, as
+    /// serverless-step-functions' `cors` sets it on the integration responses of a route that
+    /// starts a state machine (a REST API's non-proxy integration sends nothing else).
+    pub fn apply_integration(&self, headers: &mut HeaderMap) {
+        if let Ok(origins) = HeaderValue::from_str(&self.allow_origins.join(",")) {
+            headers.insert(http::header::ACCESS_CONTROL_ALLOW_ORIGIN, origins);
+        }
+    }
+
     /// The answer to a preflight: `status`, with the configured headers when the origin is
     /// allowed.
     fn preflight(&self, status: StatusCode, request_headers: &HeaderMap) -> Response<Bytes> {

@@ -26,8 +26,9 @@ pub use response::{
     try_from_result, try_from_result_with,
 };
 pub use route::{
-    DEFAULT_STAGE, HTTP_INTEGRATION_TIMEOUT, METHODS, PayloadFormat, REST_INTEGRATION_TIMEOUT,
-    Route, RouteError, RouteKey, RouteMatch, RouteTable, SAM_REST_STAGE, Stage,
+    DEFAULT_STAGE, HTTP_INTEGRATION_TIMEOUT, Integration, METHODS, PayloadFormat,
+    REST_INTEGRATION_TIMEOUT, Route, RouteError, RouteKey, RouteMatch, RouteTable, SAM_REST_STAGE,
+    Stage,
 };
 
 #[cfg(test)]

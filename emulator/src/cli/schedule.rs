@@ -54,8 +54,10 @@ fn list(args: &ListArgs) -> anyhow::Result<()> {
             "disabled"
         };
         super::print_out(&format!(
-            "{:<24} {:<20} {} ({zone}, {state})",
-            schedule.name, schedule.function, schedule.expression_text
+            "{:<24} {:<30} {} ({zone}, {state})",
+            schedule.name,
+            schedule.target_text(),
+            schedule.expression_text
         ))?;
         let upcoming = schedule.upcoming(now, args.count);
         if upcoming.is_empty() {

@@ -281,7 +281,8 @@ async fn apply(
             "the functions changed ({now:?} → {wanted:?}): restart lambkin to add or remove functions"
         );
     }
-    let gateway = gateway(&planned)?;
+    // The routes first: one that takes a state machine's is refused before anything changes.
+    emulator.replace_gateway(gateway(&planned)?)?;
     for function in planned {
         let name = &function.config.name;
         let Some(current) = emulator.function_config(name) else {
@@ -306,7 +307,6 @@ async fn apply(
             emulator.replace_function(config).await?;
         }
     }
-    emulator.replace_gateway(gateway);
     Ok(())
 }
 

@@ -216,6 +216,8 @@ impl FunctionUrls {
                 gateway::serve(
                     &gateway,
                     |name| registry.get(&FunctionKey::latest(name)),
+                    #[cfg(feature = "workflows")]
+                    None,
                     request,
                 )
                 .await

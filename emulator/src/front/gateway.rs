@@ -16,7 +16,7 @@ use axum::{
 use bytes::Bytes;
 
 use crate::{
-    apigw::{self, Cors, EventOptions, METHODS, PayloadFormat, RouteTable},
+    apigw::{self, Cors, EventOptions, Integration, METHODS, PayloadFormat, Route, RouteTable},
     body::{BodyError, read_limited},
     instance::{HttpRequest, Invocation, Outcome, Refused, Trigger},
     pool::Function,
@@ -47,6 +47,16 @@ impl Gateway {
     /// The routes it serves.
     pub fn routes(&self) -> &RouteTable {
         &self.routes
+    }
+
+    /// This gateway with `extra` routes besides its own (a state machine's), its settings
+    /// kept.
+    pub fn with_routes(&self, extra: &[Route]) -> Result<Gateway, apigw::RouteError> {
+        let routes = (self.routes.routes().iter())
+            .chain(extra)
+            .cloned()
+            .collect();
+        Ok(Gateway::new(RouteTable::new(routes)?, self.options.clone()))
     }
 
     /// The format of a "no route" answer: REST APIs say 403, the others 404.
@@ -141,10 +151,12 @@ impl CurrentGateway {
 #[derive(Debug, Clone)]
 pub(crate) struct Replay(pub(crate) String);
 
-/// Serves one request through the gateway; `lookup` finds a function by name.
+/// Serves one request through the gateway; `lookup` finds a function by name, `workflows`
+/// (none for function URLs) serves the routes that start state machines.
 pub(crate) async fn serve(
     gateway: &Gateway,
     lookup: impl Fn(&str) -> Option<Arc<Function>>,
+    #[cfg(feature = "workflows")] workflows: Option<&crate::workflows::Workflows>,
     request: Request,
 ) -> Response {
     let peer = request
@@ -174,13 +186,6 @@ pub(crate) async fn serve(
             return into_axum(apigw::integration_error(format));
         }
     };
-    let Some(function) = lookup(route.function()) else {
-        tracing::error!(
-            function = route.function(),
-            "a route names an unknown function"
-        );
-        return into_axum(apigw::integration_error(format));
-    };
     if let Some(auth) = route.auth() {
         let asked = authorize::Request {
             http: &request,
@@ -199,6 +204,37 @@ pub(crate) async fn serve(
             }
         }
     }
+    if let Integration::StartExecution { named_by_request } = route.integration() {
+        #[cfg(feature = "workflows")]
+        if let Some(workflows) = workflows {
+            let name = named_by_request.then_some(mapped.request_id.as_str());
+            let mut response = super::stepfunctions::start_from_route(
+                workflows,
+                route.function(),
+                request.body(),
+                name,
+            );
+            if let (true, Some(cors)) = (named_by_request, route.cors()) {
+                cors.apply_integration(response.headers_mut());
+            }
+            set_request_id(&mut response, format, &mapped.request_id);
+            return into_axum(response);
+        }
+        #[cfg(not(feature = "workflows"))]
+        let _ = named_by_request;
+        tracing::error!(
+            machine = route.function(),
+            "a route starts a state machine, which this build does not serve"
+        );
+        return into_axum(apigw::integration_error(format));
+    }
+    let Some(function) = lookup(route.function()) else {
+        tracing::error!(
+            function = route.function(),
+            "a route names an unknown function"
+        );
+        return into_axum(apigw::integration_error(format));
+    };
     let decode_base64 = format != PayloadFormat::Rest
         || apigw::accepts_binary(request.headers(), route, &gateway.options);
     let replay = request.extensions().get::<Replay>();

@@ -257,6 +257,11 @@ impl AppState {
         }
     }
 
+    /// The gateway in force.
+    pub(crate) fn gateway(&self) -> Arc<Gateway> {
+        self.gateway.get()
+    }
+
     /// Puts `gateway` in force instead of the current one (hot reload).
     pub(crate) fn replace_gateway(&self, gateway: Gateway) {
         self.gateway.replace(gateway);
@@ -407,6 +412,8 @@ async fn front_fallback(
     gateway::serve(
         &gateway,
         |name| registry.get(&FunctionKey::latest(name)),
+        #[cfg(feature = "workflows")]
+        Some(&workflows),
         request,
     )
     .await

@@ -87,3 +87,40 @@ pub(super) async fn serve(workflows: &Arc<Workflows>, request: Request) -> Respo
         Err(e) => json_error(StatusCode::BAD_REQUEST, e.error_type, e.message),
     }
 }
+
+/// Starts an execution of `machine` for an API Gateway route whose integration is
+/// StartExecution (SAM `Api` events, serverless-step-functions `http` events), named `name`
+/// if the integration names it. The request body is the input, `{}` when empty (what
+/// `$input.json('$')` of the generated request template gives).
+///
+/// API Gateway passes StartExecution's answer through, mapped by the generated integration
+/// responses: 200 with `{"executionArn", "startDate"}`, else 400 with Step Functions' error
+/// (`InvalidExecutionInput` for a body that is not JSON, `ValidationException` for an input
+/// over 256 KiB).
+/// <https://docs.aws.amazon.com/step-functions/latest/dg/tutorial-api-gateway.html>
+pub(super) fn start_from_route(
+    workflows: &Workflows,
+    machine: &str,
+    body: &[u8],
+    name: Option<&str>,
+) -> http::Response<bytes::Bytes> {
+    let input = if body.iter().all(u8::is_ascii_whitespace) {
+        "{}".into()
+    } else {
+        String::from_utf8_lossy(body)
+    };
+    let (status, answer) = match workflows.start_execution(machine, &input, name) {
+        Ok(started) => (StatusCode::OK, started),
+        Err(e) => (
+            StatusCode::BAD_REQUEST,
+            serde_json::json!({"__type": e.error_type, "message": e.message}),
+        ),
+    };
+    let mut response = http::Response::new(bytes::Bytes::from(answer.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
+}

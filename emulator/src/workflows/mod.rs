@@ -9,6 +9,7 @@
 //! first), and a definition or an input has AWS's size limits.
 
 mod invoker;
+mod map_runs;
 mod taken;
 
 use std::collections::BTreeMap;
@@ -127,38 +128,65 @@ impl Run {
     /// DescribeExecution's answer (also StartSyncExecution's, with the machine's ARN).
     fn describe(&self) -> Value {
         let (status, stopped) = self.status();
-        let mut out = json!({
-            "executionArn": self.info.arn, "stateMachineArn": self.info.state_machine_arn, "name": self.info.name,
-            "status": self.status_name(), "startDate": epoch(self.info.start_time),
-            "input": self.input.to_string(), "inputDetails": {"included": true},
-        });
-        if let Some(stopped) = stopped {
-            out["stopDate"] = epoch(stopped);
-        }
-        match status {
-            Status::Done(Outcome::Succeeded(output)) => {
-                out["output"] = json!(output.to_string());
-                out["outputDetails"] = json!({"included": true});
-            }
-            Status::Done(Outcome::Failed(e) | Outcome::TimedOut(e)) => {
-                out["error"] = json!(e.error);
-                out["cause"] = json!(e.cause);
-            }
-            Status::Running | Status::Aborted => {}
-        }
-        out
+        let outcome = match &status {
+            Status::Done(outcome) => Some(outcome),
+            Status::Running | Status::Aborted => None,
+        };
+        describe(
+            &self.info,
+            &self.input,
+            self.status_name(),
+            stopped,
+            outcome,
+        )
+    }
+
+    /// StartExecution's answer.
+    fn started(&self) -> Value {
+        json!({"executionArn": self.info.arn, "startDate": epoch(self.info.start_time)})
     }
 
     fn summary(&self) -> Value {
-        let mut out = json!({
-            "executionArn": self.info.arn, "stateMachineArn": self.info.state_machine_arn, "name": self.info.name,
-            "status": self.status_name(), "startDate": epoch(self.info.start_time),
-        });
-        if let (_, Some(stopped)) = self.status() {
-            out["stopDate"] = epoch(stopped);
-        }
-        out
+        summary(&self.info, self.status_name(), self.status().1)
     }
+}
+
+/// DescribeExecution's answer for an execution: who it is, its input, status, and its output
+/// or error once it has ended.
+fn describe(
+    info: &Execution,
+    input: &Value,
+    status: &str,
+    stopped: Option<SystemTime>,
+    outcome: Option<&Outcome>,
+) -> Value {
+    let mut out = summary(info, status, stopped);
+    out["input"] = json!(input.to_string());
+    out["inputDetails"] = json!({"included": true});
+    match outcome {
+        Some(Outcome::Succeeded(output)) => {
+            out["output"] = json!(output.to_string());
+            out["outputDetails"] = json!({"included": true});
+        }
+        Some(Outcome::Failed(e) | Outcome::TimedOut(e)) => {
+            out["error"] = json!(e.error);
+            out["cause"] = json!(e.cause);
+        }
+        None => {}
+    }
+    out
+}
+
+/// ListExecutions' entry for an execution.
+fn summary(info: &Execution, status: &str, stopped: Option<SystemTime>) -> Value {
+    let mut out = json!({
+        "executionArn": info.arn, "stateMachineArn": info.state_machine_arn, "name": info.name,
+        "status": status, "startDate": epoch(info.start_time),
+    });
+    if let Some(stopped) = stopped {
+        out["stopDate"] = epoch(stopped);
+    }
+    out
 }
 
 /// The state machines and executions.
@@ -254,6 +282,7 @@ impl Workflows {
             invoker: Arc::new(invoker),
             clock: Arc::new(TokioClock::new()),
             callbacks: Arc::new(Callbacks::default()),
+            map_runs: Arc::default(),
             region: region.to_owned(),
         };
         Workflows {
@@ -329,12 +358,20 @@ impl Workflows {
         }
     }
 
-    /// Starts an execution of the state machine `name` (a schedule's target) with `input`;
-    /// its ARN.
-    #[cfg(feature = "schedules")]
-    pub(crate) fn start_execution(&self, name: &str, input: &Value) -> Result<String, ApiError> {
-        let body = json!({"stateMachineArn": self.machine_arn(name), "input": input.to_string()});
-        self.start(&body).map(|run| run.info.arn.clone())
+    /// Starts an execution of the state machine `name` (a schedule's or an API route's
+    /// target) with the JSON text `input`, named `execution` (else a generated name):
+    /// StartExecution's answer, `{"executionArn", "startDate"}`.
+    pub(crate) fn start_execution(
+        &self,
+        name: &str,
+        input: &str,
+        execution: Option<&str>,
+    ) -> Result<Value, ApiError> {
+        let mut body = json!({"stateMachineArn": self.machine_arn(name), "input": input});
+        if let Some(execution) = execution {
+            body["name"] = json!(execution);
+        }
+        self.start(&body).map(|run| run.started())
     }
 
     /// Runs one operation of the Step Functions API (`operation` is the part of
@@ -374,11 +411,13 @@ impl Workflows {
                     }
                 })
             }
-            "StartExecution" => self.start(body).map(|run| json!({"executionArn": run.info.arn, "startDate": epoch(run.info.start_time)})),
+            "StartExecution" => self.start(body).map(|run| run.started()),
             "StartSyncExecution" => self.start_sync(body).await,
-            "DescribeExecution" => Ok(self.find_run(required(body, "executionArn")?)?.describe()),
+            "DescribeExecution" => self.describe_execution(required(body, "executionArn")?),
             "ListExecutions" => self.list_executions(body),
             "GetExecutionHistory" => self.history(body),
+            "DescribeMapRun" => self.describe_map_run(required(body, "mapRunArn")?),
+            "ListMapRuns" => self.list_map_runs(body),
             "StopExecution" => self.stop(body),
             "SendTaskSuccess" | "SendTaskFailure" | "SendTaskHeartbeat" => self.signal(operation, body),
             other => Err(ApiError::new("UnknownOperationException", format!("Unknown operation {other}"))),
@@ -507,7 +546,10 @@ impl Workflows {
             }
             if runs.len() >= MAX_EXECUTIONS {
                 match runs.iter().position(|r| r.status().0 != Status::Running) {
-                    Some(oldest_done) => drop(runs.remove(oldest_done)),
+                    Some(oldest_done) => {
+                        let forgotten = runs.remove(oldest_done);
+                        self.env.map_runs.forget(&forgotten.info.arn);
+                    }
                     None => {
                         return Err(ApiError::new(
                             "ExecutionLimitExceeded",
@@ -560,6 +602,9 @@ impl Workflows {
     }
 
     fn list_executions(&self, body: &Value) -> Result<Value, ApiError> {
+        if let Some(map_run) = field(body, "mapRunArn")? {
+            return self.map_run_executions(map_run, body);
+        }
         let arn = required(body, "stateMachineArn")?;
         self.find_machine(arn)?;
         let filter = field(body, "statusFilter")?;
@@ -578,7 +623,7 @@ impl Workflows {
     /// GetExecutionHistory, `maxResults` at a time (default 100, at most 1000), `nextToken`
     /// the offset of the next page.
     fn history(&self, body: &Value) -> Result<Value, ApiError> {
-        let run = self.find_run(required(body, "executionArn")?)?;
+        let arn = required(body, "executionArn")?;
         let size = match body.get("maxResults").and_then(Value::as_u64) {
             None | Some(0) => 100,
             Some(n) => usize::try_from(n.min(1000)).unwrap_or(1000),
@@ -589,7 +634,13 @@ impl Workflows {
                 .parse::<usize>()
                 .map_err(|_| ApiError::new("InvalidToken", format!("Invalid Token: '{token}'")))?,
         };
-        let mut events = run.history.events();
+        let mut events = match self.find_run(arn) {
+            Ok(run) => run.history.events(),
+            Err(not_found) => match self.env.map_runs.child(arn) {
+                Some((_, child)) => child.history.events(),
+                None => return Err(not_found),
+            },
+        };
         if body.get("reverseOrder") == Some(&Value::Bool(true)) {
             events.reverse();
         }

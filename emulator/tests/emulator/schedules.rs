@@ -237,11 +237,25 @@ fn schedule_list_shows_the_next_fire_times() {
             State: DISABLED
 ",
     );
+    // And a state machine's schedule, listed as such.
+    let machine = "  Flow:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Definition: {StartAt: P, States: {P: {Type: Pass, End: true}}}
+      Events:
+        Hourly:
+          Type: ScheduleV2
+          Properties:
+            ScheduleExpression: rate(1 hour)
+";
+    let template = scratch.path("template.yaml");
+    let text = std::fs::read_to_string(&template).unwrap();
+    std::fs::write(&template, text + machine).unwrap();
     let (ok, out, err) = lambkin(&scratch.0, &["schedule", "list", "--count", "5"]);
     assert!(ok, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert!(
-        lines[0].starts_with("centennial") && lines[0].contains("Tick"),
+        lines[0].starts_with("centennial") && lines[0].contains("function Tick"),
         "{out}"
     );
     assert!(lines[0].contains("cron(0 12 1 1 ? 2100,2101) (UTC, enabled)"));
@@ -252,10 +266,14 @@ fn schedule_list_shows_the_next_fire_times() {
     // Mondays.
     assert!(lines[3].starts_with("TickWeekly"), "{out}");
     assert!(lines[3].contains("(Asia/Tokyo, disabled)"));
-    assert_eq!(lines.len(), 4 + 5, "{out}");
-    for line in &lines[4..] {
+    assert_eq!(lines.len(), 4 + 5 + 1 + 5, "{out}");
+    for line in &lines[4..9] {
         assert!(line.trim().ends_with("T00:30:00Z"), "{line}");
     }
+    assert!(
+        lines[9].starts_with("FlowHourly") && lines[9].contains("state machine Flow"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -23,6 +23,26 @@ async fn aws(endpoint: SocketAddr, dir: &Path, args: &[&str]) -> Option<Value> {
     Some(lambkin_tests::awscli::stdout_json(&output))
 }
 
+/// DescribeExecution through the AWS CLI, polled (bounded) until the execution has ended.
+async fn ended(addr: SocketAddr, dir: &Path, execution: &str) -> Value {
+    bounded(async {
+        loop {
+            let described = aws(
+                addr,
+                dir,
+                &["describe-execution", "--execution-arn", execution],
+            )
+            .await
+            .unwrap();
+            if described["status"] != "RUNNING" {
+                return described;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+}
+
 /// A Choice into a Parallel (a direct Lambda ARN and the `lambda:invoke` integration), a Map
 /// over the items, then a function that always fails: retried twice, then caught.
 fn definition() -> Value {
@@ -107,22 +127,7 @@ async fn aws_stepfunctions_runs_a_machine_over_local_functions() {
     );
 
     // The execution runs in the background (two 1 s retry delays): wait for its end.
-    let described = bounded(async {
-        loop {
-            let described = aws(
-                addr,
-                &dir,
-                &["describe-execution", "--execution-arn", &execution],
-            )
-            .await
-            .unwrap();
-            if described["status"] != "RUNNING" {
-                return described;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    })
-    .await;
+    let described = ended(addr, &dir, &execution).await;
     assert_eq!(described["status"], "SUCCEEDED", "{described}");
     let output: Value = serde_json::from_str(described["output"].as_str().unwrap()).unwrap();
     // The echo fixture answers with the event it got (and where it ran).
@@ -255,22 +260,7 @@ async fn aws_stepfunctions_runs_a_machine_over_local_functions() {
     .await
     .unwrap();
     let refused_arn = refused["executionArn"].as_str().unwrap().to_owned();
-    let described = bounded(async {
-        loop {
-            let d = aws(
-                addr,
-                &dir,
-                &["describe-execution", "--execution-arn", &refused_arn],
-            )
-            .await
-            .unwrap();
-            if d["status"] != "RUNNING" {
-                return d;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await;
+    let described = ended(addr, &dir, &refused_arn).await;
     assert_eq!(
         (described["status"].as_str(), described["error"].as_str()),
         (Some("FAILED"), Some("Refused"))
@@ -296,6 +286,226 @@ async fn aws_stepfunctions_runs_a_machine_over_local_functions() {
 /// `AWS_DISABLE_HOST_PREFIX_INJECTION=true` it calls the endpoint as given; through an HTTP
 /// proxy (here the emulator itself) the request reaches it naming `sync-127.0.0.1`, which the
 /// guard takes for this operation.
+/// A Map in Distributed mode over the echo fixture, items in batches of two: the Map Run and
+/// its child executions through the AWS CLI (list-map-runs, describe-map-run,
+/// `list-executions --map-run-arn`, a child's describe-execution and history).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_distributed_map_runs() {
+    let emulator = Running::start(vec![fixture("echo", "echo")]).await;
+    let dir = std::env::temp_dir().join(format!("lambkin-sfn-dist-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let definition = json!({"StartAt": "Each", "States": {"Each": {"Type": "Map",
+        "ItemsPath": "$.items", "Label": "orders", "MaxConcurrency": 2,
+        "ItemBatcher": {"MaxItemsPerBatch": 2, "BatchInput": {"from.$": "$.from"}},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Echo", "States": {"Echo": {"Type": "Task", "Resource": "echo",
+                "ResultSelector": {"echoed.$": "$.event"}, "End": true}}},
+        "End": true}}});
+    std::fs::write(dir.join("dist.asl.json"), definition.to_string()).unwrap();
+    let addr = emulator.addr;
+    let Some(created) = aws(
+        addr,
+        &dir,
+        &[
+            "create-state-machine",
+            "--name",
+            "dist",
+            "--definition",
+            "file://dist.asl.json",
+            "--role-arn",
+            "arn:aws:iam::012345678912:role/dist",
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let machine = created["stateMachineArn"].as_str().unwrap();
+    let input = json!({"items": [1, 2, 3, 4, 5], "from": "cli"}).to_string();
+    let started = aws(
+        addr,
+        &dir,
+        &[
+            "start-execution",
+            "--state-machine-arn",
+            machine,
+            "--input",
+            &input,
+        ],
+    )
+    .await
+    .unwrap();
+    let execution = started["executionArn"].as_str().unwrap().to_owned();
+    let described = ended(addr, &dir, &execution).await;
+    assert_eq!(described["status"], "SUCCEEDED", "{described}");
+    let output: Value = serde_json::from_str(described["output"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        output,
+        json!([
+            {"echoed": {"BatchInput": {"from": "cli"}, "Items": [1, 2]}},
+            {"echoed": {"BatchInput": {"from": "cli"}, "Items": [3, 4]}},
+            {"echoed": {"BatchInput": {"from": "cli"}, "Items": [5]}},
+        ])
+    );
+
+    let runs = aws(
+        addr,
+        &dir,
+        &["list-map-runs", "--execution-arn", &execution],
+    )
+    .await
+    .unwrap();
+    let runs = runs["mapRuns"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let map_run = runs[0]["mapRunArn"].as_str().unwrap().to_owned();
+    assert!(
+        map_run.starts_with("arn:aws:states:us-east-1:012345678912:mapRun:dist/orders:"),
+        "{map_run}"
+    );
+    assert_eq!(
+        runs[0]["stateMachineArn"],
+        "arn:aws:states:us-east-1:012345678912:stateMachine:dist/orders"
+    );
+    assert_eq!(runs[0]["executionArn"], json!(execution));
+
+    let detail = aws(addr, &dir, &["describe-map-run", "--map-run-arn", &map_run])
+        .await
+        .unwrap();
+    assert_eq!(detail["status"], "SUCCEEDED");
+    assert_eq!(detail["maxConcurrency"], 2);
+    let counts = |key: &str| {
+        let c = &detail[key];
+        (
+            c["succeeded"].as_u64(),
+            c["failed"].as_u64(),
+            c["total"].as_u64(),
+        )
+    };
+    assert_eq!(counts("itemCounts"), (Some(5), Some(0), Some(5)));
+    assert_eq!(counts("executionCounts"), (Some(3), Some(0), Some(3)));
+
+    let children = aws(addr, &dir, &["list-executions", "--map-run-arn", &map_run])
+        .await
+        .unwrap();
+    let children = children["executions"].as_array().unwrap();
+    assert_eq!(children.len(), 3);
+    let mut items: Vec<u64> = children
+        .iter()
+        .map(|c| c["itemCount"].as_u64().unwrap())
+        .collect();
+    items.sort_unstable();
+    assert_eq!(items, [1, 2, 2]);
+    for child in children {
+        let arn = child["executionArn"].as_str().unwrap();
+        let name = child["name"].as_str().unwrap();
+        assert_eq!(
+            arn,
+            format!("arn:aws:states:us-east-1:012345678912:execution:dist/orders:{name}")
+        );
+        assert_eq!(
+            (&child["status"], &child["mapRunArn"]),
+            (&json!("SUCCEEDED"), &json!(map_run))
+        );
+    }
+    let child = children[0]["executionArn"].as_str().unwrap();
+    let described = aws(
+        addr,
+        &dir,
+        &["describe-execution", "--execution-arn", child],
+    )
+    .await
+    .unwrap();
+    assert_eq!(described["status"], "SUCCEEDED");
+    assert_eq!(described["mapRunArn"], json!(map_run));
+    let history = aws(
+        addr,
+        &dir,
+        &["get-execution-history", "--execution-arn", child],
+    )
+    .await
+    .unwrap();
+    let types: Vec<&str> = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types.first(), Some(&"ExecutionStarted"));
+    assert_eq!(types.last(), Some(&"ExecutionSucceeded"));
+    // The parent's history names the Map Run.
+    let history = aws(
+        addr,
+        &dir,
+        &["get-execution-history", "--execution-arn", &execution],
+    )
+    .await
+    .unwrap();
+    let started = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "MapRunStarted")
+        .unwrap();
+    assert_eq!(
+        started["mapRunStartedEventDetails"]["mapRunArn"],
+        json!(map_run)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A state machine's API route (a StartExecution integration, as serverless-step-functions'
+/// `http` event gives it) starts executions named after the request id, stays served when the
+/// gateway is replaced (hot reload), and a replacing gateway may not take it over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_machines_route_survives_gateway_reloads() {
+    use lambkin_emulator::apigw::{EventOptions, Integration, PayloadFormat, Route, RouteTable};
+    use lambkin_emulator::front::gateway::Gateway;
+
+    let mut machine = StateMachineConfig::new(
+        "hello",
+        r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#,
+    );
+    let route = Route::parse("POST /start", "hello", PayloadFormat::Rest).unwrap();
+    machine
+        .routes
+        .push(route.with_integration(Integration::StartExecution {
+            named_by_request: true,
+        }));
+    let options = Options {
+        state_machines: vec![machine],
+        ..Options::default()
+    };
+    let emulator = Emulator::with_options(vec![fixture("echo", "echo")], options).unwrap();
+    let running = Running::serve(emulator.clone()).await;
+    let start = || request(running.addr, "POST", "/start", &[], br#"{"a": 1}"#);
+    let started = start().await;
+    assert_eq!(
+        started.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&started.body)
+    );
+    let id = started.header("x-amzn-requestid").unwrap().to_owned();
+    assert_eq!(
+        started.json()["executionArn"],
+        format!("arn:aws:states:us-east-1:012345678912:execution:hello:{id}")
+    );
+
+    emulator.replace_gateway(Gateway::default()).unwrap();
+    assert_eq!(start().await.status, 200);
+    let taken = RouteTable::new(vec![
+        Route::parse("POST /start", "echo", PayloadFormat::Rest).unwrap(),
+    ])
+    .unwrap();
+    let refused = emulator.replace_gateway(Gateway::new(taken, EventOptions::default()));
+    assert!(
+        matches!(&refused, Err(lambkin_emulator::Error::InvalidStateMachine { name, .. }) if name == "hello"),
+        "{refused:?}"
+    );
+    // The gateway in force stays.
+    assert!(start().await.json()["executionArn"].is_string());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_cli_start_sync_execution() {
     let emulator = Running::start(vec![fixture("echo", "echo")]).await;

@@ -3,6 +3,7 @@
 //! client) and a state machine over both with Choice, Parallel, Map, a Retry on a function that
 //! fails twice before it succeeds, and a Catch. The real AWS CLI starts the execution and reads
 //! its history, checked event by event. Needs `awslambdaric` (`pip install awslambdaric`).
+//! And a state machine started by a SAM `Api` event's route.
 
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 #![allow(clippy::unwrap_used)]
@@ -13,7 +14,7 @@ use std::time::Duration;
 
 use lambkin_tests::awscli::{aws, stdout_json};
 use lambkin_tests::project::{Watching, lambkin_binary, repository, target_dir};
-use lambkin_tests::{STEP, SamProject, awslambdaric_installed};
+use lambkin_tests::{STEP, SamProject, awslambdaric_installed, post};
 use serde_json::{Value, json};
 
 /// The Python function: greets, doubles, fails on its first two attempts for a key (counted in a
@@ -373,6 +374,115 @@ async fn sam_state_machine_over_rust_and_python_functions() {
         ),
         (&json!("FAILED"), &json!("Rejected"), &json!("not an order"))
     );
+}
+
+/// A state machine started by an `Api` event: a POST to its route starts an execution of the
+/// Rust `echo` fixture with the request body as input, as SAM's StartExecution integration does.
+const API_TEMPLATE: &str = "\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Echo:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: {fixtures}
+      Handler: echo
+      Runtime: provided.al2023
+  Orders:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Name: orders
+      DefinitionSubstitutions:
+        EchoArn: !GetAtt Echo.Arn
+      Definition:
+        StartAt: Echo
+        States:
+          Echo:
+            Type: Task
+            Resource: ${EchoArn}
+            End: true
+      Events:
+        Start:
+          Type: Api
+          Properties:
+            Path: /orders
+            Method: post
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_event_starts_the_state_machine() {
+    let project = SamProject::new("workflow-api");
+    let fixtures = repository().join("tests").display().to_string();
+    project.file(
+        "template.yaml",
+        &API_TEMPLATE.replace("{fixtures}", &fixtures),
+    );
+    let template = project.dir().join("template.yaml");
+    let lambkin = Watching::start_in(
+        &lambkin_binary(false),
+        repository(),
+        &["--no-reload", "--template", template.to_str().unwrap()],
+        &target_dir(),
+    )
+    .await;
+    let (addr, dir) = (lambkin.addr, project.dir());
+    let body = json!({"order": 7, "items": ["tea"]});
+    // The implicit REST API's stage prefix is optional, as for a function's routes.
+    let answer = post(addr, "/Prod/orders", &[], body.to_string()).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert!(answer.headers.contains_key("x-amzn-requestid"));
+    let execution = answer.body["executionArn"].as_str().unwrap().to_owned();
+    assert!(
+        execution.starts_with("arn:aws:states:us-east-1:012345678912:execution:orders:"),
+        "{execution}"
+    );
+    assert!(
+        answer.body["startDate"].as_f64().is_some(),
+        "{:?}",
+        answer.body
+    );
+    let Some(described) = stepfunctions(
+        addr,
+        dir,
+        &["describe-execution", "--execution-arn", &execution],
+    )
+    .await
+    else {
+        return;
+    };
+    assert_eq!(described["input"].as_str().map(parse), Some(body.clone()));
+    let described = ended(addr, dir, &execution).await;
+    assert_eq!(described["status"], "SUCCEEDED", "{described}");
+    assert_eq!(described["output"].as_str().map(parse), Some(body));
+
+    // A body that is not JSON: StartExecution's refusal, passed through with 400.
+    let refused = post(addr, "/orders", &[], "not json".to_owned()).await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    assert_eq!(refused.body["__type"], "InvalidExecutionInput");
+    // An empty body is `{}`.
+    let empty = post(addr, "/orders", &[], String::new()).await;
+    assert_eq!(empty.status, 200, "{:?}", empty.body);
+    // The gateway's Host check applies (DNS rebinding): no execution starts.
+    let rebound = post(
+        addr,
+        "/orders",
+        &[("host", "evil.example")],
+        "{}".to_owned(),
+    )
+    .await;
+    assert_eq!(rebound.status, 403, "{:?}", rebound.body);
+    let machine = "arn:aws:states:us-east-1:012345678912:stateMachine:orders";
+    let listed = stepfunctions(
+        addr,
+        dir,
+        &["list-executions", "--state-machine-arn", machine],
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed["executions"].as_array().map(Vec::len), Some(2));
+}
+
+fn parse(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
 }
 
 /// An event in one line: its type and what tells it apart (the state's name, the error, the

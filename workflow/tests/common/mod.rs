@@ -5,8 +5,8 @@
 
 use futures_util::future::BoxFuture;
 use lambkin_workflow::{
-    Callbacks, Env, Execution, History, HistoryEvent, Invoker, Outcome, StateMachine, StatesError,
-    TokioClock,
+    Callbacks, Env, Execution, History, HistoryEvent, Invoker, MapRuns, Outcome, StateMachine,
+    StatesError, TokioClock,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -88,6 +88,8 @@ pub struct Run {
     pub outcome: Outcome,
     pub history: Vec<HistoryEvent>,
     pub functions: Arc<Functions>,
+    /// The Map Runs of Distributed Maps.
+    pub map_runs: Arc<MapRuns>,
 }
 
 impl Run {
@@ -139,6 +141,7 @@ pub fn env(functions: Arc<Functions>, callbacks: Arc<Callbacks>) -> Env {
         invoker: functions,
         clock: Arc::new(TokioClock::new()),
         callbacks,
+        map_runs: Arc::default(),
         region: "us-east-1".into(),
     }
 }
@@ -154,5 +157,6 @@ pub async fn run(definition: Value, input: Value, functions: Functions) -> Run {
         outcome,
         history: history.events(),
         functions,
+        map_runs: env.map_runs.clone(),
     }
 }

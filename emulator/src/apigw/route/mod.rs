@@ -25,11 +25,30 @@ pub use table::{RouteMatch, RouteTable};
 
 pub(crate) use table::percent_decode;
 
+/// What a route calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Integration {
+    /// A function, through a Lambda proxy integration.
+    #[default]
+    Function,
+    /// Step Functions' StartExecution of a state machine, through the AWS service integration
+    /// (`states:action/StartExecution`) SAM's `Api` events and serverless-step-functions'
+    /// `http` events of a state machine generate: the request body is the execution's input,
+    /// the answer StartExecution's.
+    StartExecution {
+        /// The execution is named after API Gateway's request id (serverless-step-functions'
+        /// `"name": "$context.requestId"`); else it gets a generated name (SAM's).
+        named_by_request: bool,
+    },
+}
+
 /// One route: a method (or `ANY`) and a path template, or `$default`, and its target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     key: RouteKey,
+    /// The function, or the state machine of a `StartExecution` integration.
     function: String,
+    integration: Integration,
     format: PayloadFormat,
     /// The integration timeout set on the route; `None` takes the format's default.
     integration_timeout: Option<Duration>,
@@ -76,6 +95,7 @@ impl Route {
         Self {
             key,
             function: function.into(),
+            integration: Integration::Function,
             format,
             integration_timeout: None,
             binary_media_types: Vec::new(),
@@ -105,9 +125,21 @@ impl Route {
         self.key.is_default()
     }
 
-    /// The function this route invokes.
+    /// The function this route invokes (the state machine it starts, for a `StartExecution`
+    /// integration).
     pub fn function(&self) -> &str {
         &self.function
+    }
+
+    /// Makes the route call `integration` on its target instead of invoking a function.
+    pub fn with_integration(mut self, integration: Integration) -> Self {
+        self.integration = integration;
+        self
+    }
+
+    /// What the route calls.
+    pub fn integration(&self) -> Integration {
+        self.integration
     }
 
     /// The payload format of the events this route sends.

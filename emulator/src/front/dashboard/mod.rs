@@ -212,6 +212,9 @@ async fn replay(
         let answer = gateway::serve(
             &through,
             |name| registry.get(&FunctionKey::latest(name)),
+            // Replays are of function invocations, never of a state machine's route.
+            #[cfg(feature = "workflows")]
+            None,
             request,
         )
         .await;

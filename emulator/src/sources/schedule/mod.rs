@@ -83,6 +83,14 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// What it starts, for people: `function F` or `state machine M`.
+    pub fn target_text(&self) -> String {
+        match self.target {
+            Target::Function => format!("function {}", self.function),
+            Target::StateMachine => format!("state machine {}", self.function),
+        }
+    }
+
     /// A schedule of `service` from its expression (and time zone): the expression and the zone
     /// are checked.
     pub fn new(

@@ -5,7 +5,8 @@ use serde_yaml::{Mapping, Value};
 
 use super::super::yaml::{YPath, describe, key_text};
 use super::super::{
-    ConfigError, RouteSpec, check_integration_timeout, media_type, parse_method, validate_path,
+    ConfigError, Problem, RouteSpec, check_integration_timeout, media_type, parse_method,
+    validate_path,
 };
 use super::{Sam, optional_mapping};
 use crate::apigw::PayloadFormat;
@@ -14,7 +15,8 @@ use crate::apigw::PayloadFormat;
 type Located = (String, YPath);
 
 impl<'a> Sam<'a> {
-    /// One entry of `Events`: its route, or `None` (with a note) for non-HTTP event types.
+    /// One entry of a function's `Events`: its route, or `None` (with a note) for non-HTTP
+    /// event types.
     pub(super) fn event(
         &self,
         id: &str,
@@ -23,7 +25,20 @@ impl<'a> Sam<'a> {
         path: &YPath,
         notes: &mut Vec<String>,
     ) -> Result<Option<RouteSpec>, ConfigError> {
-        let what = format!("function `{id}`: event `{name}`");
+        self.route_event(&format!("function `{id}`"), name, event, path, notes)
+    }
+
+    /// One `Events` entry of `owner` (`function `F``, `state machine `M``): its route, or
+    /// `None` (with a note) for non-HTTP event types.
+    pub(super) fn route_event(
+        &self,
+        owner: &str,
+        name: &str,
+        event: &Value,
+        path: &YPath,
+        notes: &mut Vec<String>,
+    ) -> Result<Option<RouteSpec>, ConfigError> {
+        let what = format!("{owner}: event `{name}`");
         let Value::Mapping(event) = event else {
             return Err(self.src.invalid(
                 path,
@@ -37,9 +52,8 @@ impl<'a> Sam<'a> {
             "HttpApi" => PayloadFormat::Http,
             other => {
                 notes.push(format!(
-                    "function `{id}`: event `{name}` of type {other} is not emulated (only Api, \
-                     HttpApi, Schedule, ScheduleV2 and SQS events are); invoke the function \
-                     directly instead"
+                    "{what} of type {other} is not emulated (only Api, HttpApi, Schedule, \
+                     ScheduleV2 and SQS events are); invoke the function directly instead"
                 ));
                 return Ok(None);
             }
@@ -54,12 +68,12 @@ impl<'a> Sam<'a> {
         } else {
             PayloadFormat::Rest
         };
-        let mut route = self.event_route(id, name, kind, fields, &props_path, payload)?;
+        let mut route = self.event_route(&what, kind, fields, &props_path, payload)?;
         if let Some(v) = props.get("TimeoutInMillis") {
             let p = props_path.key("TimeoutInMillis");
             if let Some(ms) = self.integer(v, &p, &format!("{what}: TimeoutInMillis"))? {
                 let timeout = check_integration_timeout(ms, payload)
-                    .map_err(|e| self.at(&p, id, &format!("event `{name}`"), e))?;
+                    .map_err(|e| self.placed(&p, &what, e))?;
                 route.integration_timeout = Some(timeout);
             }
         }
@@ -131,20 +145,18 @@ impl<'a> Sam<'a> {
     /// `HttpApi`'s `$default`).
     fn event_route(
         &self,
-        id: &str,
-        name: &str,
+        what: &str,
         kind: &str,
         (path_field, method_field): (Option<Located>, Option<Located>),
         props_path: &YPath,
         payload: PayloadFormat,
     ) -> Result<RouteSpec, ConfigError> {
-        let what = format!("function `{id}`: event `{name}`");
         match (path_field, method_field) {
             (None, None) if kind == "HttpApi" => Ok(RouteSpec::default_route(payload)),
             (Some(route_path), Some(method)) => {
                 let method =
-                    parse_method(&method.0).map_err(|e| self.at(&method.1, id, name, e))?;
-                validate_path(&route_path.0).map_err(|e| self.at(&route_path.1, id, name, e))?;
+                    parse_method(&method.0).map_err(|e| self.placed(&method.1, what, e))?;
+                validate_path(&route_path.0).map_err(|e| self.placed(&route_path.1, what, e))?;
                 Ok(RouteSpec::new(method, route_path.0, payload))
             }
             (p, _) => {
@@ -159,6 +171,12 @@ impl<'a> Sam<'a> {
                     .invalid(props_path, format!("{what} has no {missing}"), hint))
             }
         }
+    }
+
+    /// `problem` of `what`, at `path`.
+    fn placed(&self, path: &YPath, what: &str, problem: Problem) -> ConfigError {
+        let message = format!("{what}: {}", problem.message);
+        self.src.error(path, Problem { message, ..problem })
     }
 
     /// The `BinaryMediaTypes` of the REST API an `Api` event belongs to: `Globals.Api`'s, then

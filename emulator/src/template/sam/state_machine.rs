@@ -2,7 +2,10 @@
 //! definition (`Definition` inline, or `DefinitionUri`, a JSON or YAML file beside the
 //! template), with `DefinitionSubstitutions` applied (`${Key}` → its value; `!GetAtt F.Arn` and
 //! `!Ref F` of a function resource become that function's ARN), and its `Type` (`STANDARD` or
-//! `EXPRESS`). Its `Events` are not served (a note says so).
+//! `EXPRESS`). Its `Events` of type `Schedule`/`ScheduleV2` and `Api` start it (`Api`: a
+//! route whose integration is StartExecution, as SAM generates:
+//! <https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-statemachine-statemachineapi.html>);
+//! the others are noted as not served.
 //! <https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-statemachine.html>
 //!
 //! The definition is checked when the emulator starts (`Options::state_machines`), each
@@ -11,9 +14,10 @@
 use serde_yaml::{Mapping, Value};
 
 use super::Sam;
+use crate::apigw::{Integration, Route};
 use crate::state_machine::StateMachineConfig;
-use crate::template::ConfigError;
 use crate::template::yaml::{YPath, describe, to_json};
+use crate::template::{ConfigError, RouteSpec};
 
 impl Sam<'_> {
     /// Reads one `AWS::Serverless::StateMachine`.
@@ -115,8 +119,9 @@ impl Sam<'_> {
         Ok(machine)
     }
 
-    /// `Events`: `Schedule` and `ScheduleV2` start the machine; the others are noted as not
-    /// served.
+    /// `Events`: `Schedule` and `ScheduleV2` start the machine, and so do `Api` events'
+    /// routes (on the implicit REST API or the one `RestApiId` names, with its stage, CORS
+    /// and authorizers); the others are noted as not served.
     fn state_machine_events(
         &self,
         id: &str,
@@ -143,6 +148,19 @@ impl Sam<'_> {
                 machine.schedules.push(schedule);
                 continue;
             }
+            if kind == Some("Api") {
+                let at = props_path.key("Events").key(name);
+                let owner = format!("state machine `{id}`");
+                if let Some(route) = self.route_event(&owner, name, event, &at, notes)? {
+                    machine
+                        .routes
+                        .push(self.start_route(&route, machine, &at, &owner)?);
+                }
+                continue;
+            }
+            // SAM takes Api, Schedule, ScheduleV2, CloudWatchEvent and EventBridgeRule events
+            // on a state machine (no HttpApi):
+            // https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-statemachine-statemachineeventsource.html
             notes.push(format!(
                 "state machine `{id}`: event `{name}` ({}) is not served; start it with the Step Functions API or `lambkin workflow run {}`",
                 kind.unwrap_or("no Type"),
@@ -150,6 +168,34 @@ impl Sam<'_> {
             ));
         }
         Ok(())
+    }
+
+    /// The route of an `Api` event that starts `machine` (SAM's generated integration names
+    /// no execution: each gets a generated name).
+    fn start_route(
+        &self,
+        route: &RouteSpec,
+        machine: &StateMachineConfig,
+        at: &YPath,
+        owner: &str,
+    ) -> Result<Route, ConfigError> {
+        if machine.routes.iter().any(|r| r.key() == route.key()) {
+            return Err(self.src.invalid(
+                at,
+                format!("{owner}: route `{}` is repeated", route.key()),
+                "remove one of the two events",
+            ));
+        }
+        let route = route.route(&machine.name).map_err(|e| {
+            self.src.invalid(
+                at,
+                format!("{owner}: {e}"),
+                "fix the event's Path and Method",
+            )
+        })?;
+        Ok(route.with_integration(Integration::StartExecution {
+            named_by_request: false,
+        }))
     }
 
     fn definition_file(
@@ -231,6 +277,7 @@ impl Sam<'_> {
 
 #[cfg(test)]
 mod tests {
+    use crate::apigw::{Integration, PayloadFormat};
     use crate::template::parse_sam;
     use crate::template::testutil::TempDir;
 
@@ -256,6 +303,11 @@ Resources:
           Type: Api
           Properties:
             Path: /start
+            Method: post
+        Later:
+          Type: HttpApi
+          Properties:
+            Path: /later
             Method: post
       DefinitionSubstitutions:
         HelloArn: !GetAtt HelloFunction.Arn
@@ -289,11 +341,23 @@ Resources:
             crate::sources::schedule::Target::StateMachine
         );
         assert_eq!(schedule.input.as_deref(), Some(r#"{"from": "scheduler"}"#));
+        // The Api event: a route of the implicit REST API (stage Prod) starting the machine.
+        assert_eq!(machine.routes.len(), 1);
+        let route = &machine.routes[0];
+        assert_eq!((route.key(), route.function()), ("POST /start", "Flow"));
+        assert_eq!(
+            route.integration(),
+            Integration::StartExecution {
+                named_by_request: false
+            }
+        );
+        assert_eq!(route.format(), PayloadFormat::Rest);
+        assert_eq!(route.stage().name, "Prod");
         assert!(
             project
                 .notes
                 .iter()
-                .any(|n| n.contains("event `Start` (Api) is not served")),
+                .any(|n| n.contains("state machine `Flow`: event `Later` (HttpApi) is not served")),
             "{:?}",
             project.notes
         );
@@ -307,6 +371,53 @@ Resources:
             "say \"hi\""
         );
         assert_eq!(project.notes.len(), 1, "{:?}", project.notes);
+    }
+
+    #[test]
+    fn api_events_name_the_field_they_get_wrong() {
+        let tmp = TempDir::new();
+        tmp.bootstrap("hello", true);
+        let file = tmp.write("template.yaml", TEMPLATE);
+        let no_method =
+            TEMPLATE.replace("            Method: post\n        Later", "        Later");
+        let error = parse_sam(&no_method, &file).unwrap_err();
+        assert_eq!(
+            error.field.as_deref(),
+            Some("Resources.Flow.Properties.Events.Start.Properties")
+        );
+        assert!(error.line.is_some(), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("state machine `Flow`: event `Start` has no Method"),
+            "{error}"
+        );
+        let bad_path = TEMPLATE.replace("Path: /start", "Path: start");
+        let error = parse_sam(&bad_path, &file).unwrap_err();
+        assert_eq!(
+            error.field.as_deref(),
+            Some("Resources.Flow.Properties.Events.Start.Properties.Path")
+        );
+        let twice = TEMPLATE
+            .replace(
+                "Path: /later\n            Method: post",
+                "Path: /x\n            Method: get",
+            )
+            .replace(
+                "        Later:\n          Type: HttpApi",
+                "        Again:\n          Type: Api",
+            )
+            .replace(
+                "Path: /x\n            Method: get",
+                "Path: /start\n            Method: POST",
+            );
+        let error = parse_sam(&twice, &file).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("route `POST /start` is repeated"),
+            "{error}"
+        );
     }
 
     #[test]

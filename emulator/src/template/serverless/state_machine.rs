@@ -3,13 +3,14 @@
 //! each entry's `name` (else its key), `type` (`STANDARD` or `EXPRESS`) and `definition`, where
 //! `Fn::GetAtt: [fn, Arn]` and `Ref: fn` of a function of the file (by its key or its
 //! CloudFormation logical id, `HelloLambdaFunction`) become that function's ARN. The entries'
-//! `events` (`http`, `schedule`) are not served: a note says so.
+//! `schedule` and `http` events start them; others are noted as not served.
 //!
 //! The definition is checked when the emulator starts (`Options::state_machines`).
 
 use serde_yaml::{Mapping, Value};
 
 use super::Reader;
+use crate::apigw::Integration;
 use crate::state_machine::StateMachineConfig;
 use crate::template::ConfigError;
 use crate::template::yaml::{YPath, key_text, to_json};
@@ -92,7 +93,9 @@ impl Reader<'_> {
         Ok(config)
     }
 
-    /// `events`: `schedule` starts the machine; the others (`http`) are noted as not served.
+    /// `events`: `schedule` and `http` (a REST API route whose integration is StartExecution,
+    /// with the plugin's default request template) start the machine; the others are noted as
+    /// not served.
     fn state_machine_events(
         &self,
         machine: &Mapping,
@@ -119,6 +122,39 @@ impl Reader<'_> {
                     schedule.target = crate::sources::schedule::Target::StateMachine;
                     config.schedules.push(schedule);
                 }
+                continue;
+            }
+            if let Some(("http", body)) = kind {
+                let body_path = at.key("events").index(i).key("http");
+                let spec = self.http_event(what, body, &body_path, notes)?;
+                for key in ["action", "request", "response"] {
+                    if body.get(key).is_some() {
+                        notes.push(format!(
+                            "{what}: http event {}: `{key}` is not read; the route starts an execution as the plugin's default template does",
+                            i + 1
+                        ));
+                    }
+                }
+                if config.routes.iter().any(|r| r.key() == spec.key()) {
+                    return Err(self.src.invalid(
+                        &body_path,
+                        format!("{what}: route `{}` is repeated", spec.key()),
+                        "remove one of the two events",
+                    ));
+                }
+                let route = spec.route(&config.name).map_err(|e| {
+                    self.src.invalid(
+                        &body_path,
+                        format!("{what}: {e}"),
+                        "fix the path and method",
+                    )
+                })?;
+                // The plugin's request template names the execution `$context.requestId`.
+                config
+                    .routes
+                    .push(route.with_integration(Integration::StartExecution {
+                        named_by_request: true,
+                    }));
                 continue;
             }
             notes.push(format!(
@@ -203,6 +239,7 @@ fn logical_id(function: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::logical_id;
+    use crate::apigw::{Integration, PayloadFormat};
     use crate::sources::schedule::Target;
     use crate::template::parse_serverless;
 
@@ -224,6 +261,8 @@ stepFunctions:
         - http:
             path: start
             method: POST
+            cors: true
+            action: StartSyncExecution
       definition:
         StartAt: Hello
         States:
@@ -271,13 +310,39 @@ stepFunctions:
             ("orderFlow", Target::StateMachine)
         );
         assert_eq!(schedules[0].expression_text, "rate(1 hour)");
+        // The http event: a REST API route starting the machine, each execution named after
+        // API Gateway's request id.
+        let route = &machines[0].routes[..];
+        assert_eq!(route.len(), 1);
+        assert_eq!(
+            (route[0].key(), route[0].function()),
+            ("POST /start", "orderFlow")
+        );
+        assert_eq!(
+            route[0].integration(),
+            Integration::StartExecution {
+                named_by_request: true
+            }
+        );
+        assert_eq!(route[0].format(), PayloadFormat::Rest);
+        assert!(route[0].cors().is_some());
+        assert_eq!(
+            project.notes,
+            [
+                "state machine `flow`: http event 2: `action` is not read; the route starts an execution as the plugin's default template does"
+            ]
+        );
+        let no_method = FILE.replace("            method: POST\n", "");
+        let error = parse_serverless(&no_method, &file).unwrap_err();
+        assert_eq!(
+            error.field.as_deref(),
+            Some("stepFunctions.stateMachines.flow.events[1].http")
+        );
         assert!(
-            project
-                .notes
-                .iter()
-                .any(|n| n.contains("state machine `flow`: event 2 (http) is not served")),
-            "{:?}",
-            project.notes
+            error
+                .to_string()
+                .contains("state machine `flow`: http event"),
+            "{error}"
         );
 
         let unknown = FILE.replace("[hello, Arn]", "[nobody, Arn]");
