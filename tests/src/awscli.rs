@@ -73,3 +73,31 @@ pub fn stdout_json(output: &Output) -> Value {
     }
     serde_json::from_slice(&output.stdout).expect("the AWS CLI printed JSON")
 }
+
+/// `aws stepfunctions <args> --output json`: its JSON output (it must have succeeded); `None`
+/// when the CLI is not installed (and not required).
+pub async fn stepfunctions(endpoint: SocketAddr, dir: &Path, args: &[&str]) -> Option<Value> {
+    let args = [args, &["--output", "json"]].concat();
+    let output = aws("stepfunctions", endpoint, dir, &args).await?;
+    Some(stdout_json(&output))
+}
+
+/// DescribeExecution of `execution`, polled until it is no longer `RUNNING` (bounded); the CLI
+/// must be installed.
+pub async fn ended(endpoint: SocketAddr, dir: &Path, execution: &str) -> Value {
+    let args = ["describe-execution", "--execution-arn", execution];
+    let polled = timeout(LIMIT, async {
+        loop {
+            let described = stepfunctions(endpoint, dir, &args)
+                .await
+                .expect("the AWS CLI is installed");
+            if described["status"] != "RUNNING" {
+                return described;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    });
+    polled
+        .await
+        .unwrap_or_else(|_| panic!("{execution} still running after {LIMIT:?}"))
+}

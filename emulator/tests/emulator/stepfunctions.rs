@@ -7,41 +7,12 @@
 
 use crate::common;
 
-use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use common::{Running, SIGNED_STATES, bounded, fixture, request, states_call as call};
 use lambkin_emulator::{Emulator, Options, StateMachineConfig};
+use lambkin_tests::awscli::{ended, stepfunctions};
 use serde_json::{Value, json};
-
-/// Runs `aws stepfunctions <args>` against the emulator: its JSON output (`null` for none);
-/// `None` when the CLI is missing.
-async fn aws(endpoint: SocketAddr, dir: &Path, args: &[&str]) -> Option<Value> {
-    let args = [args, &["--output", "json"]].concat();
-    let output = lambkin_tests::awscli::aws("stepfunctions", endpoint, dir, &args).await?;
-    Some(lambkin_tests::awscli::stdout_json(&output))
-}
-
-/// DescribeExecution through the AWS CLI, polled (bounded) until the execution has ended.
-async fn ended(addr: SocketAddr, dir: &Path, execution: &str) -> Value {
-    bounded(async {
-        loop {
-            let described = aws(
-                addr,
-                dir,
-                &["describe-execution", "--execution-arn", execution],
-            )
-            .await
-            .unwrap();
-            if described["status"] != "RUNNING" {
-                return described;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-}
 
 /// A Choice into a Parallel (a direct Lambda ARN and the `lambda:invoke` integration), a Map
 /// over the items, then a function that always fails: retried twice, then caught.
@@ -79,7 +50,7 @@ async fn aws_stepfunctions_runs_a_machine_over_local_functions() {
     let addr = emulator.addr;
 
     let role = "arn:aws:iam::012345678912:role/flow";
-    let Some(created) = aws(
+    let Some(created) = stepfunctions(
         addr,
         &dir,
         &[
@@ -101,11 +72,13 @@ async fn aws_stepfunctions_runs_a_machine_over_local_functions() {
         machine,
         "arn:aws:states:us-east-1:012345678912:stateMachine:flow"
     );
-    let listed = aws(addr, &dir, &["list-state-machines"]).await.unwrap();
+    let listed = stepfunctions(addr, &dir, &["list-state-machines"])
+        .await
+        .unwrap();
     assert_eq!(listed["stateMachines"][0]["name"], "flow");
 
     let input = json!({"kind": "fan", "n": 7, "items": ["x", "y", "z"]}).to_string();
-    let started = aws(
+    let started = stepfunctions(
         addr,
         &dir,
         &[
@@ -157,7 +130,7 @@ async fn aws_stepfunctions_runs_a_machine_over_local_functions() {
     let cause: Value = serde_json::from_str(output["error"]["Cause"].as_str().unwrap()).unwrap();
     assert_eq!(cause["errorMessage"], "the fixture failed on purpose");
 
-    let history = aws(
+    let history = stepfunctions(
         addr,
         &dir,
         &["get-execution-history", "--execution-arn", &execution],
@@ -236,7 +209,7 @@ async fn aws_stepfunctions_runs_a_machine_over_local_functions() {
         "Fixture.Failed"
     );
 
-    let executions = aws(
+    let executions = stepfunctions(
         addr,
         &dir,
         &["list-executions", "--state-machine-arn", &machine],
@@ -246,7 +219,7 @@ async fn aws_stepfunctions_runs_a_machine_over_local_functions() {
     assert_eq!(executions["executions"][0]["status"], "SUCCEEDED");
 
     // The Default branch: a Fail state ends the execution with its error.
-    let refused = aws(
+    let refused = stepfunctions(
         addr,
         &dir,
         &[
@@ -266,7 +239,7 @@ async fn aws_stepfunctions_runs_a_machine_over_local_functions() {
         (Some("FAILED"), Some("Refused"))
     );
 
-    aws(
+    stepfunctions(
         addr,
         &dir,
         &["delete-state-machine", "--state-machine-arn", &machine],
@@ -274,7 +247,9 @@ async fn aws_stepfunctions_runs_a_machine_over_local_functions() {
     .await
     .unwrap();
     assert_eq!(
-        aws(addr, &dir, &["list-state-machines"]).await.unwrap()["stateMachines"],
+        stepfunctions(addr, &dir, &["list-state-machines"])
+            .await
+            .unwrap()["stateMachines"],
         json!([])
     );
     std::fs::remove_dir_all(&dir).ok();
@@ -303,7 +278,7 @@ async fn aws_cli_distributed_map_runs() {
         "End": true}}});
     std::fs::write(dir.join("dist.asl.json"), definition.to_string()).unwrap();
     let addr = emulator.addr;
-    let Some(created) = aws(
+    let Some(created) = stepfunctions(
         addr,
         &dir,
         &[
@@ -322,7 +297,7 @@ async fn aws_cli_distributed_map_runs() {
     };
     let machine = created["stateMachineArn"].as_str().unwrap();
     let input = json!({"items": [1, 2, 3, 4, 5], "from": "cli"}).to_string();
-    let started = aws(
+    let started = stepfunctions(
         addr,
         &dir,
         &[
@@ -348,7 +323,7 @@ async fn aws_cli_distributed_map_runs() {
         ])
     );
 
-    let runs = aws(
+    let runs = stepfunctions(
         addr,
         &dir,
         &["list-map-runs", "--execution-arn", &execution],
@@ -368,7 +343,7 @@ async fn aws_cli_distributed_map_runs() {
     );
     assert_eq!(runs[0]["executionArn"], json!(execution));
 
-    let detail = aws(addr, &dir, &["describe-map-run", "--map-run-arn", &map_run])
+    let detail = stepfunctions(addr, &dir, &["describe-map-run", "--map-run-arn", &map_run])
         .await
         .unwrap();
     assert_eq!(detail["status"], "SUCCEEDED");
@@ -384,7 +359,7 @@ async fn aws_cli_distributed_map_runs() {
     assert_eq!(counts("itemCounts"), (Some(5), Some(0), Some(5)));
     assert_eq!(counts("executionCounts"), (Some(3), Some(0), Some(3)));
 
-    let children = aws(addr, &dir, &["list-executions", "--map-run-arn", &map_run])
+    let children = stepfunctions(addr, &dir, &["list-executions", "--map-run-arn", &map_run])
         .await
         .unwrap();
     let children = children["executions"].as_array().unwrap();
@@ -408,7 +383,7 @@ async fn aws_cli_distributed_map_runs() {
         );
     }
     let child = children[0]["executionArn"].as_str().unwrap();
-    let described = aws(
+    let described = stepfunctions(
         addr,
         &dir,
         &["describe-execution", "--execution-arn", child],
@@ -417,7 +392,7 @@ async fn aws_cli_distributed_map_runs() {
     .unwrap();
     assert_eq!(described["status"], "SUCCEEDED");
     assert_eq!(described["mapRunArn"], json!(map_run));
-    let history = aws(
+    let history = stepfunctions(
         addr,
         &dir,
         &["get-execution-history", "--execution-arn", child],
@@ -433,7 +408,7 @@ async fn aws_cli_distributed_map_runs() {
     assert_eq!(types.first(), Some(&"ExecutionStarted"));
     assert_eq!(types.last(), Some(&"ExecutionSucceeded"));
     // The parent's history names the Map Run.
-    let history = aws(
+    let history = stepfunctions(
         addr,
         &dir,
         &["get-execution-history", "--execution-arn", &execution],
@@ -517,7 +492,7 @@ async fn aws_cli_start_sync_execution() {
         let definition = definition.clone();
         let dir = dir.clone();
         async move {
-            aws(
+            stepfunctions(
                 addr,
                 &dir,
                 &[

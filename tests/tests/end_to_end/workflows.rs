@@ -8,13 +8,9 @@
 // Test helpers outside #[test] fns are not covered by clippy.toml's allow-unwrap-in-tests.
 #![allow(clippy::unwrap_used)]
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::time::Duration;
-
-use lambkin_tests::awscli::{aws, stdout_json};
+use lambkin_tests::awscli::{ended, stepfunctions};
 use lambkin_tests::project::{Watching, lambkin_binary, repository, target_dir};
-use lambkin_tests::{STEP, SamProject, awslambdaric_installed, post};
+use lambkin_tests::{SamProject, awslambdaric_installed, post};
 use serde_json::{Value, json};
 
 /// The Python function: greets, doubles, fails on its first two attempts for a key (counted in a
@@ -123,34 +119,6 @@ fn sam_project() -> SamProject {
     project.file("orders.asl.json", &definition().to_string());
     project.python_function("py", APP);
     project
-}
-
-/// `aws stepfunctions <args>`: its JSON output; `None` when the CLI is not installed.
-async fn stepfunctions(addr: SocketAddr, dir: &Path, args: &[&str]) -> Option<Value> {
-    let args = [args, &["--output", "json"]].concat();
-    let output = aws("stepfunctions", addr, dir, &args).await?;
-    Some(stdout_json(&output))
-}
-
-/// Polls DescribeExecution (bounded) until the execution has ended.
-async fn ended(addr: SocketAddr, dir: &Path, execution: &str) -> Value {
-    tokio::time::timeout(STEP, async {
-        loop {
-            let described = stepfunctions(
-                addr,
-                dir,
-                &["describe-execution", "--execution-arn", execution],
-            )
-            .await
-            .unwrap();
-            if described["status"] != "RUNNING" {
-                return described;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    })
-    .await
-    .expect("the execution ended")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
