@@ -227,10 +227,15 @@ pub(crate) fn check_lambda_environment(var: impl Fn(&str) -> Option<String>) -> 
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE must be a positive number of MB, got {memory:?}"
         ));
     }
+    // Lambda sets host:port; `lambda_runtime` also takes an http:// URL with a path prefix,
+    // which other local emulators set (cargo-lambda: `http://127.0.0.1:9000/.rt/<function>`).
     let api = var("AWS_LAMBDA_RUNTIME_API").unwrap_or_default();
-    if api.is_empty() || api.contains('/') || api.parse::<http::uri::Authority>().is_err() {
+    let usable = api.parse::<http::Uri>().is_ok_and(|uri| {
+        uri.authority().is_some() && uri.scheme().is_none_or(|s| *s == http::uri::Scheme::HTTP)
+    });
+    if !usable {
         return Err(format!(
-            "AWS_LAMBDA_RUNTIME_API must be host:port, got {api:?}"
+            "AWS_LAMBDA_RUNTIME_API must be host:port (or an http:// URL), got {api:?}"
         ));
     }
     Ok(())
@@ -429,10 +434,22 @@ mod tests {
             err.contains("AWS_LAMBDA_FUNCTION_MEMORY_SIZE") && err.contains("\"lots\""),
             "{err}"
         );
-        let mut vars = GOOD;
-        vars[0].1 = "http://localhost:9001/";
-        let err = check_lambda_environment(env(&vars)).unwrap_err();
-        assert!(err.contains("host:port"), "{err}");
+        for bad in ["", "https://localhost:9001", "/2018-06-01", "not a host"] {
+            let mut vars = GOOD;
+            vars[0].1 = bad;
+            let err = check_lambda_environment(env(&vars)).unwrap_err();
+            assert!(err.contains("host:port"), "{bad:?}: {err}");
+        }
+    }
+
+    /// What `lambda_runtime` itself takes: Lambda's host:port, and a URL with a path prefix.
+    #[test]
+    fn runtime_api_urls_pass() {
+        for good in ["localhost:9001", "http://127.0.0.1:9000/.rt/hello"] {
+            let mut vars = GOOD;
+            vars[0].1 = good;
+            assert_eq!(check_lambda_environment(env(&vars)), Ok(()), "{good}");
+        }
     }
 
     #[tokio::test]

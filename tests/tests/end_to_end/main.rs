@@ -8,6 +8,7 @@ mod authorizers;
 mod bootstrap_and_cli;
 mod browser;
 mod build;
+mod cargo_lambda;
 mod dashboard;
 mod deploy;
 mod hosts;
