@@ -72,11 +72,10 @@ pub(crate) fn with_request_id(mut response: Response, request_id: &str) -> Respo
 /// `{"__type": …, "message": …}` body, which is where those clients read the error's name.
 #[cfg(feature = "workflows")]
 pub(crate) fn json_error(status: StatusCode, error_type: &str, message: String) -> Response {
-    let body = json!({ "__type": error_type, "message": message });
     let mut response = (
         status,
         [(header::CONTENT_TYPE, "application/x-amz-json-1.0")],
-        body.to_string(),
+        json_error_body(error_type, &message),
     )
         .into_response();
     if let Ok(value) = HeaderValue::from_str(error_type) {
@@ -85,6 +84,13 @@ pub(crate) fn json_error(status: StatusCode, error_type: &str, message: String) 
             .insert(HeaderName::from_static("x-amzn-errortype"), value);
     }
     with_request_id(response, &uuid::Uuid::new_v4().to_string())
+}
+
+/// The body of an AWS JSON 1.0 API's error, `{"__type": …, "message": …}`; API Gateway passes it
+/// through from a Step Functions integration.
+#[cfg(feature = "workflows")]
+pub(crate) fn json_error_body(error_type: &str, message: &str) -> String {
+    json!({ "__type": error_type, "message": message }).to_string()
 }
 
 /// An Invoke API error, answered as AWS answers it.

@@ -11,9 +11,9 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::aws_error::json_error;
+use super::aws_error::{json_error, json_error_body};
 use crate::body::{BodyError, read_limited};
-use crate::workflows::{MAX_DEFINITION, Workflows};
+use crate::workflows::{ApiError, MAX_DEFINITION, Workflows};
 
 /// The `X-Amz-Target` prefix of the Step Functions API.
 const TARGET_PREFIX: &str = "AWSStepFunctions.";
@@ -104,19 +104,21 @@ pub(super) fn start_from_route(
     body: &[u8],
     name: Option<&str>,
 ) -> http::Response<bytes::Bytes> {
-    let input = if body.iter().all(u8::is_ascii_whitespace) {
-        "{}".into()
-    } else {
-        String::from_utf8_lossy(body)
+    // The integration's mapping template reads the body as JSON text: bytes that are not
+    // UTF-8 are no execution input.
+    let started = match std::str::from_utf8(body) {
+        Ok(text) if text.trim().is_empty() => workflows.start_execution(machine, "{}", name),
+        Ok(text) => workflows.start_execution(machine, text, name),
+        Err(e) => Err(ApiError::invalid_input(e)),
     };
-    let (status, answer) = match workflows.start_execution(machine, &input, name) {
-        Ok(started) => (StatusCode::OK, started),
+    let (status, answer) = match started {
+        Ok(started) => (StatusCode::OK, started.to_string()),
         Err(e) => (
             StatusCode::BAD_REQUEST,
-            serde_json::json!({"__type": e.error_type, "message": e.message}),
+            json_error_body(e.error_type, &e.message),
         ),
     };
-    let mut response = http::Response::new(bytes::Bytes::from(answer.to_string()));
+    let mut response = http::Response::new(bytes::Bytes::from(answer));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -48,6 +48,14 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
+    /// StartExecution's refusal of an input that is not JSON text, saying why.
+    pub(crate) fn invalid_input(why: impl std::fmt::Display) -> Self {
+        ApiError::new(
+            "InvalidExecutionInput",
+            format!("Invalid State Machine Execution Input: '{why}'"),
+        )
+    }
+
     fn new(error_type: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             error_type,
@@ -263,12 +271,7 @@ fn parse_input(input: Option<&str>) -> Result<Value, ApiError> {
             lambkin_workflow::MAX_PAYLOAD
         )));
     }
-    serde_json::from_str(text).map_err(|e| {
-        ApiError::new(
-            "InvalidExecutionInput",
-            format!("Invalid State Machine Execution Input: '{e}'"),
-        )
-    })
+    serde_json::from_str(text).map_err(ApiError::invalid_input)
 }
 
 impl Workflows {

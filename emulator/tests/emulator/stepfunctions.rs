@@ -466,6 +466,11 @@ async fn a_state_machines_route_survives_gateway_reloads() {
         format!("arn:aws:states:us-east-1:012345678912:execution:hello:{id}")
     );
 
+    // Bytes that are not UTF-8 are no JSON input, even where a lossy reading would be.
+    let garbled = request(running.addr, "POST", "/start", &[], b"\"\xff\"").await;
+    assert_eq!(garbled.status, 400);
+    assert_eq!(garbled.json()["__type"], "InvalidExecutionInput");
+
     emulator.replace_gateway(Gateway::default()).unwrap();
     assert_eq!(start().await.status, 200);
     let taken = RouteTable::new(vec![
