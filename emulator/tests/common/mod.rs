@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test crate uses a different subset
 
 pub mod moto;
+pub mod process;
 pub mod processes;
 
 use std::collections::HashMap;

@@ -9,14 +9,13 @@ use crate::common;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 
+use common::process::Process;
 use common::{bounded, fixture_path, wait_gone};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
-use tokio::sync::mpsc;
 
 /// How long a stopped `lambkin` may take to exit: its 3 s grace period, then the draining.
 const EXIT_WITHIN: Duration = Duration::from_secs(10);
@@ -45,59 +44,11 @@ impl Drop for Project {
     }
 }
 
-/// `lambkin watch` serving a project.
-struct Lambkin {
-    child: Child,
-    addr: SocketAddr,
-    output: mpsc::UnboundedReceiver<String>,
-}
-
-impl Lambkin {
-    async fn start(project: &Project) -> Lambkin {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lambkin"))
-            .args(["watch", "--port", "0", "--no-reload"])
-            .current_dir(&project.0)
-            .env_remove("LAMBKIN_PORT")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let (tx, output) = mpsc::unbounded_channel();
-        let stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        tokio::spawn(forward(stdout, tx.clone()));
-        tokio::spawn(forward(stderr, tx));
-        let mut lambkin = Lambkin {
-            child,
-            addr: "127.0.0.1:0".parse().unwrap(),
-            output,
-        };
-        let line = lambkin.wait_for("serving on").await;
-        let url = line.split_whitespace().find(|w| w.starts_with("http://"));
-        lambkin.addr = url.unwrap()["http://".len()..].parse().unwrap();
-        lambkin
-    }
-
+/// What these tests ask of a `lambkin` process beyond [`Process`].
+impl Process {
     /// Waits (bounded) for an output line containing `text`.
-    async fn wait_for(&mut self, text: &str) -> String {
-        bounded(async {
-            loop {
-                let line = self.output.recv().await.expect("lambkin exited");
-                if line.contains(text) {
-                    return line;
-                }
-            }
-        })
-        .await
-    }
-
-    fn signal(&self, signal: i32) {
-        let pid = i32::try_from(self.child.id().unwrap()).unwrap();
-        // SAFETY: kill has no memory effects.
-        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    async fn wait_for_text(&mut self, text: &str) -> String {
+        self.wait_for(|line| line.contains(text)).await
     }
 
     /// Waits for lambkin to exit, at most [`EXIT_WITHIN`].
@@ -127,14 +78,6 @@ impl Lambkin {
     }
 }
 
-async fn forward(stream: impl tokio::io::AsyncRead + Unpin, tx: mpsc::UnboundedSender<String>) {
-    let mut lines = BufReader::new(stream).lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        eprintln!("  | {line}");
-        let _ = tx.send(line);
-    }
-}
-
 /// A connection that has sent half a request head and nothing more.
 async fn half_open(addr: SocketAddr) -> TcpStream {
     let mut stream = TcpStream::connect(addr).await.unwrap();
@@ -146,13 +89,13 @@ async fn half_open(addr: SocketAddr) -> TcpStream {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_lambkin_within_seconds_whatever_clients_do() {
     let project = Project::new("sigterm");
-    let mut lambkin = Lambkin::start(&project).await;
+    let mut lambkin = Process::lambkin(&project.0).await;
     let addr = lambkin.addr;
     let mut half = half_open(addr).await;
     let slow = tokio::spawn(async move {
         common::request(addr, "POST", INVOKE, &[], br#"{"sleep_ms": 60000}"#).await
     });
-    lambkin.wait_for("slow: handling").await;
+    lambkin.wait_for_text("slow: handling").await;
     let instances = lambkin.instances();
     assert_eq!(instances.len(), 1, "{instances:?}");
 
@@ -174,7 +117,7 @@ async fn sigterm_stops_lambkin_within_seconds_whatever_clients_do() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_signal_exits_at_once() {
     let project = Project::new("second-signal");
-    let mut lambkin = Lambkin::start(&project).await;
+    let mut lambkin = Process::lambkin(&project.0).await;
     let addr = lambkin.addr;
     // Accepted before the next exchange's connection (one accept loop, in order): it holds the
     // graceful shutdown for the whole grace period.
@@ -184,7 +127,7 @@ async fn a_second_signal_exits_at_once() {
     let instance = warm.json()["pid"].as_u64().unwrap();
 
     lambkin.signal(libc::SIGTERM);
-    lambkin.wait_for("shutting down").await;
+    lambkin.wait_for_text("shutting down").await;
     lambkin.signal(libc::SIGINT);
     // 130 = 128 + SIGINT: the second signal's exit, not the graceful one (which exits 0).
     let status = lambkin.exited().await;
