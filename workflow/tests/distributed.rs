@@ -289,3 +289,21 @@ async fn child_executions_per_map_run_are_capped() {
     .await;
     assert_eq!(batched.output().as_array().unwrap().len(), 101);
 }
+
+/// `MaxConcurrency` bounds how many child executions run at once: each waits one virtual
+/// second, so four items take four seconds one at a time, two at two at once, one with no bound.
+#[tokio::test(start_paused = true)]
+async fn max_concurrency_bounds_the_children_running_at_once() {
+    for (limit, seconds) in [(1, 4.0), (2, 2.0), (0, 1.0)] {
+        let mut definition = distributed(json!({ "MaxConcurrency": limit }));
+        definition["States"]["Each"]["ItemProcessor"]["States"] =
+            json!({"Check": {"Type": "Wait", "Seconds": 1, "End": true}});
+        let run = run(definition, json!({"items": [1, 2, 3, 4]}), check()).await;
+        assert_eq!(run.output(), &json!([1, 2, 3, 4]));
+        assert_eq!(
+            run.times_of("MapStateExited"),
+            [seconds],
+            "MaxConcurrency {limit}"
+        );
+    }
+}

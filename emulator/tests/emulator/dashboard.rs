@@ -309,7 +309,9 @@ async fn a_replay_needs_the_pages_token_and_runs_the_event_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_of_an_api_gateway_request_goes_through_its_route_again() {
-    let running = Running::start(vec![fixture("echo", "echo")]).await;
+    let emulator = Emulator::with_options(vec![fixture("echo", "echo")], Options::default())
+        .expect("valid functions");
+    let running = Running::serve(emulator.clone()).await;
     let addr = running.addr;
     let original = request(
         addr,
@@ -374,6 +376,37 @@ async fn a_replay_of_an_api_gateway_request_goes_through_its_route_again() {
     .await
     .json();
     assert_eq!(twice["trigger"], "replay of API Gateway $default");
+
+    // Once no route takes the request, API Gateway answers it without the function: the
+    // replay says so, and nothing ran.
+    emulator
+        .replace_gateway(lambkin_emulator::front::gateway::Gateway::default())
+        .unwrap();
+    let count = |list: Value| list["invocations"].as_array().unwrap().len();
+    let before = count(
+        request(addr, "GET", "/_lambkin/invocations", &[], b"")
+            .await
+            .json(),
+    );
+    let refused = request(
+        addr,
+        "POST",
+        &replay_path,
+        &[("x-lambkin-token", token.as_str())],
+        b"",
+    )
+    .await;
+    assert_eq!(refused.status, 409, "{}", refused.text());
+    assert_eq!(
+        refused.header("x-amzn-errortype"),
+        Some("ResourceConflictException")
+    );
+    let after = count(
+        request(addr, "GET", "/_lambkin/invocations", &[], b"")
+            .await
+            .json(),
+    );
+    assert_eq!(after, before);
     running.stop().await;
 }
 
