@@ -1,5 +1,7 @@
-//! Hot reload: edit → first response from the new code under `lambkin watch`, against the
-//! bare incremental `cargo build` of the same edit, in the same run.
+//! Hot reload: edit → first response from the new code under `lambkin watch` and under
+//! `cargo lambda watch`, against the bare incremental `cargo build` of the same edit, in the
+//! same run. Both tools build the same project in the same target dir (dev profile, their
+//! default), and are polled the same way; requests that fail during a reload are counted.
 
 use std::{
     path::Path,
@@ -7,9 +9,17 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::ensure;
-use lambkin_tests::project::{Project, Watching, until_version};
+use anyhow::{Context as _, bail, ensure};
+use lambkin_tests::project::{Project, Watching};
 use tokio::runtime::Runtime;
+
+use crate::emulator::{free_port, invoke_path, spawn};
+
+/// How long one edit may take to be served, a rebuild included.
+const RELOAD_LIMIT: Duration = Duration::from_secs(120);
+
+/// How often the function is asked for its version while a reload is under way.
+const POLL: Duration = Duration::from_millis(20);
 
 /// Options of the reload measurements.
 #[derive(Debug, clap::Args)]
@@ -17,6 +27,16 @@ pub struct ReloadArgs {
     /// Edits measured each way.
     #[arg(long, default_value_t = 5)]
     pub edits: u64,
+    /// Leave cargo-lambda out (`pip install cargo-lambda` puts it on the PATH).
+    #[arg(long)]
+    pub no_cargo_lambda: bool,
+}
+
+/// One tool's reloads: how long each edit took to be served, and the requests that failed.
+struct Reloads {
+    tool: &'static str,
+    times: Vec<Duration>,
+    failed: u64,
 }
 
 /// Measures and prints the table.
@@ -44,29 +64,110 @@ pub fn run(args: &ReloadArgs, dir: &Path, runtime: &Runtime) -> anyhow::Result<(
         builds.push(build(version)?);
     }
     let lambkin = dir.join("lambkin");
-    let mut reloads = Vec::new();
-    runtime.block_on(async {
-        let watching = Watching::start(&lambkin, &project, target_dir).await;
-        for version in 100..100 + args.edits {
-            project.answer(&version.to_string());
-            let start = Instant::now();
-            until_version(watching.addr, version).await;
-            reloads.push(start.elapsed());
-        }
-    });
-    let (build, reload) = (median(&mut builds), median(&mut reloads));
-    println!(
-        "| edits | incremental `cargo build` (median) | edit → first new response (median) | overhead |"
-    );
-    println!("| --- | --- | --- | --- |");
-    println!(
-        "| {} | {:.2} s | {:.2} s | {:+.2} s |",
+    let mut tools = Vec::new();
+    let mut version = 100;
+    let watching = runtime.block_on(Watching::start(&lambkin, &project, target_dir));
+    tools.push(edits(
+        "lambkin watch",
         args.edits,
-        build.as_secs_f64(),
-        reload.as_secs_f64(),
-        reload.as_secs_f64() - build.as_secs_f64()
+        &project,
+        &mut version,
+        |version| runtime.block_on(ask(watching.addr, "/", version)),
+    )?);
+    drop(watching);
+    if !args.no_cargo_lambda {
+        let port = free_port()?;
+        let log = std::fs::File::create(
+            std::env::temp_dir().join("lambkin-bench-reload-cargo-lambda.log"),
+        )?;
+        let mut command = Command::new("cargo-lambda");
+        command
+            .args([
+                "lambda",
+                "watch",
+                "--quiet",
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+            ])
+            .arg(port.to_string())
+            .env("CARGO_TARGET_DIR", target_dir)
+            .env_remove("CARGO")
+            .current_dir(project.dir());
+        let name = project.name();
+        let server = spawn(runtime, command, log, port, name)
+            .context("running cargo-lambda (pip install cargo-lambda)")?;
+        let path = invoke_path(name);
+        tools.push(edits(
+            "cargo lambda watch",
+            args.edits,
+            &project,
+            &mut version,
+            |version| runtime.block_on(ask(server.addr(), &path, version)),
+        )?);
+        server.stop(runtime)?;
+    }
+    let build = median(&mut builds);
+    println!(
+        "| tool | edits | incremental `cargo build` (median) | edit → first new response (median) | overhead | requests failed during the reloads |"
     );
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for mut tool in tools {
+        let reload = median(&mut tool.times);
+        println!(
+            "| {} | {} | {:.2} s | {:.2} s | {:+.2} s | {} |",
+            tool.tool,
+            args.edits,
+            build.as_secs_f64(),
+            reload.as_secs_f64(),
+            reload.as_secs_f64() - build.as_secs_f64(),
+            tool.failed,
+        );
+    }
     Ok(())
+}
+
+/// Makes `count` edits, each timed from the write of the source to the first answer carrying
+/// its version; `ask(v)` polls once: `Ok(true)` once version `v` answers.
+fn edits(
+    tool: &'static str,
+    count: u64,
+    project: &Project,
+    version: &mut u64,
+    ask: impl Fn(u64) -> anyhow::Result<bool>,
+) -> anyhow::Result<Reloads> {
+    let mut reloads = Reloads {
+        tool,
+        times: Vec::new(),
+        failed: 0,
+    };
+    for _ in 0..count {
+        *version += 1;
+        project.answer(&version.to_string());
+        let start = Instant::now();
+        loop {
+            match ask(*version) {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(_) => reloads.failed += 1,
+            }
+            if start.elapsed() > RELOAD_LIMIT {
+                bail!("{tool}: version {version} was not served within {RELOAD_LIMIT:?}");
+            }
+            std::thread::sleep(POLL);
+        }
+        reloads.times.push(start.elapsed());
+    }
+    Ok(reloads)
+}
+
+/// Asks the function at `path` for its version: whether it is `wanted`, or why it failed.
+async fn ask(addr: std::net::SocketAddr, path: &str, wanted: u64) -> anyhow::Result<bool> {
+    let answer = lambkin_tests::try_post(addr, path, &[], "{}".to_owned())
+        .await
+        .map_err(anyhow::Error::msg)?;
+    ensure!(answer.status == 200, "{} {}", answer.status, answer.body);
+    Ok(answer.body["version"].as_u64() == Some(wanted))
 }
 
 fn median(samples: &mut [Duration]) -> Duration {

@@ -110,6 +110,11 @@ impl Project {
         write_atomically(&self.dir.join("Cargo.toml"), &text);
     }
 
+    /// The project's package name, which is also its function's.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The project's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
