@@ -327,16 +327,13 @@ async fn a_replay_of_an_api_gateway_request_goes_through_its_route_again() {
         .json();
     let recorded = list["invocations"][0].clone();
     assert_eq!(recorded["trigger"], "API Gateway $default", "{list}");
-    let replay_path = format!("/_lambkin/invocations/{}/replay", recorded["id"]);
     let token = token(addr).await;
-    let replayed = request(
-        addr,
-        "POST",
-        &replay_path,
-        &[("x-lambkin-token", token.as_str())],
-        b"",
-    )
-    .await;
+    let replay = |id: &Value| {
+        let path = format!("/_lambkin/invocations/{id}/replay");
+        let token = token.clone();
+        async move { request(addr, "POST", &path, &[("x-lambkin-token", &token)], b"").await }
+    };
+    let replayed = replay(&recorded["id"]).await;
     assert_eq!(replayed.status, 200, "{}", replayed.text());
     let summary = replayed.json();
     assert_eq!(summary["trigger"], "replay of API Gateway $default");
@@ -365,16 +362,7 @@ async fn a_replay_of_an_api_gateway_request_goes_through_its_route_again() {
         first["requestContext"]["requestId"]
     );
     // The replay is replayed the same way.
-    let again_path = format!("/_lambkin/invocations/{}/replay", summary["id"]);
-    let twice = request(
-        addr,
-        "POST",
-        &again_path,
-        &[("x-lambkin-token", token.as_str())],
-        b"",
-    )
-    .await
-    .json();
+    let twice = replay(&summary["id"]).await.json();
     assert_eq!(twice["trigger"], "replay of API Gateway $default");
 
     // Once no route takes the request, API Gateway answers it without the function: the
@@ -388,14 +376,7 @@ async fn a_replay_of_an_api_gateway_request_goes_through_its_route_again() {
             .await
             .json(),
     );
-    let refused = request(
-        addr,
-        "POST",
-        &replay_path,
-        &[("x-lambkin-token", token.as_str())],
-        b"",
-    )
-    .await;
+    let refused = replay(&recorded["id"]).await;
     assert_eq!(refused.status, 409, "{}", refused.text());
     assert_eq!(
         refused.header("x-amzn-errortype"),
