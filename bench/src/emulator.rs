@@ -257,18 +257,26 @@ pub fn run(args: &EmulatorArgs, dir: &Path, runtime: &Runtime) -> anyhow::Result
         let bare = medians[c][0];
         for (r, row) in rows.iter().enumerate() {
             let load = medians[c][r];
+            // A row that answered nothing has no latency or cost per request to show.
+            let timings = if load.ok_per_sec == 0.0 {
+                "– | – | –".to_owned()
+            } else {
+                format!(
+                    "{:.2} ms | {:.2} ms ({:.1}×) | {:.0} µs",
+                    ms(load.p50),
+                    ms(load.p99),
+                    load.p99.as_secs_f64() / bare.p99.as_secs_f64(),
+                    load.cpu_per_request.as_secs_f64() * 1e6,
+                )
+            };
             println!(
-                "| {} | {} | {conns} | {:.0} ({:.2}×) | {} | {} | {:.2} ms | {:.2} ms ({:.1}×) | {:.0} µs |",
+                "| {} | {} | {conns} | {:.0} ({:.2}×) | {} | {} | {timings} |",
                 row.server,
                 row.front,
                 load.ok_per_sec,
                 load.ok_per_sec / bare.ok_per_sec,
                 load.failed,
                 load.errors,
-                ms(load.p50),
-                ms(load.p99),
-                load.p99.as_secs_f64() / bare.p99.as_secs_f64(),
-                load.cpu_per_request.as_secs_f64() * 1e6,
             );
         }
     }
@@ -512,23 +520,38 @@ fn lambkin(
 /// `cargo lambda watch --release` serving this workspace's `plain-hello` (cargo-lambda builds
 /// and runs it; the build is already done, so it only checks it).
 fn cargo_lambda(runtime: &Runtime, log: std::fs::File) -> anyhow::Result<Server> {
+    let args = [
+        "--release",
+        "--ignore-changes",
+        "-p",
+        "lambkin-bench",
+        "--bin",
+        FUNCTION,
+    ];
+    cargo_lambda_watch(runtime, &workspace(), &args, FUNCTION, log)
+}
+
+/// `cargo lambda watch <args>` in `dir`, building in this bench's target dir, once it answers an
+/// invocation of `function`.
+pub(crate) fn cargo_lambda_watch(
+    runtime: &Runtime,
+    dir: &Path,
+    args: &[&str],
+    function: &str,
+    log: std::fs::File,
+) -> anyhow::Result<Server> {
     let port = free_port()?;
     let mut command = Command::new("cargo-lambda");
     command
-        .args([
-            "lambda",
-            "watch",
-            "--release",
-            "--ignore-changes",
-            "--quiet",
-        ])
-        .args(["-p", "lambkin-bench", "--bin", FUNCTION])
+        .args(["lambda", "watch", "--quiet"])
+        .args(args)
         .args(["--invoke-address", "127.0.0.1", "--invoke-port"])
         .arg(port.to_string())
+        .env("CARGO_TARGET_DIR", lambkin_tests::project::target_dir())
         // It runs the function with `$CARGO` when set: the cargo on the PATH, as a user's shell.
         .env_remove("CARGO")
-        .current_dir(workspace());
-    spawn(runtime, command, log, port, FUNCTION)
+        .current_dir(dir);
+    spawn(runtime, command, log, port, function)
         .context("running cargo-lambda (pip install cargo-lambda)")
 }
 

@@ -9,11 +9,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{bail, ensure};
 use lambkin_tests::project::{Project, Watching};
 use tokio::runtime::Runtime;
 
-use crate::emulator::{free_port, invoke_path, spawn};
+use crate::emulator::{cargo_lambda_watch, invoke_path};
 
 /// How long one edit may take to be served, a rebuild included.
 const RELOAD_LIMIT: Duration = Duration::from_secs(120);
@@ -76,27 +76,11 @@ pub fn run(args: &ReloadArgs, dir: &Path, runtime: &Runtime) -> anyhow::Result<(
     )?);
     drop(watching);
     if !args.no_cargo_lambda {
-        let port = free_port()?;
         let log = std::fs::File::create(
             std::env::temp_dir().join("lambkin-bench-reload-cargo-lambda.log"),
         )?;
-        let mut command = Command::new("cargo-lambda");
-        command
-            .args([
-                "lambda",
-                "watch",
-                "--quiet",
-                "--invoke-address",
-                "127.0.0.1",
-                "--invoke-port",
-            ])
-            .arg(port.to_string())
-            .env("CARGO_TARGET_DIR", target_dir)
-            .env_remove("CARGO")
-            .current_dir(project.dir());
         let name = project.name();
-        let server = spawn(runtime, command, log, port, name)
-            .context("running cargo-lambda (pip install cargo-lambda)")?;
+        let server = cargo_lambda_watch(runtime, project.dir(), &[], name, log)?;
         let path = invoke_path(name);
         tools.push(edits(
             "cargo lambda watch",

@@ -749,15 +749,16 @@ fn state_machines_from_asl_files() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_machines_given_at_start() {
     let machine = |definition: &Value| StateMachineConfig::new("hello", definition.to_string());
-    let bad = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}, "B": {"Type": "Pass", "End": true}}});
-    let options = Options {
-        state_machines: vec![machine(&bad)],
-        ..Options::default()
+    let emulator = |definition: &Value| {
+        let options = Options {
+            state_machines: vec![machine(definition)],
+            ..Options::default()
+        };
+        Emulator::with_options(vec![fixture("echo", "echo")], options)
     };
-    let error = Emulator::with_options(vec![fixture("echo", "echo")], options)
-        .err()
-        .unwrap()
-        .to_string();
+    let refusal = |definition: &Value| emulator(definition).err().unwrap().to_string();
+    let bad = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}, "B": {"Type": "Pass", "End": true}}});
+    let error = refusal(&bad);
     assert!(
         error.contains("state machine `hello`")
             && error.contains("UNREACHABLE_STATE")
@@ -768,14 +769,7 @@ async fn state_machines_given_at_start() {
     // A Task naming a function the emulator does not serve: refused at start, naming where.
     let typo = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
         {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:012345678912:function:ehco", "End": true}}}]}}});
-    let options = Options {
-        state_machines: vec![machine(&typo)],
-        ..Options::default()
-    };
-    let error = Emulator::with_options(vec![fixture("echo", "echo")], options)
-        .err()
-        .unwrap()
-        .to_string();
+    let error = refusal(&typo);
     assert!(
         error.contains("/States/P/Branches/0/States/T/Resource")
             && error.contains("`arn:aws:lambda:us-east-1:012345678912:function:ehco`"),
@@ -783,13 +777,7 @@ async fn state_machines_given_at_start() {
     );
 
     let good = json!({"StartAt": "Echo", "States": {"Echo": {"Type": "Task", "Resource": "echo", "OutputPath": "$.event", "End": true}}});
-    let options = Options {
-        state_machines: vec![machine(&good)],
-        ..Options::default()
-    };
-    let emulator =
-        Running::serve(Emulator::with_options(vec![fixture("echo", "echo")], options).unwrap())
-            .await;
+    let emulator = Running::serve(emulator(&good).unwrap()).await;
     let arn = "arn:aws:states:us-east-1:012345678912:stateMachine:hello";
     let started = call(
         emulator.addr,
