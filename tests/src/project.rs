@@ -102,10 +102,22 @@ impl Project {
     /// Writes the project's Cargo.toml, with `extra` (e.g. a `[package.metadata.lambkin]`
     /// table) at its end.
     pub fn manifest(&self, extra: &str) {
+        self.manifest_with("", extra);
+    }
+
+    /// [`Project::manifest`], with `lambkin` (keys of its dependency table, such as
+    /// `default-features = false`) added to the SDK's dependency.
+    pub fn manifest_with(&self, lambkin: &str, extra: &str) {
         let sdk = repository().join("sdk");
         let name = &self.name;
+        // TOML's inline tables take no trailing comma.
+        let lambkin = if lambkin.is_empty() {
+            String::new()
+        } else {
+            format!(", {lambkin}")
+        };
         let text = format!(
-            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\nlambkin = {{ path = {sdk:?} }}\nserde_json = \"1\"\n\n[workspace]\n\n{extra}"
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[dependencies]\nlambkin = {{ path = {sdk:?}{lambkin} }}\nserde_json = \"1\"\n\n[workspace]\n\n{extra}"
         );
         write_atomically(&self.dir.join("Cargo.toml"), &text);
     }

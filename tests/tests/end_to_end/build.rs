@@ -1,6 +1,7 @@
 //! `lambkin build`: a `bootstrap.zip` Lambda's `provided.al2023` runtime accepts, byte-identical
-//! across builds, whose binary then serves invocations; `--release` on a fresh project, every
-//! time; and the build profile of `lambkin watch` (`--release`, `--profile`).
+//! across builds, whose binary then serves invocations; `--release` on a fresh project shipping
+//! without local mode, every time; and the build profile of `lambkin watch` (`--release`,
+//! `--profile`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -108,9 +109,14 @@ fn a_missing_cross_toolchain_names_the_commands_to_install_it() {
     );
 }
 
-#[test]
-fn release_builds_of_a_fresh_project_succeed_every_time() {
+/// A project of its own (outside this workspace) that ships without local mode, as the README's
+/// shipping section suggests: `lambkin build --release` succeeds every time, over its own
+/// output, and the bootstrap serves under a Runtime API. (The README's shipping test builds an
+/// example of this workspace, with the default features, the same way.)
+#[tokio::test]
+async fn release_builds_of_a_fresh_project_succeed_every_time() {
     let project = Project::new("release-build");
+    project.manifest_with("default-features = false", "");
     let first = zip_path(
         &lambkin_build_in(project.dir(), &["--release"]),
         "release-build",
@@ -132,11 +138,28 @@ fn release_builds_of_a_fresh_project_succeed_every_time() {
         "the same binary gives a byte-identical zip"
     );
     // Built with the Lambda profile, whose own output directory is not target/lambda/.
+    let bootstrap = second.with_file_name("bootstrap");
     let built = target_dir().join("lambda-release/release-build");
     assert_eq!(
         std::fs::read(&built).unwrap(),
-        std::fs::read(second.with_file_name("bootstrap")).unwrap(),
+        std::fs::read(&bootstrap).unwrap(),
         "the bootstrap is the lambda-release build"
+    );
+
+    // It serves under a Runtime API, and outside one it says what it needs.
+    let emulator = Emulated::start([FunctionConfig::new("release-build", &bootstrap)]).await;
+    let answer = emulator.invoke("release-build", &json!({})).await;
+    assert_eq!(answer.body, json!({"version": 1}), "{answer:?}");
+    emulator.stop().await;
+    let output = developer_command(&bootstrap)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("AWS_LAMBDA_RUNTIME_API is not set") && stderr.contains("`local` feature"),
+        "{stderr}"
     );
 }
 
@@ -161,6 +184,11 @@ fn build_info(generation: u32) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_release_serves_and_reloads_release_builds() {
     let project = Project::new("watch-release");
+    // The project's own release profile, as `--release` must honour it: without optimisation,
+    // since what is checked here is which profile builds and reloads (`lambkin build --release`
+    // and the README's shipping test build with the optimiser), and an optimised build of the
+    // whole dependency tree would add minutes to every test run.
+    project.manifest("[profile.release]\nopt-level = 0\n");
     project.answer(&build_info(1));
     let lambkin = Watching::start_within(
         &lambkin_binary(false),
