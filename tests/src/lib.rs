@@ -27,32 +27,10 @@ use tokio::{
 
 /// A command for `program` (cargo, `lambkin`, a shell) with the environment a developer's shell
 /// gives it: without the variables cargo sets for this test binary (`CARGO_PKG_NAME`,
-/// `CARGO_MANIFEST_DIR`, …). Build scripts such as ring's declare those with
-/// `rerun-if-env-changed`, so a cargo build under them reruns ring's and rebuilds everything
-/// above it (the emulator included), and the next plain `cargo test` rebuilds it all back.
+/// `CARGO_MANIFEST_DIR`, …; see [`lambkin_emulator::dev::cargo::command`], which `lambkin`
+/// uses for its own cargo calls for the same reason).
 pub fn developer_command(program: impl AsRef<OsStr>) -> std::process::Command {
-    let mut command = std::process::Command::new(program);
-    for (name, _) in std::env::vars_os() {
-        if set_for_this_test(&name) {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-/// Whether cargo set `name` for the test binary it runs (not a setting of the developer's).
-fn set_for_this_test(name: &OsStr) -> bool {
-    const PREFIXES: [&str; 7] = [
-        "CARGO_PKG_",
-        "CARGO_MANIFEST_",
-        "CARGO_BIN_",
-        "CARGO_CRATE_",
-        "CARGO_PRIMARY_PACKAGE",
-        "CARGO_TARGET_TMPDIR",
-        "CARGO_RUSTC_CURRENT_DIR",
-    ];
-    name.to_str()
-        .is_some_and(|name| name == "OUT_DIR" || PREFIXES.iter().any(|p| name.starts_with(p)))
+    lambkin_emulator::dev::cargo::command(program)
 }
 
 /// The custom-runtime bootstrap AWS's documentation gives for the Python runtime interface

@@ -3,7 +3,7 @@
 
 use std::{
     collections::BTreeMap,
-    ffi::OsString,
+    ffi::{OsStr, OsString},
     path::{Path, PathBuf},
     process::Stdio,
 };
@@ -12,6 +12,40 @@ use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::Command,
 };
+
+/// A command running `cargo` without the variables cargo sets for a program it runs.
+///
+/// `cargo run` gives `lambkin` its package's `CARGO_PKG_NAME`, `CARGO_MANIFEST_DIR`, … (and
+/// `cargo test` gives them to a test). Build scripts such as ring's declare some of them with
+/// `rerun-if-env-changed`, so a build under them reruns ring's and rebuilds everything above
+/// it, and the developer's next plain `cargo build` rebuilds it all back: under `cargo run`,
+/// every first build of the functions cost about a minute twice.
+pub fn command(cargo: impl AsRef<OsStr>) -> std::process::Command {
+    let mut command = std::process::Command::new(cargo);
+    for (name, _) in std::env::vars_os() {
+        if set_by_cargo_for_a_program(&name) {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// Whether cargo sets the variable `name` for a program it runs (`cargo run`, `cargo test`):
+/// the package's description, not a setting of the developer's. `CARGO` itself stays: it is
+/// the cargo to use.
+pub fn set_by_cargo_for_a_program(name: &OsStr) -> bool {
+    const PREFIXES: [&str; 7] = [
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_BIN_",
+        "CARGO_CRATE_",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ];
+    name.to_str()
+        .is_some_and(|name| name == "OUT_DIR" || PREFIXES.iter().any(|p| name.starts_with(p)))
+}
 
 /// A function binary of the workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +108,7 @@ pub fn discover(
             allow_hosts: Vec::new(),
         });
     }
-    let output = std::process::Command::new(cargo)
+    let output = command(cargo)
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .current_dir(dir)
         .output()
@@ -233,7 +267,7 @@ pub async fn build(
     functions: &[&Discovered],
     extra: &[String],
 ) -> Result<BTreeMap<String, PathBuf>, BuildError> {
-    let mut command = Command::new(cargo);
+    let mut command = Command::from(self::command(cargo));
     command.args(["build", "--message-format=json-diagnostic-rendered-ansi"]);
     command.args(extra);
     for function in functions {
@@ -355,6 +389,28 @@ pub fn versions_dir(target_dir: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cargo_runs_without_what_cargo_set_for_us() {
+        // `cargo test` sets CARGO_PKG_NAME and CARGO_MANIFEST_DIR for this test, as `cargo run`
+        // does for `lambkin`.
+        assert!(std::env::var_os("CARGO_PKG_NAME").is_some());
+        let command = command("cargo");
+        let removed: Vec<_> = command
+            .get_envs()
+            .filter(|(_, value)| value.is_none())
+            .map(|(name, _)| name.to_string_lossy().into_owned())
+            .collect();
+        for name in ["CARGO_PKG_NAME", "CARGO_MANIFEST_DIR"] {
+            assert!(removed.iter().any(|r| r == name), "{name} in {removed:?}");
+        }
+        assert!(
+            !removed
+                .iter()
+                .any(|r| r == "CARGO" || r == "CARGO_TARGET_DIR"),
+            "the developer's cargo settings stay: {removed:?}"
+        );
+    }
 
     #[test]
     fn diagnostics_lose_their_colours_and_stay_bounded() {
