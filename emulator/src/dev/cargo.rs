@@ -33,7 +33,7 @@ pub fn command(cargo: impl AsRef<OsStr>) -> std::process::Command {
 /// Whether cargo sets the variable `name` for a program it runs (`cargo run`, `cargo test`):
 /// the package's description, not a setting of the developer's. `CARGO` itself stays: it is
 /// the cargo to use.
-pub fn set_by_cargo_for_a_program(name: &OsStr) -> bool {
+fn set_by_cargo_for_a_program(name: &OsStr) -> bool {
     const PREFIXES: [&str; 7] = [
         "CARGO_PKG_",
         "CARGO_MANIFEST_",
