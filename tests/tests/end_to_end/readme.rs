@@ -18,7 +18,7 @@ use std::{
 };
 
 use lambkin_tests::{
-    STEP, get, post,
+    STEP, developer_command, get, post,
     project::{FIRST_BUILD, RELEASE_BUILD, Watching, lambkin_binary, repository, target_dir},
     shell::{self, Running},
 };
@@ -417,6 +417,25 @@ async fn the_emulator_serves_the_examples() {
     let user = get(addr, "/users/42").await;
     assert_eq!(user.status, 200, "{user:?}");
     assert_eq!(user.body["name"], "user-42", "{user:?}");
+    drop(sam);
+
+    // The developer's next build of what `cargo run` built rebuilds nothing: the functions'
+    // builds `lambkin` ran did not inherit what `cargo run` set for it (`CARGO_PKG_NAME`, …,
+    // on which ring's build script reruns).
+    let output = developer_command(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args(["build", "--bin", "lambkin", "--message-format=json"])
+        .current_dir(repository())
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let rebuilt: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|m| m["reason"] == "compiler-artifact" && m["fresh"] == false)
+        .map(|m| m["target"]["name"].to_string())
+        .collect();
+    assert!(rebuilt.is_empty(), "rebuilt after `cargo run`: {rebuilt:?}");
 }
 
 /// A Runtime API client in Python, the whole function: it echoes each event.
