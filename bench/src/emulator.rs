@@ -34,6 +34,12 @@ pub struct EmulatorArgs {
     /// their CPU time is nobody's in the tables.
     #[arg(long)]
     pub awake: bool,
+    /// Run everything (this bench and its bare server, `wrk`, the emulators and their
+    /// functions) on CPU 0. A hop between processes is then a context switch on one CPU instead
+    /// of a wake-up sent to another, whose cost on a VM is the hypervisor's and swings with the
+    /// host: the CPU per request left is the servers' own work.
+    #[arg(long, conflicts_with = "awake")]
+    pub pinned: bool,
 }
 
 /// One `wrk` run.
@@ -146,6 +152,7 @@ pub fn run(args: &EmulatorArgs, dir: &Path, runtime: &Runtime) -> anyhow::Result
     } else {
         Vec::new()
     };
+    let _pinned = args.pinned.then(Pinned::new).transpose()?;
     let work = std::env::temp_dir().join(format!("lambkin-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let script = work.join("post.lua");
@@ -620,6 +627,36 @@ fn keep_awake() -> anyhow::Result<Vec<Spawned>> {
             Ok(Spawned(child))
         })
         .collect()
+}
+
+/// This process's threads, and every process it starts meanwhile, kept on CPU 0; every CPU
+/// again when dropped.
+struct Pinned;
+
+impl Pinned {
+    fn new() -> anyhow::Result<Pinned> {
+        set_cpus("0")?;
+        Ok(Pinned)
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        let last = std::thread::available_parallelism().map_or(0, |n| n.get() - 1);
+        let _ = set_cpus(&format!("0-{last}"));
+    }
+}
+
+/// Sets the CPUs of every thread of this process (`taskset`, util-linux).
+fn set_cpus(list: &str) -> anyhow::Result<()> {
+    let status = Command::new("taskset")
+        .args(["--all-tasks", "--cpu-list", "--pid", list])
+        .arg(std::process::id().to_string())
+        .stdout(Stdio::null())
+        .status()
+        .context("running taskset (util-linux)")?;
+    ensure!(status.success(), "taskset failed: {status}");
+    Ok(())
 }
 
 /// A loopback port free now.

@@ -4,7 +4,7 @@
 //!
 //! Traffic goes only to 127.0.0.1 and every loop is bounded in count or time.
 
-use std::{path::PathBuf, process::Command};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, ensure};
 use clap::{Parser, Subcommand};
@@ -68,7 +68,9 @@ fn build_binaries() -> anyhow::Result<PathBuf> {
         ["-p", "lambkin-bench", "--bins"],
         ["-p", "lambkin-emulator", "--bin=lambkin"],
     ] {
-        let status = Command::new(&cargo)
+        // Without what `cargo run` set for the bench (`CARGO_PKG_*`…): ring's build script
+        // reruns when they change, which rebuilt every release crate above it on every run.
+        let status = lambkin_emulator::dev::cargo::command(&cargo)
             .args(["build", "--release"])
             .args(package)
             .status()

@@ -25,6 +25,7 @@ mod error;
 mod events;
 pub mod front;
 mod hosts;
+mod ids;
 mod instance;
 mod listen;
 pub mod local;

@@ -83,7 +83,7 @@ pub(crate) fn json_error(status: StatusCode, error_type: &str, message: String) 
             .headers_mut()
             .insert(HeaderName::from_static("x-amzn-errortype"), value);
     }
-    with_request_id(response, &uuid::Uuid::new_v4().to_string())
+    with_request_id(response, &crate::ids::uuid().to_string())
 }
 
 /// The body of an AWS JSON 1.0 API's error, `{"__type": …, "message": …}`; API Gateway passes it
@@ -259,7 +259,7 @@ impl IntoResponse for AwsError {
             body.to_string(),
         )
             .into_response();
-        with_request_id(response, &uuid::Uuid::new_v4().to_string())
+        with_request_id(response, &crate::ids::uuid().to_string())
     }
 }
 

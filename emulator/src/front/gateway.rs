@@ -334,7 +334,7 @@ async fn integrate(
 fn lambda_request_id(format: PayloadFormat, event_request_id: &str) -> String {
     match format {
         PayloadFormat::Rest | PayloadFormat::Http | PayloadFormat::HttpV1 => {
-            uuid::Uuid::new_v4().to_string()
+            crate::ids::uuid().to_string()
         }
         PayloadFormat::FunctionUrl | PayloadFormat::Alb => event_request_id.to_owned(),
     }

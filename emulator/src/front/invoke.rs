@@ -133,7 +133,7 @@ impl Call {
         let asked = Asked::parse(headers, allowed)?;
         let payload = read_payload(body, asked.kind).await?;
         let invocation = Invocation {
-            request_id: uuid::Uuid::new_v4().to_string(),
+            request_id: crate::ids::uuid().to_string(),
             payload,
             trace_id: asked.trace_id.clone(),
             client_context: asked.client_context.clone(),

@@ -153,7 +153,7 @@ impl Invocation {
     pub(crate) fn new(payload: Bytes, trigger: Trigger) -> Invocation {
         Invocation {
             trigger,
-            request_id: uuid::Uuid::new_v4().to_string(),
+            request_id: crate::ids::uuid().to_string(),
             payload,
             trace_id: new_trace_id(),
             client_context: None,
@@ -168,13 +168,8 @@ pub(crate) fn new_trace_id() -> String {
     let seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let root = uuid::Uuid::new_v4().simple().to_string();
-    let parent = uuid::Uuid::new_v4().simple().to_string();
-    format!(
-        "Root=1-{seconds:08x}-{};Parent={};Sampled=0",
-        &root[..24],
-        &parent[..16]
-    )
+    let (root, parent) = (crate::ids::hex(24), crate::ids::hex(16));
+    format!("Root=1-{seconds:08x}-{root};Parent={parent};Sampled=0")
 }
 
 /// What the caller gets back.

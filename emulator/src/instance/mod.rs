@@ -430,8 +430,10 @@ impl Instance {
         deliver_within: Duration,
         closing: &mut watch::Receiver<bool>,
     ) -> Result<Ran, Refused> {
+        // Debug level: Lambda's own lines (START, END, REPORT) name the request already, and an
+        // enabled span costs a few microseconds per invocation (BENCHMARKS.md).
         let span =
-            tracing::info_span!(parent: &self.span, "invoke", request_id = %invocation.request_id);
+            tracing::debug_span!(parent: &self.span, "invoke", request_id = %invocation.request_id);
         self.run(invocation, deliver_within, closing)
             .instrument(span)
             .await

@@ -184,13 +184,13 @@ pub(super) fn title_case(name: &str) -> String {
 
 /// A REST API request id: a UUID, as in `deef4878-7910-11e6-8f14-25afc3e9ae33`.
 pub(super) fn uuid_request_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    crate::ids::uuid().to_string()
 }
 
 /// An HTTP API request id: 16 characters of URL-safe base64, as in `LV7fzho-PHcEJPw=`.
 pub(super) fn short_request_id() -> String {
-    let bytes = uuid::Uuid::new_v4().into_bytes();
-    let mut id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes[..11]);
+    let bytes: [u8; 11] = rand::random();
+    let mut id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     id.push('=');
     id
 }

@@ -156,8 +156,7 @@ fn host_port(host: &str) -> Option<&str> {
 /// A new X-Ray trace header: `Root=1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>`.
 pub(crate) fn new_trace_id(now: SystemTime) -> String {
     let secs = clock::epoch_ms(now) / 1000;
-    let random = uuid::Uuid::new_v4().simple().to_string();
-    format!("Root=1-{secs:08x}-{}", random.get(..24).unwrap_or(&random))
+    format!("Root=1-{secs:08x}-{}", crate::ids::hex(24))
 }
 
 /// Removes every `name` header from `headers`, returning their values.
