@@ -629,22 +629,34 @@ fn keep_awake() -> anyhow::Result<Vec<Spawned>> {
         .collect()
 }
 
-/// This process's threads, and every process it starts meanwhile, kept on CPU 0; every CPU
-/// again when dropped.
-struct Pinned;
+/// This process's threads, and every process it starts meanwhile, kept on CPU 0; back on the
+/// CPUs they had when dropped.
+struct Pinned {
+    /// The CPU list the process had (`0-1`, as `/proc` and `taskset` write it).
+    before: String,
+}
 
 impl Pinned {
     fn new() -> anyhow::Result<Pinned> {
+        let before = allowed_cpus("/proc/self/status").context("reading this process's CPUs")?;
         set_cpus("0")?;
-        Ok(Pinned)
+        Ok(Pinned { before })
     }
 }
 
 impl Drop for Pinned {
     fn drop(&mut self) {
-        let last = std::thread::available_parallelism().map_or(0, |n| n.get() - 1);
-        let _ = set_cpus(&format!("0-{last}"));
+        let _ = set_cpus(&self.before);
     }
+}
+
+/// The `Cpus_allowed_list` of a `/proc` status file (a process's or a thread's).
+fn allowed_cpus(status: impl AsRef<Path>) -> Option<String> {
+    let status = std::fs::read_to_string(status).ok()?;
+    let list = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Cpus_allowed_list:"))?;
+    Some(list.trim().to_owned())
 }
 
 /// Sets the CPUs of every thread of this process (`taskset`, util-linux).
@@ -706,5 +718,29 @@ mod tests {
         // This process has run for a while: some CPU time, and not absurdly much.
         let spent = cpu_time(std::process::id()).unwrap();
         assert!(spent < Duration::from_secs(3600), "{spent:?}");
+    }
+
+    #[test]
+    fn pinning_holds_every_thread_and_is_undone() {
+        let tasks = || -> Vec<PathBuf> {
+            std::fs::read_dir("/proc/self/task")
+                .unwrap()
+                .filter_map(|task| Some(task.ok()?.path().join("status")))
+                .collect()
+        };
+        let before = allowed_cpus("/proc/thread-self/status").unwrap();
+        // A thread started before pinning is pinned too (the bench's runtime is).
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || stopped.recv());
+        let existing = tasks();
+        let pinned = Pinned::new().unwrap();
+        // The threads there before (a thread that ended meanwhile, another test's, has none).
+        let during: Vec<String> = existing.iter().filter_map(allowed_cpus).collect();
+        assert!(during.len() >= 2, "{during:?}");
+        assert!(during.iter().all(|cpus| cpus == "0"), "{during:?}");
+        drop(pinned);
+        assert_eq!(allowed_cpus("/proc/thread-self/status").unwrap(), before);
+        stop.send(()).unwrap();
+        other.join().unwrap().unwrap();
     }
 }
