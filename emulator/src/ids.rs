@@ -4,6 +4,14 @@
 //! not from `Uuid::new_v4`, which makes a `getrandom` system call for every id: three per
 //! invocation before (BENCHMARKS.md, "Where the emulator's time goes").
 
+use std::time::SystemTime;
+
+/// A new X-Ray trace id: `Root=1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>`.
+pub(crate) fn trace_root(now: SystemTime) -> String {
+    let seconds = crate::clock::epoch_ms(now) / 1000;
+    format!("Root=1-{seconds:08x}-{}", hex(24))
+}
+
 /// A random (version 4) UUID.
 pub(crate) fn uuid() -> uuid::Uuid {
     uuid::Builder::from_random_bytes(rand::random()).into_uuid()
@@ -39,5 +47,14 @@ mod tests {
             );
         }
         assert_ne!(hex(24), hex(24));
+    }
+
+    #[test]
+    fn trace_roots_are_x_rays() {
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(0x5e9e_e123);
+        let root = trace_root(at);
+        let random = root.strip_prefix("Root=1-5e9ee123-").unwrap();
+        assert_eq!(random.len(), 24);
+        assert_ne!(trace_root(at), root);
     }
 }

@@ -165,11 +165,8 @@ impl Invocation {
 
 /// An X-Ray trace header for a request that came without one.
 pub(crate) fn new_trace_id() -> String {
-    let seconds = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let (root, parent) = (crate::ids::hex(24), crate::ids::hex(16));
-    format!("Root=1-{seconds:08x}-{root};Parent={parent};Sampled=0")
+    let root = crate::ids::trace_root(std::time::SystemTime::now());
+    format!("{root};Parent={};Sampled=0", crate::ids::hex(16))
 }
 
 /// What the caller gets back.

@@ -14,7 +14,7 @@ use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use super::{Connection, WebSocketApi};
-use crate::apigw::request::{clf_time, new_id, new_trace_id};
+use crate::apigw::request::{clf_time, new_id};
 use crate::clock::epoch_ms;
 
 /// Which event, with what it alone carries.
@@ -94,7 +94,7 @@ impl Event {
         let mut event = Map::new();
         let trace_id = match kind {
             EventKind::Connect => connection.trace_id.clone(),
-            _ => new_trace_id(now),
+            _ => crate::ids::trace_root(now),
         };
         match kind {
             EventKind::Connect => {

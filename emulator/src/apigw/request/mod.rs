@@ -25,7 +25,7 @@ use parts::Parts;
 
 pub use encode::accepts_binary;
 #[cfg(feature = "websocket")]
-pub(crate) use parts::{clf_time, new_trace_id};
+pub(crate) use parts::clf_time;
 #[cfg(feature = "websocket")]
 pub(crate) use websocket::{Handshake, handshake, new_id};
 

@@ -74,7 +74,7 @@ impl<'a> Parts<'a> {
         let trace_id = match first(&headers, &trace) {
             Some(t) => t,
             None => {
-                let t = new_trace_id(now);
+                let t = crate::ids::trace_root(now);
                 headers.push((trace, t.clone()));
                 t
             }
@@ -151,12 +151,6 @@ fn host_port(host: &str) -> Option<&str> {
     let bracketed_or_plain = h.ends_with(']') || !h.contains([':', '[', ']']);
     (bracketed_or_plain && !port.is_empty() && port.chars().all(|c| c.is_ascii_digit()))
         .then_some(port)
-}
-
-/// A new X-Ray trace header: `Root=1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>`.
-pub(crate) fn new_trace_id(now: SystemTime) -> String {
-    let secs = clock::epoch_ms(now) / 1000;
-    format!("Root=1-{secs:08x}-{}", crate::ids::hex(24))
 }
 
 /// Removes every `name` header from `headers`, returning their values.
