@@ -68,8 +68,8 @@ fn build_binaries() -> anyhow::Result<PathBuf> {
         ["-p", "lambkin-bench", "--bins"],
         ["-p", "lambkin-emulator", "--bin=lambkin"],
     ] {
-        // Without what `cargo run` set for the bench (`CARGO_PKG_*`…): ring's build script
-        // reruns when they change, which rebuilt every release crate above it on every run.
+        // With the environment `lambkin` gives its own cargo calls: without what `cargo run`
+        // set for the bench (`CARGO_PKG_*`…), which ring's build script watches.
         let status = lambkin_emulator::dev::cargo::command(&cargo)
             .args(["build", "--release"])
             .args(package)

@@ -431,9 +431,15 @@ impl Instance {
         closing: &mut watch::Receiver<bool>,
     ) -> Result<Ran, Refused> {
         // Debug level: Lambda's own lines (START, END, REPORT) name the request already, and an
-        // enabled span costs a few microseconds per invocation (BENCHMARKS.md).
+        // enabled span costs a few microseconds per invocation (BENCHMARKS.md). Disabled, the
+        // instance's span stays entered, so those lines still name the function.
         let span =
             tracing::debug_span!(parent: &self.span, "invoke", request_id = %invocation.request_id);
+        let span = if span.is_disabled() {
+            self.span.clone()
+        } else {
+            span
+        };
         self.run(invocation, deliver_within, closing)
             .instrument(span)
             .await

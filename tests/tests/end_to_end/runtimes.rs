@@ -11,7 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use lambkin_tests::awscli::aws;
 use lambkin_tests::project::{Watching, lambkin_binary, target_dir};
-use lambkin_tests::{SIGNED, SamProject, awslambdaric_installed, post, request};
+use lambkin_tests::{SIGNED, STEP, SamProject, awslambdaric_installed, post, request};
 use serde_json::{Value, json};
 
 /// The function: answers with what it sees of Lambda, and logs through Python's `logging`.
@@ -88,7 +88,7 @@ async fn python_handler_runs_through_the_standard_bootstrap() {
         return;
     }
     let project = sam_project();
-    let lambkin = Watching::start_in(
+    let mut lambkin = Watching::start_in(
         &lambkin_binary(false),
         project.dir(),
         &["--no-reload"],
@@ -126,6 +126,11 @@ async fn python_handler_runs_through_the_standard_bootstrap() {
         line["requestId"].as_str().is_some_and(|id| !id.is_empty()),
         "{line}"
     );
+    // The emulator's own log names the function on Lambda's lines (several share one output).
+    let report = lambkin
+        .wait_for(STEP, |l| l.contains("REPORT RequestId:"))
+        .await;
+    assert!(report.contains("function{name=Greeter}"), "{report}");
 
     // GetFunctionConfiguration over HTTP: the template's handler and logging settings.
     let config = request(
