@@ -5,7 +5,8 @@
 //! Connections are HTTP/1.1 served by hyper directly (axum's own `serve` sets no timeouts):
 //! * a client has [`Limits::header_timeout`] to send a request head, and a kept-alive connection
 //!   is closed when no new head has arrived that long after the last answer (hyper runs one
-//!   clock for both: it starts when the connection is ready to read a head);
+//!   clock for both: it starts when the connection is ready to read a head). An instance's
+//!   Runtime API has no such clock: see [`Limits::runtime_api`];
 //! * a request body may pause [`Limits::body_stall_timeout`] between two pieces and take
 //!   [`Limits::body_timeout`] in all; the readers answer 408 in their listener's error shape;
 //! * at most [`Limits::max_connections`] connections are served at once. Over the cap the loop
@@ -54,8 +55,8 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// How long a client has to send a whole request head; also how long a kept-alive
-    /// connection may stay idle between requests. Default 10 s.
-    pub header_timeout: Duration,
+    /// connection may stay idle between requests. Default 10 s; `None`, no limit.
+    pub header_timeout: Option<Duration>,
     /// The longest pause allowed between two pieces of a request body. Default 10 s.
     pub body_stall_timeout: Duration,
     /// How long a client has to send a whole request body (Lambda's payloads are at most a
@@ -71,7 +72,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            header_timeout: Duration::from_secs(10),
+            header_timeout: Some(Duration::from_secs(10)),
             body_stall_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(120),
             max_connections: 1024,
@@ -85,9 +86,18 @@ impl Limits {
     /// process, which use a connection or two, and one more per `/next` long poll a runtime
     /// taking `polls` invocations at once keeps open. A streamed answer may pause and last as
     /// long as the function's timeout (at most 900 s), which the instance enforces itself.
+    ///
+    /// Idle kept-alive connections are never closed: the runtime is frozen with its function
+    /// between invocations, for as long as the instance stays idle, so it cannot see a
+    /// connection close meanwhile. Its HTTP client keeps such connections pooled, and the first
+    /// request it wrote on one after the thaw was reset, which made `lambda_runtime` exit
+    /// (`Runtime.ExitError` for an invocation that had answered). Lambda's own Runtime API
+    /// server sets no timeouts (`lambda/rapi/server.go` in
+    /// aws/aws-lambda-runtime-interface-emulator: a plain `http.Server`).
     pub(crate) fn runtime_api(polls: u32) -> Limits {
         let extra_polls = usize::try_from(polls.saturating_sub(1)).unwrap_or(0);
         Limits {
+            header_timeout: None,
             max_connections: 64 + extra_polls,
             body_stall_timeout: Duration::from_secs(900),
             body_timeout: Duration::from_secs(900),

@@ -93,7 +93,7 @@ fn invoke_request(addr: SocketAddr) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_and_idle_clients_are_cut_while_others_are_served() {
     let limits = Limits {
-        header_timeout: SHORT,
+        header_timeout: Some(SHORT),
         ..Limits::default()
     };
     let emulator = start(vec![fixture("echo", "echo")], limits).await;
@@ -124,6 +124,35 @@ async fn slow_and_idle_clients_are_cut_while_others_are_served() {
         assert!(idle_since.elapsed() >= SHORT);
     }
     let reply = emulator.invoke("echo", &[], b"{\"n\":2}").await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    emulator.stop().await;
+}
+
+/// An instance's Runtime API keeps a kept-alive connection open however long it idles: the
+/// runtime is frozen with its function between invocations and cannot see a close, and its
+/// HTTP client writes its next request on a pooled connection (one reset under it made
+/// `lambda_runtime` exit with an answered invocation in flight).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtimes_idle_connection_is_kept_open() {
+    let emulator = start(vec![fixture("echo", "echo")], Limits::default()).await;
+    let reply = emulator.invoke("echo", &[], b"{}").await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let api: SocketAddr = reply.json()["env"]["AWS_LAMBDA_RUNTIME_API"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let request = "GET /nope HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let mut kept = holding(api, request).await;
+    let first = bounded(read_response(&mut kept)).await;
+    assert!(first.starts_with("HTTP/1.1 404"), "{first}");
+    // Idle for longer than the front lets a kept-alive connection idle.
+    let front = Limits::default().header_timeout.unwrap();
+    tokio::time::sleep(front + Duration::from_secs(1)).await;
+    kept.write_all(request.as_bytes()).await.unwrap();
+    let second = bounded(read_response(&mut kept)).await;
+    assert!(second.starts_with("HTTP/1.1 404"), "{second}");
+    let reply = emulator.invoke("echo", &[], b"{}").await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     emulator.stop().await;
 }
@@ -186,7 +215,7 @@ async fn the_connection_cap_makes_new_clients_wait_and_recovers() {
     let limits = Limits {
         max_connections: CAP,
         // Longer than the test: only the test closes the connections it holds.
-        header_timeout: LIMIT * 2,
+        header_timeout: Some(LIMIT * 2),
         ..Limits::default()
     };
     let emulator = start(vec![fixture("echo", "echo")], limits).await;
@@ -279,7 +308,7 @@ async fn shutdown_ends_on_time_whatever_clients_do() {
     let limits = Limits {
         shutdown_grace: SHORT,
         // Longer than the test: only the shutdown can end these clients' connections.
-        header_timeout: LIMIT * 2,
+        header_timeout: Some(LIMIT * 2),
         body_stall_timeout: LIMIT * 2,
         ..Limits::default()
     };
