@@ -5,6 +5,7 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
     process::Stdio,
+    sync::OnceLock,
     time::Duration,
 };
 
@@ -31,9 +32,22 @@ pub fn target_dir() -> PathBuf {
         .expect("the executable is inside a cargo target dir")
 }
 
-/// Builds the `lambkin` binary (`release` or debug) and returns its path. Cargo does not hold
-/// its lock while tests run, so this works from inside `cargo test`.
+/// The `lambkin` binary (`release` or debug, every command: `deploy` included), built once per
+/// test process. Cargo does not hold its lock while tests run, so this works from inside
+/// `cargo test`.
+///
+/// The path is a hard link of the build's `target/<profile>/lambkin`, made at once: cargo
+/// replaces that file whenever another build (the README's `cargo run`, without `deploy`)
+/// makes the binary with other features, which would change what a test runs under its feet.
 pub fn lambkin_binary(release: bool) -> PathBuf {
+    static BUILT: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
+    BUILT[usize::from(release)]
+        .get_or_init(|| kept(&build_lambkin(release)))
+        .clone()
+}
+
+/// Builds `lambkin` and returns the path cargo reports.
+fn build_lambkin(release: bool) -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = crate::developer_command(cargo);
     command
@@ -43,7 +57,6 @@ pub fn lambkin_binary(release: bool) -> PathBuf {
             "lambkin-emulator",
             "--bin",
             "lambkin",
-            // Every command, `deploy` included.
             "--features",
             "deploy",
             "--message-format=json",
@@ -63,6 +76,22 @@ pub fn lambkin_binary(release: bool) -> PathBuf {
         .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "lambkin")
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
         .expect("cargo reported the lambkin executable")
+}
+
+/// `built` hard-linked as `lambkin-tests/lambkin` beside it (still named `lambkin`, which its
+/// usage lines print), replacing an earlier test run's link atomically.
+fn kept(built: &Path) -> PathBuf {
+    let dir = built.with_file_name("lambkin-tests");
+    let link = dir.join("lambkin");
+    let staged = dir.join(format!("lambkin.{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::remove_file(&staged);
+    std::fs::hard_link(built, &staged)
+        .and_then(|()| std::fs::rename(&staged, &link))
+        .unwrap_or_else(|e| panic!("linking {} as {}: {e}", built.display(), link.display()));
+    // A rename onto a link to the same file leaves both names (POSIX).
+    let _ = std::fs::remove_file(&staged);
+    link
 }
 
 /// The first build of the project compiles the SDK: allow for a slow machine.

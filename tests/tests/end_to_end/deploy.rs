@@ -54,6 +54,9 @@ fn succeeded(output: &Output) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploys_updates_and_deletes_through_the_management_api() {
     let project = Project::new("deployed");
+    // Shipped without local mode, as the README's shipping section suggests: a debug binary of
+    // half the size, which every deploy below zips and uploads.
+    project.manifest_with("default-features = false", "");
     let emulator = Emulated::start([]).await;
     let addr = emulator.addr();
 

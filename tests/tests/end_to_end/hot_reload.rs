@@ -44,6 +44,9 @@ async fn edits_reload_and_compile_errors_keep_the_old_version() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_request_fails_across_ten_reloads_under_load() {
     let project = Project::new("reload-load");
+    // Without local mode (the test above reloads the default features): each of the ten
+    // rebuilds links half the bytes, which is most of a reload's time.
+    project.manifest_with("default-features = false", "");
     let lambkin = Watching::start(&lambkin_binary(false), &project, &target_dir()).await;
     let addr = lambkin.addr;
     let done = Arc::new(AtomicBool::new(false));
