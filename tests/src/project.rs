@@ -32,25 +32,23 @@ pub fn target_dir() -> PathBuf {
         .expect("the executable is inside a cargo target dir")
 }
 
-/// The `lambkin` binary (`release` or debug, every command: `deploy` included), built once per
-/// test process. Cargo does not hold its lock while tests run, so this works from inside
+/// The debug `lambkin` binary (every command: `deploy` included), built once per test
+/// process. Cargo does not hold its lock while tests run, so this works from inside
 /// `cargo test`.
 ///
-/// The path is a hard link of the build's `target/<profile>/lambkin`, made at once: cargo
-/// replaces that file whenever another build (the README's `cargo run`, without `deploy`)
-/// makes the binary with other features, which would change what a test runs under its feet.
-pub fn lambkin_binary(release: bool) -> PathBuf {
-    static BUILT: [OnceLock<PathBuf>; 2] = [OnceLock::new(), OnceLock::new()];
-    BUILT[usize::from(release)]
-        .get_or_init(|| kept(&build_lambkin(release)))
-        .clone()
+/// The path is a hard link of the build's `target/debug/lambkin`, made at once: cargo
+/// replaces that file whenever another build (the README's `cargo run`, without `deploy`, or
+/// another checkout's tests sharing the target dir) makes the binary anew, which would change
+/// what a test runs under its feet.
+pub fn lambkin_binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| kept(&build_lambkin())).clone()
 }
 
 /// Builds `lambkin` and returns the path cargo reports.
-fn build_lambkin(release: bool) -> PathBuf {
+fn build_lambkin() -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = crate::developer_command(cargo);
-    command
+    let output = crate::developer_command(cargo)
         .args([
             "build",
             "-p",
@@ -61,11 +59,7 @@ fn build_lambkin(release: bool) -> PathBuf {
             "deploy",
             "--message-format=json",
         ])
-        .current_dir(repository());
-    if release {
-        command.arg("--release");
-    }
-    let output = command
+        .current_dir(repository())
         .stderr(Stdio::inherit())
         .output()
         .expect("cargo build");
@@ -78,19 +72,25 @@ fn build_lambkin(release: bool) -> PathBuf {
         .expect("cargo reported the lambkin executable")
 }
 
-/// `built` hard-linked as `lambkin-tests/lambkin` beside it (still named `lambkin`, which its
-/// usage lines print), replacing an earlier test run's link atomically.
+/// `built` hard-linked as `lambkin-tests/<pid>/lambkin` beside it (still named `lambkin`, which
+/// its usage lines print): this process's own, which no other test run sharing the target dir
+/// replaces. The links of test processes that have exited are removed (each holds a whole
+/// binary on disk).
 fn kept(built: &Path) -> PathBuf {
-    let dir = built.with_file_name("lambkin-tests");
+    let links = built.with_file_name("lambkin-tests");
+    for entry in std::fs::read_dir(&links).into_iter().flatten().flatten() {
+        let pid = entry.file_name();
+        if !Path::new("/proc").join(&pid).exists() {
+            let path = entry.path();
+            let _ = std::fs::remove_dir_all(&path).or_else(|_| std::fs::remove_file(&path));
+        }
+    }
+    let dir = links.join(std::process::id().to_string());
     let link = dir.join("lambkin");
-    let staged = dir.join(format!("lambkin.{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
-    let _ = std::fs::remove_file(&staged);
-    std::fs::hard_link(built, &staged)
-        .and_then(|()| std::fs::rename(&staged, &link))
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::hard_link(built, &link))
         .unwrap_or_else(|e| panic!("linking {} as {}: {e}", built.display(), link.display()));
-    // A rename onto a link to the same file leaves both names (POSIX).
-    let _ = std::fs::remove_file(&staged);
     link
 }
 

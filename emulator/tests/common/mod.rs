@@ -157,6 +157,16 @@ impl Reply {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
+    /// The Runtime API of the instance that answered: the `echo` fixture's answer carries its
+    /// environment.
+    pub fn runtime_api(&self) -> SocketAddr {
+        assert_eq!(self.status, 200, "{}", self.text());
+        let json = self.json();
+        let api = json["env"]["AWS_LAMBDA_RUNTIME_API"].as_str();
+        api.and_then(|api| api.parse().ok())
+            .unwrap_or_else(|| panic!("no Runtime API address in {json}"))
+    }
+
     /// Asserts an AWS error: status, `x-amzn-ErrorType` and `{"Type", "message"}` body.
     pub fn assert_aws_error(&self, status: u16, error_type: &str) -> String {
         assert_eq!(self.status, status, "{}", self.text());

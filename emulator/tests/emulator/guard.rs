@@ -91,13 +91,7 @@ async fn other_hosts_are_refused_on_every_listener() {
     assert_eq!(reply.status, 200, "{}", reply.text());
 
     // An instance's Runtime API: loopback names only, whatever the front allows.
-    let reply = running.invoke("echo", &[], b"{}").await;
-    assert_eq!(reply.status, 200, "{}", reply.text());
-    let api: SocketAddr = reply.json()["env"]["AWS_LAMBDA_RUNTIME_API"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let api = running.invoke("echo", &[], b"{}").await.runtime_api();
     let next = "/2018-06-01/runtime/invocation/next";
     for host in ["evil.example", "dev.example.test"] {
         let reply = request(api, "GET", next, &[("Host", host)], b"").await;

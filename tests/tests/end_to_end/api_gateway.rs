@@ -94,7 +94,7 @@ impl Drop for SamProject {
 }
 
 async fn watch(dir: &Path, args: &[&str]) -> Watching {
-    Watching::start_in(&lambkin_binary(false), dir, args, &target_dir()).await
+    Watching::start_in(&lambkin_binary(), dir, args, &target_dir()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -190,7 +190,7 @@ impl Template {
     /// `lambkin watch` serving it.
     async fn watch(&self) -> Watching {
         Watching::start_in(
-            &lambkin_binary(false),
+            &lambkin_binary(),
             repository(),
             &["--no-reload", "--template", self.0.to_str().unwrap()],
             &target_dir(),

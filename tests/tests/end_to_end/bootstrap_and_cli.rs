@@ -63,7 +63,7 @@ impl Drop for PythonProject {
 async fn a_python_bootstrap_serves_through_api_gateway() {
     let project = PythonProject::new("python", "1");
     let mut lambkin = Watching::start_in(
-        &lambkin_binary(false),
+        &lambkin_binary(),
         &project.0,
         &["--no-reload"],
         &target_dir(),
@@ -139,7 +139,7 @@ async fn a_python_bootstrap_serves_through_api_gateway() {
 
     // `lambkin invoke` through the Invoke API, with the log tail.
     let port = addr.port().to_string();
-    let output = developer_command(lambkin_binary(false))
+    let output = developer_command(lambkin_binary())
         .args([
             "invoke",
             "Py",
@@ -165,7 +165,7 @@ async fn a_python_bootstrap_serves_through_api_gateway() {
     );
 
     // `--event` sends a sample event: here the API Gateway one, answered as HTTP.
-    let output = developer_command(lambkin_binary(false))
+    let output = developer_command(lambkin_binary())
         .args(["invoke", "Py", "--event", "apigw-v2", "--port", &port])
         .output()
         .unwrap();
@@ -190,7 +190,7 @@ async fn two_hundred_functions_start_only_what_is_invoked() {
     }
     std::fs::write(project.0.join("template.yaml"), template).unwrap();
     let lambkin = Watching::start_in(
-        &lambkin_binary(false),
+        &lambkin_binary(),
         &project.0,
         &["--no-reload"],
         &target_dir(),
@@ -232,7 +232,7 @@ fn lambkin_event_prints_typed_samples() {
         ("sqs", "Records"),
         ("schedule", "detail-type"),
     ] {
-        let output = developer_command(lambkin_binary(false))
+        let output = developer_command(lambkin_binary())
             .args(["event", kind])
             .output()
             .unwrap();
@@ -240,7 +240,7 @@ fn lambkin_event_prints_typed_samples() {
         let event: Value = serde_json::from_slice(&output.stdout).unwrap();
         assert!(event.get(check).is_some(), "{kind}: {event}");
     }
-    let output = developer_command(lambkin_binary(false))
+    let output = developer_command(lambkin_binary())
         .args(["event", "carrier-pigeon"])
         .output()
         .unwrap();
@@ -250,7 +250,7 @@ fn lambkin_event_prints_typed_samples() {
 #[test]
 fn a_bad_configuration_is_refused_with_its_file_and_line() {
     let project = PythonProject::new("bad-config", "-5");
-    let output = developer_command(lambkin_binary(false))
+    let output = developer_command(lambkin_binary())
         .args(["watch", "--port", "0", "--no-reload"])
         .current_dir(&project.0)
         .output()
@@ -276,7 +276,7 @@ fn reserved_environment_variables_are_refused() {
     );
     std::fs::write(&template_path, template).unwrap();
     let refused = |args: &[&str]| {
-        let output = developer_command(lambkin_binary(false))
+        let output = developer_command(lambkin_binary())
             .args(["watch", "--port", "0", "--no-reload"])
             .args(args)
             .current_dir(&project.0)

@@ -224,7 +224,7 @@ async fn a_cross_site_page_creates_and_runs_nothing() {
     };
     let project = Project::new("browser", TEMPLATE);
     let mut lambkin = Watching::start_in(
-        &lambkin_binary(false),
+        &lambkin_binary(),
         &project.0,
         &["--no-reload"],
         &target_dir(),
@@ -349,7 +349,7 @@ Resources:
     );
     let project = Project::new("browser-cors", &template);
     let mut lambkin = Watching::start_in(
-        &lambkin_binary(false),
+        &lambkin_binary(),
         &project.0,
         &["--no-reload"],
         &target_dir(),

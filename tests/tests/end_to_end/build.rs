@@ -25,7 +25,7 @@ fn lambkin_build(args: &[&str]) -> String {
 /// `lambkin build <args>` in `dir`, sharing this test's target dir (a warm cache for the
 /// dependencies), which must succeed; its stdout.
 fn lambkin_build_in(dir: &Path, args: &[&str]) -> String {
-    let output = developer_command(lambkin_binary(false))
+    let output = developer_command(lambkin_binary())
         .arg("build")
         .args(args)
         .current_dir(dir)
@@ -100,7 +100,7 @@ fn a_missing_cross_toolchain_names_the_commands_to_install_it() {
     } else {
         "--arm64"
     };
-    let output = developer_command(lambkin_binary(false))
+    let output = developer_command(lambkin_binary())
         .args(["build", "-p", "example-hello", other])
         .current_dir(repository())
         .env("PATH", "/nonexistent")
@@ -196,7 +196,7 @@ async fn watch_release_serves_and_reloads_release_builds() {
     project.manifest("[profile.release]\nopt-level = 0\n");
     project.answer(&build_info(1));
     let lambkin = Watching::start_within(
-        &lambkin_binary(false),
+        &lambkin_binary(),
         project.dir(),
         &["--release"],
         &target_dir(),
@@ -236,7 +236,7 @@ async fn watch_release_serves_and_reloads_release_builds() {
 #[test]
 fn watch_with_an_unknown_profile_fails_with_cargos_message() {
     let project = Project::new("watch-profile");
-    let output = developer_command(lambkin_binary(false))
+    let output = developer_command(lambkin_binary())
         .args(["watch", "--port", "0", "--profile", "no-such-profile"])
         .current_dir(project.dir())
         .env("CARGO_TARGET_DIR", target_dir())
@@ -252,7 +252,7 @@ fn watch_with_an_unknown_profile_fails_with_cargos_message() {
 
 #[test]
 fn failing_commands_print_the_error_without_a_backtrace() {
-    let output = developer_command(lambkin_binary(false))
+    let output = developer_command(lambkin_binary())
         .args(["build", "-p", "nonexistent"])
         .current_dir(repository())
         .env("RUST_BACKTRACE", "1")
@@ -270,7 +270,7 @@ fn failing_commands_print_the_error_without_a_backtrace() {
 
 #[test]
 fn lambkin_event_into_a_closed_pipe_exits_quietly() {
-    let lambkin = lambkin_binary(false);
+    let lambkin = lambkin_binary();
     let dir = std::env::temp_dir().join(format!("lambkin-pipe-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let sh = |script: &str| {

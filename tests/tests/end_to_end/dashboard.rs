@@ -214,7 +214,7 @@ async fn the_dashboard_follows_invocations_replays_and_shows_build_errors() {
         return;
     };
     let project = Project::new("dashboard");
-    let mut lambkin = Watching::start(&lambkin_binary(false), &project, &target_dir()).await;
+    let mut lambkin = Watching::start(&lambkin_binary(), &project, &target_dir()).await;
     let addr = lambkin.addr;
     let driver = Driver::start(&chromedriver).await;
     let profile =
@@ -423,8 +423,7 @@ async fn the_dashboard_shows_sources_and_draws_an_executions_path() {
     .unwrap();
     let args = ["--no-reload", "--template", template.to_str().unwrap()];
     // Run in the repository: the template's functions are the tests crate's fixtures.
-    let lambkin =
-        Watching::start_in(&lambkin_binary(false), repository(), &args, &target_dir()).await;
+    let lambkin = Watching::start_in(&lambkin_binary(), repository(), &args, &target_dir()).await;
     let addr = lambkin.addr;
     let driver = Driver::start(&chromedriver).await;
     let profile = dir.join("profile");

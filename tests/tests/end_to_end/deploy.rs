@@ -20,7 +20,7 @@ fn deploy(project: &Project, function: &str, addr: SocketAddr, extra: &[&str]) -
     } else {
         Some("--debug")
     };
-    developer_command(lambkin_binary(false))
+    developer_command(lambkin_binary())
         .args(["deploy", function, "--endpoint-url"])
         .arg(format!("http://{addr}"))
         .args(build)

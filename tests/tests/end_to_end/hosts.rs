@@ -12,7 +12,7 @@ async fn lambkin_watch_answers_the_hosts_it_is_given() {
     // No functions here: the front still serves the status page and the gateway.
     let dir = std::env::temp_dir().join(format!("lambkin-hosts-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let lambkin = lambkin_binary(false);
+    let lambkin = lambkin_binary();
     let watching = Watching::start_in(
         &lambkin,
         &dir,

@@ -15,7 +15,7 @@ use lambkin_tests::project::{
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_reload_and_compile_errors_keep_the_old_version() {
     let project = Project::new("reload");
-    let mut lambkin = Watching::start(&lambkin_binary(false), &project, &target_dir()).await;
+    let mut lambkin = Watching::start(&lambkin_binary(), &project, &target_dir()).await;
     assert_eq!(version(lambkin.addr).await, Ok(1));
 
     project.answer("2");
@@ -47,7 +47,7 @@ async fn no_request_fails_across_ten_reloads_under_load() {
     // Without local mode (the test above reloads the default features): each of the ten
     // rebuilds links half the bytes, which is most of a reload's time.
     project.manifest_with("default-features = false", "");
-    let lambkin = Watching::start(&lambkin_binary(false), &project, &target_dir()).await;
+    let lambkin = Watching::start(&lambkin_binary(), &project, &target_dir()).await;
     let addr = lambkin.addr;
     let done = Arc::new(AtomicBool::new(false));
     // Four clients keep requests in flight (bounded: they stop with the test, at most 100 000).
@@ -85,7 +85,7 @@ async fn no_request_fails_across_ten_reloads_under_load() {
 async fn configuration_edits_reload_and_bad_ones_keep_the_last_good_configuration() {
     use lambkin_tests::request;
     let project = Project::new("reload-config");
-    let mut lambkin = Watching::start(&lambkin_binary(false), &project, &target_dir()).await;
+    let mut lambkin = Watching::start(&lambkin_binary(), &project, &target_dir()).await;
     let addr = lambkin.addr;
     assert_eq!(
         version(addr).await,

@@ -81,7 +81,7 @@ fn addresses_decode() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_emulator_and_its_instances_listen_on_loopback_only() {
     let project = Project::new("loopback");
-    let lambkin = Watching::start(&lambkin_binary(false), &project, &target_dir()).await;
+    let lambkin = Watching::start(&lambkin_binary(), &project, &target_dir()).await;
     // An invocation, so an instance (and its Runtime API listener) exists.
     assert_eq!(version(lambkin.addr).await, Ok(1));
     let pids = family(lambkin.pid());

@@ -462,7 +462,7 @@ async fn bootstrap_functions_are_served_from_a_template() {
     // `lambkin` installed: on PATH.
     let bin = tmp.0.join("bin");
     std::fs::create_dir(&bin).unwrap();
-    std::os::unix::fs::symlink(lambkin_binary(false), bin.join("lambkin")).unwrap();
+    std::os::unix::fs::symlink(lambkin_binary(), bin.join("lambkin")).unwrap();
     let path = format!(
         "{}:{}",
         bin.display(),
@@ -504,7 +504,7 @@ async fn shipping_builds_and_deploys() {
 
     // A second emulator, without functions of its own, to deploy to.
     let empty = TempDir::new("readme-deploy");
-    let second = Watching::start_in(&lambkin_binary(false), &empty.0, &[], &target_dir()).await;
+    let second = Watching::start_in(&lambkin_binary(), &empty.0, &[], &target_dir()).await;
     let addr = second.addr;
 
     // "Deploy to AWS": the standard credential chain and AWS's endpoint setting send it to the

@@ -89,7 +89,7 @@ async fn python_handler_runs_through_the_standard_bootstrap() {
     }
     let project = sam_project();
     let mut lambkin = Watching::start_in(
-        &lambkin_binary(false),
+        &lambkin_binary(),
         project.dir(),
         &["--no-reload"],
         &target_dir(),

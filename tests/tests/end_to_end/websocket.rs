@@ -62,7 +62,7 @@ async fn a_sam_websocket_api_is_served_by_lambkin_watch() {
     // Run in the repository, whose workspace holds the fixture.
     let args = ["--no-reload", "--template", file.to_str().unwrap()];
     let mut watching =
-        Watching::start_in(&lambkin_binary(false), repository(), &args, &target_dir()).await;
+        Watching::start_in(&lambkin_binary(), repository(), &args, &target_dir()).await;
     let line = watching
         .wait_for(Duration::from_secs(30), |l| l.contains("WebSocket ws://"))
         .await;

@@ -130,7 +130,7 @@ async fn sam_state_machine_over_rust_and_python_functions() {
     // From the repository, whose workspace builds the Rust fixture.
     let template = project.dir().join("template.yaml");
     let lambkin = Watching::start_in(
-        &lambkin_binary(false),
+        &lambkin_binary(),
         repository(),
         &["--no-reload", "--template", template.to_str().unwrap()],
         &target_dir(),
@@ -386,7 +386,7 @@ async fn an_api_event_starts_the_state_machine() {
     );
     let template = project.dir().join("template.yaml");
     let lambkin = Watching::start_in(
-        &lambkin_binary(false),
+        &lambkin_binary(),
         repository(),
         &["--no-reload", "--template", template.to_str().unwrap()],
         &target_dir(),
