@@ -96,7 +96,35 @@ fn tail(s: &str, max: usize) -> &str {
 
 /// Readers of an instance's stdout and stderr.
 #[derive(Debug, Default)]
-pub(crate) struct Pumps(Vec<mpsc::UnboundedSender<oneshot::Sender<()>>>);
+pub(crate) struct Pumps(Vec<Pump>);
+
+/// One pipe's reader task, as [`Pumps::settle`] sees it.
+#[derive(Debug)]
+struct Pump {
+    /// Asks the task to acknowledge once the pipe holds nothing unread.
+    settle: mpsc::UnboundedSender<oneshot::Sender<()>>,
+    /// Held while the task runs, so a look at the pipe never lands in the middle of a line
+    /// read but not yet emitted.
+    running: Arc<Mutex<Running>>,
+}
+
+#[derive(Debug)]
+struct Running {
+    /// The pipe's descriptor; closed once `ended`.
+    fd: RawFd,
+    ended: bool,
+}
+
+impl Pump {
+    /// Whether everything written to the pipe so far has been emitted. The task holds
+    /// `running` for each of its polls, which read and emit until the pipe is empty (a read
+    /// pending leaves nothing buffered but a line's unfinished end, which waits for its newline
+    /// anyway).
+    fn drained(&self) -> bool {
+        let running = lock(&self.running);
+        running.ended || unread(running.fd) == 0
+    }
+}
 
 impl Pumps {
     /// Starts a task re-emitting `stream` line by line into `capture`, as written by `source`.
@@ -108,8 +136,24 @@ impl Pumps {
         source: Stream,
     ) {
         let (settle_tx, settle_rx) = mpsc::unbounded_channel();
-        tokio::spawn(pump(stream, capture, settle_rx, source).instrument(span));
-        self.0.push(settle_tx);
+        let running = Arc::new(Mutex::new(Running {
+            fd: stream.as_raw_fd(),
+            ended: false,
+        }));
+        let mut task = Box::pin(pump(stream, capture, settle_rx, source));
+        let held = running.clone();
+        let task = std::future::poll_fn(move |cx| {
+            let mut running = lock(&held);
+            let poll = task.as_mut().poll(cx);
+            // The stream (and its descriptor) was dropped when the task ended, in this poll.
+            running.ended = poll.is_ready();
+            poll
+        });
+        tokio::spawn(task.instrument(span));
+        self.0.push(Pump {
+            settle: settle_tx,
+            running,
+        });
     }
 
     /// Starts readers of the piped stdout and stderr of `group`'s leader, the function's or an
@@ -133,15 +177,20 @@ impl Pumps {
     /// Waits (briefly) until output the function wrote before answering has been read, so it is
     /// attributed to the invocation that wrote it.
     pub(crate) async fn settle(&self) {
-        // Both streams at once: this is on every invocation's path.
+        // Both streams at once: this is on every invocation's path. A pipe already drained (a
+        // function that printed nothing) needs no round trip through its task.
         let acks: Vec<_> = self
             .0
             .iter()
+            .filter(|pump| !pump.drained())
             .filter_map(|pump| {
                 let (ack, acked) = oneshot::channel();
-                pump.send(ack).ok().map(|()| acked)
+                pump.settle.send(ack).ok().map(|()| acked)
             })
             .collect();
+        if acks.is_empty() {
+            return;
+        }
         let _ = tokio::time::timeout(SETTLE_WAIT, async {
             for acked in acks {
                 let _ = acked.await;

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
-use tokio::time::{MissedTickBehavior, interval_at, sleep, sleep_until};
+use tokio::time::{sleep, sleep_until};
 use tracing::{Instrument, Span};
 
 use crate::clock::epoch_ms;
@@ -678,16 +678,19 @@ impl Instance {
         delivered_at: Instant,
         closing: &mut watch::Receiver<bool>,
     ) -> Result<(Ending, u64), Refused> {
+        // `None`: a timeout past what `Instant` holds, never reached.
         let expires = delivered_at.checked_add(self.config.timeout);
-        let deadline = match expires {
-            Some(at) => sleep_until(at.into()),
-            None => sleep(self.config.timeout), // absurdly long: tokio caps it
-        };
-        tokio::pin!(deadline);
-        // The first sample waits one period: most invocations end before it, and `finish` samples.
-        let mut probe = interval_at((Instant::now() + MEMORY_PROBE).into(), MEMORY_PROBE);
-        probe.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let police_memory = self.mode.is_child();
+        // One timer wakes this task for both the deadline and the memory samples: each timer
+        // armed costs every invocation, and most end before the first sample (`finish`
+        // samples then).
+        let next_wake = |now: Instant| {
+            let probe = police_memory.then(|| now + MEMORY_PROBE);
+            expires.into_iter().chain(probe).min()
+        };
+        let mut wake_at = next_wake(delivered_at);
+        let timer = sleep_until(wake_at.unwrap_or(delivered_at).into());
+        tokio::pin!(timer);
         let limit_kb = u64::from(self.config.memory_mb) * 1024;
         let mut peak_kb = 0;
         let ending = loop {
@@ -709,13 +712,21 @@ impl Instance {
                     Exit::Runtime(status) => break Ending::Exited(status),
                     Exit::Extension(name, status) => self.extension_exited(&name, &status),
                 },
-                () = &mut deadline => break Ending::Timeout,
-                _ = probe.tick(), if police_memory => {
+                () = &mut timer, if wake_at.is_some() => {
+                    // The timer's clock (tokio's, which tests may pause), not the system's.
+                    let now = tokio::time::Instant::now();
+                    if expires.is_some_and(|at| now >= at.into()) {
+                        break Ending::Timeout;
+                    }
                     if let Some(memory) = self.sample_memory() {
                         peak_kb = peak_kb.max(memory.peak_kb);
                         if memory.resident_kb > limit_kb {
                             break Ending::OutOfMemory;
                         }
+                    }
+                    wake_at = next_wake(now.into_std());
+                    if let Some(at) = wake_at {
+                        timer.as_mut().reset(at.into());
                     }
                 }
                 () = closed(closing) => {

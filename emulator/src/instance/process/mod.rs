@@ -13,8 +13,8 @@
 //! * **Frozen while idle**, as Lambda "freezes the execution environment" once the runtime has
 //!   asked for the next event and none is pending
 //!   (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html>): a parked
-//!   instance's group gets SIGSTOP once its runtime has waited in `/next` for [`FREEZE_GRACE`],
-//!   and SIGCONT right before the next event is offered. Timers left by one invocation fire in
+//!   instance's group gets SIGSTOP once its runtime waits in `/next` and [`FREEZE_GRACE`] has
+//!   passed since the invocation ended, and SIGCONT right before the next event is offered. Timers left by one invocation fire in
 //!   the next one, and no CPU is spent while idle. (The grace is ours: under steady traffic an
 //!   instance gets its next event within it and is never stopped, which spares two signals,
 //!   and the two SIGCHLDs they cause, per invocation.)
@@ -38,7 +38,8 @@
 //! Elsewhere on Unix, groups and freezing work the same, without the watchdog or `/proc`
 //! memory; on other systems only the function's own process is known.
 
-/// How long an idle instance's runtime waits in `/next` before its group is stopped: longer
+/// How long after an invocation an idle instance's group is stopped (once its runtime waits in
+/// `/next`): longer
 /// than the gap between two events of a busy function, short enough that work a function
 /// leaves behind after answering barely runs (Lambda stops it at once).
 const FREEZE_GRACE: Duration = Duration::from_millis(10);
@@ -59,8 +60,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::process::{Child, ChildStderr, ChildStdout, Command};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{Notify, oneshot, watch};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use crate::sync::lock;
 use procfs::Members;
@@ -105,17 +107,34 @@ pub(crate) struct Group {
     kill_leader: Option<oneshot::Sender<()>>,
     members: Members,
     freeze: Arc<Mutex<Freeze>>,
-    /// Waits for the parked runtime's `/next`, then freezes the group.
-    freezer: Option<JoinHandle<()>>,
+    /// Freezes the group once it has been parked for the grace (see [`freezer`]), and what
+    /// wakes it.
+    freezer: Option<(JoinHandle<()>, Arc<Notify>)>,
     /// [`Group::kill`] ran: nothing is left to do on drop.
     killed: bool,
 }
 
 /// Whether an instance is idle in its pool and whether it is stopped.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Freeze {
     parked: bool,
     frozen: bool,
+    /// When the instance was last parked: the grace counts from there (on the timer's clock,
+    /// which tests may pause).
+    parked_at: Instant,
+    /// The freezer is timing a grace: a park only moves `parked_at`, with no wake-up.
+    timing: bool,
+}
+
+impl Default for Freeze {
+    fn default() -> Self {
+        Freeze {
+            parked: false,
+            frozen: false,
+            parked_at: Instant::now(),
+            timing: false,
+        }
+    }
 }
 
 impl Group {
@@ -192,27 +211,37 @@ impl Group {
         self.members.current(self.pgid).collect()
     }
 
-    /// The instance is idle in its pool: the group is stopped [`FREEZE_GRACE`] after its
-    /// runtime waits in `/next` (`polling` counts those waits), unless an event came first.
-    pub(crate) fn park(&mut self, mut polling: watch::Receiver<usize>) {
-        lock(&self.freeze).parked = true;
-        let (freeze, pgid) = (self.freeze.clone(), self.pgid);
-        let freezer = tokio::spawn(async move {
-            if polling.wait_for(|waiting| *waiting > 0).await.is_ok() {
-                tokio::time::sleep(FREEZE_GRACE).await;
-                freeze_parked(&freeze, pgid);
-            }
-        });
-        if let Some(previous) = self.freezer.replace(freezer) {
-            previous.abort();
+    /// The instance is idle in its pool: the group is stopped [`FREEZE_GRACE`] from now, once
+    /// its runtime waits in `/next` (`polling` counts those waits), unless an event came first.
+    ///
+    /// Under steady traffic this is on every invocation's path, and costs no task and no timer
+    /// of its own: the group's one freezer task, already timing, sees the new park time when
+    /// its timer fires.
+    pub(crate) fn park(&mut self, polling: watch::Receiver<usize>) {
+        let wake = {
+            let mut state = lock(&self.freeze);
+            state.parked = true;
+            state.parked_at = Instant::now();
+            !std::mem::replace(&mut state.timing, true)
+        };
+        if !wake {
+            return;
         }
+        let (_, notify) = self.freezer.get_or_insert_with(|| {
+            let notify = Arc::new(Notify::new());
+            let task = tokio::spawn(freezer(
+                self.freeze.clone(),
+                notify.clone(),
+                polling,
+                self.pgid,
+            ));
+            (task, notify)
+        });
+        notify.notify_one();
     }
 
     /// The instance leaves its pool: the group runs again (before an event is offered).
     pub(crate) fn thaw(&mut self) {
-        if let Some(freezer) = self.freezer.take() {
-            freezer.abort();
-        }
         let mut state = lock(&self.freeze);
         state.parked = false;
         if std::mem::take(&mut state.frozen) {
@@ -238,7 +267,7 @@ impl Group {
     /// Starts killing every process of the group; the returned future resolves once none is
     /// left. Split so that the group can be behind a lock that is not held while waiting.
     pub(crate) fn kill(&mut self) -> impl Future<Output = ()> + Send + 'static {
-        if let Some(freezer) = self.freezer.take() {
+        if let Some((freezer, _)) = self.freezer.take() {
             freezer.abort();
         }
         self.killed = true;
@@ -248,7 +277,7 @@ impl Group {
 
 impl Drop for Group {
     fn drop(&mut self) {
-        if let Some(freezer) = self.freezer.take() {
+        if let Some((freezer, _)) = self.freezer.take() {
             freezer.abort();
         }
         if self.killed {
@@ -358,11 +387,35 @@ async fn end(
     }
 }
 
-/// Stops the group if its instance is (still) parked.
-fn freeze_parked(freeze: &Mutex<Freeze>, pgid: u32) {
-    let mut state = lock(freeze);
-    if state.parked && !state.frozen {
-        state.frozen = signal_group(pgid, Signal::Stop);
+/// A group's freezer: each time it is woken (a park while it was not timing), it stops the
+/// group once the runtime waits in `/next` and [`FREEZE_GRACE`] has passed since the latest
+/// park, unless the instance left its pool first.
+async fn freezer(
+    freeze: Arc<Mutex<Freeze>>,
+    wake: Arc<Notify>,
+    mut polling: watch::Receiver<usize>,
+    pgid: u32,
+) {
+    loop {
+        wake.notified().await;
+        loop {
+            if polling.wait_for(|waiting| *waiting > 0).await.is_err() {
+                return; // the instance's Runtime API is gone
+            }
+            let due = lock(&freeze).parked_at + FREEZE_GRACE;
+            tokio::time::sleep_until(due).await;
+            let mut state = lock(&freeze);
+            if !state.parked || state.frozen {
+                state.timing = false;
+                break;
+            }
+            if state.parked_at + FREEZE_GRACE > Instant::now() || *polling.borrow() == 0 {
+                continue; // parked again since, or its runtime is not waiting yet
+            }
+            state.frozen = signal_group(pgid, Signal::Stop);
+            state.timing = false;
+            break;
+        }
     }
 }
 
