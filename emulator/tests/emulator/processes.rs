@@ -237,20 +237,7 @@ async fn idle_instances_are_frozen_until_the_next_event() {
     let runtime = pid(&reply);
 
     // Once the runtime waits for the next event, every process of the instance is stopped ...
-    let frozen = bounded(async {
-        loop {
-            let stats: Vec<(u32, (char, u32, u64))> = function
-                .processes()
-                .into_iter()
-                .filter_map(|(pid, _)| Some((pid, stat(pid)?)))
-                .collect();
-            if !stats.is_empty() && stats.iter().all(|(_, (state, ..))| *state == 'T') {
-                return stats;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
+    let frozen = all_frozen(&function).await;
     assert!(frozen.iter().any(|(pid, _)| *pid == runtime), "{frozen:?}");
     assert!(
         frozen.len() >= 4,
@@ -281,9 +268,31 @@ async fn idle_instances_are_frozen_until_the_next_event() {
     assert_eq!(pid(&reply), runtime, "the same, thawed instance");
     let tail = reply.log_tail();
     assert!(tail.contains("TIMER-FIRED"), "{tail}");
+    // Idle again: frozen again (the group's freezer outlives the thaw).
+    let frozen = all_frozen(&function).await;
+    assert!(frozen.iter().any(|(pid, _)| *pid == runtime), "{frozen:?}");
 
     emulator.stop().await;
     assert!(function.all_gone().await, "stopping kills the frozen group");
+}
+
+/// The processes of `function`'s instance once every one of them is stopped (`T`), with their
+/// `stat` figures.
+async fn all_frozen(function: &ShellFunction) -> Vec<(u32, (char, u32, u64))> {
+    bounded(async {
+        loop {
+            let stats: Vec<_> = function
+                .processes()
+                .into_iter()
+                .filter_map(|(pid, _)| Some((pid, stat(pid)?)))
+                .collect();
+            if !stats.is_empty() && stats.iter().all(|(_, (state, ..))| *state == 'T') {
+                return stats;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
 }
 
 /// `lambkin` serving `function`'s SAM project, and the reader of its output.

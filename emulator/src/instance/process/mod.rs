@@ -14,8 +14,8 @@
 //!   asked for the next event and none is pending
 //!   (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html>): a parked
 //!   instance's group gets SIGSTOP once its runtime waits in `/next` and [`FREEZE_GRACE`] has
-//!   passed since the invocation ended, and SIGCONT right before the next event is offered. Timers left by one invocation fire in
-//!   the next one, and no CPU is spent while idle. (The grace is ours: under steady traffic an
+//!   passed since the invocation ended, and SIGCONT right before the next event is offered.
+//!   Timers left by one invocation fire in the next one, and no CPU is spent while idle. (The grace is ours: under steady traffic an
 //!   instance gets its next event within it and is never stopped, which spares two signals,
 //!   and the two SIGCHLDs they cause, per invocation.)
 //! * **Measured as a group**: see [`super::memory`] for how the members' memory adds up;
@@ -39,9 +39,8 @@
 //! memory; on other systems only the function's own process is known.
 
 /// How long after an invocation an idle instance's group is stopped (once its runtime waits in
-/// `/next`): longer
-/// than the gap between two events of a busy function, short enough that work a function
-/// leaves behind after answering barely runs (Lambda stops it at once).
+/// `/next`): longer than the gap between two events of a busy function, short enough that work
+/// a function leaves behind after answering barely runs (Lambda stops it at once).
 const FREEZE_GRACE: Duration = Duration::from_millis(10);
 
 #[cfg(target_os = "linux")]
