@@ -91,8 +91,8 @@ impl Limits {
     /// between invocations, for as long as the instance stays idle, so it cannot see a
     /// connection close meanwhile. Its HTTP client keeps such connections pooled, and the first
     /// request it wrote on one after the thaw was reset, which made `lambda_runtime` exit
-    /// with its handler's result undelivered (`Runtime.ExitError` instead of that result). Lambda's own Runtime API
-    /// server sets no timeouts (`lambda/rapi/server.go` in
+    /// with its handler's result undelivered (`Runtime.ExitError` instead of that result).
+    /// Lambda's own Runtime API server sets no timeouts (`lambda/rapi/server.go` in
     /// aws/aws-lambda-runtime-interface-emulator: a plain `http.Server`).
     pub(crate) fn runtime_api(polls: u32) -> Limits {
         let extra_polls = usize::try_from(polls.saturating_sub(1)).unwrap_or(0);

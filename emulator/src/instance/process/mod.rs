@@ -15,9 +15,9 @@
 //!   (<https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html>): a parked
 //!   instance's group gets SIGSTOP once its runtime waits in `/next` and [`FREEZE_GRACE`] has
 //!   passed since the invocation ended, and SIGCONT right before the next event is offered.
-//!   Timers left by one invocation fire in the next one, and no CPU is spent while idle. (The grace is ours: under steady traffic an
-//!   instance gets its next event within it and is never stopped, which spares two signals,
-//!   and the two SIGCHLDs they cause, per invocation.)
+//!   Timers left by one invocation fire in the next one, and no CPU is spent while idle. (The
+//!   grace is ours: under steady traffic an instance gets its next event within it and is never
+//!   stopped, which spares two signals, and the two SIGCHLDs they cause, per invocation.)
 //! * **Measured as a group**: see [`super::memory`] for how the members' memory adds up;
 //!   [`procfs`] finds the members.
 //! * **Nothing survives the emulator, however it ends** (Linux). The leader has a parent-death
@@ -121,8 +121,6 @@ struct Freeze {
     /// When the instance was last parked: the grace counts from there (on the timer's clock,
     /// which tests may pause).
     parked_at: Instant,
-    /// The freezer is timing a grace: a park only moves `parked_at`, with no wake-up.
-    timing: bool,
 }
 
 impl Default for Freeze {
@@ -131,7 +129,6 @@ impl Default for Freeze {
             parked: false,
             frozen: false,
             parked_at: Instant::now(),
-            timing: false,
         }
     }
 }
@@ -215,16 +212,12 @@ impl Group {
     ///
     /// Under steady traffic this is on every invocation's path, and costs no task and no timer
     /// of its own: the group's one freezer task, already timing, sees the new park time when
-    /// its timer fires.
+    /// its timer fires (the notification only stores a permit then).
     pub(crate) fn park(&mut self, polling: watch::Receiver<usize>) {
-        let wake = {
+        {
             let mut state = lock(&self.freeze);
             state.parked = true;
             state.parked_at = Instant::now();
-            !std::mem::replace(&mut state.timing, true)
-        };
-        if !wake {
-            return;
         }
         let (_, notify) = self.freezer.get_or_insert_with(|| {
             let notify = Arc::new(Notify::new());
@@ -386,9 +379,10 @@ async fn end(
     }
 }
 
-/// A group's freezer: each time it is woken (a park while it was not timing), it stops the
-/// group once the runtime waits in `/next` and [`FREEZE_GRACE`] has passed since the latest
-/// park, unless the instance left its pool first.
+/// A group's freezer: woken by a park, it stops the group once the runtime waits in `/next`
+/// and [`FREEZE_GRACE`] has passed since the latest park, unless the instance left its pool
+/// first. A park while it is timing leaves a permit behind: one more round, which finds the
+/// group frozen or gone from its pool and waits again.
 async fn freezer(
     freeze: Arc<Mutex<Freeze>>,
     wake: Arc<Notify>,
@@ -405,14 +399,12 @@ async fn freezer(
             tokio::time::sleep_until(due).await;
             let mut state = lock(&freeze);
             if !state.parked || state.frozen {
-                state.timing = false;
                 break;
             }
             if state.parked_at + FREEZE_GRACE > Instant::now() || *polling.borrow() == 0 {
                 continue; // parked again since, or its runtime is not waiting yet
             }
             state.frozen = signal_group(pgid, Signal::Stop);
-            state.timing = false;
             break;
         }
     }
