@@ -659,15 +659,26 @@ fn allowed_cpus(status: impl AsRef<Path>) -> Option<String> {
     Some(list.trim().to_owned())
 }
 
-/// Sets the CPUs of every thread of this process (`taskset`, util-linux).
+/// Sets the CPUs of every thread of this process (`taskset`, util-linux), one thread at a time:
+/// `taskset --all-tasks` fails as a whole when one thread ends while it runs (another test's,
+/// in the bench's own tests).
 fn set_cpus(list: &str) -> anyhow::Result<()> {
-    let status = Command::new("taskset")
-        .args(["--all-tasks", "--cpu-list", "--pid", list])
-        .arg(std::process::id().to_string())
-        .stdout(Stdio::null())
-        .status()
-        .context("running taskset (util-linux)")?;
-    ensure!(status.success(), "taskset failed: {status}");
+    for task in std::fs::read_dir("/proc/self/task")? {
+        let tid = task?.file_name();
+        let status = Command::new("taskset")
+            .args(["--cpu-list", "--pid", list])
+            .arg(&tid)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .context("running taskset (util-linux)")?;
+        // A thread that ended meanwhile has nothing left to pin.
+        let gone = !Path::new("/proc/self/task").join(&tid).exists();
+        ensure!(
+            status.success() || gone,
+            "taskset failed for thread {tid:?}: {status}"
+        );
+    }
     Ok(())
 }
 
