@@ -7,14 +7,14 @@
 //! process group in `/proc/*/stat` (see [`process`](super::process)). Measured on the development
 //! VM (94 processes): reading every `/proc/*/stat` costs 0.4–0.7 ms, listing `/proc` 50 µs, one
 //! `status` 7 µs. Samples run every 20 ms while busy, so each process is classified once (a
-//! process enters a group only at fork) and the list of members is refreshed at most every
-//! 200 ms; a sample then costs one `status` read per member. (`/proc/<pid>/task/*/children`
+//! process enters a group only at fork) and the list of processes, one for every instance, is
+//! refreshed at most every 200 ms; a sample then costs one `status` read per member. (`/proc/<pid>/task/*/children`
 //! would be cheaper but is missing on kernels without `CONFIG_PROC_CHILDREN`, and loses orphans
 //! of a parent that exited.)
 
 use std::time::{Duration, Instant};
 
-use super::process::Group;
+use super::process::read_proc;
 use super::{Instance, Mode};
 
 /// A memory sample this recent is reused for REPORT's Max Memory Used: the kernel formats all
@@ -31,7 +31,7 @@ impl Instance {
                 let members: Vec<u32> = process
                     .groups()
                     .iter_mut()
-                    .flat_map(Group::members)
+                    .flat_map(|group| group.members())
                     .collect();
                 of_processes(members.into_iter())
             }
@@ -110,14 +110,10 @@ impl Usage {
     }
 
     fn read(path: &str) -> Option<Usage> {
-        use std::io::Read;
-        // Sized up front: /proc files report no length, so read_to_string would grow in steps.
-        let mut status = String::with_capacity(4096);
-        std::fs::File::open(path)
-            .ok()?
-            .read_to_string(&mut status)
-            .ok()?;
-        Usage::parse(&status)
+        // Sized up front: `status` is about 1.5 kB.
+        let mut status = Vec::with_capacity(4096);
+        read_proc(path, &mut status)?;
+        Usage::parse(std::str::from_utf8(&status).ok()?)
     }
 
     /// `None` for a zombie (no memory fields) or a malformed file.

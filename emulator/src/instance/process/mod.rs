@@ -50,6 +50,8 @@ mod procfs;
 #[cfg(target_os = "linux")]
 mod watchdog;
 
+pub(crate) use procfs::read_proc;
+
 use std::collections::BTreeMap;
 use std::io;
 use std::path::Path;
@@ -64,7 +66,6 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::sync::lock;
-use procfs::Members;
 
 /// How long a kill waits for the leader, and then for the rest of the group, to be gone.
 const KILL_WAIT: Duration = Duration::from_secs(5);
@@ -104,7 +105,6 @@ pub(crate) struct Group {
     exit: watch::Receiver<Option<Exited>>,
     /// Tells the reaper to kill the leader itself (the only kill where there are no groups).
     kill_leader: Option<oneshot::Sender<()>>,
-    members: Members,
     freeze: Arc<Mutex<Freeze>>,
     /// Freezes the group once it has been parked for the grace (see [`freezer`]), and what
     /// wakes it.
@@ -165,7 +165,6 @@ impl Group {
             stderr,
             exit,
             kill_leader: Some(kill_leader),
-            members: Members::default(),
             freeze: Arc::default(),
             freezer: None,
             killed: false,
@@ -203,8 +202,8 @@ impl Group {
     }
 
     /// The group's processes now (Linux; none elsewhere).
-    pub(crate) fn members(&mut self) -> Vec<u32> {
-        self.members.current(self.pgid).collect()
+    pub(crate) fn members(&self) -> Vec<u32> {
+        procfs::members(self.pgid)
     }
 
     /// The instance is idle in its pool: the group is stopped [`FREEZE_GRACE`] from now, once

@@ -1,8 +1,12 @@
 //! Which processes belong to a group, from `/proc/*/stat` (none where there is no `/proc`).
-
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-/// How long a group's list of members is trusted before `/proc` is listed again.
+use crate::sync::lock;
+
+/// How long the table of processes is trusted before `/proc` is listed again.
 const MEMBERS_TTL: Duration = Duration::from_millis(200);
 
 /// Every process id in `/proc` (none where there is no `/proc`).
@@ -14,10 +18,23 @@ pub(super) fn processes() -> impl Iterator<Item = u32> {
         .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
 }
 
-/// A process's state letter and process group, from `/proc/<pid>/stat`.
-fn stat(pid: u32) -> Option<(u8, u32)> {
-    let text = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
-    parse_stat(&text)
+/// A `/proc` file's text into `text` (cleared first), `None` if it cannot be read.
+///
+/// Read in plain `read`s: `File::read_to_string` asks the file's size first (`statx` and
+/// `lseek`), which `/proc` files do not report, two system calls wasted on every sample.
+pub(crate) fn read_proc(path: &str, text: &mut Vec<u8>) -> Option<()> {
+    text.clear();
+    let file = std::fs::File::open(path).ok()?;
+    file.take(u64::MAX).read_to_end(text).ok()?;
+    Some(())
+}
+
+/// A live (not zombie) process's group, from `/proc/<pid>/stat`.
+fn group_of(pid: u32) -> Option<u32> {
+    let mut text = Vec::with_capacity(512);
+    read_proc(&format!("/proc/{pid}/stat"), &mut text)?;
+    let (state, pgrp) = parse_stat(&text)?;
+    (!matches!(state, b'Z' | b'X')).then_some(pgrp)
 }
 
 fn parse_stat(text: &[u8]) -> Option<(u8, u32)> {
@@ -32,40 +49,48 @@ fn parse_stat(text: &[u8]) -> Option<(u8, u32)> {
 
 /// Whether `pid` is a live (not zombie) member of group `pgid`.
 pub(super) fn running_in(pid: u32, pgid: u32) -> bool {
-    stat(pid).is_some_and(|(state, pgrp)| pgrp == pgid && !matches!(state, b'Z' | b'X'))
+    group_of(pid) == Some(pgid)
 }
 
-/// Which processes of the system belong to a group, refreshed at most every [`MEMBERS_TTL`].
+/// The group of every process on the system, shared by all instances: one listing of `/proc`
+/// every [`MEMBERS_TTL`] at most, whatever the number of instances. (One table per instance
+/// listed `/proc` once per instance; with 64 busy instances that listing, and reading the `stat`
+/// of every new process once per instance, was a tenth of the emulator's CPU under load.)
+static TABLE: LazyLock<Mutex<Table>> = LazyLock::new(Mutex::default);
+
 #[derive(Debug, Default)]
-pub(super) struct Members {
-    /// Every process seen at the last refresh, and whether it is in the group. A process enters a
-    /// group at fork (or, within its session, by `setpgid`, which functions do not do), so each
-    /// is classified once.
-    seen: std::collections::HashMap<u32, bool>,
+struct Table {
+    /// Every process seen at the last refresh and its group (`None`: a zombie, or gone before
+    /// its `stat` was read). A process enters a group at fork (or, within its session, by
+    /// `setpgid`, which functions do not do), so each is classified once.
+    groups: HashMap<u32, Option<u32>>,
     refreshed: Option<Instant>,
 }
 
-impl Members {
-    /// The group `pgid`'s members, from the list refreshed at most every [`MEMBERS_TTL`].
-    pub(super) fn current(&mut self, pgid: u32) -> impl Iterator<Item = u32> + '_ {
-        if self.refreshed.is_none_or(|at| at.elapsed() >= MEMBERS_TTL) {
-            let known = std::mem::take(&mut self.seen);
-            self.seen = processes()
-                .map(|pid| {
-                    let member = known
-                        .get(&pid)
-                        .copied()
-                        .unwrap_or_else(|| running_in(pid, pgid));
-                    (pid, member)
-                })
-                .collect();
-            self.refreshed = Some(Instant::now());
-        }
-        self.seen
-            .iter()
-            .filter(|(_, member)| **member)
-            .map(|(pid, _)| *pid)
+/// The live processes of group `pgid` (its leader, whose pid is `pgid`, always listed: the
+/// caller learns it is gone when its files are), from the table refreshed at most every
+/// [`MEMBERS_TTL`].
+pub(super) fn members(pgid: u32) -> Vec<u32> {
+    let mut table = lock(&TABLE);
+    if table.refreshed.is_none_or(|at| at.elapsed() >= MEMBERS_TTL) {
+        let known = std::mem::take(&mut table.groups);
+        table.groups = processes()
+            .map(|pid| {
+                let group = known.get(&pid).copied().unwrap_or_else(|| group_of(pid));
+                (pid, group)
+            })
+            .collect();
+        table.refreshed = Some(Instant::now());
     }
+    // The leader is listed whatever the table says: an instance started since the last
+    // refresh is not in it, and one listed between its fork and its `setpgid` is filed under
+    // the emulator's group.
+    let others = table
+        .groups
+        .iter()
+        .filter(|&(&pid, &group)| pid != pgid && group == Some(pgid))
+        .map(|(&pid, _)| pid);
+    std::iter::once(pgid).chain(others).collect()
 }
 
 #[cfg(test)]
