@@ -1,7 +1,8 @@
 //! The emulators under load, side by side in one run: Lambkin's `lambkin` binary and
 //! cargo-lambda's `cargo lambda watch --release`, both serving the same release-built
 //! `lambda_runtime` hello (`plain-hello`), against a bare axum server answering the same JSON.
-//! `wrk` loads each; the emulator process's own CPU time is read from `/proc` around each load.
+//! `wrk` loads each; the CPU time of the emulator process, and of the processes below it (the
+//! function's), is read from `/proc` around each load.
 
 use std::{
     net::SocketAddr,
@@ -15,6 +16,8 @@ use anyhow::{Context as _, bail, ensure};
 use axum::{Json, Router, routing::post};
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, runtime::Runtime, sync::oneshot};
+
+use crate::procs::{cpu_time, descendants_cpu, spent_between};
 
 /// Options of the emulator measurements.
 #[derive(Debug, clap::Args)]
@@ -55,12 +58,21 @@ struct Load {
     errors: u64,
     /// CPU time of the server's process per request (every thread, user and system).
     cpu_per_request: Duration,
+    /// CPU time of the processes below the server per request: the function's instances (and,
+    /// under cargo-lambda, the `cargo` running the function).
+    function_cpu_per_request: Duration,
 }
 
 const PAYLOAD: &str = r#"{"name":"bench"}"#;
 
 /// The function both emulators serve: its binary, and its name under cargo-lambda.
 pub(crate) const FUNCTION: &str = "plain-hello";
+
+/// Lambkin with its local cap on instances set to [`QUEUED_INSTANCES`]: over it invocations
+/// wait for an instance, as every invocation waits for cargo-lambda's one instance. By default
+/// Lambkin starts an instance per concurrent invocation, as Lambda does, up to 64.
+const QUEUED: &str = "Lambkin, --max-instances 2";
+const QUEUED_INSTANCES: &str = "2";
 
 /// Its name under Lambkin (a SAM template's logical id).
 const LAMBKIN_FUNCTION: &str = "Hello";
@@ -168,7 +180,11 @@ pub fn run(args: &EmulatorArgs, dir: &Path, runtime: &Runtime) -> anyhow::Result
     let start = |name: &str, log: &str| -> anyhow::Result<Server> {
         let log = std::fs::File::create(work.join(log))?;
         match name {
-            "Lambkin" => lambkin(runtime, &dir.join("lambkin"), &function, &work, log),
+            "Lambkin" => lambkin(runtime, &dir.join("lambkin"), &function, &work, &[], log),
+            QUEUED => {
+                let cap = ["--max-instances", QUEUED_INSTANCES];
+                lambkin(runtime, &dir.join("lambkin"), &function, &work, &cap, log)
+            }
             _ => cargo_lambda(runtime, log),
         }
     };
@@ -176,6 +192,7 @@ pub fn run(args: &EmulatorArgs, dir: &Path, runtime: &Runtime) -> anyhow::Result
     if !args.no_cargo_lambda {
         names.push("cargo-lambda");
     }
+    names.push(QUEUED);
     let mut started = Vec::new();
     let mut idle = Vec::new();
     for name in &names {
@@ -194,7 +211,7 @@ pub fn run(args: &EmulatorArgs, dir: &Path, runtime: &Runtime) -> anyhow::Result
         index: 0,
     }];
     for (index, name) in names.iter().enumerate() {
-        let (function, http) = if *name == "Lambkin" {
+        let (function, http) = if name.starts_with("Lambkin") {
             (
                 LAMBKIN_FUNCTION,
                 ("API Gateway HTTP API", "/hello".to_owned()),
@@ -205,7 +222,15 @@ pub fn run(args: &EmulatorArgs, dir: &Path, runtime: &Runtime) -> anyhow::Result
                 ("function URL", format!("/lambda-url/{FUNCTION}/")),
             )
         };
-        for (front, path) in [("Invoke API", invoke_path(function)), (http.0, http.1)] {
+        let fronts = [("Invoke API", invoke_path(function)), (http.0, http.1)];
+        // The queued variant only on the Invoke API: it differs from the default at 64
+        // connections, in how many instances run, not in the front.
+        let fronts = if *name == QUEUED {
+            &fronts[..1]
+        } else {
+            &fronts[..]
+        };
+        for (front, path) in fronts.iter().cloned() {
             rows.push(Row {
                 server: name,
                 front,
@@ -256,24 +281,46 @@ pub fn run(args: &EmulatorArgs, dir: &Path, runtime: &Runtime) -> anyhow::Result
         .iter()
         .map(|rows| rows.iter().map(|rounds| median_load(rounds)).collect())
         .collect();
+    // What the machine's CPUs could serve at most with each row's work per request (the
+    // server's and its function's; the load generator's own CPU left out).
+    let cpus = if args.pinned {
+        1
+    } else {
+        std::thread::available_parallelism()?.get()
+    };
     println!(
-        "| server | front | connections | successful req/s (× bare) | non-2xx (all rounds) | no response (all rounds) | p50 | p99 (× bare) | server CPU per request |"
+        "| server | front | connections | successful req/s (× bare) | non-2xx (all rounds) | no response (all rounds) | p50 | p99 (× bare) | server CPU per request | function CPU per request | {cpus} CPUs ÷ (server + function CPU), × bare |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (c, &conns) in connections.iter().enumerate() {
         let bare = medians[c][0];
         for (r, row) in rows.iter().enumerate() {
             let load = medians[c][r];
             // A row that answered nothing has no latency or cost per request to show.
             let timings = if load.ok_per_sec == 0.0 {
-                "– | – | –".to_owned()
+                "– | – | – | – | –".to_owned()
             } else {
+                // The bare server runs no function (its process's other children are the
+                // load generator and, with `--awake`, the spinners).
+                let function = if row.index == 0 {
+                    Duration::ZERO
+                } else {
+                    load.function_cpu_per_request
+                };
+                let per_request = load.cpu_per_request + function;
+                let ceiling = cpus as f64 / per_request.as_secs_f64().max(1e-9);
                 format!(
-                    "{:.2} ms | {:.2} ms ({:.1}×) | {:.0} µs",
+                    "{:.2} ms | {:.2} ms ({:.1}×) | {:.0} µs | {} | {ceiling:.0} ({:.2}×)",
                     ms(load.p50),
                     ms(load.p99),
                     load.p99.as_secs_f64() / bare.p99.as_secs_f64(),
                     load.cpu_per_request.as_secs_f64() * 1e6,
+                    if row.index == 0 {
+                        "–".to_owned()
+                    } else {
+                        format!("{:.0} µs", function.as_secs_f64() * 1e6)
+                    },
+                    ceiling / bare.ok_per_sec,
                 )
             };
             println!(
@@ -353,30 +400,6 @@ pub(crate) fn rss_kb(pid: u32) -> u64 {
         .unwrap_or_default()
 }
 
-/// A process's CPU time so far, every thread, user and system (`/proc/<pid>/stat`).
-fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // The command name (field 2) may hold spaces; the fields after it are plain numbers.
-    let after = stat.rsplit_once(')').context("odd /proc stat")?.1;
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
-    let ticks: u64 = fields[11].parse::<u64>()? + fields[12].parse::<u64>()?;
-    Ok(Duration::from_secs_f64(
-        ticks as f64 / clock_ticks()? as f64,
-    ))
-}
-
-/// Clock ticks per second, the unit of `/proc`'s CPU times.
-fn clock_ticks() -> anyhow::Result<u64> {
-    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    if let Some(ticks) = TICKS.get() {
-        return Ok(*ticks);
-    }
-    let output = Command::new("getconf").arg("CLK_TCK").output()?;
-    let ticks = String::from_utf8_lossy(&output.stdout).trim().parse()?;
-    Ok(*TICKS.get_or_init(|| ticks))
-}
-
 /// Loads `url` with `wrk`, reading `pid`'s CPU time before and after.
 fn run_wrk(
     url: &str,
@@ -387,6 +410,7 @@ fn run_wrk(
 ) -> anyhow::Result<Load> {
     let threads = connections.min(2);
     let before = cpu_time(pid)?;
+    let functions_before = descendants_cpu(pid)?;
     let output = Command::new("wrk")
         .args([
             "--latency",
@@ -401,13 +425,16 @@ fn run_wrk(
         .output()
         .context("running wrk (apt-get install wrk)")?;
     let cpu = cpu_time(pid)?.saturating_sub(before);
+    let functions = spent_between(&functions_before, &descendants_cpu(pid)?);
     ensure!(
         output.status.success(),
         "wrk failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     let (mut load, total) = parse_wrk(&String::from_utf8_lossy(&output.stdout), seconds)?;
-    load.cpu_per_request = cpu / u32::try_from(total.max(1)).unwrap_or(u32::MAX);
+    let total = u32::try_from(total.max(1)).unwrap_or(u32::MAX);
+    load.cpu_per_request = cpu / total;
+    load.function_cpu_per_request = functions / total;
     Ok(load)
 }
 
@@ -443,7 +470,7 @@ fn parse_wrk(report: &str, seconds: u32) -> anyhow::Result<(Load, u64)> {
         p99: duration(field("99%")?)?,
         failed,
         errors,
-        cpu_per_request: Duration::ZERO,
+        ..Load::default()
     };
     Ok((load, total))
 }
@@ -497,6 +524,7 @@ fn lambkin(
     lambkin: &Path,
     function: &Path,
     work: &Path,
+    extra_args: &[&str],
     log: std::fs::File,
 ) -> anyhow::Result<Server> {
     let project = work.join("lambkin");
@@ -520,6 +548,7 @@ fn lambkin(
     command
         .args(["watch", "--no-reload", "--schedules", "off", "--port"])
         .arg(port.to_string())
+        .args(extra_args)
         .current_dir(&project);
     spawn(runtime, command, log, port, LAMBKIN_FUNCTION)
 }
@@ -722,13 +751,6 @@ mod tests {
         };
         let median = median_load(&[round(3.0, 0), round(1.0, 5), round(2.0, 1)]);
         assert_eq!((median.ok_per_sec, median.failed), (2.0, 6));
-    }
-
-    #[test]
-    fn reads_cpu_times() {
-        // This process has run for a while: some CPU time, and not absurdly much.
-        let spent = cpu_time(std::process::id()).unwrap();
-        assert!(spent < Duration::from_secs(3600), "{spent:?}");
     }
 
     #[test]

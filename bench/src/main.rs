@@ -10,6 +10,7 @@ use anyhow::{Context as _, ensure};
 use clap::{Parser, Subcommand};
 
 mod emulator;
+mod procs;
 mod reload;
 mod scale;
 mod sdk;

@@ -8,8 +8,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{Context as _, ensure};
 use lambkin_emulator::{Emulator, FunctionConfig};
+
+use crate::procs::{self, cpu_time};
 use serde_json::json;
 
 /// Options of the SDK measurements.
@@ -127,40 +129,12 @@ async fn cpu_per_invocation(
 /// The pid of our child process running `name`.
 fn child_pid(name: &str) -> anyhow::Result<u32> {
     let me = std::process::id();
-    for entry in std::fs::read_dir("/proc")? {
-        let Ok(pid) = entry?.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // `pid (comm) state ppid …`; comm may hold spaces, so split after the last ')'.
-        let Some((head, tail)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let ppid = tail
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse::<u32>().ok());
-        if ppid == Some(me) && head.ends_with(&format!("({}", &name[..name.len().min(15)])) {
-            return Ok(pid);
-        }
-    }
-    bail!("no child process runs {name}")
-}
-
-/// On-CPU time of every thread of `pid` (`/proc/<pid>/task/*/schedstat`, nanoseconds).
-fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
-    let mut total = 0u64;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
-        let stat = std::fs::read_to_string(task?.path().join("schedstat"))?;
-        total += stat
-            .split_whitespace()
-            .next()
-            .and_then(|ns| ns.parse::<u64>().ok())
-            .unwrap_or(0);
-    }
-    Ok(Duration::from_nanos(total))
+    let comm = &name[..name.len().min(15)];
+    procs::processes()?
+        .into_iter()
+        .find(|p| p.ppid == me && p.name == comm)
+        .map(|p| p.pid)
+        .with_context(|| format!("no child process runs {name}"))
 }
 
 fn print_table(rows: &[(&str, Figures)], args: &SdkArgs) {
