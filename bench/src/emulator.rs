@@ -577,7 +577,10 @@ pub(crate) fn cargo_lambda_watch(
     log: std::fs::File,
 ) -> anyhow::Result<Server> {
     let port = free_port()?;
-    let mut command = Command::new("cargo-lambda");
+    // Without what `cargo run` set for this bench (`CARGO_MANIFEST_DIR`, …): cargo-lambda's
+    // cargo builds in the bench's target dir, and ring's build script reruns when those change,
+    // so the next `bench/run.sh` recompiled ring and everything above it (about 8 minutes).
+    let mut command = lambkin_emulator::dev::cargo::command("cargo-lambda");
     command
         .args(["lambda", "watch", "--quiet"])
         .args(args)

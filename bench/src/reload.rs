@@ -5,7 +5,7 @@
 
 use std::{
     path::Path,
-    process::{Command, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
 
@@ -48,7 +48,9 @@ pub fn run(args: &ReloadArgs, dir: &Path, runtime: &Runtime) -> anyhow::Result<(
     let build = |version: u64| -> anyhow::Result<Duration> {
         project.answer(&version.to_string());
         let start = Instant::now();
-        let status = Command::new(&cargo)
+        // As a developer's shell runs it (see `cargo_lambda_watch`), so that these builds and
+        // `lambkin watch`'s share their artifacts.
+        let status = lambkin_emulator::dev::cargo::command(&cargo)
             .arg("build")
             .current_dir(project.dir())
             .env("CARGO_TARGET_DIR", target_dir)
