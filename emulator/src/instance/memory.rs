@@ -8,9 +8,9 @@
 //! VM (94 processes): reading every `/proc/*/stat` costs 0.4–0.7 ms, listing `/proc` 50 µs, one
 //! `status` 7 µs. Samples run every 20 ms while busy, so each process is classified once (a
 //! process enters a group only at fork) and the list of processes, one for every instance, is
-//! refreshed at most every 200 ms; a sample then costs one `status` read per member. (`/proc/<pid>/task/*/children`
-//! would be cheaper but is missing on kernels without `CONFIG_PROC_CHILDREN`, and loses orphans
-//! of a parent that exited.)
+//! refreshed at most every 200 ms; a sample then costs one `status` read per member.
+//! (`/proc/<pid>/task/*/children` would be cheaper but is missing on kernels without
+//! `CONFIG_PROC_CHILDREN`, and loses orphans of a parent that exited.)
 
 use std::time::{Duration, Instant};
 

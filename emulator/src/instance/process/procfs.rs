@@ -1,4 +1,5 @@
 //! Which processes belong to a group, from `/proc/*/stat` (none where there is no `/proc`).
+
 use std::collections::HashMap;
 use std::io::Read;
 use std::sync::{LazyLock, Mutex};
