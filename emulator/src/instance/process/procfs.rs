@@ -108,4 +108,38 @@ mod tests {
         );
         assert_eq!(parse_stat(b"garbage"), None);
     }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_shared_table_finds_a_groups_members() {
+        use std::os::unix::process::CommandExt as _;
+        use std::process::Command;
+
+        let (_, own_group) = parse_stat(&std::fs::read("/proc/self/stat").unwrap()).unwrap();
+        // One child in this process's group, one leading a group of its own.
+        let mut inside = Command::new("sleep").arg("30").spawn().unwrap();
+        let mut apart = Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        // Found at the table's next refresh, at most MEMBERS_TTL away.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let found = loop {
+            let found = members(own_group);
+            if found.contains(&inside.id()) || Instant::now() > deadline {
+                break found;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        for child in [&mut inside, &mut apart] {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        assert!(found.contains(&inside.id()), "{found:?}");
+        assert!(found.contains(&std::process::id()), "{found:?}");
+        assert!(!found.contains(&apart.id()), "{found:?}");
+        // A group's leader is listed whatever the table holds: the caller reads its files.
+        assert_eq!(members(apart.id()).first(), Some(&apart.id()));
+    }
 }
