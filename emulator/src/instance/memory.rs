@@ -110,9 +110,8 @@ impl Usage {
     }
 
     fn read(path: &str) -> Option<Usage> {
-        // Sized up front: `status` is about 1.5 kB.
-        let mut status = Vec::with_capacity(4096);
-        read_proc(path, &mut status)?;
+        // `status` is about 1.5 kB.
+        let status = read_proc(path, 4096)?;
         Usage::parse(std::str::from_utf8(&status).ok()?)
     }
 

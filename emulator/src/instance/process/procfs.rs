@@ -19,22 +19,21 @@ pub(super) fn processes() -> impl Iterator<Item = u32> {
         .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
 }
 
-/// A `/proc` file's text into `text` (cleared first), `None` if it cannot be read.
+/// A `/proc` file's bytes (`capacity`: what it usually holds), `None` if it cannot be read.
 ///
 /// Read in plain `read`s: `File::read_to_string` asks the file's size first (`statx` and
 /// `lseek`), which `/proc` files do not report, two system calls wasted on every sample.
-pub(crate) fn read_proc(path: &str, text: &mut Vec<u8>) -> Option<()> {
-    text.clear();
+pub(crate) fn read_proc(path: &str, capacity: usize) -> Option<Vec<u8>> {
+    let mut text = Vec::with_capacity(capacity);
     let file = std::fs::File::open(path).ok()?;
-    file.take(u64::MAX).read_to_end(text).ok()?;
-    Some(())
+    // `Take` hides the file from `read_to_end`'s size query.
+    file.take(u64::MAX).read_to_end(&mut text).ok()?;
+    Some(text)
 }
 
 /// A live (not zombie) process's group, from `/proc/<pid>/stat`.
 fn group_of(pid: u32) -> Option<u32> {
-    let mut text = Vec::with_capacity(512);
-    read_proc(&format!("/proc/{pid}/stat"), &mut text)?;
-    let (state, pgrp) = parse_stat(&text)?;
+    let (state, pgrp) = parse_stat(&read_proc(&format!("/proc/{pid}/stat"), 512)?)?;
     (!matches!(state, b'Z' | b'X')).then_some(pgrp)
 }
 
